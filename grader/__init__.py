@@ -1,0 +1,3 @@
+"""dpo-kata: katas and a grader for preference-optimisation losses in PyTorch."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,172 @@
+"""The `kata` command: parse, call the core, hand results to the renderer, choose the exit code.
+
+`list`, `show`, `hint` and `--help` never import torch; `grade` starts the sandbox before
+it imports torch itself, so both imports overlap.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from grader import registry, render, workspace
+from grader.state import State
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _kata(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return registry.get(value).name
+    except registry.UnknownKata as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _katas(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    return [_kata(ctx, param, v) for v in values] or registry.names()
+
+
+def _workspace(path: Path) -> Path:
+    try:
+        return workspace.require_workspace(path)
+    except workspace.WorkspaceError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+path_option = click.option("--path", "path", type=click.Path(path_type=Path), default=workspace.DEFAULT,
+                           show_default=True, help="The workspace: a folder with one NAME.py per kata.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def main() -> None:
+    """Practise preference-optimisation losses (DPO, IPO, SimPO, ORPO, Bradley-Terry) by hand.
+
+    Edit a stub in katas/, then run `kata grade NAME`: the grader says whether it is right,
+    what is wrong when it is not, and how your loss behaves in training.
+
+    \b
+    Start:   kata list · kata show dpo · kata hint dpo · kata grade dpo
+    """
+
+
+@main.command("list")
+@path_option
+def list_(path: Path) -> None:
+    """Every kata, its status in the workspace, and the hints used."""
+    state = State.load(path) if path.is_dir() else None
+    rows = []
+    for fs in workspace.file_states(path):
+        progress = state.get(fs.kata.name) if state else None
+        if progress and progress.status:
+            status = progress.status.replace("_", " ")
+            if fs.state == "stub" and progress.status != "not_started":
+                status = "not started (reset)"
+        else:
+            status = {"missing": "missing", "stub": "not started", "edited": "in progress"}[fs.state]
+        hints = f"{progress.hints}/{len(fs.kata.hints)}" if progress and progress.hints else ""
+        rows.append((fs.kata, status, hints))
+    con = render.console()
+    if state and state.notice:
+        render.notice(con, state.notice)
+    if not path.is_dir():
+        render.notice(con, f"no workspace at '{path}' yet: `kata init {path}` creates one.")
+    render.kata_list(con, rows)
+
+
+@main.command()
+@click.argument("name", callback=_kata)
+def show(name: str) -> None:
+    """The problem statement, the signature, and what the grader checks."""
+    render.kata_show(render.console(), registry.get(name))
+
+
+@main.command()
+@click.argument("name", callback=_kata)
+@click.option("--all", "show_all", is_flag=True, help="Show every hint level at once.")
+@path_option
+def hint(name: str, show_all: bool, path: Path) -> None:
+    """Reveal the next hint level: concept, then the computation's shape, then the formula."""
+    kata = registry.get(name)
+    con = render.console()
+    if not path.is_dir():  # hints still work outside a workspace; nothing is recorded
+        render.kata_hints(con, kata, len(kata.hints) if show_all else 1, True)
+        return
+    state = State.load(path)
+    progress = state.get(name)
+    before = progress.hints
+    progress.hints = len(kata.hints) if show_all else min(len(kata.hints), before + 1)
+    state.save()
+    render.kata_hints(con, kata, progress.hints, progress.hints > before)
+
+
+@main.command()
+@click.argument("names", nargs=-1, callback=_katas)
+@path_option
+@click.option("--reference", is_flag=True, help="Grade the reference solutions instead (a self-test of the grader).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
+@click.option("--seed", type=int, default=None, help="Seed of the random inputs; a report names its seed to reproduce it.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Wall-clock seconds per kata.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="auto: also compare CUDA with the CPU when CUDA is present.")
+@click.option("--memory-mb", type=click.IntRange(min=16), default=2048, show_default=True,
+              help="Memory a submission may allocate on top of torch itself.")
+@click.pass_context
+def grade(ctx: click.Context, names: list[str], path: Path, reference: bool, as_json: bool, seed: int | None,
+          timeout: float, device: str, memory_mb: int) -> None:
+    """Grade katas (all when none is named). Exit code 0: all pass, 1: any does not, 2: usage error."""
+    if not reference:
+        _workspace(path)
+    from grader.sandbox import Limits, Sandbox
+
+    with Sandbox.start() as sandbox:  # before torch is imported here: the two imports overlap
+        from grader import engine
+
+        if device == "cuda" and not engine.cuda_available():
+            raise click.UsageError("--device cuda: CUDA is not available on this machine.")
+        seed = seed if seed is not None else int.from_bytes(os.urandom(3), "big")
+        options = engine.Options(seed=seed, device=device, limits=Limits(timeout=timeout, memory_mb=memory_mb))
+        report = engine.grade(names, None if reference else path, options, reference=reference, sandbox=sandbox)
+    if not reference:
+        state = State.load(path)
+        for r in report.katas:
+            r.hints_used = state.get(r.name).hints
+            passed = sum(c.status == "pass" for c in r.checks)
+            state.record_grade(r.name, r.status, passed, len(r.checks))
+        state.save()
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        con = render.console()
+        paths = {r.name: str(workspace.kata_path(path, registry.get(r.name))) for r in report.katas} if not reference else {}
+        render.report(con, report, paths)
+        if not reference and len(names) == len(registry.KATAS):
+            render.progress_line(con, sum(s.status == "pass" for s in state.katas.values()), len(registry.KATAS))
+    ctx.exit(EXIT_OK if report.ok else EXIT_FAIL)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+def init(directory: Path) -> None:
+    """Create a workspace of fresh stubs in DIRECTORY (never overwrites a file)."""
+    try:
+        written = workspace.init(directory)
+    except workspace.WorkspaceError as exc:
+        raise click.UsageError(str(exc)) from None
+    con = render.console()
+    con.print(f"Created {len(written)} stubs in {directory}: {', '.join(p.name for p in written)}")
+    con.print(f"Next: `kata show dpo`, edit {directory / 'dpo.py'}, then `kata grade dpo --path {directory}`.")
+
+
+@main.command()
+@click.argument("name", callback=_kata)
+@path_option
+def reset(name: str, path: Path) -> None:
+    """Restore NAME's stub; the current file is first saved to a timestamped backup."""
+    _workspace(path)
+    saved = workspace.reset(path, registry.get(name))
+    con = render.console()
+    if saved:
+        con.print(f"Saved your {name}.py as {saved}")
+    con.print(f"Restored the stub {workspace.kata_path(path, registry.get(name))}")

@@ -1,0 +1,31 @@
+"""The one list of katas. The CLI's choices, the docs and the tests all read it."""
+from __future__ import annotations
+
+import difflib
+
+from grader.catalog import dpo, get_probs
+from grader.kata import Kata
+
+KATAS: dict[str, Kata] = {k.name: k for k in (get_probs.KATA, dpo.KATA)}
+
+
+class UnknownKata(KeyError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        close = difflib.get_close_matches(name, KATAS, n=1)
+        suggestion = f" Did you mean '{close[0]}'?" if close else ""
+        super().__init__(f"unknown kata '{name}'.{suggestion} Known katas: {', '.join(KATAS)}.")
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def get(name: str) -> Kata:
+    try:
+        return KATAS[name]
+    except KeyError:
+        raise UnknownKata(name) from None
+
+
+def names() -> list[str]:
+    return list(KATAS)

@@ -1,0 +1,151 @@
+"""dpo: seeded cases, the catalogued mistakes' models, and the behaviour run."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from grader.behaviour.toy import finite, sample, train_pair
+from grader.results import CheckResult
+from grader.specs.base import FunctionSpec, Param
+from grader.specs.cases import Case, cast_mask, generator, response_mask, token_logps
+
+NAMES = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps",
+         "chosen_mask", "rejected_mask")
+
+
+def pair_case(seed: int, salt: int, name: str, b: int, tc: int, tr: int, dtype: torch.dtype, mask: str,
+              options: dict[str, Any], prompt: bool = True) -> Case:
+    """Policy and reference per-token log-probs with masks, for every pairwise loss kata."""
+    g = generator(seed, salt)
+    pc, pr = token_logps(g, b, tc, dtype), token_logps(g, b, tr, dtype)
+    rc = pc + (0.5 * torch.randn(b, tc, generator=g, dtype=torch.float64)).to(dtype)
+    rr = pr + (0.5 * torch.randn(b, tr, generator=g, dtype=torch.float64)).to(dtype)
+    prompt_max = None if prompt else 0
+    mc, mr = response_mask(g, b, tc, mask, prompt_max), response_mask(g, b, tr, mask, prompt_max)
+    inputs = dict(zip(NAMES, (pc, pr, rc, rr, mc, mr)))
+    note = f"B={b}, Tc={tc}, Tr={tr}, {str(dtype)[6:]}, {mask} masks" + "".join(f", {k}={v}" for k, v in options.items())
+    return Case(name, inputs, options, note=note)
+
+
+def extreme_pair_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype,
+                      options: dict[str, Any]) -> Case:
+    """Log-ratios of thousands of nats, in both directions across the rows."""
+    g = generator(seed, salt)
+    pc, pr = token_logps(g, b, t, dtype, scale=60.0), token_logps(g, b, t, dtype, scale=60.0)
+    sign = torch.where(torch.arange(b) % 2 == 0, 1.0, -1.0).to(torch.float64).unsqueeze(1)
+    shift = lambda: (sign * (20 + 20 * torch.rand(b, t, generator=g, dtype=torch.float64))).to(dtype)
+    rc, rr = pc - shift(), pr + shift()
+    mc = cast_mask(torch.ones(b, t), "float")
+    mr = response_mask(g, b, t, "float", prompt_max=t // 4, min_response=t // 2)
+    inputs = dict(zip(NAMES, (pc, pr, rc.to(dtype), rr.to(dtype), mc, mr)))
+    note = f"B={b}, T={t}, {str(dtype)[6:]}, log-ratios of thousands of nats" + "".join(f", {k}={v}" for k, v in options.items())
+    return Case(name, inputs, options, extreme=True, scale=float(t) * 100.0, note=note)
+
+
+def make_cases(seed: int) -> list[Case]:
+    return [
+        pair_case(seed, 1, "padded", 4, 7, 5, torch.float32, "float", {}),
+        pair_case(seed, 2, "float64, bool masks", 3, 6, 6, torch.float64, "bool", {"beta": 0.5}),
+        pair_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"beta": 0.3}, prompt=False),
+        pair_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"beta": 0.2}),
+        pair_case(seed, 5, "longer, int masks", 5, 12, 9, torch.float32, "int", {"beta": 1.0}),
+        extreme_pair_case(seed, 6, "huge log-ratios, float64", 4, 64, torch.float64, {"beta": 0.5}),
+        extreme_pair_case(seed, 7, "huge log-ratios, float32", 4, 48, torch.float32, {"beta": 0.1}),
+    ]
+
+
+# ---------------------------------------------------------------- mistake models
+def _seq(lp: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    return (lp * m.to(lp.dtype)).sum(-1)
+
+
+def _h(pc, pr, rc, rr, mc, mr):
+    return (_seq(pc, mc) - _seq(rc, mc)) - (_seq(pr, mr) - _seq(rr, mr))
+
+
+def _no_mask(pc, pr, rc, rr, mc, mr, beta=0.1):
+    h = (pc - rc).sum(-1) - (pr - rr).sum(-1)
+    return {"loss": -F.logsigmoid(beta * h).mean()}
+
+
+def _per_token(pc, pr, rc, rr, mc, mr, beta=0.1):
+    m = mc.to(pc.dtype)
+    per_token = -F.logsigmoid(beta * ((pc - rc) - (pr - rr))) * m  # needs Tc == Tr
+    return [{"loss": (per_token.sum(-1) / m.sum(-1).clamp_min(1)).mean()},
+            {"loss": per_token.sum() / m.sum()},
+            {"loss": per_token.sum(-1).mean()}]
+
+
+def _mean_tokens(pc, pr, rc, rr, mc, mr, beta=0.1):
+    mean = lambda lp, m: _seq(lp, m) / m.to(lp.dtype).sum(-1).clamp_min(1)
+    h = (mean(pc, mc) - mean(rc, mc)) - (mean(pr, mr) - mean(rr, mr))
+    return {"loss": -F.logsigmoid(beta * h).mean()}
+
+
+MODELS: dict[str, Callable[..., Any]] = {
+    "mask not applied": _no_mask,
+    "log σ applied per token instead of per sequence": _per_token,
+    "sign flipped": lambda *a, beta=0.1: {"loss": -F.logsigmoid(-beta * _h(*a)).mean()},
+    "β missing": lambda *a, beta=0.1: {"loss": -F.logsigmoid(_h(*a)).mean()},
+    "log(sigmoid(x)) instead of logsigmoid": lambda *a, beta=0.1: {"loss": -torch.log(torch.sigmoid(beta * _h(*a))).mean()},
+    "mean over tokens instead of sum": _mean_tokens,
+    "reference log-ratio ignored":
+        lambda pc, pr, rc, rr, mc, mr, beta=0.1: {"loss": -F.logsigmoid(beta * (_seq(pc, mc) - _seq(pr, mr))).mean()},
+    "loss summed over the batch instead of averaged": lambda *a, beta=0.1: {"loss": -F.logsigmoid(beta * _h(*a)).sum()},
+}
+
+
+# ---------------------------------------------------------------- behaviour
+class DPOBehaviour:
+    """π(y_l) under the submission's DPO loss, for β = 0.1 and β = 0.5 from the same start."""
+
+    betas = (0.1, 0.5)
+    steps, lr = 150, 2.0
+
+    def run(self, fn: Callable, seed: int) -> dict[str, Any]:
+        runs = {}
+        for beta in self.betas:
+            traj = train_pair(lambda pc, pr, rc, rr, mc, mr: fn(pc, pr, rc, rr, mc, mr, beta=beta)[0],
+                              self.steps, self.lr, seed)
+            runs[str(beta)] = traj.to_dict()
+        return {"runs": runs}
+
+    def judge(self, data: dict[str, Any]) -> CheckResult:
+        import math
+
+        parts, problems, details = [], [], {}
+        for beta, traj in data["runs"].items():
+            lp = traj["logp_rejected"]
+            if not finite(lp):
+                problems.append(f"β={beta}: training produced NaN or inf")
+                continue
+            start, mid, end = lp[0], lp[2 * len(lp) // 3], lp[-1]
+            p0, p_mid, p_end = math.exp(start), math.exp(mid), math.exp(end)
+            parts.append(f"β={beta}: π(y_l) {p0:.4f} → {p_mid:.5f} → {p_end:.5f}")
+            details[f"pi_rejected_beta_{beta}"] = sample([math.exp(x) for x in lp])
+            if p_end > 0.5 * p0:
+                problems.append(f"β={beta}: π(y_l) did not fall (from {p0:.4f} to {p_end:.4f})")
+            elif end - mid > -0.02:
+                problems.append(f"β={beta}: π(y_l) stopped falling at {p_end:.5f} (a fixed point DPO does not have)")
+        summary = "; ".join(parts) + f" (per-token geometric mean, steps 0 / {2 * self.steps // 3} / {self.steps})."
+        if problems:
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=details)
+        return CheckResult("behaviour", "pass", summary + " π(y_l) is still falling in both runs: DPO has no finite "
+                           "optimum when the chosen answer always wins, so β sets the pace, not the end point.",
+                           details=details)
+
+
+SPEC = FunctionSpec(
+    function="dpo_loss",
+    params=tuple(Param(n) for n in NAMES) + (Param("beta", 0.1),),
+    outputs=("loss", "chosen_rewards", "rejected_rewards"),
+    grad_inputs=("policy_chosen_logps", "policy_rejected_logps"),
+    make_cases=make_cases,
+    loss="loss",
+    masks={"policy_chosen_logps": "chosen_mask", "policy_rejected_logps": "rejected_mask"},
+    detached=("chosen_rewards", "rejected_rewards"),
+    models=MODELS,
+    behaviour=DPOBehaviour(),
+)

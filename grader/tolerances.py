@@ -1,0 +1,31 @@
+"""Every numerical tolerance the grader uses, in one place.
+
+A value passes when |got - expected| <= atol + rtol * |expected|, element by element
+(the rule of `torch.isclose`). Tolerances follow the dtype of the *inputs*.
+
+float64 is deliberately not held to float64 precision: the contract accepts an
+implementation that computes in float32 inside and casts back, so a float64 case only
+demands what float32 arithmetic can deliver on well-conditioned inputs. Every catalogued
+mistake is off by orders of magnitude more than this.
+
+Extreme-magnitude cases (log-ratios of thousands of nats) carry a `scale`: their absolute
+tolerance grows with the size of the inputs, because subtracting two log-probs of -5000
+in float32 loses about 5000 * 6e-8 = 3e-4 however carefully it is written.
+"""
+from __future__ import annotations
+
+TOLERANCES: dict[str, tuple[float, float]] = {
+    # dtype name: (rtol, atol)
+    "float32": (1e-4, 1e-5),
+    "float64": (1e-5, 1e-6),
+}
+
+# gradcheck runs on float64 inputs with the submission's own backward.
+GRADCHECK = {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-4}
+
+
+def tolerance(dtype_name: str, scale: float = 1.0) -> tuple[float, float]:
+    """(rtol, atol) for inputs of `dtype_name` whose magnitude is about `scale`."""
+    name = dtype_name.replace("torch.", "")
+    rtol, atol = TOLERANCES[name]
+    return rtol, atol * max(1.0, scale)

@@ -1,0 +1,1 @@
+"""Reference implementations: the plain, obviously correct version of each kata."""
