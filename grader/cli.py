@@ -170,3 +170,21 @@ def reset(name: str, path: Path) -> None:
     if saved:
         con.print(f"Saved your {name}.py as {saved}")
     con.print(f"Restored the stub {workspace.kata_path(path, registry.get(name))}")
+
+
+def run() -> None:
+    """Console-script entry point: `main`, then exit without the interpreter's teardown.
+
+    Tearing down an interpreter that has imported torch takes about half a second and does
+    nothing useful for a command that has already printed its result.
+    """
+    import sys
+
+    try:
+        main(prog_name="kata")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
