@@ -28,7 +28,6 @@ from grader.files import Snapshot, python_files
 from grader.kata import Kata
 from grader.results import CheckResult, KataResult, Report
 from grader.sandbox import Job, Limits, Outcome, Sandbox
-from grader.specs.judge import Context, judge
 
 
 @dataclass
@@ -81,8 +80,8 @@ def _grade(names: list[str], ws: Path | None, options: Options, reference: bool,
                 results.append(s.problem)
                 continue
             kata = s.kata
-            ref_fn = getattr(references[kata.name], specs[kata.name].function)
-            results.append(_judge(kata, specs[kata.name], cases[kata.name], ref_fn, outcomes[kata.name], options))
+            results.append(_judge(kata, specs[kata.name], cases[kata.name], references[kata.name],
+                                  outcomes[kata.name], options))
         warnings = []
         if tampered:
             names_ = ", ".join(str(p) for p in tampered)
@@ -152,7 +151,7 @@ def _output_text(size: int, tail: str) -> str:
     return tail
 
 
-def _judge(kata: Kata, spec: Any, cases: list[Any], ref_fn: Any, outcome: Outcome, options: Options) -> KataResult:
+def _judge(kata: Kata, spec: Any, cases: list[Any], reference: Any, outcome: Outcome, options: Options) -> KataResult:
     job = outcome.job
     size, tail = _read_log_tail(job.log)
     base = {"seconds": outcome.seconds, "output": _output_text(size, tail)}
@@ -181,8 +180,7 @@ def _judge(kata: Kata, spec: Any, cases: list[Any], ref_fn: Any, outcome: Outcom
     if fatal:
         return _fatal(kata, job, fatal, base)
     try:
-        ctx = Context(spec, cases, ref_fn, result, kata.mistakes, f"kata hint {kata.name}")
-        checks = judge(ctx, kata.check_names)
+        checks = spec.judge(reference, cases, result, kata)
     except Exception as exc:  # malformed results from the child are the submission's doing
         return KataResult(kata.name, "error", message=f"the submission's results could not be judged "
                           f"({type(exc).__name__}: {exc}).", **base)

@@ -8,9 +8,12 @@ implementation that computes in float32 inside and casts back, so a float64 case
 demands what float32 arithmetic can deliver on well-conditioned inputs. Every catalogued
 mistake is off by orders of magnitude more than this.
 
-Extreme-magnitude cases (log-ratios of thousands of nats) carry a `scale`: their absolute
-tolerance grows with the size of the inputs, because subtracting two log-probs of -5000
-in float32 loses about 5000 * 6e-8 = 3e-4 however carefully it is written.
+Extreme-magnitude cases (log-ratios of thousands of nats, logit gaps of thousands) carry a
+`scale`: their absolute tolerance, for values and gradients alike, grows with the size of
+the inputs, because subtracting two numbers near 5000 in float32 loses about
+5000 * 6e-8 = 3e-4 however carefully it is written (a softmax of logits near 2000 computed
+in float32 has probabilities, and so gradients, off by about 1e-4). What those cases exist
+to catch, inf and NaN from log(sigmoid) or log(softmax), no tolerance lets through.
 """
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """What a function kata is, and how its submission is exercised.
 
+A kata's spec (`grader.specs.NAME.SPEC`) is any object with `make_cases(seed)`,
+`probe(module, cases, seed, cuda)` (child side) and `judge(reference_module, cases,
+child_result, kata)` (grader side); `FunctionSpec` is the one every function kata uses.
+
 `FunctionSpec` describes one function: its parameters, outputs, which inputs carry
 gradients, which masks zero them, the seeded input cases, the catalogued mistakes and
 the behaviour run. `probe` runs in the sandboxed child: it calls the submission and
@@ -73,6 +77,14 @@ class FunctionSpec:
             parts = [r[j] for r in rows]
             combined.append(torch.stack(parts).mean(0) if name == self.loss else torch.cat(parts, 0))
         return combined
+
+    # ------------------------------------------------------------------ grader side
+    def judge(self, reference: Any, cases: list[Case], cand: dict[str, Any], kata: Any) -> list[Any]:
+        """Every check of `kata`, in its order, comparing the child's results with `reference`'s."""
+        from grader.specs.judge import Context, judge
+
+        ctx = Context(self, cases, getattr(reference, self.function), cand, kata.mistakes, f"kata hint {kata.name}")
+        return judge(ctx, kata.check_names)
 
     # ------------------------------------------------------------------ child side
     def probe(self, module: Any, cases: list[Case], seed: int, cuda: str) -> dict[str, Any]:

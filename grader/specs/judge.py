@@ -250,8 +250,7 @@ def check_gradients(ctx: Context) -> CheckResult:
             if got is None:
                 problems.append(f"case {case.describe()}: no gradient reaches '{g_name}'; the result is not computed from it")
                 break
-            # Gradients saturate rather than grow with the inputs' magnitude: no scaled atol here.
-            cmp = compare(got, want)
+            cmp = compare(got, want, case.scale)
             if not cmp.ok:
                 problems.append(f"case {case.describe()}: " + cmp.explain(f"d {spec.graph_output} / d {g_name}"))
                 break
