@@ -79,7 +79,7 @@ def compare(got: object, expected: torch.Tensor, scale: float = 1.0) -> Comparis
     diff = (g - e).abs()
     diff = torch.where(torch.isnan(diff), torch.full_like(diff, float("inf")), diff)
     diff = torch.where(close, torch.zeros_like(diff), diff)
-    rel = diff / e.abs().clamp_min(1e-300)
+    rel = torch.where(e != 0, diff / e.abs(), torch.where(diff > 0, float("inf"), 0.0))
     flat = int(torch.argmax(diff.reshape(-1)))
     idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), e.shape)) if e.dim() else ()
     return Comparison(

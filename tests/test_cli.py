@@ -1,0 +1,167 @@
+"""The CLI through click's CliRunner: exact exit codes, JSON fields and messages."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from grader import registry, workspace
+from grader.cli import main
+from tests.conftest import solution_source
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def stubs(tmp_path):
+    ws = tmp_path / "ws"
+    workspace.init(ws)
+    return ws
+
+
+def grade_json(runner, *args):
+    result = runner.invoke(main, ["grade", "--json", "--seed", "3", *args])
+    doc = json.loads(result.stdout)  # stdout holds one JSON document and nothing else
+    return result.exit_code, doc
+
+
+def test_reference_passes_every_kata(runner):
+    code, doc = grade_json(runner, "--reference")
+    assert code == 0
+    assert doc["passed"] == doc["total"] == len(registry.KATAS)
+    assert [k["name"] for k in doc["katas"]] == registry.names()
+    assert all(k["status"] == "pass" for k in doc["katas"])
+    assert doc["seed"] == 3
+
+
+def test_fresh_stubs_are_not_started_and_exit_1(runner, stubs):
+    code, doc = grade_json(runner, "--path", str(stubs))
+    assert code == 1
+    assert doc["passed"] == 0 and doc["total"] == len(registry.KATAS)
+    for k in doc["katas"]:
+        assert k["status"] == "not_started"
+        assert k["checks"] == []
+        assert "still raises NotImplementedError" in k["message"]
+
+
+def test_json_shape_is_the_stable_interface(runner, stubs):
+    (stubs / "dpo.py").write_text(solution_source("dpo"))
+    code, doc = grade_json(runner, "dpo", "get_probs", "--path", str(stubs))
+    assert code == 1  # get_probs is still a stub
+    assert set(doc) >= {"katas", "passed", "total"}
+    assert (doc["passed"], doc["total"]) == (1, 2)
+    dpo, get_probs = doc["katas"]
+    assert (dpo["name"], dpo["status"]) == ("dpo", "pass")
+    assert (get_probs["name"], get_probs["status"]) == ("get_probs", "not_started")
+    assert [c["name"] for c in dpo["checks"]] == list(registry.get("dpo").check_names)
+    for c in dpo["checks"]:
+        assert set(c) >= {"name", "status", "message"}
+        assert c["status"] in ("pass", "fail", "skip", "error")
+    cuda = next(c for c in dpo["checks"] if c["name"] == "cuda_agreement")
+    assert cuda["status"] == "skip" and cuda["message"]
+
+
+def test_all_pass_exits_0(runner, stubs):
+    (stubs / "dpo.py").write_text(solution_source("dpo"))
+    code, doc = grade_json(runner, "dpo", "--path", str(stubs))
+    assert code == 0 and doc["passed"] == 1
+
+
+def test_failing_kata_names_check_and_mistake(runner, stubs):
+    wrong = solution_source("dpo").replace("-F.logsigmoid(beta * h)", "-F.logsigmoid(-beta * h)")
+    (stubs / "dpo.py").write_text(wrong)
+    code, doc = grade_json(runner, "dpo", "--path", str(stubs))
+    assert code == 1
+    values = next(c for c in doc["katas"][0]["checks"] if c["name"] == "values")
+    assert values["status"] == "fail"
+    assert values["mistake"] == "sign flipped"
+    assert "expected" in values["message"] and "got" in values["message"]
+
+
+def test_unknown_kata_is_a_usage_error(runner):
+    result = runner.invoke(main, ["grade", "dpoo", "--json"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "unknown kata 'dpoo'. Did you mean 'dpo'?" in result.stderr
+
+
+def test_missing_workspace_is_a_usage_error(runner, tmp_path):
+    result = runner.invoke(main, ["grade", "--json", "--path", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "no workspace at" in result.stderr and "kata init" in result.stderr
+
+
+def test_syntax_error_names_file_and_line(runner, stubs):
+    (stubs / "dpo.py").write_text("def dpo_loss(:\n    pass\n")
+    code, doc = grade_json(runner, "dpo", "--path", str(stubs))
+    assert code == 1
+    k = doc["katas"][0]
+    assert k["status"] == "error"
+    assert k["message"].startswith(f"{stubs / 'dpo.py'}:1: SyntaxError")
+
+
+def test_missing_module_is_an_error_with_line(runner, stubs):
+    (stubs / "get_probs.py").write_text("import torch\nimport no_such_module_here\n\ndef get_probs(l, y):\n    return l\n")
+    code, doc = grade_json(runner, "get_probs", "--path", str(stubs))
+    k = doc["katas"][0]
+    assert (code, k["status"]) == (1, "error")
+    assert k["message"] == "get_probs.py:2: ModuleNotFoundError: No module named 'no_such_module_here'\n    import no_such_module_here"
+
+
+def test_seed_reproduces_a_run(runner, stubs):
+    wrong = solution_source("dpo").replace("(beta * chosen_logratio).detach()", "beta * chosen_logratio")
+    (stubs / "dpo.py").write_text(wrong)
+    _, first = grade_json(runner, "dpo", "--path", str(stubs))
+    _, second = grade_json(runner, "dpo", "--path", str(stubs))
+    strip = lambda d: [(c["name"], c["status"], c["message"]) for c in d["katas"][0]["checks"]]
+    assert strip(first) == strip(second)
+    detached = next(c for c in first["katas"][0]["checks"] if c["name"] == "rewards_detached")
+    assert (detached["status"], detached["mistake"]) == ("fail", "rewards not detached")
+
+
+def test_plain_output_has_no_colour_and_a_summary(runner, stubs):
+    result = runner.invoke(main, ["grade", "dpo", "--seed", "5", "--path", str(stubs)], env={"NO_COLOR": "1"})
+    assert result.exit_code == 1
+    assert "\x1b[" not in result.stdout
+    assert "dpo  NOT STARTED" in result.stdout
+    assert "0 / 1 katas pass  ·  seed 5 (reproduce with --seed 5)" in result.stdout
+
+
+def test_device_cuda_without_cuda_is_a_usage_error(runner, stubs):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is present here")
+    result = runner.invoke(main, ["grade", "dpo", "--device", "cuda", "--path", str(stubs)])
+    assert result.exit_code == 2
+    assert "CUDA is not available" in result.stderr
+
+
+def test_show_lists_statement_signature_and_checks(runner):
+    result = runner.invoke(main, ["show", "dpo"])
+    assert result.exit_code == 0
+    assert "Masked DPO loss" in result.stdout
+    assert "def dpo_loss(" in result.stdout
+    for name in registry.get("dpo").check_names:
+        assert f"{name}:" in result.stdout
+
+
+def test_show_unknown_kata(runner):
+    result = runner.invoke(main, ["show", "simp"])
+    assert result.exit_code == 2
+    assert "unknown kata 'simp'" in result.stderr
+
+
+def test_help_describes_every_command(runner):
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("list", "show", "hint", "grade", "init", "reset"):
+        assert command in result.stdout
+    grade_help = runner.invoke(main, ["grade", "--help"]).stdout
+    for option in ("--path", "--reference", "--json", "--seed", "--timeout", "--device"):
+        assert option in grade_help
