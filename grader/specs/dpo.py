@@ -66,8 +66,10 @@ def _h(pc, pr, rc, rr, mc, mr):
 
 
 def _no_mask(pc, pr, rc, rr, mc, mr, beta=0.1):
-    h = (pc - rc).sum(-1) - (pr - rr).sum(-1)
-    return {"loss": -F.logsigmoid(beta * h).mean()}
+    """Both masks ignored, or only one of them."""
+    ones_c, ones_r = torch.ones_like(pc), torch.ones_like(pr)
+    return [{"loss": -F.logsigmoid(beta * _h(pc, pr, rc, rr, m_c, m_r)).mean()}
+            for m_c, m_r in ((ones_c, ones_r), (ones_c, mr), (mc, ones_r))]
 
 
 def _per_token(pc, pr, rc, rr, mc, mr, beta=0.1):

@@ -1,0 +1,146 @@
+"""Each generic check fails on the submission it exists for, with its message."""
+from __future__ import annotations
+
+from tests.conftest import check, solution_source
+
+DPO = solution_source("dpo")
+
+
+def dpo_with(old: str, new: str) -> str:
+    assert old in DPO, old
+    return DPO.replace(old, new)
+
+
+def test_in_place_change_of_an_input_fails_inputs_unchanged_only(grade_one):
+    src = dpo_with("    chosen_mask = chosen_mask.to(", "    ref_chosen_logps.mul_(chosen_mask)\n    chosen_mask = chosen_mask.to(")
+    r = grade_one("dpo", src)
+    c = check(r, "inputs_unchanged")
+    assert c.status == "fail"
+    assert "'ref_chosen_logps' was modified in place by the call" in c.message
+    assert [x.name for x in r.failed_checks] == ["inputs_unchanged"]
+
+
+def test_rows_that_see_each_other_fail_row_independence(grade_one):
+    src = dpo_with("    h = chosen_logratio - rejected_logratio  # [B]",
+                   "    h = chosen_logratio - rejected_logratio\n    h = h - h.mean()  # centred across the batch")
+    r = grade_one("dpo", src)
+    c = check(r, "row_independence")
+    assert c.status == "fail"
+    assert "graded as a batch vs one row at a time" in c.message
+    assert "Rows influence each other" in c.message
+
+
+def test_loss_rebuilt_from_item_fails_keeps_graph(grade_one):
+    src = dpo_with("    loss = -F.logsigmoid(beta * h).mean()",
+                   "    loss = torch.tensor(-F.logsigmoid(beta * h).mean().item(), dtype=h.dtype, requires_grad=True)")
+    r = grade_one("dpo", src)
+    c = check(r, "keeps_graph")
+    assert c.status == "fail"
+    assert "grad_fn is None" in c.message and ".item()" in c.message
+    assert check(r, "gradients").status == "fail"
+
+
+def test_wrong_custom_backward_fails_gradcheck(grade_one):
+    src = """
+import torch
+
+
+class NegLogSigmoid(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.nn.functional.softplus(-x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return -grad * torch.sigmoid(x)  # should be sigmoid(-x)
+
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
+             chosen_mask, rejected_mask, beta=0.1):
+    mc = chosen_mask.to(policy_chosen_logps.dtype)
+    mr = rejected_mask.to(policy_rejected_logps.dtype)
+    chosen = ((policy_chosen_logps - ref_chosen_logps) * mc).sum(-1)
+    rejected = ((policy_rejected_logps - ref_rejected_logps) * mr).sum(-1)
+    loss = NegLogSigmoid.apply(beta * (chosen - rejected)).mean()
+    return loss, (beta * chosen).detach(), (beta * rejected).detach()
+"""
+    r = grade_one("dpo", src)
+    c = check(r, "gradcheck")
+    assert c.status == "fail"
+    assert c.message.startswith("the custom backward disagrees with finite differences on case")
+    assert check(r, "values").status == "pass"
+    assert check(r, "gradients").status == "fail"
+
+
+def test_fixed_device_tensor_is_advice_not_a_verdict(grade_one):
+    src = dpo_with("    h = chosen_logratio - rejected_logratio  # [B]",
+                   "    h = chosen_logratio - rejected_logratio + torch.zeros(chosen_logratio.shape[0])")
+    r = grade_one("dpo", src)
+    c = check(r, "device_hygiene")
+    assert (c.status, c.advisory) == ("fail", True)
+    assert "a tensor is created on a fixed device" in c.message
+    assert r.status == "pass"
+
+
+def test_item_call_makes_device_hygiene_not_applicable(grade_one):
+    src = dpo_with("    loss = -F.logsigmoid(beta * h).mean()",
+                   "    loss = -F.logsigmoid(beta * h).mean()\n    assert float(loss.detach().sum().item()) == float(loss.detach().sum().item())")
+    r = grade_one("dpo", src)
+    c = check(r, "device_hygiene")
+    assert (c.status, c.advisory) == ("skip", True)
+    assert c.message.startswith("not applicable: the code cannot run on 'meta' tensors")
+    assert r.status == "pass"
+
+
+def test_wrong_signature_fails_signature(grade_one):
+    src = dpo_with("    beta: float = 0.1,", "    beta: float = 0.5,")
+    r = grade_one("dpo", src)
+    c = check(r, "signature")
+    assert c.status == "fail"
+    assert "'beta' defaults to 0.5, the contract says 0.1" in c.message
+
+
+def test_wrong_output_dtype_fails_output_types(grade_one):
+    src = dpo_with("    return loss, chosen_rewards, rejected_rewards", "    return loss.float(), chosen_rewards, rejected_rewards")
+    r = grade_one("dpo", src)
+    c = check(r, "output_types")
+    assert c.status == "fail"
+    assert "'loss' should be float64 (the inputs' dtype), got float32" in c.message
+
+
+def test_exception_in_some_cases_is_an_error_with_the_line(grade_one):
+    src = dpo_with("    h = chosen_logratio - rejected_logratio  # [B]",
+                   "    h = chosen_logratio - rejected_logratio\n    if h.dtype == torch.float64:\n        raise ValueError('no float64 here')")
+    r = grade_one("dpo", src)
+    c = check(r, "values")
+    assert c.status == "error"
+    assert "raised ValueError: no float64 here at dpo.py:" in c.message
+    assert r.status == "fail"
+
+
+def test_unexplained_failures_point_to_the_hint(grade_one):
+    src = dpo_with("    loss = -F.logsigmoid(beta * h).mean()", "    loss = -F.logsigmoid(beta * h + 0.01).mean()")
+    r = grade_one("dpo", src)
+    c = check(r, "values")
+    assert c.status == "fail" and c.mistake is None
+    assert c.message.endswith("Not one of the catalogued mistakes; `kata hint dpo` explains the computation step by step.")
+
+
+def test_consequences_of_a_named_mistake_say_so(grade_one):
+    src = dpo_with("    chosen_mask = chosen_mask.to(policy_chosen_logps.dtype)", "    chosen_mask = torch.ones_like(policy_chosen_logps)")
+    r = grade_one("dpo", src)
+    assert check(r, "values").mistake == "mask not applied"
+    c = check(r, "masked_grad_zero")
+    assert c.status == "fail"
+    assert c.message.endswith("Probably a consequence of 'mask not applied' (see values).")
+
+
+def test_behaviour_fails_when_rejected_probability_does_not_fall(grade_one):
+    # A loss that ignores the rejected answer entirely: π(y_l) is never pushed down.
+    src = dpo_with("    h = chosen_logratio - rejected_logratio  # [B]", "    h = chosen_logratio - 0 * rejected_logratio")
+    r = grade_one("dpo", src)
+    c = check(r, "behaviour")
+    assert c.status == "fail"
+    assert "π(y_l) did not fall" in c.message
