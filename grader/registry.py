@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import difflib
 
-from grader.catalog import dpo, get_probs
+from grader.catalog import bt, dpo, get_probs, ipo, orpo, sequence_logps, simpo
 from grader.kata import Kata
 
-KATAS: dict[str, Kata] = {k.name: k for k in (get_probs.KATA, dpo.KATA)}
+KATAS: dict[str, Kata] = {k.name: k for k in (get_probs.KATA, sequence_logps.KATA, dpo.KATA, ipo.KATA,
+                                            simpo.KATA, orpo.KATA, bt.KATA)}
 
 
 class UnknownKata(KeyError):

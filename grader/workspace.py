@@ -52,6 +52,14 @@ def _entry_nodes(tree: ast.Module, kata: Kata) -> list[ast.FunctionDef]:
     return nodes
 
 
+def _keeps_super_init(stmt: ast.stmt) -> bool:
+    """`super().__init__(...)`: kept in a stub, since an nn.Module's attributes need it first."""
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "__init__" \
+        and isinstance(call.func.value, ast.Call) and isinstance(call.func.value.func, ast.Name) \
+        and call.func.value.func.id == "super"
+
+
 def stub_source(kata: Kata) -> str:
     """The stub for `kata`: the reference file with each entry point's body replaced."""
     source = solution_path(kata).read_text()
@@ -66,6 +74,9 @@ def stub_source(kata: Kata) -> str:
         if first is None:
             continue
         start = body[0].end_lineno if has_doc else first.lineno - 1  # drop comments after the docstring too
+        if _keeps_super_init(first) and first is not body[-1]:
+            start = first.end_lineno
+            first = body[body.index(first) + 1]
         end = body[-1].end_lineno or body[-1].lineno
         indent = " " * first.col_offset
         lines[start:end] = [f"{indent}{STUB_MARKER}\n", f"{indent}raise NotImplementedError\n"]
@@ -83,7 +94,8 @@ def is_stub(path: Path, kata: Kata) -> bool:
     if not nodes:
         return False
     for fn in nodes:
-        body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(getattr(s, "value", None), ast.Constant))]
+        body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(getattr(s, "value", None), ast.Constant))
+                and not _keeps_super_init(s)]
         if not (len(body) == 1 and isinstance(body[0], ast.Raise) and _names_not_implemented(body[0])):
             return False
     return True

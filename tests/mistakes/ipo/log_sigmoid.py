@@ -1,0 +1,11 @@
+# mistake: DPO's -log σ instead of the square
+import torch.nn.functional as F
+
+
+def ipo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
+             chosen_mask, rejected_mask, beta=0.1):
+    mc, mr = chosen_mask.to(policy_chosen_logps.dtype), rejected_mask.to(policy_rejected_logps.dtype)
+    chosen = ((policy_chosen_logps - ref_chosen_logps) * mc).sum(-1) / mc.sum(-1).clamp(min=1)
+    rejected = ((policy_rejected_logps - ref_rejected_logps) * mr).sum(-1) / mr.sum(-1).clamp(min=1)
+    loss = -F.logsigmoid(beta * (chosen - rejected)).mean()  # length-normalised DPO, not IPO
+    return loss, (beta * chosen).detach(), (beta * rejected).detach()

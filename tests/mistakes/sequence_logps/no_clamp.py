@@ -1,0 +1,11 @@
+# mistake: no clamp (NaN on an empty response)
+import torch
+
+
+def sequence_logps(logits, input_ids, response_mask, average=False):
+    logps = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+    mask = response_mask[:, 1:].to(logps.dtype)
+    total = (logps * mask).sum(-1)
+    if average:
+        return total / mask.sum(-1)
+    return total

@@ -1,0 +1,175 @@
+"""The reference ORPO loss against values derived without it: a hand-computed batch written
+out with math.log and math.exp, the closed-form gradient, λ = 0 as plain SFT, mean log-probs
+from -1e-6 down to -1000; the row combination the grader uses; the mistake models."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from grader import registry, workspace
+from grader.specs.orpo import SPEC, ORPOBehaviour, combine_rows
+from solutions.orpo import orpo_loss
+from tests.conftest import check, solution_source
+from tests.test_reference_simpo import mistake_model_problems
+
+
+def log_odds(m: float) -> float:
+    return m - math.log(-math.expm1(m))
+
+
+def _hand_batch(dtype=torch.float64):
+    # Row 0. Chosen: token 0 is prompt; response -0.5, -1.5 -> m = -1. Rejected: -2, -4, padding -> m = -3.
+    # Row 1. Chosen: one response token -3 -> m = -3. Rejected: -1 (prompt), -0.25, -0.75 -> m = -0.5.
+    pc = torch.tensor([[-9.0, -0.5, -1.5], [-3.0, -7.0, -7.0]], dtype=dtype)
+    pr = torch.tensor([[-2.0, -4.0, -0.1], [-1.0, -0.25, -0.75]], dtype=dtype)
+    mc = torch.tensor([[0, 1, 1], [1, 0, 0]])
+    mr = torch.tensor([[1, 1, 0], [0, 1, 1]])
+    return pc, pr, mc, mr
+
+
+def test_hand_computed_batch():
+    loss, nll, or_loss = orpo_loss(*_hand_batch(), lam=0.5)
+    want_nll = (0.5 + 1.5 + 3.0) / 3  # token-weighted: 3 chosen response tokens in the batch, not (1 + 3) / 2
+    rows = [log_odds(-1.0) - log_odds(-3.0), log_odds(-3.0) - log_odds(-0.5)]
+    want_or = sum(math.log1p(math.exp(-x)) for x in rows) / 2  # -log σ(x) = log(1 + e^-x)
+    assert float(nll) == pytest.approx(want_nll)
+    assert float(or_loss) == pytest.approx(want_or)
+    assert float(loss) == pytest.approx(want_nll + 0.5 * want_or)
+    default, _, _ = orpo_loss(*_hand_batch())
+    assert float(default) == pytest.approx(want_nll + 0.1 * want_or)
+
+
+def test_odds_are_those_of_the_average_token_probability():
+    # m = log 0.8: odds 0.8 / 0.2 = 4; m = log 0.5: odds 1. The odds ratio is 4.
+    pc = torch.tensor([[math.log(0.8)] * 3], dtype=torch.float64)
+    pr = torch.tensor([[math.log(0.5)] * 2], dtype=torch.float64)
+    _, _, or_loss = orpo_loss(pc, pr, torch.ones(1, 3), torch.ones(1, 2))
+    assert float(or_loss) == pytest.approx(-math.log(4 / (4 + 1)))  # -log σ(log 4) = -log(4/5)
+
+
+def _random(b=4, tc=6, tr=5, dtype=torch.float64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    pc = -0.05 - 3 * torch.rand(b, tc, generator=g, dtype=dtype)
+    pr = -0.05 - 3 * torch.rand(b, tr, generator=g, dtype=dtype)
+    mc, mr = torch.zeros(b, tc), torch.zeros(b, tr)
+    for i in range(b):
+        mc[i, i % 3: tc - i % 2] = 1
+        mr[i, 1: tr - i % 3] = 1
+    return pc, pr, mc, mr
+
+
+@pytest.mark.parametrize("lam", [0.1, 1.0, 3.0])
+def test_gradient_closed_form(lam):
+    pc, pr, mc, mr = _random()
+    pc.requires_grad_(True)
+    pr.requires_grad_(True)
+    loss, _, _ = orpo_loss(pc, pr, mc, mr, lam=lam)
+    gc, gr = torch.autograd.grad(loss, (pc, pr))
+    with torch.no_grad():
+        nc, nr = mc.sum(-1, keepdim=True), mr.sum(-1, keepdim=True)
+        m_c, m_r = (pc * mc).sum(-1, keepdim=True) / nc, (pr * mr).sum(-1, keepdim=True) / nr
+        delta = (m_c - torch.log(-torch.expm1(m_c))) - (m_r - torch.log(-torch.expm1(m_r)))
+        b = pc.shape[0]
+        # d log odds / dm = 1 / (1 - e^m); d(-log σ(Δ)) / dΔ = -σ(-Δ); the NLL spreads -1/N over all N tokens.
+        want_c = -mc / mc.sum() - lam * torch.sigmoid(-delta) / b / (-torch.expm1(m_c)) * mc / nc
+        want_r = lam * torch.sigmoid(-delta) / b / (-torch.expm1(m_r)) * mr / nr
+        torch.testing.assert_close(gc, want_c)
+        torch.testing.assert_close(gr, want_r)
+
+
+def test_lambda_zero_is_sft_on_the_response():
+    pc, pr, mc, mr = _random(seed=1)
+    loss, nll, _ = orpo_loss(pc, pr, mc, mr, lam=0.0)
+    assert float(loss) == float(nll) == pytest.approx(float(-pc[mc.bool()].mean()))
+    # ... which is the cross-entropy a causal LM would report over those tokens.
+    logits = torch.randn(4, 6, 11, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    labels = torch.randint(0, 11, (4, 6), generator=torch.Generator().manual_seed(1))
+    token_logps = torch.log_softmax(logits, -1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+    _, nll, _ = orpo_loss(token_logps, pr, mc, mr, lam=0.0)
+    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, 11), labels.masked_fill(~mc.bool(), -100).reshape(-1))
+    torch.testing.assert_close(nll, ce)
+
+
+def test_masked_positions_and_mask_dtype_do_not_matter():
+    pc, pr, mc, mr = _random(seed=2)
+    noisy = [torch.where(m.bool(), x, torch.full_like(x, -1e4)) for x, m in ((pc, mc), (pr, mr))]
+    want = orpo_loss(pc, pr, mc, mr)
+    for kind in (torch.bool, torch.int64, torch.float32):
+        for a, b in zip(orpo_loss(*noisy, mc.to(kind), mr.to(kind)), want):
+            torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("m_c,m_r", [(-1e-6, -2.0), (-0.01, -1000.0), (-1000.0, -0.01), (-900.0, -950.0),
+                                     (-1e-3, -1e-2)])
+def test_log_odds_from_just_below_zero_to_minus_a_thousand(dtype, m_c, m_r):
+    pc = torch.full((1, 4), m_c, dtype=dtype, requires_grad=True)
+    pr = torch.full((1, 3), m_r, dtype=dtype, requires_grad=True)
+    loss, nll, or_loss = orpo_loss(pc, pr, torch.ones(1, 4), torch.ones(1, 3), lam=1.0)
+    delta = log_odds(float(torch.tensor(m_c, dtype=dtype))) - log_odds(float(torch.tensor(m_r, dtype=dtype)))
+    want = -delta + math.log1p(math.exp(delta)) if delta < 0 else math.log1p(math.exp(-delta))
+    assert or_loss.dtype == dtype
+    assert float(or_loss.detach()) == pytest.approx(want, rel=1e-5, abs=1e-30)
+    assert all(bool(torch.isfinite(g).all()) for g in torch.autograd.grad(loss, (pc, pr)))
+
+
+def test_outputs_are_scalars_in_the_inputs_dtype():
+    pc, pr, mc, mr = _random(dtype=torch.float32)
+    pc.requires_grad_(True)
+    loss, nll, or_loss = orpo_loss(pc, pr, mc, mr)
+    assert loss.shape == nll.shape == or_loss.shape == ()
+    assert loss.dtype == nll.dtype == or_loss.dtype == torch.float32 and loss.grad_fn is not None
+
+
+def test_rows_combine_to_the_batch():
+    case = SPEC.make_cases(0)[SPEC.row_case]
+    lam = case.options.get("lam", 0.1)
+    batch = orpo_loss(*case.inputs.values(), lam=lam)
+    rows = [list(orpo_loss(*(x[b:b + 1] for x in case.inputs.values()), lam=lam))
+            for b in range(case.inputs["chosen_mask"].shape[0])]
+    for got, want in zip(combine_rows(rows, case), batch):
+        torch.testing.assert_close(got, want)
+    # The plain mean of the rows' NLL is not it: the rows' token counts differ.
+    assert abs(float(torch.stack([r[1] for r in rows]).mean() - batch[1])) > 1e-4
+
+
+# ---------------------------------------------------------------- the grader's side
+def test_reference_passes_the_grader(grade_one):
+    result = grade_one("orpo", solution_source("orpo"))
+    assert result.status == "pass", [(c.name, c.message) for c in result.checks if c.decides_failure]
+    assert {c.status for c in result.checks} <= {"pass", "skip"}
+    d = check(result, "behaviour").details
+    assert d["pi_chosen λ=1"][-1] > 0.5 > d["pi_chosen λ=1"][0]
+    assert d["pi_rejected λ=1"][-1] < d["pi_rejected λ=0"][-1] < d["pi_rejected λ=0"][0]
+
+
+def test_stub_is_not_started_and_shipped_as_generated(grade_one):
+    kata = registry.get("orpo")
+    stub = workspace.stub_source(kata)
+    assert (workspace.PACKAGE_ROOT / "katas" / kata.filename).read_text() == stub
+    assert grade_one(kata.name, stub).status == "not_started"
+
+
+def test_behaviour_tells_the_token_weighted_nll_from_the_wrong_ones():
+    behaviour = ORPOBehaviour()
+    assert behaviour.judge(behaviour.run(orpo_loss, 0)).status == "pass"
+
+    def per_sequence(pc, pr, mc, mr, lam=0.1):
+        loss, nll, or_loss = orpo_loss(pc, pr, mc, mr, lam=lam)
+        seq = -((pc * mc).sum(-1) / mc.sum(-1)).mean()
+        return loss - nll + seq, seq, or_loss
+
+    def no_odds_term(pc, pr, mc, mr, lam=0.1):
+        return orpo_loss(pc, pr, mc, mr, lam=0.0)
+
+    result = behaviour.judge(behaviour.run(per_sequence, 0))
+    assert result.status == "fail" and "token-weighted NLL alone" in result.message
+    result = behaviour.judge(behaviour.run(no_odds_term, 0))
+    assert result.status == "fail" and "further down than the NLL alone" in result.message
+
+
+def test_every_mistake_model_shows_at_its_check_on_every_seed():
+    kata = registry.get("orpo")
+    assert mistake_model_problems(SPEC, orpo_loss, kata.mistakes, range(25)) == []

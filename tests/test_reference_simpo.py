@@ -1,0 +1,205 @@
+"""The reference SimPO loss against values derived without it: a hand-computed pair, the
+closed-form gradient, invariances of the length-normalised reward, rewards 1000 nats apart;
+and the catalogued mistakes' models, which must show at their check on every seed."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from grader import registry, workspace
+from grader.compare import compare
+from grader.specs.base import as_outputs
+from grader.specs.simpo import SPEC, SimPOBehaviour
+from solutions.simpo import simpo_loss
+from tests.conftest import check, solution_source
+
+
+def _hand_pair(dtype=torch.float64):
+    # Chosen: token 0 is prompt; response -1 and -2 -> m_c = -1.5.
+    # Rejected: response -2, -3, -4; the last token is padding -> m_r = -3.   m_c - m_r = 1.5.
+    pc = torch.tensor([[-5.0, -1.0, -2.0]], dtype=dtype)
+    pr = torch.tensor([[-2.0, -3.0, -4.0, -0.5]], dtype=dtype)
+    return pc, pr, torch.tensor([[0, 1, 1]]), torch.tensor([[1, 1, 1, 0]])
+
+
+def test_hand_computed_pair():
+    loss, chosen, rejected = simpo_loss(*_hand_pair(), beta=2.0, gamma=0.5)
+    z = 2.0 * 1.5 - 0.5  # β·(m_c - m_r) - γ = 2.5
+    assert float(loss) == pytest.approx(math.log1p(math.exp(-z)))
+    assert float(chosen[0]) == pytest.approx(2.0 * -1.5)
+    assert float(rejected[0]) == pytest.approx(2.0 * -3.0)
+    loss_wide, _, _ = simpo_loss(*_hand_pair(), beta=10.0, gamma=3.0)  # z = 15 - 3 = 12
+    assert float(loss_wide) == pytest.approx(math.log1p(math.exp(-12.0)))
+
+
+def test_defaults_are_beta_2_gamma_half():
+    default, _, _ = simpo_loss(*_hand_pair())
+    explicit, _, _ = simpo_loss(*_hand_pair(), beta=2.0, gamma=0.5)
+    assert float(default) == float(explicit)
+
+
+def _random(b=4, tc=6, tr=5, dtype=torch.float64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    pc, pr = -3 * torch.rand(b, tc, generator=g, dtype=dtype), -3 * torch.rand(b, tr, generator=g, dtype=dtype)
+    mc, mr = torch.zeros(b, tc), torch.zeros(b, tr)
+    for i in range(b):
+        mc[i, i % 3: tc - i % 2] = 1
+        mr[i, 1: tr - i % 3] = 1
+    return pc, pr, mc, mr
+
+
+@pytest.mark.parametrize("beta,gamma", [(2.0, 0.5), (10.0, 3.0), (0.5, -1.0)])
+def test_gradient_closed_form(beta, gamma):
+    pc, pr, mc, mr = _random()
+    pc.requires_grad_(True)
+    pr.requires_grad_(True)
+    loss, _, _ = simpo_loss(pc, pr, mc, mr, beta=beta, gamma=gamma)
+    gc, gr = torch.autograd.grad(loss, (pc, pr))
+    with torch.no_grad():
+        nc, nr = mc.sum(-1, keepdim=True), mr.sum(-1, keepdim=True)
+        z = beta * ((pc * mc).sum(-1, keepdim=True) / nc - (pr * mr).sum(-1, keepdim=True) / nr) - gamma
+        b = pc.shape[0]
+        # dL/dm_c = -β σ(-z) / B, spread over the n_c response tokens; the opposite sign for the rejected.
+        torch.testing.assert_close(gc, -beta * torch.sigmoid(-z) * mc / nc / b)
+        torch.testing.assert_close(gr, beta * torch.sigmoid(-z) * mr / nr / b)
+
+
+def test_repeating_every_response_token_leaves_everything_unchanged():
+    pc, pr, mc, mr = _random(seed=1)
+    three = [x.repeat_interleave(3, dim=1) for x in (pc, mc)]
+    two = [x.repeat_interleave(2, dim=1) for x in (pr, mr)]
+    for a, b in zip(simpo_loss(three[0], two[0], three[1], two[1]), simpo_loss(pc, pr, mc, mr)):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("beta,gamma", [(2.0, 0.5), (10.0, 3.0), (2.5, 1.0)])
+def test_loss_is_log_2_when_the_reward_margin_equals_gamma(beta, gamma):
+    pc, pr, mc, mr = _random(seed=2)
+    _, c, r = simpo_loss(pc, pr, mc, mr, beta=beta, gamma=gamma)
+    shift = (gamma - (c - r)) / beta  # [B]: what the chosen mean log-prob must gain
+    loss, c2, r2 = simpo_loss(pc + shift.unsqueeze(1), pr, mc, mr, beta=beta, gamma=gamma)
+    torch.testing.assert_close(c2 - r2, torch.full_like(c2, gamma))
+    assert float(loss) == pytest.approx(math.log(2), abs=1e-12)
+
+
+def test_no_reference_model_and_no_dependence_on_masked_positions_or_mask_dtype():
+    pc, pr, mc, mr = _random(seed=3)
+    noisy = [torch.where(m.bool(), x, torch.full_like(x, -1e4)) for x, m in ((pc, mc), (pr, mr))]
+    want = simpo_loss(pc, pr, mc, mr)
+    for kind in (torch.bool, torch.int64, torch.float32):
+        for a, b in zip(simpo_loss(*noisy, mc.to(kind), mr.to(kind)), want):
+            torch.testing.assert_close(a, b)
+
+
+def test_swapping_chosen_and_rejected_flips_the_margin():
+    pc, pr, mc, mr = _random(b=1, seed=4)
+    loss, c, r = simpo_loss(pc, pr, mc, mr, beta=2.0, gamma=0.5)
+    swapped, _, _ = simpo_loss(pr, pc, mr, mc, beta=2.0, gamma=0.5)
+    delta = float(c[0] - r[0])
+    assert float(loss) == pytest.approx(math.log1p(math.exp(-(delta - 0.5))))
+    assert float(swapped) == pytest.approx(math.log1p(math.exp(-(-delta - 0.5))))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rewards_a_thousand_apart(dtype):
+    # Chosen -100 per token, rejected -0.5: z = 10·(-99.5) - 1 = -996 -> loss 996, gradient -β/n_c/B.
+    pc = torch.full((2, 8), -100.0, dtype=dtype, requires_grad=True)
+    pr = torch.full((2, 6), -0.5, dtype=dtype, requires_grad=True)
+    loss, chosen, rejected = simpo_loss(pc, pr, torch.ones(2, 8), torch.ones(2, 6), beta=10.0, gamma=1.0)
+    assert loss.dtype == dtype and chosen.dtype == dtype
+    assert float(loss.detach()) == pytest.approx(996.0, rel=1e-6)
+    gc, gr = torch.autograd.grad(loss, (pc, pr))
+    torch.testing.assert_close(gc, torch.full_like(gc, -10.0 / 8 / 2))
+    torch.testing.assert_close(gr, torch.full_like(gr, 10.0 / 6 / 2))
+    # The other way round (z = +994) the loss and its gradient are 0, not NaN.
+    ahead_c, ahead_r = pr.detach().clone().requires_grad_(True), pc.detach().clone().requires_grad_(True)
+    ahead, _, _ = simpo_loss(ahead_c, ahead_r, torch.ones(2, 6), torch.ones(2, 8), beta=10.0, gamma=1.0)
+    assert float(ahead.detach()) == 0.0
+    assert all(float(g.abs().max()) == 0.0 for g in torch.autograd.grad(ahead, (ahead_c, ahead_r)))
+
+
+def test_outputs_shapes_dtypes_and_detached_rewards():
+    pc, pr, mc, mr = _random(dtype=torch.float32)
+    pc.requires_grad_(True)
+    loss, chosen, rejected = simpo_loss(pc, pr, mc, mr)
+    assert loss.shape == () and loss.dtype == torch.float32 and loss.grad_fn is not None
+    assert chosen.shape == rejected.shape == (4,)
+    assert not chosen.requires_grad and not rejected.requires_grad
+
+
+# ---------------------------------------------------------------- the grader's side
+def test_reference_passes_the_grader(grade_one):
+    result = grade_one("simpo", solution_source("simpo"))
+    assert result.status == "pass", [(c.name, c.message) for c in result.checks if c.decides_failure]
+    assert {c.status for c in result.checks} <= {"pass", "skip"}
+    behaviour = check(result, "behaviour")
+    assert "log 2 = 0.693147" in behaviour.message
+    margin = behaviour.details["β·(m_c - m_r)"]
+    assert margin[-1] > 0.5 > margin[0]
+
+
+def test_stub_is_not_started_and_shipped_as_generated(grade_one):
+    kata = registry.get("simpo")
+    stub = workspace.stub_source(kata)
+    assert (workspace.PACKAGE_ROOT / "katas" / kata.filename).read_text() == stub
+    assert grade_one(kata.name, stub).status == "not_started"
+
+
+def test_behaviour_tells_simpo_from_summed_rewards_and_from_a_misplaced_margin():
+    behaviour = SimPOBehaviour()
+    assert behaviour.judge(behaviour.run(simpo_loss, 0)).status == "pass"
+
+    def summed(pc, pr, mc, mr, beta=2.0, gamma=0.5):  # the masked mean of n·lp is the masked sum
+        return simpo_loss(pc * mc.sum(-1, keepdim=True), pr * mr.sum(-1, keepdim=True), mc, mr, beta=beta, gamma=gamma)
+
+    def margin_times_beta(pc, pr, mc, mr, beta=2.0, gamma=0.5):
+        return simpo_loss(pc, pr, mc, mr, beta=beta, gamma=beta * gamma)
+
+    result = behaviour.judge(behaviour.run(summed, 0))
+    assert result.status == "fail" and "repeating tokens changed the loss" in result.message
+    result = behaviour.judge(behaviour.run(margin_times_beta, 0))
+    assert result.status == "fail" and "log 2" in result.message
+
+
+# ---------------------------------------------------------------- the mistake models
+def mistake_model_problems(spec, reference, mistakes, seeds) -> list[tuple]:
+    """For every seed and every variant of every modelled mistake: it must differ from the
+    reference on a case of its check (so the check fails), and no earlier mistake at the same
+    check may reproduce it (so the diagnosis names it)."""
+    def outputs(fn, case):
+        with torch.no_grad():
+            return dict(zip(spec.outputs, as_outputs(spec, spec.call(fn, case))))
+
+    def variants(name, case):
+        with torch.no_grad():
+            out = spec.call(spec.models[name], case)
+        return out if isinstance(out, list) else [out]
+
+    def same(got: dict, want: dict, case) -> bool:
+        return all(compare(got[o], t, case.scale).ok for o, t in want.items())
+
+    problems = []
+    modelled = [m for m in mistakes if m.name in spec.models]
+    for seed in seeds:
+        cases = spec.make_cases(seed)
+        ref = [outputs(reference, c) for c in cases]
+        own = {m.name: [variants(m.name, c) for c in cases] for m in modelled}
+        for m in modelled:
+            idx = [i for i, c in enumerate(cases) if c.extreme == (m.check == "stability")]
+            for k in range(len(own[m.name][idx[0]])):
+                full = {i: {**ref[i], **own[m.name][i][k]} for i in idx}
+                if all(same(full[i], ref[i], cases[i]) for i in idx):
+                    problems.append((seed, m.name, k, "indistinguishable from the reference"))
+                for other in modelled[: modelled.index(m)]:
+                    if other.check == m.check and any(
+                            all(same(full[i], own[other.name][i][k2], cases[i]) for i in idx)
+                            for k2 in range(len(own[other.name][idx[0]]))):
+                        problems.append((seed, m.name, k, f"reproduced by '{other.name}'"))
+    return problems
+
+
+def test_every_mistake_model_shows_at_its_check_on_every_seed():
+    kata = registry.get("simpo")
+    assert mistake_model_problems(SPEC, simpo_loss, kata.mistakes, range(25)) == []
