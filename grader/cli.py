@@ -47,6 +47,7 @@ def main() -> None:
 
     \b
     Start:   kata list · kata show dpo · kata hint dpo · kata grade dpo
+    Loop:    kata watch (re-grades on save) · kata solution dpo · kata experiment dpo-vs-ipo
     """
 
 
@@ -147,6 +148,62 @@ def grade(ctx: click.Context, names: list[str], path: Path, reference: bool, as_
 
 
 @main.command()
+@click.argument("dirs", nargs=-1, required=True, metavar="DIR...",
+                type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--kata", "names", multiple=True, callback=_katas, metavar="NAME",
+              help="Grade only this kata (repeatable); all when not given.")
+@click.option("--csv", "csv_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write one CSV row per (person, kata) to FILE.")
+@click.option("--json", "json_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write every result, check by check, as JSON to FILE.")
+@click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write JUnit XML to FILE: a testsuite per person, a testcase per kata.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Wall-clock seconds per kata and person.")
+@click.option("--seed", type=int, default=None, help="Seed of the random inputs, the same for everyone.")
+@click.option("--parallel", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Submissions run at once; 0: one per core.")
+@click.pass_context
+def report(ctx: click.Context, dirs: tuple[Path, ...], names: list[str], csv_file: Path | None,
+           json_file: Path | None, junit_file: Path | None, timeout: float, seed: int | None, parallel: int) -> None:
+    """Grade many workspaces, one per person (DIR names the person), and print a person x kata table.
+
+    Exit code 0: every kata of every workspace passes, 1: any does not, 2: usage error.
+    """
+    for out in (csv_file, json_file, junit_file):
+        if out is not None and not out.resolve().parent.is_dir():
+            raise click.UsageError(f"cannot write '{out}': its folder does not exist.")
+    unique: dict[Path, Path] = {}
+    for d in dirs:  # a folder named twice is graded once
+        unique.setdefault(d.resolve(), d)
+    dirs = tuple(unique.values())
+    people = _people(dirs)
+    from grader.sandbox import Limits, Sandbox
+
+    with Sandbox.start() as sandbox:  # before torch is imported here: the two imports overlap
+        from grader import engine
+
+        seed = seed if seed is not None else int.from_bytes(os.urandom(3), "big")
+        options = engine.Options(seed=seed, parallel=parallel, limits=Limits(timeout=timeout))
+        reports = engine.grade_many(names, list(dirs), options, sandbox=sandbox)
+    from grader import export
+    from grader.cohort import Cohort, Member
+
+    cohort = Cohort([Member(p, r) for p, r in zip(people, reports)], names, seed)
+    for out, write in ((csv_file, export.write_csv), (json_file, export.write_json), (junit_file, export.write_junit)):
+        if out is not None:
+            write(cohort, out)
+    render.cohort(render.console(), cohort)
+    ctx.exit(EXIT_OK if cohort.ok else EXIT_FAIL)
+
+
+def _people(dirs: tuple[Path, ...]) -> list[str]:
+    """Each workspace folder's name; the path as given where two folders share a name."""
+    names = [d.resolve().name or str(d) for d in dirs]
+    return [n if names.count(n) == 1 else str(d) for n, d in zip(names, dirs)]
+
+
+@main.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 def init(directory: Path) -> None:
     """Create a workspace of fresh stubs in DIRECTORY (never overwrites a file)."""
@@ -170,6 +227,104 @@ def reset(name: str, path: Path) -> None:
     if saved:
         con.print(f"Saved your {name}.py as {saved}")
     con.print(f"Restored the stub {workspace.kata_path(path, registry.get(name))}")
+
+
+# ------------------------------------------------------------------ the practice loop
+def _optional_kata(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else _kata(ctx, param, value)
+
+
+def _experiment(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from grader.experiment import EXPERIMENTS
+
+    if value not in EXPERIMENTS:
+        raise click.BadParameter(f"unknown experiment '{value}'. Known experiments: {', '.join(EXPERIMENTS)}.")
+    return value
+
+
+@main.command()
+@click.argument("name", required=False, callback=_optional_kata)
+@path_option
+@click.option("--seed", type=int, default=None, help="Seed of the random inputs, fixed for the session.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Wall-clock seconds per grade.")
+@click.pass_context
+def watch(ctx: click.Context, name: str | None, path: Path, seed: int | None, timeout: float) -> None:
+    """Re-grade on every save; when a kata passes, move on to the next unfinished one.
+
+    Starts with NAME, or the first kata not passed yet. Ctrl-C stops.
+    """
+    _workspace(path)
+    from grader import watch as watching
+    from grader.sandbox import Limits, Sandbox
+
+    con = render.console()
+    seed = seed if seed is not None else int.from_bytes(os.urandom(3), "big")
+    start = name or watching.first_unfinished(path)
+    grader = watching.WorkspaceGrader(path, Sandbox.start(), seed, Limits(timeout=timeout))  # torch loads meanwhile
+    try:
+        render.watch_start(con, str(path), start, seed)
+        for step in watching.watch(path, start, grader):
+            render.watch_step(con, step, watching.kata_paths(path))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        grader.close()
+    state = State.load(path)
+    render.watch_goodbye(con, sum(state.get(n).status == "pass" for n in registry.names()), len(registry.KATAS))
+    ctx.exit(EXIT_OK)
+
+
+@main.command()
+@click.argument("name", callback=_kata)
+@click.option("--force", is_flag=True, help="Show it even though NAME has not passed in the workspace.")
+@path_option
+@click.pass_context
+def solution(ctx: click.Context, name: str, force: bool, path: Path) -> None:
+    """The reference solution of NAME, once NAME has passed in the workspace (or with --force)."""
+    kata = registry.get(name)
+    if not (force or (path.is_dir() and State.load(path).get(name).status == "pass")):
+        render.solution_locked(render.console(stderr=True), kata, str(path))
+        ctx.exit(EXIT_FAIL)
+    source_path = workspace.solution_path(kata)
+    render.solution(render.console(), kata, source_path.read_text(), str(source_path))
+
+
+@main.command()
+@click.argument("name", metavar="EXPERIMENT", callback=_experiment)
+@click.option("--reference", is_flag=True, help="Train with the reference solutions instead of your own losses.")
+@path_option
+@click.option("--png", "png", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also draw the curves into FILE (needs matplotlib: pip install 'dpo-kata[plot]').")
+@click.option("--steps", type=click.IntRange(min=3, max=20000), default=200, show_default=True,
+              help="Gradient steps per run.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the toy policy's starting logits.")
+@click.pass_context
+def experiment(ctx: click.Context, name: str, reference: bool, path: Path, png: Path | None, steps: int,
+               seed: int) -> None:
+    """Replay an experiment with your own losses. dpo-vs-ipo: DPO (β 0.1, 0.5) and IPO (β 0.1, 0.5, 1.0)
+    train the toy policy; DPO's π(y_l) keeps falling, IPO's h stops at 1/(2β).
+
+    Exit code 0: every run trained, 1: a loss is missing or failed, 2: usage error.
+    """
+    from grader import experiment as experiments
+
+    if not reference:
+        _workspace(path)
+    if png is not None and not experiments.plot_available():
+        render.error(render.console(stderr=True), "--png needs matplotlib, an optional extra: "
+                     "pip install 'dpo-kata[plot]' (or pip install matplotlib).")
+        ctx.exit(EXIT_USAGE)
+    from grader.sandbox import Sandbox
+
+    with Sandbox.start() as sandbox:
+        result = experiments.run(name, None if reference else path, steps, seed, sandbox)
+    con = render.console()
+    render.experiment(con, result)
+    if png is not None and result.runs:
+        experiments.write_png(result, png)
+        render.experiment_png(con, str(png))
+    ctx.exit(EXIT_OK if result.ok else EXIT_FAIL)
 
 
 def run() -> None:

@@ -1,18 +1,21 @@
-"""Grading: from kata names and a workspace to a `Report`. Knows nothing about terminals.
+"""Grading: from kata names and workspaces to one `Report` per workspace. Knows nothing about terminals.
 
+Grading one workspace is the one-workspace case of grading a cohort (`grade_many`).
 Order of work, chosen for speed and for trust:
 1. the sandbox's zygote is started first (by the caller or here), so its `import torch`
    overlaps the grader's own;
 2. files are snapshotted, sources pre-checked (syntax, reference imports) without running;
-3. cases are generated from the seed and written for the children, jobs are handed out;
-4. while the children work, the reference outputs are computed here;
-5. each child's plain-tensor results are loaded with `weights_only=True` and judged here.
+3. cases are generated from the seed once per kata and written for the children; one job
+   per (workspace, kata) is handed out;
+4. each child's plain-tensor results are loaded with `weights_only=True` and judged here,
+   against the reference's runs, computed once per kata.
 """
 from __future__ import annotations
 
 import ast
 import importlib
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -28,6 +31,7 @@ from grader.files import Snapshot, python_files
 from grader.kata import Kata
 from grader.results import CheckResult, KataResult, Report
 from grader.sandbox import Job, Limits, Outcome, Sandbox
+from grader.specs.base import FunctionSpec
 
 
 @dataclass
@@ -49,53 +53,92 @@ class Source:
 
 def grade(names: list[str], ws: Path | None, options: Options, reference: bool = False,
           sandbox: Sandbox | None = None) -> Report:
-    """Grade `names` in workspace `ws` (or the reference solutions when `reference`)."""
+    """Grade `names` in workspace `ws` (or the reference solutions when `reference`): the
+    one-workspace case of `grade_many`."""
+    return grade_many(names, [None if reference else (ws or workspace.DEFAULT)], options, sandbox)[0]
+
+
+def grade_many(names: list[str], workspaces: list[Path | None], options: Options,
+               sandbox: Sandbox | None = None) -> list[Report]:
+    """Grade `names` in every workspace (None: the reference solutions), one `Report` each, in order.
+
+    One sandbox serves them all, so torch is imported once per run; the zygote forks a child
+    per (workspace, kata) job. Cases and reference outputs depend only on the kata and the
+    seed, so they are computed once per kata whatever the number of workspaces.
+    """
     own_sandbox = sandbox is None
     sandbox = sandbox or Sandbox.start()
     try:
-        return _grade(names, ws, options, reference, sandbox)
+        return _grade(names, workspaces, options, sandbox)
     finally:
         if own_sandbox:
             sandbox.close()
 
 
-def _grade(names: list[str], ws: Path | None, options: Options, reference: bool, sandbox: Sandbox) -> Report:
+class _Plan:
+    """One kata's side of a run, shared by every workspace: spec, cases, the reference's runs."""
+
+    def __init__(self, kata: Kata, options: Options, tmp: Path) -> None:
+        self.kata = kata
+        self.spec = importlib.import_module(kata.spec).SPEC
+        self.cases = self.spec.make_cases(options.seed)
+        self.cases_file = tmp / f"{kata.name}.cases.pt"  # read by every child of this kata
+        torch.save([c.to_dict() for c in self.cases], self.cases_file)
+        self.cases_file.chmod(0o444)  # children only read it
+        self.reference = importlib.import_module(kata.solution)
+        self.expected: list[Any] | None = None  # the reference's runs on the cases, once a submission needs them
+
+    def prepare(self) -> None:
+        if self.expected is None:
+            self.expected = self.spec.expected(self.reference, self.cases)
+
+
+def _grade(names: list[str], workspaces: list[Path | None], options: Options, sandbox: Sandbox) -> list[Report]:
     katas = [registry.get(n) for n in names]
-    sources = [_source(k, ws, reference) for k in katas]
+    sources = [[_source(k, ws) for k in katas] for ws in workspaces]  # [workspace][kata]
     guarded = python_files(workspace.PACKAGE_ROOT / "grader") + python_files(workspace.SOLUTIONS)
-    guarded += [s.path for s in sources if s.path.exists()]
-    snapshot = Snapshot.take(guarded)
+    own = [s.path for ws, row in zip(workspaces, sources) if ws is not None for s in row if s.path.exists()]
+    guarded += [s.path for row in sources for s in row if s.path.exists()]
     tmp = Path(tempfile.mkdtemp(prefix="kata-run-"))
     try:
-        specs = {k.name: importlib.import_module(k.spec).SPEC for k in katas}
-        cases = {k.name: specs[k.name].make_cases(options.seed) for k in katas}
-        jobs = [_job(s, cases[s.kata.name], tmp, options) for s in sources if s.problem is None]
-        references = {k.name: importlib.import_module(k.solution) for k in katas}
+        plans = {k.name: _Plan(k, options, tmp) for k in katas}
+        jobs = [_job(i, s, plans[s.kata.name], tmp, options)
+                for i, row in enumerate(sources) for s in row if s.problem is None]
+        for name in dict.fromkeys(j.kata for j in jobs):  # while a fresh zygote warms up, not after the children
+            plans[name].prepare()
         parallel = options.parallel or os.cpu_count() or 1
-        outcomes = {o.job.kata: o for o in sandbox.run(jobs, parallel)} if jobs else {}
-        tampered = snapshot.restore_changed()
-        results = []
-        for s in sources:
-            if s.problem is not None:
-                results.append(s.problem)
-                continue
-            kata = s.kata
-            results.append(_judge(kata, specs[kata.name], cases[kata.name], references[kata.name],
-                                  outcomes[kata.name], options))
-        warnings = []
-        if tampered:
-            names_ = ", ".join(str(p) for p in tampered)
-            warnings.append(f"a submission changed files it must not touch; they were restored: {names_}")
-            for r in results:
-                if r.status == "pass":
-                    r.status, r.message = "error", "files outside the submission changed during the run (restored): " + names_
-        return Report(results, options.seed, str(ws) if ws and not reference else "reference solutions", warnings)
+        # Taken just before the children run, compared as soon as they have ended. Confined children
+        # (Landlock) cannot write here, so a change is someone's edit: reported, left alone. Otherwise it
+        # is undone, the other version kept in a backup, and the user's own files never overwritten.
+        snapshot = Snapshot.take(guarded, roots=(workspace.PACKAGE_ROOT / "grader", workspace.SOLUTIONS))
+        outcomes = {o.job.id: o for o in sandbox.run(jobs, parallel)} if jobs else {}
+        confined = bool(jobs) and sandbox.confined(options.limits)
+        edited = snapshot.changed() if confined else []
+        tampered = snapshot.restore_changed(keep=own) if jobs and not confined else []
+        reports = []
+        for i, (ws, row) in enumerate(zip(workspaces, sources)):
+            results = [s.problem if s.problem is not None else
+                       _judge(plans[s.kata.name], outcomes[_job_id(i, s.kata)], options) for s in row]
+            warnings = []
+            if edited:
+                warnings.append("files the grader guards changed during the run; the submissions could not write "
+                                "there (Landlock), so they were left as they are: " + ", ".join(map(str, edited)))
+            if tampered:
+                names_ = ", ".join(str(p) for p in tampered)
+                warnings.append(f"files a submission must not touch changed during the run: {names_}")
+                for r in results:
+                    if r.status == "pass":
+                        r.status, r.message = "error", "files outside the submission changed during the run: " + names_
+            reports.append(Report(results, options.seed, str(ws) if ws is not None else "reference solutions", warnings))
+        return reports
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _source(kata: Kata, ws: Path | None, reference: bool) -> Source:
-    path = workspace.solution_path(kata) if reference else workspace.kata_path(ws or workspace.DEFAULT, kata)
+def _source(kata: Kata, ws: Path | None) -> Source:
+    """Where `kata`'s code is in workspace `ws` (None: the reference solutions), checked without running it."""
+    reference = ws is None
+    path = workspace.solution_path(kata) if reference else workspace.kata_path(ws, kata)
     if not path.exists():
         return Source(kata, path, KataResult(kata.name, "error", message=f"{path} does not exist. "
                                              f"`kata reset {kata.name}` writes a fresh stub."))
@@ -117,19 +160,23 @@ def _source(kata: Kata, ws: Path | None, reference: bool) -> Source:
     return Source(kata, path)
 
 
-def _job(source: Source, cases: list[Any], tmp: Path, options: Options) -> Job:
-    """A private copy of the workspace's Python files for one child, and its cases."""
+def _job_id(index: int, kata: Kata) -> str:
+    """Unique per (workspace, kata): the sandbox keys its outcomes by it."""
+    return f"{index}/{kata.name}"
+
+
+def _job(index: int, source: Source, plan: _Plan, tmp: Path, options: Options) -> Job:
+    """A private copy of the workspace's Python files for one child; the kata's shared cases."""
     kata = source.kata
-    d = tmp / kata.name
-    d.mkdir()
+    d = tmp / str(index) / kata.name
+    d.mkdir(parents=True)
     for p in source.path.parent.glob("*.py"):
         shutil.copy2(p, d / p.name)
     shutil.copy2(source.path, d / kata.filename)
-    torch.save([c.to_dict() for c in cases], d / "cases.pt")
     cuda = {"cpu": "off", "cuda": "on"}.get(options.device, "auto")
-    return Job(id=kata.name, kata=kata.name, dir=str(d), file=str(d / kata.filename), cases=str(d / "cases.pt"),
-               result=str(d / "result.pt"), log=str(d / "output.log"), seed=options.seed, cuda=cuda,
-               limits=options.limits)
+    return Job(id=_job_id(index, kata), kata=kata.name, dir=str(d), file=str(d / kata.filename),
+               cases=str(plan.cases_file), result=str(d / "result.pt"), log=str(d / "output.log"), seed=options.seed,
+               cuda=cuda, limits=options.limits)
 
 
 def _read_log_tail(path: str, limit: int = 2000) -> tuple[int, str]:
@@ -144,6 +191,8 @@ def _read_log_tail(path: str, limit: int = 2000) -> tuple[int, str]:
 
 
 def _output_text(size: int, tail: str) -> str:
+    # Control characters (ESC above all) could move the cursor and redraw the report: show them as U+FFFD.
+    tail = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "\ufffd", tail)
     if not tail:
         return ""
     if size > len(tail.encode()):
@@ -151,8 +200,8 @@ def _output_text(size: int, tail: str) -> str:
     return tail
 
 
-def _judge(kata: Kata, spec: Any, cases: list[Any], reference: Any, outcome: Outcome, options: Options) -> KataResult:
-    job = outcome.job
+def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
+    kata, job = plan.kata, outcome.job
     size, tail = _read_log_tail(job.log)
     base = {"seconds": outcome.seconds, "output": _output_text(size, tail)}
     if outcome.lost:
@@ -171,21 +220,52 @@ def _judge(kata: Kata, spec: Any, cases: list[Any], reference: Any, outcome: Out
     except FileNotFoundError:
         return KataResult(kata.name, "error", message=f"the submission's process exited (code {outcome.code}) without "
                           "reporting results: sys.exit, os._exit or a crash inside the submission.", **base)
-    except Exception as exc:
-        return KataResult(kata.name, "error", message=f"the submission's process wrote an unreadable result ({type(exc).__name__}).", **base)
-    out = result.get("output")
-    if isinstance(out, dict) and out.get("tail"):
-        base["output"] = _output_text(int(out.get("bytes", 0)), str(out["tail"]))
-    fatal = result.get("fatal")
-    if fatal:
-        return _fatal(kata, job, fatal, base)
+    except Exception as exc:  # weights_only refuses anything but plain tensors and data (tensor subclasses included)
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        what = f"it contains a {found.group(1)}, which the grader does not load (return plain torch.Tensor " \
+            "values, not a subclass)" if found else f"{type(exc).__name__}: {str(exc).strip()[:200]}"
+        return KataResult(kata.name, "error", message=f"the submission's results are not plain tensors and data: {what}.",
+                          **base)
+    try:  # everything in the file is the child's say-so: a malformed entry is an error, never a crash here
+        out = result.get("output")
+        if isinstance(out, dict) and out.get("tail"):
+            base["output"] = _output_text(int(out.get("bytes", 0)), str(out["tail"]))
+        fatal = result.get("fatal")
+        if fatal:
+            return _fatal(kata, job, fatal, base)
+        problem = _malformed(plan.spec, plan.cases, result)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    if problem:  # the child writes this file, so it is checked before any check reads it
+        return KataResult(kata.name, "error", message=f"the submission's results could not be judged ({problem}).",
+                          **base)
     try:
-        checks = spec.judge(reference, cases, result, kata)
+        checks = plan.spec.judge(plan.reference, plan.cases, result, kata, plan.expected)
     except Exception as exc:  # malformed results from the child are the submission's doing
         return KataResult(kata.name, "error", message=f"the submission's results could not be judged "
                           f"({type(exc).__name__}: {exc}).", **base)
-    _memory_note(checks, options)
-    return KataResult.from_checks(kata.name, checks, **base)
+    verdict = KataResult.from_checks(kata.name, checks, **base)
+    if _memory_note(checks, options):  # e.g. a custom backward that allocates without bound
+        verdict.status, verdict.message = "error", (f"ran out of memory: it needs more than the memory limit of "
+                                                    f"{options.limits.memory_mb} MB (--memory-mb); see the checks.")
+    return verdict
+
+
+def _malformed(spec: Any, cases: list[Any], result: dict[str, Any]) -> str:
+    """Why a function kata's report is not what an honest child writes ("" when it is): a forged
+    report with no outputs would otherwise pass the checks that compare outputs pairwise."""
+    if not isinstance(spec, FunctionSpec):
+        return ""
+    runs = result.get("runs")
+    if not isinstance(runs, list) or len(runs) != len(cases):
+        return f"{len(runs) if isinstance(runs, list) else 'no'} runs reported for {len(cases)} cases"
+    for i, run in enumerate(runs):
+        if not isinstance(run, dict):
+            return f"run {i} is not a record"
+        outputs, types = run.get("outputs") or (), run.get("types") or ()
+        if not run.get("error") and not len(outputs) == len(types) == len(spec.outputs):
+            return f"run {i} reports {len(outputs)} outputs; the kata has {len(spec.outputs)}"
+    return ""
 
 
 def _fatal(kata: Kata, job: Job, fatal: dict[str, Any], base: dict[str, Any]) -> KataResult:
@@ -201,10 +281,14 @@ def _fatal(kata: Kata, job: Job, fatal: dict[str, Any], base: dict[str, Any]) ->
     return KataResult(kata.name, "error", message=f"{kata.filename}{line}: {fatal['message']}{text}", **base)
 
 
-def _memory_note(checks: list[CheckResult], options: Options) -> None:
+def _memory_note(checks: list[CheckResult], options: Options) -> bool:
+    """Name the memory limit in every check that ran out of memory; True when one did."""
+    hit = False
     for c in checks:
         if c.status == "error" and ("MemoryError" in c.message or "can't allocate memory" in c.message):
             c.message += f" (the memory limit is {options.limits.memory_mb} MB on top of torch itself)"
+            hit = True
+    return hit
 
 
 def cuda_available() -> bool:

@@ -4,14 +4,19 @@ computes anything a check decides. No torch.
 """
 from __future__ import annotations
 
-from typing import Iterable
+import math
+from typing import TYPE_CHECKING, Any, Iterable
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from grader.kata import Kata
+from grader.cohort import Cohort
 from grader.results import KataResult, Report
+
+if TYPE_CHECKING:
+    from grader.experiment import ExperimentResult
 
 STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red", "timeout": "bold yellow",
                 "not_started": "dim", "skip": "dim"}
@@ -24,13 +29,22 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
-def sparkline(values: Iterable[float]) -> str:
+def sparkline(values: Iterable[float], lo: float | None = None, hi: float | None = None) -> str:
+    """One character per value, ▁ at `lo` (default: the smallest) to █ at `hi` (the largest).
+
+    Values outside [lo, hi] are clipped; NaN and ±inf are drawn as '×' so that a broken run
+    is visible rather than a crash of the renderer.
+    """
     xs = [float(v) for v in values]
-    if not xs:
-        return ""
-    lo, hi = min(xs), max(xs)
+    ok = [x for x in xs if math.isfinite(x)]
+    if not ok:
+        return "×" * len(xs)
+    lo = min(ok) if lo is None else lo
+    hi = max(ok) if hi is None else hi
     span = (hi - lo) or 1.0
-    return "".join(SPARKS[min(len(SPARKS) - 1, int((x - lo) / span * (len(SPARKS) - 1) + 0.5))] for x in xs)
+    top = len(SPARKS) - 1
+    return "".join(SPARKS[max(0, min(top, int((x - lo) / span * top + 0.5)))] if math.isfinite(x) else "×"
+                   for x in xs)
 
 
 def _label(status: str) -> Text:
@@ -57,10 +71,12 @@ def kata_result(con: Console, r: KataResult, path: str = "") -> None:
             style = "yellow" if c.advisory and c.status == "fail" else STATUS_STYLE.get(c.status, "")
             label = "advice" if c.advisory and c.status == "fail" else STATUS_LABEL[c.status]
             table.add_row(Text(mark, style=style), c.name, Text(label, style=style), Text(c.message))
-            for key, series in c.details.items():
-                if isinstance(series, list) and len(series) > 2:
-                    table.add_row("", "", "", Text(f"{key}: {sparkline(series)}", style="cyan"))
         con.print(table)
+        for c in r.checks:
+            series = {k: v for k, v in c.details.items() if _is_series(v)}
+            if series:
+                con.print(Text(f"  curves ({c.name}), over training:", style="dim"))
+                curves(con, series)
     if r.output and r.status != "pass":
         con.print(Text("  output of the submission:", style="dim"))
         con.print(Text("\n".join("    " + line for line in r.output.splitlines()[-12:]), style="dim"))
@@ -87,6 +103,28 @@ def progress_line(con: Console, done: int, total: int) -> None:
     filled = round(width * done / total) if total else 0
     con.print(Text.assemble("progress ", Text("█" * filled, style="green"), Text("░" * (width - filled), style="dim"),
                             f" {done} / {total} katas solved"))
+
+
+# ------------------------------------------------------------------ cohorts
+def cohort(con: Console, co: Cohort) -> None:
+    """A person x kata table of statuses, each person's passed / total, then a summary line."""
+    table = Table(box=None, padding=(0, 2), pad_edge=False)
+    table.add_column("person", style="bold", no_wrap=True)
+    for name in co.kata_names:
+        table.add_column(name, no_wrap=True)
+    table.add_column("passed", justify="right", no_wrap=True)
+    for m in co.members:
+        status = {r.name: r.status for r in m.report.katas}
+        passed = Text(f"{m.report.passed}/{m.report.total}", style="bold green" if m.report.ok else "")
+        table.add_row(m.person, *[_label(status[name]) if name in status else "" for name in co.kata_names], passed)
+    con.print(table)
+    for m in co.members:
+        for w in m.report.warnings:
+            con.print(Text(f"warning ({m.person}): {w}", style="bold yellow"))
+    con.print()
+    style = "bold green" if co.ok else "bold"
+    con.print(Text.assemble(Text(f"{co.passed} / {co.total} people pass every kata", style=style),
+                            Text(f"  ·  seed {co.seed} (reproduce with --seed {co.seed})", style="dim")))
 
 
 # ------------------------------------------------------------------ catalogue
@@ -136,3 +174,173 @@ def error(con: Console, message: str) -> None:
 
 def notice(con: Console, message: str) -> None:
     con.print(Text(message, style="yellow"))
+
+
+# ------------------------------------------------------------------ curves
+CURVE_WORDS = (("logp_rejected", "log π(y_l)"), ("logp_chosen", "log π(y_w)"), ("pi_rejected", "π(y_l)"),
+               ("pi_chosen", "π(y_w)"), ("h_mean", "h"), ("_beta_", " β="))
+
+
+def _is_series(value: Any) -> bool:
+    return isinstance(value, list) and len(value) > 2 and all(isinstance(v, (int, float)) for v in value)
+
+
+def curve_label(key: str) -> str:
+    """A details key as a person reads it: 'pi_rejected_beta_0.1' -> 'π(y_l) β=0.1'."""
+    for word, shown in CURVE_WORDS:
+        key = key.replace(word, shown)
+    return key
+
+
+def _resample(xs: list[float], width: int) -> list[float]:
+    """At most `width` evenly spaced values, always keeping the first and the last."""
+    if len(xs) <= width or width < 2:
+        return xs
+    return [xs[round(i * (len(xs) - 1) / (width - 1))] for i in range(width)]
+
+
+def _num(x: float) -> str:
+    return f"{x:.3g}" if math.isfinite(x) else str(x)
+
+
+def curves(con: Console, series: dict[str, list[float]], shared: bool = False, indent: int = 4,
+           log: bool | None = None) -> None:
+    """One sparkline per series, its first value on the left and its last on the right.
+
+    A probability (values in (0, 1]) spanning more than a factor of 3 is drawn on a log
+    scale, marked "(log)": falling towards 0, its last nine tenths look flat on a linear
+    scale, and "still falling" versus "has stopped" is the point of the curve. `shared`
+    draws every series on one scale, so that runs can be compared by height; `log` forces
+    the scale (True: log where positive, False: linear) instead of choosing it per series.
+    """
+    rows = []
+    for key, xs in series.items():
+        xs = [float(x) for x in xs]
+        finite = [x for x in xs if math.isfinite(x)]
+        probability = bool(finite) and 0 < min(finite) and max(finite) <= 1
+        use_log = bool(finite) and min(finite) > 0 and \
+            (probability and max(finite) / min(finite) > 3 if log is None else log)
+        rows.append((curve_label(key) + (" (log)" if use_log else ""), xs,
+                     [math.log10(x) if use_log and x > 0 else x for x in xs]))
+    lo = hi = None
+    if shared:
+        drawn = [y for _, _, ys in rows for y in ys if math.isfinite(y)]
+        lo, hi = (min(drawn), max(drawn)) if drawn else (None, None)
+    label_width = max(len(label) for label, _, _ in rows)
+    width = max(10, min(60, con.width - indent - label_width - 2 * 9 - 4))
+    table = Table(show_header=False, box=None, padding=(0, 1), pad_edge=False, expand=False)
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    for label, xs, ys in rows:
+        table.add_row(" " * (indent - 1) + label, _num(xs[0]), Text(sparkline(_resample(ys, width), lo, hi), style="cyan"),
+                      _num(xs[-1]))
+    con.print(table)
+
+
+# ------------------------------------------------------------------ experiments
+def experiment(con: Console, res: "ExperimentResult") -> None:
+    """The runs as a table, their curves on shared scales, then what the seeds say they show."""
+    con.print(Text.assemble(Text(res.title, style="bold"),
+                            Text(f"  ·  {res.source}  ·  {res.steps} steps, seed {res.seed}, lr "
+                                 + ", ".join(f"{k} {v:g}" for k, v in res.lrs.items()), style="dim")))
+    for p in res.problems:
+        error(con, p)
+    if res.runs:
+        table = Table(box=None, padding=(0, 2), pad_edge=False)
+        for col in ("loss", "β", "π(y_l) start", "final π(y_l)", "final h", "1/(2β)"):
+            table.add_column(col, justify="left" if col == "loss" else "right", no_wrap=True)
+        for r in res.runs:
+            if r.error:
+                table.add_row(r.loss, f"{r.beta:g}", Text(r.error, style="red"), "", "", "")
+                continue
+            table.add_row(r.loss, f"{r.beta:g}", f"{r.pi_rejected[0]:.4f}", f"{r.final_pi_rejected:.5f}",
+                          f"{r.final_h:.3f}", "—" if r.target is None else f"{r.target:g}")
+        con.print(table)
+        trained = [r for r in res.runs if not r.error and r.h]
+        if trained:
+            con.print()
+            con.print(Text("π(y_l) per step, one scale for all runs:", style="dim"))
+            curves(con, {f"{r.loss} β={r.beta:g}": r.pi_rejected for r in trained}, shared=True, log=True, indent=2)
+            con.print(Text("h per step, one scale for all runs:", style="dim"))
+            curves(con, {f"{r.loss} β={r.beta:g}": r.h for r in trained}, shared=True, log=False, indent=2)
+    for f in res.findings:
+        con.print(Text.assemble(Text("✓ " if f.holds else "✗ ", style="green" if f.holds else "red"), f.text))
+    for w in res.warnings:
+        con.print(Text("warning: " + w, style="bold yellow"))
+
+
+def experiment_png(con: Console, path: str) -> None:
+    con.print(Text(f"Wrote {path}", style="dim"))
+
+
+# ------------------------------------------------------------------ practice loop
+def watch_start(con: Console, ws: str, first: str, seed: int) -> None:
+    con.print(Text.assemble(Text(f"Watching {ws}", style="bold"),
+                            Text(f" · starting with {first} · seed {seed} · save a kata file to grade it · "
+                                 "Ctrl-C to stop", style="dim")))
+
+
+def watch_step(con: Console, step: Any, paths: dict[str, str] | None = None) -> None:
+    """One `grader.watch.Step`: a report, the move to the next kata, or the end of the katas."""
+    if step.kind == "grading":
+        con.print(Text(f"grading {step.kata} …", style="dim"))
+    elif step.kind == "graded":
+        con.rule(Text(step.kata, style="bold"), align="left", style="dim")
+        for r in step.report.katas:  # no "n / m katas pass" line: one kata at a time here
+            kata_result(con, r, (paths or {}).get(r.name, ""))
+        for w in step.report.warnings:
+            con.print(Text("warning: " + w, style="bold yellow"))
+    elif step.kind == "next":
+        con.print(Text.assemble(Text("→ next kata: ", style="bold green"), Text(step.kata, style="bold"),
+                                f" (`kata show {step.kata}` states it; save {(paths or {}).get(step.kata, step.kata + '.py')} "
+                                "to grade it)"))
+    elif step.kind == "done":
+        con.print(Text("Every kata passes. Still watching: save a file to grade it again, Ctrl-C to stop.",
+                       style="bold green"))
+
+
+def watch_goodbye(con: Console, done: int, total: int) -> None:
+    con.print()
+    con.print(Text(f"Stopped watching. {done} / {total} katas solved.", style="dim"))
+
+
+# ------------------------------------------------------------------ reference solutions
+def solution(con: Console, kata: Kata, source: str, path: str) -> None:
+    """The reference with syntax highlighting; lines are never cropped, so it can be copied."""
+    from rich.syntax import Syntax
+
+    con.print(Text.assemble(Text(f"{kata.name}: reference solution", style="bold"), Text(f"  {path}", style="dim")))
+    width = max((len(line) for line in source.splitlines()), default=1)
+    con.print(Syntax(source.rstrip("\n"), "python", line_numbers=con.is_terminal, code_width=width,
+                     word_wrap=False, background_color="default"), crop=False)
+
+
+def solution_locked(con: Console, kata: Kata, ws: str) -> None:
+    error(con, f"the reference for {kata.name} unlocks once your {kata.name} passes: "
+               f"`kata grade {kata.name} --path {ws}`. Stuck? `kata hint {kata.name}` reveals the next hint; "
+               f"`kata solution {kata.name} --force` shows it anyway.")
+
+
+# ------------------------------------------------------------------ notebooks
+def report_ansi(rep: Report, width: int = 100, color: bool = True) -> str:
+    """The terminal report as a string (ANSI-styled when `color`)."""
+    import io
+
+    con = Console(file=io.StringIO(), width=width, force_terminal=color, color_system="truecolor" if color else None,
+                  highlight=False, soft_wrap=False, force_jupyter=False)
+    report(con, rep)
+    return con.file.getvalue()  # type: ignore[attr-defined]
+
+
+def report_html(rep: Report, width: int = 100) -> str:
+    """The terminal report as HTML with inline styles, for Jupyter's `_repr_html_`."""
+    import io
+
+    con = Console(file=io.StringIO(), record=True, width=width, force_terminal=True, color_system="truecolor",
+                  highlight=False, soft_wrap=False, force_jupyter=False)
+    report(con, rep)
+    return con.export_html(inline_styles=True, code_format=(
+        '<pre style="font-family: Menlo, \'DejaVu Sans Mono\', consolas, monospace; font-size: 12px; '
+        'line-height: 1.3">{code}</pre>'))

@@ -22,16 +22,17 @@ def sandbox():
 
 @pytest.fixture
 def grade_files(tmp_path, sandbox):
-    """grade_files({"dpo": source, ...}, names=None, seed=0, **limits) -> Report, in a fresh workspace."""
+    """grade_files({"dpo": source, ...}, names=None, seed=0, parallel=0, **limits) -> Report, in a fresh
+    workspace (tmp_path / "ws"); `parallel`: children at once (0: one per core)."""
     from grader import engine
 
     def run(files: dict[str, str], names: list[str] | None = None, seed: int = 0, device: str = "cpu",
-            **limits) -> Report:
+            parallel: int = 0, **limits) -> Report:
         ws = tmp_path / "ws"
         ws.mkdir(exist_ok=True)
         for name, source in files.items():
             (ws / f"{name}.py").write_text(source)
-        options = engine.Options(seed=seed, device=device, limits=Limits(**limits))
+        options = engine.Options(seed=seed, device=device, limits=Limits(**limits), parallel=parallel)
         return engine.grade(names or list(files), ws, options, sandbox=sandbox)
 
     return run

@@ -50,7 +50,9 @@ class FunctionSpec:
     grad_inputs: tuple[str, ...]
     make_cases: Callable[[int], list[Case]]
     loss: str | None = None  # the 0-dim output to differentiate; None: outputs[0] against `upstream`
-    masks: dict[str, str] = field(default_factory=dict)  # grad input -> its mask input
+    # grad input -> its mask input, or a function of the case giving, for a grad input that is
+    # not aligned with any mask, a bool tensor broadcastable to it: True where gradient may flow.
+    masks: dict[str, str | Callable[[Case], torch.Tensor]] = field(default_factory=dict)
     detached: tuple[str, ...] = ()
     # Catalogued mistake name -> the wrong computation, same arguments as the function,
     # returning the outputs it gets wrong by name (or a list of such dicts: the common
@@ -63,6 +65,12 @@ class FunctionSpec:
     @property
     def graph_output(self) -> str:
         return self.loss or self.outputs[0]
+
+    def masked_positions(self, case: Case, grad_input: str) -> torch.Tensor:
+        """True where d graph_output / d grad_input must be exactly 0; shaped like that input."""
+        mask = self.masks[grad_input]
+        counted = case.inputs[mask].bool() if isinstance(mask, str) else mask(case)
+        return (~counted).expand(case.inputs[grad_input].shape)
 
     def call(self, fn: Callable, case: Case, inputs: dict[str, Any] | None = None,
              options: dict[str, Any] | None = None) -> Any:
@@ -79,11 +87,21 @@ class FunctionSpec:
         return combined
 
     # ------------------------------------------------------------------ grader side
-    def judge(self, reference: Any, cases: list[Case], cand: dict[str, Any], kata: Any) -> list[Any]:
-        """Every check of `kata`, in its order, comparing the child's results with `reference`'s."""
+    def expected(self, reference: Any, cases: list[Case]) -> list[dict[str, Any]]:
+        """The reference module's runs on `cases`: computed once per kata and seed, shared by every
+        submission judged against them (a cohort of workspaces pays for it once)."""
+        from grader.specs.judge import reference_runs
+
+        return reference_runs(self, getattr(reference, self.function), cases)
+
+    def judge(self, reference: Any, cases: list[Case], cand: dict[str, Any], kata: Any,
+              expected: list[dict[str, Any]] | None = None) -> list[Any]:
+        """Every check of `kata`, in its order, comparing the child's results with `reference`'s
+        (`expected`: the reference's runs from `self.expected`, computed here when absent)."""
         from grader.specs.judge import Context, judge
 
-        ctx = Context(self, cases, getattr(reference, self.function), cand, kata.mistakes, f"kata hint {kata.name}")
+        ctx = Context(self, cases, getattr(reference, self.function), cand, kata.mistakes, f"kata hint {kata.name}",
+                      expected)
         return judge(ctx, kata.check_names)
 
     # ------------------------------------------------------------------ child side

@@ -28,19 +28,39 @@ class Context:
     cand: dict[str, Any]
     mistakes: tuple[Mistake, ...]
     hint_command: str
+    ref_runs: list[dict[str, Any]] | None = None  # the reference's runs on `cases`, when already computed
 
     def __post_init__(self) -> None:
-        self.ref_runs = [run_case(self.spec, self.reference, c) for c in self.cases]
+        if self.ref_runs is None:
+            self.ref_runs = reference_runs(self.spec, self.reference, self.cases)
         self.runs: list[dict[str, Any]] = self.cand["runs"]
 
 
+def reference_runs(spec: FunctionSpec, reference: Callable, cases: list[Case]) -> list[dict[str, Any]]:
+    """What the reference computes on every case; depends only on the seed, so one list serves
+    every submission graded with it (checks only read it)."""
+    return [run_case(spec, reference, c) for c in cases]
+
+
 def judge(ctx: Context, check_names: tuple[str, ...]) -> list[CheckResult]:
-    results = []
-    for name in check_names:
-        if name == "behaviour":
-            results.append(check_behaviour(ctx))
+    results = [CHECKS[name](ctx) for name in check_names]
+    return suggest_next_step(results, ctx.hint_command)
+
+
+def suggest_next_step(results: list[CheckResult], hint_command: str) -> list[CheckResult]:
+    """End every unexplained failure with where to look next.
+
+    When one check recognised a catalogued mistake, the other failures are most likely its
+    consequences, and saying so beats calling them unknown.
+    """
+    found = next((c for c in results if c.mistake), None)
+    for c in results:
+        if c.status != "fail" or c.mistake or c.advisory:
+            continue
+        if found is not None:
+            c.message += f" Probably a consequence of '{found.mistake}' (see {found.name})."
         else:
-            results.append(CHECKS[name](ctx))
+            c.message += f" Not one of the catalogued mistakes; `{hint_command}` explains the computation step by step."
     return results
 
 
@@ -111,6 +131,8 @@ def _reproduces(ctx: Context, mistake: Mistake, indices: list[int]) -> bool:
             run = ctx.runs[i]
             if variants is None or run["error"]:
                 consistent = (variants is None) == bool(run["error"])
+            elif k >= len(variants):  # this variant does not exist for this case's inputs
+                consistent = False
             else:
                 for name, expected in variants[k].items():
                     got = run["outputs"][spec.outputs.index(name)]
@@ -124,9 +146,7 @@ def _reproduces(ctx: Context, mistake: Mistake, indices: list[int]) -> bool:
 
 
 def named(mistake: Mistake | None, ctx: Context) -> str:
-    if mistake is None:
-        return f" Not one of the catalogued mistakes; `{ctx.hint_command}` explains the computation step by step."
-    return f" This is the known mistake '{mistake.name}': {mistake.advice}"
+    return f" This is the known mistake '{mistake.name}': {mistake.advice}" if mistake else ""
 
 
 def fail(name: str, message: str, mistake: Mistake | None = None, **details: Any) -> CheckResult:
@@ -277,12 +297,12 @@ def check_masked_grad_zero(ctx: Context) -> CheckResult:
     checked = 0
     for i in smallest_first(list(range(len(ctx.cases))), ctx.cases):
         run, case = ctx.runs[i], ctx.cases[i]
-        for g_name, m_name in spec.masks.items():
+        for g_name in spec.masks:
             grad = run["grads"].get(g_name) if not run["error"] else None
             if grad is None or grad.shape != case.inputs[g_name].shape:
                 continue
             checked += 1
-            masked = ~case.inputs[m_name].bool()
+            masked = spec.masked_positions(case, g_name)
             leaks = masked & (grad != 0)
             if bool(leaks.any()):
                 idx = tuple(int(x) for x in leaks.nonzero()[0])

@@ -1,0 +1,264 @@
+"""The notebook API: grade a function (or class) object, get a result that renders itself.
+
+    from grader import grade
+    result = grade("dpo", dpo_loss)            # a function defined in a notebook cell
+    result = grade("bt", BTModel, bt_loss)     # a kata with several entry points
+    result = grade("dpo")                      # the workspace's katas/dpo.py
+
+The object is not run here. Its source (`inspect.getsource`, which finds notebook cells through
+linecache) is written to a kata file behind the usual imports and graded by the engine in the
+sandboxed child, exactly like `kata grade`. The result is the CLI's `Report`: `to_json()` is
+`kata grade --json`'s document; in Jupyter it renders as the terminal report does.
+
+Importing this module does not import torch; the first `grade` call does.
+"""
+from __future__ import annotations
+
+import atexit
+import inspect
+import os
+import tempfile
+import textwrap
+import types
+from pathlib import Path
+from typing import Any
+
+from grader import registry, workspace
+from grader.results import KataResult, Report
+
+PRELUDE = """\
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+"""
+PRELUDE_NAMES = {"math", "torch", "nn", "F", "Tensor"}
+
+
+class GradeResult(Report):
+    """A `Report` of one kata that also renders itself: `_repr_html_` in Jupyter, `__rich_console__`
+    for rich, the plain report for `print`. `.status`, `.checks` and `.ok` are the kata's."""
+
+    @property
+    def kata(self) -> KataResult:
+        return self.katas[0]
+
+    @property
+    def status(self) -> str:
+        return self.kata.status
+
+    @property
+    def checks(self) -> list[Any]:
+        return self.kata.checks
+
+    def _repr_html_(self) -> str:
+        from grader import render
+
+        return render.report_html(self)
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.text import Text
+
+        from grader import render
+
+        yield Text.from_ansi(render.report_ansi(self, width=options.max_width, color=True))
+
+    def __str__(self) -> str:
+        from grader import render
+
+        return render.report_ansi(self, color=False)
+
+    def __repr__(self) -> str:
+        failed = ", ".join(c.name for c in self.kata.failed_checks)
+        return f"<GradeResult {self.kata.name}: {self.status}" + (f" (failed: {failed})" if failed else "") + \
+            f", seed {self.seed}>"
+
+
+def grade(name: str, *objects: Any, seed: int | None = None, path: str | Path | None = None,
+          timeout: float = 10.0, device: str = "auto", sandbox: Any = None) -> GradeResult:
+    """Grade kata `name` with `objects` (its entry points: functions or classes, or one dict
+    {entry name: object}); with no objects, grade the kata's file in workspace `path` (default katas/).
+
+    An object whose name is not an entry point's is bound to the entry points in order, so
+    `grade("dpo", my_dpo)` grades `my_dpo` as `dpo_loss`. The seed is random unless given and
+    is part of the result, to reproduce it.
+    """
+    from grader.sandbox import Limits
+
+    kata = registry.get(name)
+    seed = seed if seed is not None else int.from_bytes(os.urandom(3), "big")
+    sandbox = sandbox or _shared_sandbox()  # started before the engine (and torch) is imported
+    from grader import engine
+
+    options = engine.Options(seed=seed, device=device, limits=Limits(timeout=timeout))
+    if not objects:
+        ws = Path(path) if path is not None else workspace.DEFAULT
+        return _result(engine.grade([kata.name], workspace.require_workspace(ws), options, sandbox=sandbox))
+    source = kata_source(kata.name, *objects)
+    with tempfile.TemporaryDirectory(prefix="kata-notebook-") as tmp:
+        (Path(tmp) / kata.filename).write_text(source)
+        report = engine.grade([kata.name], Path(tmp), options, sandbox=sandbox)
+    report.workspace = "notebook"
+    return _result(report)
+
+
+def _result(report: Report) -> GradeResult:
+    return GradeResult(report.katas, report.seed, report.workspace, report.warnings)
+
+
+def kata_source(name: str, *objects: Any) -> str:
+    """The kata file that defines `objects` as kata `name`'s entry points: the usual imports,
+    the modules and helpers the objects use from their own module, then their source."""
+    kata = registry.get(name)
+    bound = _bind(kata.entry, objects)
+    imports: dict[str, str] = {}  # name -> import line
+    helpers: dict[str, str] = {}  # name -> source, in the order found
+    bodies = []
+    for entry, obj in bound.items():
+        bodies.append(_source_of(obj))
+        _collect(obj, imports, helpers, set(bound.values()) | {obj})
+        if getattr(obj, "__name__", entry) != entry:
+            bodies.append(f"{entry} = {obj.__name__}")
+    parts = [PRELUDE]
+    if imports:
+        parts.append("\n".join(imports.values()) + "\n")
+    parts.extend(helpers.values())
+    parts.extend(bodies)
+    return "\n\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+
+
+def _bind(entry: tuple[str, ...], objects: tuple[Any, ...]) -> dict[str, Any]:
+    if len(objects) == 1 and isinstance(objects[0], dict):
+        given = dict(objects[0])
+        unknown = set(given) - set(entry)
+        if unknown:
+            raise ValueError(f"{', '.join(sorted(unknown))}: not an entry point of this kata; it needs {', '.join(entry)}")
+    else:
+        given = {getattr(o, "__name__", None): o for o in objects if getattr(o, "__name__", None) in entry}
+        rest = [o for o in objects if getattr(o, "__name__", None) not in entry]
+        for e in entry:
+            if e not in given and rest:
+                given[e] = rest.pop(0)
+        if rest:
+            raise ValueError(f"too many objects: this kata needs {len(entry)} ({', '.join(entry)})")
+    missing = [e for e in entry if e not in given]
+    if missing:
+        raise ValueError(f"this kata needs {', '.join(entry)}; missing: {', '.join(missing)}. "
+                         f"Example: grade(name, {', '.join(entry)})")
+    for e, obj in given.items():
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+            raise TypeError(f"{e}: expected a function or a class defined with def/class, got {type(obj).__name__}")
+    return {e: given[e] for e in entry}
+
+
+def _source_of(obj: Any) -> str:
+    if getattr(obj, "__name__", "") == "<lambda>":
+        raise ValueError("a lambda cannot be graded: define the function with def (in a cell or a file)")
+    try:
+        return textwrap.dedent(inspect.getsource(obj))
+    except (OSError, TypeError) as exc:
+        found = _class_source(obj) if inspect.isclass(obj) else None
+        if found is None:
+            raise ValueError(f"cannot read the source of {getattr(obj, '__qualname__', obj)!r} ({exc}); define it "
+                             "with def/class in a notebook cell or a file, not with exec") from None
+        return found
+
+
+def _class_source(cls: type) -> str | None:
+    """A class's source found through its methods' code, for classes defined in notebook cells
+    (before Python 3.13, inspect finds a class's source through its module's file, and a
+    notebook's __main__ has none; the cell's text is in linecache under the methods' file name)."""
+    import ast
+    import linecache
+
+    for fn in vars(cls).values():
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            continue
+        lines = linecache.getlines(code.co_filename)
+        try:
+            tree = ast.parse("".join(lines))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.name == cls.__name__ \
+                    and node.lineno <= code.co_firstlineno <= (node.end_lineno or 0):
+                start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+                return textwrap.dedent("".join(lines[start:node.end_lineno]))
+    return None
+
+
+def _referenced_names(obj: Any) -> set[str]:
+    """Global names a function (or a class's methods) may refer to, nested code included."""
+    codes = []
+    if inspect.isclass(obj):
+        codes = [f.__code__ for f in vars(obj).values() if inspect.isfunction(f)]
+    elif inspect.isfunction(obj):
+        codes = [obj.__code__]
+    names: set[str] = set()
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    if inspect.isclass(obj):
+        names.update(b.__name__ for b in obj.__bases__)
+    return names
+
+
+def _globals_of(obj: Any) -> dict[str, Any]:
+    if inspect.isclass(obj):
+        fns = [f for f in vars(obj).values() if inspect.isfunction(f)]
+        return fns[0].__globals__ if fns else vars(inspect.getmodule(obj) or types.ModuleType("_"))
+    return obj.__globals__
+
+
+def _collect(obj: Any, imports: dict[str, str], helpers: dict[str, str], done: set[Any]) -> None:
+    """Modules `obj` uses become imports; functions and classes it uses from its own module are
+    copied (and what they use, in turn). Constants are not: define them inside the function."""
+    scope = _globals_of(obj)
+    for name in sorted(_referenced_names(obj)):
+        if name in PRELUDE_NAMES or name not in scope:
+            continue
+        value = scope[name]
+        if isinstance(value, types.ModuleType):
+            line = f"import {value.__name__}" if value.__name__ == name else f"import {value.__name__} as {name}"
+            if "." in value.__name__ and value.__name__ != name:
+                parent, _, leaf = value.__name__.rpartition(".")
+                line = f"from {parent} import {leaf}" + ("" if leaf == name else f" as {name}")
+            imports.setdefault(name, line)
+        elif (inspect.isfunction(value) or inspect.isclass(value)) and value not in done \
+                and getattr(value, "__module__", None) == getattr(obj, "__module__", None):
+            done.add(value)
+            _collect(value, imports, helpers, done)
+            helpers.setdefault(name, _source_of(value))
+        elif (inspect.isfunction(value) or inspect.isclass(value)) and value not in done:
+            module = getattr(value, "__module__", None)
+            if module and module != "__main__" and getattr(value, "__qualname__", "") == getattr(value, "__name__", ""):
+                imports.setdefault(name, f"from {module} import {value.__name__}"
+                                   + ("" if value.__name__ == name else f" as {name}"))
+
+
+# ------------------------------------------------------------------ one sandbox per notebook
+_SANDBOX: Any = None
+
+
+def _shared_sandbox() -> Any:
+    """A sandbox kept for the session, so that only the first `grade` pays for torch's import;
+    replaced if it has died."""
+    global _SANDBOX
+    from grader.sandbox import Sandbox
+
+    if _SANDBOX is None or _SANDBOX.proc.poll() is not None:
+        if _SANDBOX is None:
+            atexit.register(_close_shared)
+        _SANDBOX = Sandbox.start()
+    return _SANDBOX
+
+
+def _close_shared() -> None:
+    global _SANDBOX
+    if _SANDBOX is not None:
+        _SANDBOX.close()
+        _SANDBOX = None

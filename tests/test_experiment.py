@@ -1,0 +1,162 @@
+"""`kata experiment dpo-vs-ipo`: the seeds' DPO vs IPO experiment, replayed with the references
+and with a candidate's own losses (run in the sandboxed child, never in the CLI's process)."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from grader import experiment, registry, workspace
+from grader.cli import main
+from tests.borrowed import lend
+from tests.conftest import solution_source
+
+pytestmark = pytest.mark.skipif("ipo" not in registry.KATAS, reason="the ipo kata is not in the registry yet")
+WIDE = {"COLUMNS": "200"}
+
+
+@pytest.fixture
+def runner(monkeypatch, sandbox):
+    lend(monkeypatch, sandbox)
+    return CliRunner(env=WIDE)
+
+
+@pytest.fixture(scope="module")
+def reference(sandbox):
+    return experiment.run("dpo-vs-ipo", None, 200, 0, sandbox)
+
+
+def test_reference_numbers_dpo_keeps_falling_ipo_stops_at_its_target(reference):
+    assert reference.ok and reference.problems == [] and reference.warnings == []
+    assert [(r.loss, r.beta) for r in reference.runs] == [("DPO", 0.1), ("DPO", 0.5),
+                                                         ("IPO", 0.1), ("IPO", 0.5), ("IPO", 1.0)]
+    for r in reference.runs:
+        assert len(r.logp_rejected) == len(r.h) == 200
+    dpo, ipo = reference.runs_of("DPO"), reference.runs_of("IPO")
+    for r in dpo:
+        lp = r.logp_rejected
+        assert all(b < a for a, b in zip(lp[100:], lp[101:])), f"DPO β={r.beta}: π(y_l) stopped falling"
+        assert r.still_falling and r.target is None
+        assert r.final_pi_rejected < 0.2 * r.pi_rejected[0]
+    assert dpo[0].final_pi_rejected < dpo[1].final_pi_rejected  # a smaller β falls faster
+    for r in ipo:
+        assert r.target == pytest.approx(1 / (2 * r.beta))
+        assert r.final_h == pytest.approx(r.target, abs=1e-3), f"IPO β={r.beta}: h ends at {r.final_h}"
+        assert not r.still_falling
+        assert abs(r.logp_rejected[-1] - r.logp_rejected[150]) < 1e-4  # π(y_l) has stopped
+    assert [r.final_pi_rejected for r in ipo] == sorted(r.final_pi_rejected for r in ipo)  # larger β, higher π(y_l)
+    assert [(f.text.split(":")[0], f.holds) for f in reference.findings] == [("DPO", True), ("IPO", True), ("IPO", True)]
+
+
+def test_cli_reference_table_curves_and_findings(runner):
+    result = runner.invoke(main, ["experiment", "dpo-vs-ipo", "--reference"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == ("DPO vs IPO on the toy preference problem  ·  reference solutions  ·  200 steps, seed 0, "
+                        "lr DPO 2, IPO 0.1")
+    rows = [line.split() for line in lines if re.match(r"(DPO|IPO) +[\d.]+ +[\d.]+ ", line)]
+    assert [(r[0], r[1], r[5]) for r in rows] == [("DPO", "0.1", "—"), ("DPO", "0.5", "—"), ("IPO", "0.1", "5"),
+                                                  ("IPO", "0.5", "1"), ("IPO", "1", "0.5")]
+    assert [r[4] for r in rows[2:]] == ["5.000", "1.000", "0.500"]  # final h = 1/(2β)
+    curves = [line for line in lines if re.match(r" (DPO|IPO) β=", line)]
+    assert len(curves) == 10  # π(y_l) and h for each of the 5 runs
+    assert all(re.search(r"[▁▂▃▄▅▆▇█]{20,}", line) for line in curves)
+    assert sum(line.startswith("✓ ") for line in lines) == 3 and not any(line.startswith("✗ ") for line in lines)
+
+
+def test_candidate_losses_from_the_workspace_with_an_unsolved_ipo(runner, tmp_path):
+    ws = tmp_path / "ws"
+    workspace.init(ws)
+    (ws / "dpo.py").write_text(solution_source("dpo"))
+    result = runner.invoke(main, ["experiment", "dpo-vs-ipo", "--path", str(ws), "--steps", "60"])
+    assert result.exit_code == 1
+    assert f"error: IPO: {ws / 'ipo.py'} is still a stub: solve the ipo kata first, or add --reference." \
+        in result.output
+    assert "60 steps" in result.output.splitlines()[0] and str(ws) in result.output.splitlines()[0]
+    assert re.search(r"^DPO +0\.1 ", result.output, re.M) and not re.search(r"^IPO ", result.output, re.M)
+
+
+def test_candidate_code_runs_in_the_child_and_its_errors_are_reported(sandbox, tmp_path):
+    ws = tmp_path / "ws"
+    workspace.init(ws)
+    (ws / "dpo.py").write_text(solution_source("dpo"))
+    (ws / "ipo.py").write_text("import os\n\n\ndef ipo_loss(pc, pr, rc, rr, mc, mr, beta=0.1):\n"
+                               "    raise RuntimeError(f'ran in process {os.getpid()}')\n")
+    result = experiment.run("dpo-vs-ipo", ws, 20, 0, sandbox)
+    assert not result.ok and result.problems == []
+    errors = [r.error for r in result.runs_of("IPO")]
+    assert len(errors) == 3 and all(e.startswith("RuntimeError: ran in process ") for e in errors)
+    pid = int(errors[0].split()[4])
+    assert pid not in (os.getpid(), sandbox.proc.pid)  # a child of the sandbox, not this process or the zygote
+    assert all(not r.error for r in result.runs_of("DPO"))
+    assert [f.text.split(":")[0] for f in result.findings] == ["DPO"]  # no IPO finding without IPO runs
+
+
+def test_a_wrong_ipo_shows_in_the_findings(sandbox, tmp_path):
+    ws = tmp_path / "ws"
+    workspace.init(ws)
+    (ws / "dpo.py").write_text(solution_source("dpo"))
+    (ws / "ipo.py").write_text(solution_source("ipo").replace("1 / (2 * beta)", "1 / beta"))  # target 1/β
+    result = experiment.run("dpo-vs-ipo", ws, 200, 0, sandbox)
+    assert result.ok
+    assert [r.final_h for r in result.runs_of("IPO")] == pytest.approx([10.0, 2.0, 1.0], abs=1e-2)
+    holds = {f.text.split("(")[0].strip(): f.holds for f in result.findings}
+    assert holds["IPO: h ends at its target 1/"] is False
+
+
+def test_unknown_experiment_and_missing_workspace_are_usage_errors(runner, tmp_path):
+    unknown = runner.invoke(main, ["experiment", "dpo-vs-kto", "--reference"])
+    assert unknown.exit_code == 2 and "unknown experiment 'dpo-vs-kto'. Known experiments: dpo-vs-ipo." in unknown.output
+    missing = runner.invoke(main, ["experiment", "dpo-vs-ipo", "--path", str(tmp_path / "none")])
+    assert missing.exit_code == 2 and "no workspace at" in missing.output
+
+
+def test_png_without_matplotlib_says_how_to_install_it(runner, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    result = runner.invoke(main, ["experiment", "dpo-vs-ipo", "--reference", "--png", str(tmp_path / "c.png")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("error: --png needs matplotlib, an optional extra: pip install 'dpo-kata[plot]' "
+                                     "(or pip install matplotlib).")
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_png_with_matplotlib(runner, tmp_path):
+    pytest.importorskip("matplotlib", reason="matplotlib (the optional 'plot' extra) is not installed")
+    png = tmp_path / "curves.png"
+    result = runner.invoke(main, ["experiment", "dpo-vs-ipo", "--reference", "--steps", "50", "--png", str(png)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == f"Wrote {png}"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+# ------------------------------------------------------------------ curves as drawn in reports
+def test_sparkline_levels_clipping_and_broken_values():
+    from grader.render import sparkline
+
+    assert sparkline(range(8)) == "▁▂▃▄▅▆▇█"
+    assert sparkline([5, 5, 5]) == "▁▁▁"
+    assert sparkline([0, float("nan"), 1, float("inf")]) == "▁×█×"
+    assert sparkline([-1, 0.5, 3], lo=0, hi=1) == "▁▅█"  # a shared scale clips
+
+
+def test_curves_fit_one_line_each_with_a_log_scale_for_probabilities():
+    import io
+    import math
+
+    from rich.console import Console
+
+    from grader import render
+
+    falling = [0.03 * math.exp(-k / 20) for k in range(150)]  # a probability falling towards 0
+    margin = [k / 10 for k in range(150)]
+    con = Console(file=io.StringIO(), width=80)
+    render.curves(con, {"pi_rejected_beta_0.1": falling, "h_mean": margin})
+    lines = con.file.getvalue().splitlines()
+    assert len(lines) == 2 and all(len(line) <= 80 for line in lines)
+    assert lines[0].split()[:4] == ["π(y_l)", "β=0.1", "(log)", "0.03"]
+    assert lines[1].split()[:2] == ["h", "0"] and lines[1].split()[-1] == "14.9"
+    spark = lines[0].split()[4]
+    assert spark[0] == "█" and spark[-1] == "▁" and len(set(spark)) == 8  # on a log scale it keeps falling
