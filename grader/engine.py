@@ -96,9 +96,8 @@ class _Plan:
 def _grade(names: list[str], workspaces: list[Path | None], options: Options, sandbox: Sandbox) -> list[Report]:
     katas = [registry.get(n) for n in names]
     sources = [[_source(k, ws) for k in katas] for ws in workspaces]  # [workspace][kata]
-    guarded = python_files(workspace.PACKAGE_ROOT / "grader") + python_files(workspace.SOLUTIONS)
     own = [s.path for ws, row in zip(workspaces, sources) if ws is not None for s in row if s.path.exists()]
-    guarded += [s.path for row in sources for s in row if s.path.exists()]
+    watched = [s.path for row in sources for s in row if s.path.exists()]
     tmp = Path(tempfile.mkdtemp(prefix="kata-run-"))
     try:
         plans = {k.name: _Plan(k, options, tmp) for k in katas}
@@ -107,14 +106,7 @@ def _grade(names: list[str], workspaces: list[Path | None], options: Options, sa
         for name in dict.fromkeys(j.kata for j in jobs):  # while a fresh zygote warms up, not after the children
             plans[name].prepare()
         parallel = options.parallel or os.cpu_count() or 1
-        # Taken just before the children run, compared as soon as they have ended. Confined children
-        # (Landlock) cannot write here, so a change is someone's edit: reported, left alone. Otherwise it
-        # is undone, the other version kept in a backup, and the user's own files never overwritten.
-        snapshot = Snapshot.take(guarded, roots=(workspace.PACKAGE_ROOT / "grader", workspace.SOLUTIONS))
-        outcomes = {o.job.id: o for o in sandbox.run(jobs, parallel)} if jobs else {}
-        confined = bool(jobs) and sandbox.confined(options.limits)
-        edited = snapshot.changed() if confined else []
-        tampered = snapshot.restore_changed(keep=own) if jobs and not confined else []
+        outcomes, edited, tampered = run_guarded(sandbox, jobs, parallel, options.limits, watched, own)
         reports = []
         for i, (ws, row) in enumerate(zip(workspaces, sources)):
             results = [s.problem if s.problem is not None else
@@ -160,6 +152,35 @@ def _source(kata: Kata, ws: Path | None) -> Source:
     return Source(kata, path)
 
 
+def private_copy(path: Path, folder: Path, filename: str) -> None:
+    """Copy `path`, as `filename`, and the other Python files beside it (the workspace's helpers)
+    into `folder`: a child runs from there, so it can delete or rewrite its files freely."""
+    folder.mkdir(parents=True)
+    for p in path.parent.glob("*.py"):
+        shutil.copy2(p, folder / p.name)
+    shutil.copy2(path, folder / filename)
+
+
+def run_guarded(sandbox: Sandbox, jobs: list[Job], parallel: int, limits: Limits, watched: list[Path],
+                own: list[Path]) -> tuple[dict[str, Outcome], list[Path], list[Path]]:
+    """Run `jobs` with the grader's files, the reference solutions and `watched` guarded.
+
+    Returns the outcomes by job id, the guarded files that changed although the children could
+    not write them (Landlock: someone's edit, reported and left alone), and the files a child
+    may have changed, which were restored (the other version kept in a backup; `own`, the
+    user's files, never overwritten).
+    """
+    if not jobs:
+        return {}, [], []
+    guarded = python_files(workspace.PACKAGE_ROOT / "grader") + python_files(workspace.SOLUTIONS) + watched
+    # Taken just before the children run, compared as soon as they have ended.
+    snapshot = Snapshot.take(guarded, roots=(workspace.PACKAGE_ROOT / "grader", workspace.SOLUTIONS))
+    outcomes = {o.job.id: o for o in sandbox.run(jobs, parallel)}
+    if sandbox.confined(limits):
+        return outcomes, snapshot.changed(), []
+    return outcomes, [], snapshot.restore_changed(keep=own)
+
+
 def _job_id(index: int, kata: Kata) -> str:
     """Unique per (workspace, kata): the sandbox keys its outcomes by it."""
     return f"{index}/{kata.name}"
@@ -169,10 +190,7 @@ def _job(index: int, source: Source, plan: _Plan, tmp: Path, options: Options) -
     """A private copy of the workspace's Python files for one child; the kata's shared cases."""
     kata = source.kata
     d = tmp / str(index) / kata.name
-    d.mkdir(parents=True)
-    for p in source.path.parent.glob("*.py"):
-        shutil.copy2(p, d / p.name)
-    shutil.copy2(source.path, d / kata.filename)
+    private_copy(source.path, d, kata.filename)
     cuda = {"cpu": "off", "cuda": "on"}.get(options.device, "auto")
     return Job(id=_job_id(index, kata), kata=kata.name, dir=str(d), file=str(d / kata.filename),
                cases=str(plan.cases_file), result=str(d / "result.pt"), log=str(d / "output.log"), seed=options.seed,

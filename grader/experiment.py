@@ -186,7 +186,7 @@ def run(name: str, ws: Path | None, steps: int, seed: int, sandbox: Any) -> Expe
     """Run experiment `name` with the losses in workspace `ws` (None: the reference solutions)."""
     import torch
 
-    from grader.files import Snapshot, python_files
+    from grader.engine import private_copy, run_guarded
     from grader.sandbox import Job, Limits
 
     exp = EXPERIMENTS[name]
@@ -203,24 +203,22 @@ def run(name: str, ws: Path | None, steps: int, seed: int, sandbox: Any) -> Expe
                 result.problems.append(f"{arm.label}: {problem}")
                 continue
             d = tmp / arm.kata
-            d.mkdir()
-            for p in path.parent.glob("*.py"):  # the workspace's helpers, as for a kata
-                shutil.copy2(p, d / p.name)
-            shutil.copy2(path, d / f"{arm.kata}.py")
+            private_copy(path, d, f"{arm.kata}.py")
             params = {"function": arm.function, "betas": list(arm.betas), "steps": steps, "lr": arm.lr, "seed": seed}
             limits = Limits(timeout=10.0 + 0.01 * steps * len(arm.betas))
             jobs.append(Job(id=arm.kata, kata=arm.kata, dir=str(d), file=str(d / f"{arm.kata}.py"), cases=str(cases),
                             result=str(d / "result.pt"), log=str(d / "output.log"), seed=seed, cuda="off",
                             limits=limits, experiment=params))
             arms[arm.kata] = arm
-        guarded = python_files(workspace.PACKAGE_ROOT / "grader") + python_files(workspace.SOLUTIONS)
-        snapshot = Snapshot.take(guarded + ([p for p in ws.glob("*.py")] if ws is not None else []))
-        outcomes = sandbox.run(jobs, len(jobs)) if jobs else []
-        tampered = snapshot.restore_changed()
+        own = sorted(ws.glob("*.py")) if ws is not None else []
+        outcomes, edited, tampered = run_guarded(sandbox, jobs, len(jobs), Limits(), own, own)
+        if edited:
+            result.warnings.append("files the grader guards changed during the run, though the submissions could "
+                                   "not write there (Landlock); left as they are: " + ", ".join(map(str, edited)))
         if tampered:
             result.warnings.append("a submission changed files it must not touch; they were restored: "
                                    + ", ".join(str(p) for p in tampered))
-        for outcome in outcomes:
+        for outcome in outcomes.values():
             arm = arms[outcome.job.kata]
             runs, problem = _read(arm, outcome)
             if problem:
