@@ -11,8 +11,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from grader import registry, workspace
 from grader.files import atomic_write
 from grader.results import KataResult, Report

@@ -388,7 +388,7 @@ class BTBehaviour:
         if not (r[0] > r[1] > r[3] and r[2] > r[3]):
             problems.append(f"the rewards should order r0 > r1 > r3 and r2 > r3, got r = {_fmt(r)}")
         if not all(b - a > 0.1 for a, b in zip(at, at[1:])):
-            problems.append(f"the gap r0 - r3 should keep growing on separable data, got "
+            problems.append("the gap r0 - r3 should keep growing on separable data, got "
                             + " / ".join(f"{g:.3f}" for g in at))
         p = dict(zip(zip(data["i"], data["j"]), data["p"]))
         worst_sum = max(abs(p[(i, j)] + p[(j, i)] - 1) for (i, j) in p)

@@ -8,41 +8,9 @@ import torch.nn.functional as F
 
 from grader.behaviour.toy import finite, sample, train_pair
 from grader.results import CheckResult
-from grader.specs.base import FunctionSpec, Param
-from grader.specs.cases import Case, cast_mask, generator, response_mask, token_logps
-
-NAMES = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps",
-         "chosen_mask", "rejected_mask")
-
-
-def pair_case(seed: int, salt: int, name: str, b: int, tc: int, tr: int, dtype: torch.dtype, mask: str,
-              options: dict[str, Any], prompt: bool = True) -> Case:
-    """Policy and reference per-token log-probs with masks, for every pairwise loss kata."""
-    g = generator(seed, salt)
-    pc, pr = token_logps(g, b, tc, dtype), token_logps(g, b, tr, dtype)
-    rc = pc + (0.5 * torch.randn(b, tc, generator=g, dtype=torch.float64)).to(dtype)
-    rr = pr + (0.5 * torch.randn(b, tr, generator=g, dtype=torch.float64)).to(dtype)
-    prompt_max = None if prompt else 0
-    mc, mr = response_mask(g, b, tc, mask, prompt_max), response_mask(g, b, tr, mask, prompt_max)
-    inputs = dict(zip(NAMES, (pc, pr, rc, rr, mc, mr)))
-    note = f"B={b}, Tc={tc}, Tr={tr}, {str(dtype)[6:]}, {mask} masks" + "".join(f", {k}={v}" for k, v in options.items())
-    return Case(name, inputs, options, note=note)
-
-
-def extreme_pair_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype,
-                      options: dict[str, Any]) -> Case:
-    """Log-ratios of thousands of nats, in both directions across the rows."""
-    g = generator(seed, salt)
-    pc, pr = token_logps(g, b, t, dtype, scale=60.0), token_logps(g, b, t, dtype, scale=60.0)
-    sign = torch.where(torch.arange(b) % 2 == 0, 1.0, -1.0).to(torch.float64).unsqueeze(1)
-    shift = lambda: (sign * (20 + 20 * torch.rand(b, t, generator=g, dtype=torch.float64))).to(dtype)
-    rc, rr = pc - shift(), pr + shift()
-    mc = cast_mask(torch.ones(b, t), "float")
-    mr = response_mask(g, b, t, "float", prompt_max=t // 4, min_response=t // 2)
-    inputs = dict(zip(NAMES, (pc, pr, rc.to(dtype), rr.to(dtype), mc, mr)))
-    note = f"B={b}, T={t}, {str(dtype)[6:]}, log-ratios of thousands of nats" + "".join(f", {k}={v}" for k, v in options.items())
-    return Case(name, inputs, options, extreme=True, scale=float(t) * 100.0, note=note)
-
+from grader.specs.base import Param
+from grader.specs.cases import Case
+from grader.specs.pairs import REF_NAMES, extreme_pair_case, masked_mean, masked_sum, pair_case, pairwise_spec
 
 def make_cases(seed: int) -> list[Case]:
     return [
@@ -57,12 +25,8 @@ def make_cases(seed: int) -> list[Case]:
 
 
 # ---------------------------------------------------------------- mistake models
-def _seq(lp: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    return (lp * m.to(lp.dtype)).sum(-1)
-
-
 def _h(pc, pr, rc, rr, mc, mr):
-    return (_seq(pc, mc) - _seq(rc, mc)) - (_seq(pr, mr) - _seq(rr, mr))
+    return (masked_sum(pc, mc) - masked_sum(rc, mc)) - (masked_sum(pr, mr) - masked_sum(rr, mr))
 
 
 def _no_mask(pc, pr, rc, rr, mc, mr, beta=0.1):
@@ -81,7 +45,7 @@ def _per_token(pc, pr, rc, rr, mc, mr, beta=0.1):
 
 
 def _mean_tokens(pc, pr, rc, rr, mc, mr, beta=0.1):
-    mean = lambda lp, m: _seq(lp, m) / m.to(lp.dtype).sum(-1).clamp_min(1)
+    mean = lambda lp, m: masked_mean(lp, m, clamp=True)
     h = (mean(pc, mc) - mean(rc, mc)) - (mean(pr, mr) - mean(rr, mr))
     return {"loss": -F.logsigmoid(beta * h).mean()}
 
@@ -94,7 +58,7 @@ MODELS: dict[str, Callable[..., Any]] = {
     "log(sigmoid(x)) instead of logsigmoid": lambda *a, beta=0.1: {"loss": -torch.log(torch.sigmoid(beta * _h(*a))).mean()},
     "mean over tokens instead of sum": _mean_tokens,
     "reference log-ratio ignored":
-        lambda pc, pr, rc, rr, mc, mr, beta=0.1: {"loss": -F.logsigmoid(beta * (_seq(pc, mc) - _seq(pr, mr))).mean()},
+        lambda pc, pr, rc, rr, mc, mr, beta=0.1: {"loss": -F.logsigmoid(beta * (masked_sum(pc, mc) - masked_sum(pr, mr))).mean()},
     "loss summed over the batch instead of averaged": lambda *a, beta=0.1: {"loss": -F.logsigmoid(beta * _h(*a)).sum()},
 }
 
@@ -139,15 +103,5 @@ class DPOBehaviour:
                            details=details)
 
 
-SPEC = FunctionSpec(
-    function="dpo_loss",
-    params=tuple(Param(n) for n in NAMES) + (Param("beta", 0.1),),
-    outputs=("loss", "chosen_rewards", "rejected_rewards"),
-    grad_inputs=("policy_chosen_logps", "policy_rejected_logps"),
-    make_cases=make_cases,
-    loss="loss",
-    masks={"policy_chosen_logps": "chosen_mask", "policy_rejected_logps": "rejected_mask"},
-    detached=("chosen_rewards", "rejected_rewards"),
-    models=MODELS,
-    behaviour=DPOBehaviour(),
-)
+SPEC = pairwise_spec("dpo_loss", REF_NAMES, (Param("beta", 0.1),), ("loss", "chosen_rewards", "rejected_rewards"),
+                     make_cases, MODELS, DPOBehaviour(), detached=("chosen_rewards", "rejected_rewards"))

@@ -9,9 +9,9 @@ import torch.nn.functional as F
 
 from grader.behaviour.toy import finite, sample, train_pair
 from grader.results import CheckResult
-from grader.specs.base import FunctionSpec, Param
+from grader.specs.base import Param
 from grader.specs.cases import Case
-from grader.specs.dpo import NAMES, extreme_pair_case, pair_case
+from grader.specs.pairs import REF_NAMES, extreme_pair_case, masked_mean, masked_sum, pair_case, pairwise_spec
 
 
 def _with_empty_rows(case: Case) -> Case:
@@ -36,20 +36,12 @@ def make_cases(seed: int) -> list[Case]:
 
 
 # ---------------------------------------------------------------- mistake models
-def _sum(lp: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    return (lp * m.to(lp.dtype)).sum(-1)
-
-
-def _avg(lp: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    return _sum(lp, m) / m.to(lp.dtype).sum(-1).clamp(min=1)
-
-
 def _h(pc, pr, rc, rr, mc, mr):
-    return _avg(pc - rc, mc) - _avg(pr - rr, mr)
+    return masked_mean(pc - rc, mc, clamp=True) - masked_mean(pr - rr, mr, clamp=True)
 
 
 def _summed(pc, pr, rc, rr, mc, mr, beta=0.1):
-    h = _sum(pc - rc, mc) - _sum(pr - rr, mr)
+    h = masked_sum(pc - rc, mc) - masked_sum(pr - rr, mr)
     return {"loss": ((h - 1 / (2 * beta)) ** 2).mean()}
 
 
@@ -62,7 +54,7 @@ def _guide(*a, beta=0.1):
 
 
 def _log_sigmoid(pc, pr, rc, rr, mc, mr, beta=0.1):
-    summed = _sum(pc - rc, mc) - _sum(pr - rr, mr)
+    summed = masked_sum(pc - rc, mc) - masked_sum(pr - rr, mr)
     return [{"loss": -F.logsigmoid(beta * _h(pc, pr, rc, rr, mc, mr)).mean()},
             {"loss": -F.logsigmoid(beta * summed).mean()}]
 
@@ -75,7 +67,7 @@ def _no_mask(pc, pr, rc, rr, mc, mr, beta=0.1):
 
 
 def _no_clamp(pc, pr, rc, rr, mc, mr, beta=0.1):
-    h = _sum(pc - rc, mc) / mc.to(pc.dtype).sum(-1) - _sum(pr - rr, mr) / mr.to(pr.dtype).sum(-1)
+    h = masked_sum(pc - rc, mc) / mc.to(pc.dtype).sum(-1) - masked_sum(pr - rr, mr) / mr.to(pr.dtype).sum(-1)
     return {"loss": ((h - 1 / (2 * beta)) ** 2).mean()}
 
 
@@ -88,7 +80,7 @@ def _per_token(pc, pr, rc, rr, mc, mr, beta=0.1):
 
 
 def _summed_rewards(pc, pr, rc, rr, mc, mr, beta=0.1):
-    return {"chosen_rewards": beta * _sum(pc - rc, mc), "rejected_rewards": beta * _sum(pr - rr, mr)}
+    return {"chosen_rewards": beta * masked_sum(pc - rc, mc), "rejected_rewards": beta * masked_sum(pr - rr, mr)}
 
 
 MODELS: dict[str, Callable[..., Any]] = {
@@ -155,15 +147,5 @@ class IPOBehaviour:
                            details=details)
 
 
-SPEC = FunctionSpec(
-    function="ipo_loss",
-    params=tuple(Param(n) for n in NAMES) + (Param("beta", 0.1),),
-    outputs=("loss", "chosen_rewards", "rejected_rewards"),
-    grad_inputs=("policy_chosen_logps", "policy_rejected_logps"),
-    make_cases=make_cases,
-    loss="loss",
-    masks={"policy_chosen_logps": "chosen_mask", "policy_rejected_logps": "rejected_mask"},
-    detached=("chosen_rewards", "rejected_rewards"),
-    models=MODELS,
-    behaviour=IPOBehaviour(),
-)
+SPEC = pairwise_spec("ipo_loss", REF_NAMES, (Param("beta", 0.1),), ("loss", "chosen_rewards", "rejected_rewards"),
+                     make_cases, MODELS, IPOBehaviour(), detached=("chosen_rewards", "rejected_rewards"))

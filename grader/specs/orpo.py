@@ -9,9 +9,9 @@ import torch.nn.functional as F
 
 from grader.behaviour.toy import finite, sample, train_pair
 from grader.results import CheckResult
-from grader.specs.base import FunctionSpec, Param
+from grader.specs.base import Param
 from grader.specs.cases import Case, cast_mask, generator, response_mask, token_logps
-from grader.specs.simpo import NAMES, layout_mask, masked_mean, masked_sum, policy_case
+from grader.specs.pairs import POLICY_NAMES, layout_mask, masked_mean, masked_sum, pairwise_spec, policy_case
 
 
 def extreme_odds_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype,
@@ -29,7 +29,7 @@ def extreme_odds_case(seed: int, salt: int, name: str, b: int, t: int, dtype: to
     pc, pr = torch.stack(rows_c).to(dtype), torch.stack(rows_r).to(dtype)
     mc = cast_mask(torch.ones(b, t), "float")
     mr = response_mask(g, b, t, "float", prompt_max=t // 4, min_response=t // 2)
-    inputs = dict(zip(NAMES, (pc, pr, mc, mr)))
+    inputs = dict(zip(POLICY_NAMES, (pc, pr, mc, mr)))
     note = f"B={b}, T={t}, {str(dtype)[6:]}, mean log-probs from -0.01 to -1000" + \
         "".join(f", {k}={v}" for k, v in options.items())
     return Case(name, inputs, options, extreme=True, scale=10.0, note=note)
@@ -195,15 +195,5 @@ class ORPOBehaviour:
                            "that fine-tunes on y_w, with no reference model.", details=details)
 
 
-SPEC = FunctionSpec(
-    function="orpo_loss",
-    params=tuple(Param(n) for n in NAMES) + (Param("lam", 0.1),),
-    outputs=("loss", "nll_loss", "or_loss"),
-    grad_inputs=("policy_chosen_logps", "policy_rejected_logps"),
-    make_cases=make_cases,
-    loss="loss",
-    masks={"policy_chosen_logps": "chosen_mask", "policy_rejected_logps": "rejected_mask"},
-    models=MODELS,
-    behaviour=ORPOBehaviour(),
-    combine_rows=combine_rows,
-)
+SPEC = pairwise_spec("orpo_loss", POLICY_NAMES, (Param("lam", 0.1),), ("loss", "nll_loss", "or_loss"),
+                     make_cases, MODELS, ORPOBehaviour(), combine_rows=combine_rows)

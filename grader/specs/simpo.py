@@ -1,8 +1,4 @@
-"""simpo: seeded cases, the catalogued mistakes' models, and the behaviour run.
-
-The case builders here serve every reference-free pairwise kata (simpo, orpo): policy
-log-probs and masks only.
-"""
+"""simpo: seeded cases, the catalogued mistakes' models, and the behaviour run."""
 from __future__ import annotations
 
 import math
@@ -13,56 +9,10 @@ import torch.nn.functional as F
 
 from grader.behaviour.toy import finite, sample, train_pair
 from grader.results import CheckResult
-from grader.specs.base import FunctionSpec, Param
-from grader.specs.cases import Case, cast_mask, generator, response_mask, token_logps
-
-NAMES = ("policy_chosen_logps", "policy_rejected_logps", "chosen_mask", "rejected_mask")
-
-
-def layout_mask(batch: int, length: int, kind: str = "float") -> torch.Tensor:
-    """[B, T] mask where every row has a prompt and right padding, and the rows' lengths differ.
-
-    Deterministic, so that mistakes about the denominator (T instead of the row's token count,
-    sequences instead of tokens) show on every seed. Needs T >= 5.
-    """
-    mask = torch.zeros(batch, length)
-    for b in range(batch):
-        start, end = 1 + b % 2, length - 1 - b % 3
-        mask[b, start:end] = 1
-    return cast_mask(mask, kind)
-
-
-def policy_case(seed: int, salt: int, name: str, b: int, tc: int, tr: int, dtype: torch.dtype, mask: str,
-                options: dict[str, Any], layout: str = "random", top: float = 0.0) -> Case:
-    """Policy per-token log-probs (at most -`top`) with masks. layout: 'random' prompt and padding,
-    'none' (all response), or 'fixed' (see `layout_mask`)."""
-    g = generator(seed, salt)
-    pc, pr = token_logps(g, b, tc, dtype) - top, token_logps(g, b, tr, dtype) - top
-    if layout == "fixed":
-        mc, mr = layout_mask(b, tc, mask), layout_mask(b, tr, mask)
-    else:
-        prompt_max = 0 if layout == "none" else None
-        mc, mr = response_mask(g, b, tc, mask, prompt_max), response_mask(g, b, tr, mask, prompt_max)
-    inputs = dict(zip(NAMES, (pc, pr, mc, mr)))
-    note = f"B={b}, Tc={tc}, Tr={tr}, {str(dtype)[6:]}, {mask} masks" + "".join(f", {k}={v}" for k, v in options.items())
-    return Case(name, inputs, options, note=note)
-
-
-def extreme_policy_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype,
-                        options: dict[str, Any]) -> Case:
-    """Mean log-probs about 100 nats apart, chosen ahead in odd rows and far behind in even rows."""
-    g = generator(seed, salt)
-    likely = lambda: -torch.rand(b, t, generator=g, dtype=torch.float64) * 3  # a few nats per token
-    ruled_out = lambda: -(50 + 100 * torch.rand(b, t, generator=g, dtype=torch.float64))  # ~-100 per token
-    even = (torch.arange(b) % 2 == 0).unsqueeze(1)
-    pc = torch.where(even, ruled_out(), likely()).to(dtype)
-    pr = torch.where(even, likely(), ruled_out()).to(dtype)
-    mc = cast_mask(torch.ones(b, t), "float")
-    mr = response_mask(g, b, t, "float", prompt_max=t // 4, min_response=t // 2)
-    inputs = dict(zip(NAMES, (pc, pr, mc, mr)))
-    note = f"B={b}, T={t}, {str(dtype)[6:]}, mean log-probs 100 nats apart" + "".join(f", {k}={v}" for k, v in options.items())
-    return Case(name, inputs, options, extreme=True, scale=10.0, note=note)
-
+from grader.specs.base import Param
+from grader.specs.cases import Case, generator, token_logps
+from grader.specs.pairs import (POLICY_NAMES, extreme_policy_case, layout_mask, masked_mean, masked_sum,
+                                pairwise_spec, policy_case)
 
 def make_cases(seed: int) -> list[Case]:
     # β != 1 and γ != 0 everywhere, so that 'margin multiplied by β' and 'margin added' always show.
@@ -79,15 +29,6 @@ def make_cases(seed: int) -> list[Case]:
 
 
 # ---------------------------------------------------------------- mistake models
-def masked_mean(lp: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    m = m.to(lp.dtype)
-    return (lp * m).sum(-1) / m.sum(-1)
-
-
-def masked_sum(lp: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    return (lp * m.to(lp.dtype)).sum(-1)
-
-
 def _delta(pc, pr, mc, mr):
     return masked_mean(pc, mc) - masked_mean(pr, mr)
 
@@ -181,15 +122,6 @@ class SimPOBehaviour:
                            "log-likelihood is the only reward: no reference model was needed.", details=details)
 
 
-SPEC = FunctionSpec(
-    function="simpo_loss",
-    params=tuple(Param(n) for n in NAMES) + (Param("beta", 2.0), Param("gamma", 0.5)),
-    outputs=("loss", "chosen_rewards", "rejected_rewards"),
-    grad_inputs=("policy_chosen_logps", "policy_rejected_logps"),
-    make_cases=make_cases,
-    loss="loss",
-    masks={"policy_chosen_logps": "chosen_mask", "policy_rejected_logps": "rejected_mask"},
-    detached=("chosen_rewards", "rejected_rewards"),
-    models=MODELS,
-    behaviour=SimPOBehaviour(),
-)
+SPEC = pairwise_spec("simpo_loss", POLICY_NAMES, (Param("beta", 2.0), Param("gamma", 0.5)),
+                     ("loss", "chosen_rewards", "rejected_rewards"), make_cases, MODELS, SimPOBehaviour(),
+                     detached=("chosen_rewards", "rejected_rewards"))
