@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -58,6 +58,23 @@ def train_pair(loss_of: PairLoss, steps: int, lr: float, seed: int, dtype: torch
             traj.h_mean.append(float((((r[0] - ref[0]) - (r[1] - ref[1])) * mask[0]).sum() / n))
             table -= lr * grad
     return traj
+
+
+class BetaSweep:
+    """A behaviour run over several β: the toy policy trained from the same start with
+    `fn(pc, pr, rc, rr, chosen_mask, rejected_mask, beta=β)[0]` as the loss, for each β."""
+
+    betas: tuple[float, ...] = ()
+    steps: int = 0
+    lr: float = 0.0
+
+    def run(self, fn: Callable, seed: int) -> dict[str, Any]:
+        runs = {}
+        for beta in self.betas:
+            traj = train_pair(lambda pc, pr, rc, rr, mc, mr: fn(pc, pr, rc, rr, mc, mr, beta=beta)[0],
+                              self.steps, self.lr, seed)
+            runs[str(beta)] = traj.to_dict()
+        return {"runs": runs}
 
 
 def finite(xs: list[float]) -> bool:

@@ -6,7 +6,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from grader.behaviour.toy import finite, sample, train_pair
+from grader.behaviour.toy import BetaSweep, finite, sample
 from grader.results import CheckResult
 from grader.specs.base import Param
 from grader.specs.cases import Case
@@ -64,19 +64,11 @@ MODELS: dict[str, Callable[..., Any]] = {
 
 
 # ---------------------------------------------------------------- behaviour
-class DPOBehaviour:
+class DPOBehaviour(BetaSweep):
     """π(y_l) under the submission's DPO loss, for β = 0.1 and β = 0.5 from the same start."""
 
     betas = (0.1, 0.5)
     steps, lr = 150, 2.0
-
-    def run(self, fn: Callable, seed: int) -> dict[str, Any]:
-        runs = {}
-        for beta in self.betas:
-            traj = train_pair(lambda pc, pr, rc, rr, mc, mr: fn(pc, pr, rc, rr, mc, mr, beta=beta)[0],
-                              self.steps, self.lr, seed)
-            runs[str(beta)] = traj.to_dict()
-        return {"runs": runs}
 
     def judge(self, data: dict[str, Any]) -> CheckResult:
         import math

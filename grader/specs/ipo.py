@@ -7,7 +7,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from grader.behaviour.toy import finite, sample, train_pair
+from grader.behaviour.toy import BetaSweep, finite, sample
 from grader.results import CheckResult
 from grader.specs.base import Param
 from grader.specs.cases import Case
@@ -96,7 +96,7 @@ MODELS: dict[str, Callable[..., Any]] = {
 
 
 # ---------------------------------------------------------------- behaviour
-class IPOBehaviour:
+class IPOBehaviour(BetaSweep):
     """h and π(y_l) under the submission's IPO loss, for β = 0.1, 0.5 and 1.0 from the same start.
 
     Plain SGD on the toy converges h to 1/(2β) within about 25 steps at this learning rate;
@@ -106,14 +106,6 @@ class IPOBehaviour:
     betas = (0.1, 0.5, 1.0)
     steps, lr = 60, 0.25
     tolerance = 0.02  # relative distance of the final h from 1/(2β)
-
-    def run(self, fn: Callable, seed: int) -> dict[str, Any]:
-        runs = {}
-        for beta in self.betas:
-            traj = train_pair(lambda pc, pr, rc, rr, mc, mr: fn(pc, pr, rc, rr, mc, mr, beta=beta)[0],
-                              self.steps, self.lr, seed)
-            runs[str(beta)] = traj.to_dict()
-        return {"runs": runs}
 
     def judge(self, data: dict[str, Any]) -> CheckResult:
         parts, problems, details, settled = [], [], {}, {}
