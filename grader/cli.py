@@ -24,7 +24,7 @@ def _kata(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 def _katas(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
-    return [_kata(ctx, param, v) for v in values] or registry.names()
+    return list(dict.fromkeys(_kata(ctx, param, v) for v in values)) or registry.names()  # once each
 
 
 def _workspace(path: Path) -> Path:
@@ -130,12 +130,11 @@ def grade(ctx: click.Context, names: list[str], path: Path, reference: bool, as_
         options = engine.Options(seed=seed, device=device, limits=Limits(timeout=timeout, memory_mb=memory_mb))
         report = engine.grade(names, None if reference else path, options, reference=reference, sandbox=sandbox)
     if not reference:
-        state = State.load(path)
-        for r in report.katas:
-            r.hints_used = state.get(r.name).hints
-            passed = sum(c.status == "pass" for c in r.checks)
-            state.record_grade(r.name, r.status, passed, len(r.checks))
-        state.save()
+        from grader.watch import record
+
+        state = record(path, report)
+        if state.notice:  # the state file was moved aside: name the backup (on stderr: --json owns stdout)
+            render.notice(render.console(stderr=True), state.notice)
     if as_json:
         click.echo(report.to_json())
     else:
@@ -311,6 +310,8 @@ def experiment(ctx: click.Context, name: str, reference: bool, path: Path, png: 
 
     if not reference:
         _workspace(path)
+    if png is not None and not png.resolve().parent.is_dir():
+        raise click.UsageError(f"cannot write '{png}': its folder does not exist.")
     if png is not None and not experiments.plot_available():
         render.error(render.console(stderr=True), "--png needs matplotlib, an optional extra: "
                      "pip install 'dpo-kata[plot]' (or pip install matplotlib).")

@@ -4,9 +4,9 @@ Grading one workspace is the one-workspace case of grading a cohort (`grade_many
 Order of work, chosen for speed and for trust:
 1. the sandbox's zygote is started first (by the caller or here), so its `import torch`
    overlaps the grader's own;
-2. files are snapshotted, sources pre-checked (syntax, reference imports) without running;
-3. cases are generated from the seed once per kata and written for the children; one job
-   per (workspace, kata) is handed out;
+2. sources are pre-checked (syntax, reference imports) without running;
+3. cases are generated from the seed once per kata and written for the children; files are
+   snapshotted and one job per (workspace, kata) is handed out;
 4. each child's plain-tensor results are loaded with `weights_only=True` and judged here,
    against the reference's runs, computed once per kata.
 """
@@ -156,7 +156,8 @@ def private_copy(path: Path, folder: Path, filename: str) -> None:
     into `folder`: a child runs from there, so it can delete or rewrite its files freely."""
     folder.mkdir(parents=True)
     for p in path.parent.glob("*.py"):
-        shutil.copy2(p, folder / p.name)
+        if p.is_file():  # not a dangling link (emacs's lock file .#NAME.py) or a folder
+            shutil.copy2(p, folder / p.name)
     shutil.copy2(path, folder / filename)
 
 
@@ -172,12 +173,15 @@ def run_guarded(sandbox: Sandbox, jobs: list[Job], parallel: int, limits: Limits
     if not jobs:
         return {}, [], []
     guarded = python_files(workspace.PACKAGE_ROOT / "grader") + python_files(workspace.SOLUTIONS) + watched
-    # Taken just before the children run, compared as soon as they have ended.
+    # Taken just before the children run, compared as soon as they have ended (after Ctrl-C too:
+    # Sandbox.run then ends them before it lets the interrupt through).
     snapshot = Snapshot.take(guarded, roots=(workspace.PACKAGE_ROOT / "grader", workspace.SOLUTIONS))
-    outcomes = {o.job.id: o for o in sandbox.run(jobs, parallel)}
-    if sandbox.confined(limits):
-        return outcomes, snapshot.changed(), []
-    return outcomes, [], snapshot.restore_changed(keep=own)
+    try:
+        outcomes = {o.job.id: o for o in sandbox.run(jobs, parallel)}
+    finally:
+        edited, tampered = (snapshot.changed(), []) if sandbox.confined(limits) else \
+            ([], snapshot.restore_changed(keep=own))
+    return outcomes, edited, tampered
 
 
 def _job_id(index: int, kata: Kata) -> str:
@@ -227,7 +231,10 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
         return KataResult(kata.name, "timeout", message=f"did not finish within {options.limits.timeout:g} s and was "
                           "stopped (an infinite loop, or far too slow); every process it started was ended.", **base)
     if outcome.signal is not None:
-        name = signal.Signals(outcome.signal).name if outcome.signal in signal.Signals._value2member_map_ else str(outcome.signal)
+        try:
+            name = signal.Signals(outcome.signal).name
+        except ValueError:
+            name = str(outcome.signal)
         why = " (killed: likely out of memory)" if outcome.signal == signal.SIGKILL else \
             " (segmentation fault)" if outcome.signal == signal.SIGSEGV else ""
         return KataResult(kata.name, "error", message=f"the submission's process crashed with {name}{why}.", **base)

@@ -220,7 +220,7 @@ def run(name: str, ws: Path | None, steps: int, seed: int, sandbox: Any) -> Expe
                                    + ", ".join(str(p) for p in tampered))
         for outcome in outcomes.values():
             arm = arms[outcome.job.kata]
-            runs, problem = _read(arm, outcome)
+            runs, problem = _read(arm, outcome, steps)
             if problem:
                 result.problems.append(f"{arm.label}: {problem}")
             result.runs.extend(runs)
@@ -244,7 +244,7 @@ def _source(arm: Arm, ws: Path | None) -> tuple[Path, str]:
     return path, ""
 
 
-def _read(arm: Arm, outcome: Any) -> tuple[list[Run], str]:
+def _read(arm: Arm, outcome: Any, steps: int) -> tuple[list[Run], str]:
     """The child's runs, checked to be plain numbers; or what went wrong."""
     import torch
 
@@ -283,6 +283,11 @@ def _read(arm: Arm, outcome: Any) -> tuple[list[Run], str]:
                     [float(x) for x in entry[k]] for k in ("logp_rejected", "logp_chosen", "h_mean"))
             except (KeyError, TypeError, ValueError):
                 run.error = "malformed results"
+            else:  # one number per step, and log-probabilities are never positive
+                if any(len(xs) != steps for xs in (run.logp_rejected, run.logp_chosen, run.h)) or \
+                        any(x > 0 for x in run.logp_rejected + run.logp_chosen):
+                    run.logp_rejected, run.logp_chosen, run.h = [], [], []
+                    run.error = "malformed results"
         runs.append(run)
     return runs, ""
 

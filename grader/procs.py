@@ -141,11 +141,6 @@ def memory_sizes() -> dict[str, int]:
     return sizes
 
 
-def address_space() -> int:
-    """Current virtual memory size of this process in bytes (0 where unknown)."""
-    return memory_sizes().get("VmSize", 0)
-
-
 def gpu_present() -> bool:
     """True when a CUDA or ROCm device node exists. CUDA reserves tens of GB of address space
     at initialisation, so a child that may use it cannot run under RLIMIT_AS."""

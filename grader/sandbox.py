@@ -54,7 +54,7 @@ class Job:
 
 @dataclass
 class Outcome:
-    """How a child ended. `timed_out` and `signal` come from the grader's own observation."""
+    """How a child ended. `code` and `signal` are the zygote's report; `timed_out` is the grader's own observation."""
 
     job: Job
     code: int | None = None
@@ -157,6 +157,10 @@ class Sandbox:
                         for job in pending:
                             done[job.id] = Outcome(job, lost=f"the sandbox could not be restarted: {restart_exc}")
                         pending.clear()
+            except BaseException:  # Ctrl-C: nobody would time out the children handed out
+                if running:
+                    self._stop()  # ends them all; the next run starts a fresh zygote
+                raise
         return [done[j.id] for j in jobs]
 
     def _step(self, pending: list[Job], running: dict[str, _Running], done: dict[str, Outcome], parallel: int) -> None:
@@ -182,7 +186,8 @@ class Sandbox:
             # zygote's pipe (through /proc), and a forged pid would make the timeout kill someone else.
             if ev["event"] == "started" and r.pid is None:
                 pid = ev.get("pid")
-                if isinstance(pid, int) and procs.is_child_of(pid, self.proc.pid):
+                taken = {other.pid for other in running.values()}  # a pid belongs to one job, first claim wins
+                if isinstance(pid, int) and pid not in taken and procs.is_child_of(pid, self.proc.pid):
                     r.pid, r.started = pid, time.monotonic()
             elif ev["event"] == "exited":
                 if r.pid is not None and procs.is_child_of(r.pid, self.proc.pid) and procs.is_running(r.pid):

@@ -150,13 +150,14 @@ class WorkspaceGrader:
         self.sandbox.close()
 
 
-def record(ws: Path, report: Report) -> None:
-    """Each kata's grade and the hints used, into the workspace state (as `kata grade` does)."""
+def record(ws: Path, report: Report) -> State:
+    """Each kata's grade into the workspace state, and the hints used into the report; the state saved."""
     state = State.load(ws)
     for r in report.katas:
         r.hints_used = state.get(r.name).hints
         state.record_grade(r.name, r.status, sum(c.status == "pass" for c in r.checks), len(r.checks))
     state.save()
+    return state
 
 
 def first_unfinished(ws: Path) -> str:

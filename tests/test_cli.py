@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from grader import registry, workspace
 from grader.cli import main
+from tests.borrowed import lend
 from tests.conftest import solution_source
 
 
@@ -80,6 +81,13 @@ def test_failing_kata_names_check_and_mistake(runner, stubs):
     assert values["status"] == "fail"
     assert values["mistake"] == "sign flipped"
     assert "expected" in values["message"] and "got" in values["message"]
+
+
+def test_a_kata_named_twice_is_graded_once(runner, stubs, sandbox, monkeypatch):
+    lend(monkeypatch, sandbox)
+    code, doc = grade_json(runner, "dpo", "dpo", "--path", str(stubs))
+    assert code == 1
+    assert [(k["name"], k["status"]) for k in doc["katas"]] == [("dpo", "not_started")]
 
 
 def test_unknown_kata_is_a_usage_error(runner):

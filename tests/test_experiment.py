@@ -123,6 +123,14 @@ def test_png_without_matplotlib_says_how_to_install_it(runner, monkeypatch, tmp_
     assert not (tmp_path / "c.png").exists()
 
 
+def test_png_into_a_missing_folder_is_a_usage_error_before_any_training(runner, tmp_path):
+    png = tmp_path / "no-such-folder" / "c.png"
+    result = runner.invoke(main, ["experiment", "dpo-vs-ipo", "--reference", "--png", str(png)])
+    assert result.exit_code == 2, result.output
+    assert f"cannot write '{png}': its folder does not exist." in result.stderr
+    assert result.stdout == ""  # refused before anything was trained
+
+
 def test_png_with_matplotlib(runner, tmp_path):
     pytest.importorskip("matplotlib", reason="matplotlib (the optional 'plot' extra) is not installed")
     png = tmp_path / "curves.png"
@@ -160,3 +168,24 @@ def test_curves_fit_one_line_each_with_a_log_scale_for_probabilities():
     assert lines[1].split()[:2] == ["h", "0"] and lines[1].split()[-1] == "14.9"
     spark = lines[0].split()[4]
     assert spark[0] == "█" and spark[-1] == "▁" and len(set(spark)) == 8  # on a log scale it keeps falling
+
+
+def test_results_of_the_wrong_length_or_sign_are_malformed(tmp_path):
+    """A child's results are not trusted: a curve must have one value per step, log-probs <= 0."""
+    import torch
+
+    from grader.sandbox import Job, Limits, Outcome
+
+    arm = next(a for a in experiment.EXPERIMENTS["dpo-vs-ipo"].arms if a.kata == "ipo")  # three β
+    good = {"logp_rejected": [-3.0, -3.5], "logp_chosen": [-3.0, -2.5], "h_mean": [0.0, 1.0]}
+    short = dict(good, h_mean=[0.0])
+    positive = dict(good, logp_chosen=[-3.0, 2.5])
+    betas = [str(b) for b in arm.betas]
+    result = tmp_path / "result.pt"
+    torch.save({"runs": dict(zip(betas, [good, short, positive]))}, result)
+    job = Job(id="ipo", kata="ipo", dir=str(tmp_path), file="", cases="", result=str(result), log="", seed=0,
+              cuda="off", limits=Limits())
+    runs, problem = experiment._read(arm, Outcome(job, code=0), steps=2)
+    assert problem == ""
+    assert [r.error for r in runs] == ["", "malformed results", "malformed results"]
+    assert runs[0].pi_rejected and not runs[1].pi_rejected and not runs[2].pi_rejected

@@ -4,18 +4,21 @@ and the grader as they were. docs/threat-model.md says what this does not protec
 """
 from __future__ import annotations
 
+import _thread
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from grader import procs, registry, workspace
+from grader import engine, procs, registry, workspace
+from grader.sandbox import Limits, Sandbox
 from tests.conftest import TESTS, declared, solution_source
 
 HOSTILE = TESTS / "hostile"
@@ -292,6 +295,43 @@ def test_deleting_its_own_file_leaves_the_workspace(grade_files, tmp_path):
     ws = tmp_path / "ws"
     assert (ws / f"{kata}.py").read_text() == source
     assert (ws / "helpers.py").read_text() == helper
+
+
+def test_an_editors_lock_link_in_the_workspace_is_left_out(grade_files, tmp_path):
+    """Emacs keeps a dangling symbolic link `.#NAME.py` beside a file being edited: it is no helper to copy."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / ".#get_probs.py").symlink_to("someone@host.1234:1700000000")
+    report = grade_files({"get_probs": solution_source("get_probs")}, ["get_probs"])
+    assert report.katas[0].status == "pass", said(report.katas[0])
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="process checks read /proc")
+def test_ctrl_c_ends_the_children_and_still_undoes_tampering(tmp_path, tamper_guard):
+    """Interrupted (Ctrl-C; in a notebook the sandbox lives on), a run ends every child it handed out,
+    and what an unconfined child changed is restored before the interrupt goes through."""
+    reference = workspace.SOLUTIONS / "get_probs.py"
+    before = reference.read_bytes()
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "get_probs.py").write_text(f"with open({str(reference)!r}, 'a') as f:\n    f.write({MARKER.decode()!r})\n\n\n"
+                                     "def get_probs(logits, labels):\n    while True:\n        pass\n")
+
+    def interrupt_once_tampered() -> None:
+        deadline = time.monotonic() + 20
+        while MARKER not in reference.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _thread.interrupt_main()  # what Ctrl-C does to the grader
+
+    with Sandbox.start() as sandbox:
+        threading.Thread(target=interrupt_once_tampered, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            engine.grade(["get_probs"], ws, engine.Options(limits=Limits(timeout=30, confine=False)), sandbox=sandbox)
+        left = procs.descendants(sandbox.proc.pid) if sandbox.proc.poll() is None else []
+        assert _gone(left) == [], "the looping child outlived the interrupted run"
+    assert reference.read_bytes() == before
+    assert [p.read_bytes() for p in reference.parent.glob("get_probs.py.kata-backup-*") if MARKER in p.read_bytes()] \
+        == [before + MARKER]
 
 
 def test_rewriting_the_real_workspace_loses_nothing(grade_files, tmp_path):

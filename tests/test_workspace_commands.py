@@ -131,6 +131,24 @@ def test_an_unusable_state_file_is_moved_aside_and_says_so(text, why, runner, tm
         in flat(result.stdout)
 
 
+def test_grade_names_the_backup_of_an_unusable_state_file_on_stderr(runner, tmp_path, sandbox, monkeypatch):
+    from tests.borrowed import lend
+
+    lend(monkeypatch, sandbox)
+    ws = tmp_path / "ws"
+    workspace.init(ws)
+    path = ws / ".kata" / "state.json"
+    path.parent.mkdir()
+    path.write_text("{not json")
+    result = runner.invoke(main, ["grade", "dpo", "--json", "--seed", "0", "--path", str(ws)])
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["katas"][0]["status"] == "not_started"  # stdout: the JSON document alone
+    backups = list(path.parent.glob("state.json.kata-backup-*"))
+    assert len(backups) == 1 and backups[0].read_text() == "{not json"
+    assert flat(result.stderr).startswith(f"{path} could not be used (") and \
+        flat(result.stderr).endswith(f"it was moved to {backups[0].name} and progress starts afresh.")
+
+
 def test_state_is_written_atomically(tmp_path, monkeypatch):
     ws = tmp_path / "ws"
     ws.mkdir()
