@@ -24,6 +24,14 @@ dtype and must stay differentiable; the rewards are for logging and carry no gra
 Log-ratios reach thousands of nats in real training: -log σ(x) must be computed so that
 it neither overflows nor returns inf for large |x|.
 
+Conventions, where code you may have seen differs:
+- One -log σ per pair. A notebook version applies -log σ(β·(token log-ratio difference))
+  at every response token and averages over tokens; that is not eq. 7 (and needs
+  Tc = Tr). Sum each response's masked log-ratio first, then take -log σ(β·h) once.
+- The sum over tokens, not the mean. Some trainers offer a per-token mean (an
+  `aggregate="mean"` option); that is IPO's and SimPO's convention, not DPO's.
+- The rewards are per pair, [B]; log their batch mean if you like, but return them all.
+
 What the grader shows with your loss: training a toy policy (prompt of 6 tokens, answers
 of 4, vocabulary 32) with β = 0.1 and β = 0.5 drives π(y_l) towards 0 in both runs. The
 Bradley-Terry objective has no finite optimum when one answer always wins, so β changes

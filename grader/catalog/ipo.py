@@ -28,13 +28,15 @@ h = +∞, reached by driving π(y_l) to 0 whatever β is. IPO regresses h onto a
 target instead, τ⁻¹/2 in the paper; with τ = β (TRL's convention) that is 1/(2β), so β
 now decides where training stops: smaller β, larger margin.
 
-Two conventions to know:
+Three conventions to know:
 - The average. In the paper h is a difference of sequence log-ratios (sums over tokens).
   A sum grows with the response's length while the target 1/(2β) does not, so TRL
   averages over each response's tokens for IPO; this kata does the same.
 - The formula. A form that circulates in guides, (β·h - 1/β)² = β²·(h - 1/β²)², is not
   eq. 17: its minimum is at h = 1/β² (100 for β = 0.1, not 5) and its gradient is scaled
   by β². Use (h - 1/(2β))².
+- One square per pair. A notebook version squares (token log-ratio difference - 1/(2β))
+  at every response token and averages; eq. 17 squares h - 1/(2β) once per pair.
 
 What the grader shows with your loss: training the toy policy of the `dpo` kata (prompt
 of 6 tokens, answers of 4, vocabulary 32) with β = 0.1, 0.5 and 1.0, h settles at

@@ -28,6 +28,8 @@ Return (loss, nll_loss, or_loss), three 0-dim tensors in the inputs' dtype;
 `loss` must stay differentiable. Default λ = 0.1.
 
 Conventions, and why:
+- λ weighs the odds-ratio term, not the NLL (eq. 6: L_SFT + λ·L_OR), although
+  one guide's table calls λ the SFT weight.
 - The odds use the per-token average probability P = e^m, as the paper does: the
   probability of a whole sequence is so small that its odds would be P itself.
 - nll_loss is token-weighted: the sum of -log-probs over every chosen response

@@ -105,6 +105,12 @@ def _per_sequence(pc, pr, mc, mr, lam=0.1):
     return [{"loss": n + lam * o, "nll_loss": n} for n in (-masked_mean(pc, mc).mean(), -masked_sum(pc, mc).mean())]
 
 
+def _nll_padded(pc, pr, mc, mr, lam=0.1):
+    """Every position counted, or only the response's summed but divided by B·Tc."""
+    o = or_loss(pc, pr, mc, mr)
+    return [{"loss": n + lam * o, "nll_loss": n} for n in (-pc.mean(), -masked_sum(pc, mc).sum() / pc.numel())]
+
+
 def _sign(pc, pr, mc, mr, lam=0.1):
     lo = log_odds(masked_mean(pc, mc)) - log_odds(masked_mean(pr, mr))
     n, o = nll(pc, mc), -F.logsigmoid(lo).mean()
@@ -127,8 +133,7 @@ MODELS: dict[str, Callable[..., Any]] = {
     "NLL missing": lambda pc, pr, mc, mr, lam=0.1:
         [{"loss": lam * or_loss(pc, pr, mc, mr)}, {"loss": or_loss(pc, pr, mc, mr)}],
     "NLL per-sequence instead of per-token": _per_sequence,
-    "NLL over the prompt and padding": lambda pc, pr, mc, mr, lam=0.1:
-        {"loss": -pc.mean() + lam * or_loss(pc, pr, mc, mr), "nll_loss": -pc.mean()},
+    "NLL over the prompt and padding": _nll_padded,
     "λ on the wrong term": lambda pc, pr, mc, mr, lam=0.1: {"loss": lam * nll(pc, mc) + or_loss(pc, pr, mc, mr)},
     "sign of the odds term": _sign,
     "log(sigmoid(x)) instead of logsigmoid": _log_sigmoid,
