@@ -4,8 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from grader import registry, workspace
+from grader.compare import compare
+from grader.specs.base import as_outputs
 from grader.results import KataResult, Report
 from grader.sandbox import Limits, Sandbox
 
@@ -64,3 +67,45 @@ def declared(path: Path, key: str) -> str:
         if line.startswith(f"# {key}:"):
             return line.split(":", 1)[1].strip()
     raise AssertionError(f"{path} has no '# {key}:' line")
+
+
+def mistake_model_problems(spec, reference, mistakes, seeds) -> list[tuple]:
+    """For every seed and every variant of every modelled mistake: it must differ from the
+    reference on a case of its check (so the check fails), and no earlier mistake at the same
+    check may reproduce it (so the diagnosis names it)."""
+    def outputs(fn, case):
+        with torch.no_grad():
+            return dict(zip(spec.outputs, as_outputs(spec, spec.call(fn, case))))
+
+    def variants(name, case):
+        """The model's variants on `case`; none where the model cannot run it (e.g. needs Tc == Tr)."""
+        try:
+            with torch.no_grad():
+                out = spec.call(spec.models[name], case)
+        except RuntimeError:
+            return []
+        return out if isinstance(out, list) else [out]
+
+    def same(got: dict, want: dict, case) -> bool:
+        return all(compare(got[o], t, case.scale).ok for o, t in want.items())
+
+    problems = []
+    modelled = [m for m in mistakes if m.name in spec.models]
+    for seed in seeds:
+        cases = spec.make_cases(seed)
+        ref = [outputs(reference, c) for c in cases]
+        own = {m.name: [variants(m.name, c) for c in cases] for m in modelled}
+        for m in modelled:
+            idx = [i for i, c in enumerate(cases) if c.extreme == (m.check == "stability") and own[m.name][i]]
+            for k in range(max(len(own[m.name][i]) for i in idx)):
+                idx_k = [i for i in idx if k < len(own[m.name][i])]
+                full = {i: {**ref[i], **own[m.name][i][k]} for i in idx_k}
+                if all(same(full[i], ref[i], cases[i]) for i in idx_k):
+                    problems.append((seed, m.name, k, "indistinguishable from the reference"))
+                for other in modelled[: modelled.index(m)]:
+                    if other.check == m.check and any(
+                            all(k2 < len(own[other.name][i]) and same(full[i], own[other.name][i][k2], cases[i])
+                                for i in idx_k)
+                            for k2 in range(max(len(own[other.name][i]) for i in idx_k))):
+                        problems.append((seed, m.name, k, f"reproduced by '{other.name}'"))
+    return problems

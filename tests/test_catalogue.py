@@ -2,10 +2,13 @@
 with its name in the message; every correct variant in tests/variants/KATA/ passes."""
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from grader import registry
-from tests.conftest import MISTAKES, VARIANTS, check, declared
+from grader.specs.base import FunctionSpec
+from tests.conftest import MISTAKES, VARIANTS, check, declared, mistake_model_problems
 
 MISTAKE_FILES = sorted(MISTAKES.glob("*/*.py"))
 VARIANT_FILES = sorted(VARIANTS.glob("*/*.py"))
@@ -37,3 +40,16 @@ def test_correct_variant_passes(path, seed, grade_one):
     result = grade_one(path.parent.name, path.read_text(), seed=seed)
     failed = [(c.name, c.message) for c in result.checks if c.decides_failure]
     assert result.status == "pass", (result.message, failed)
+
+
+FUNCTION_KATAS = [k for k in registry.KATAS.values()
+                  if isinstance(importlib.import_module(k.spec).SPEC, FunctionSpec)]
+
+
+@pytest.mark.parametrize("kata", FUNCTION_KATAS, ids=lambda k: k.name)
+def test_every_mistake_model_shows_at_its_check_on_every_seed(kata):
+    """Each model differs from the reference at its check and no earlier mistake at that check
+    reproduces it, on every seed: so the check fails and the diagnosis names the right mistake."""
+    spec = importlib.import_module(kata.spec).SPEC
+    reference = getattr(importlib.import_module(kata.solution), spec.function)
+    assert mistake_model_problems(spec, reference, kata.mistakes, range(25)) == []

@@ -15,8 +15,7 @@ from grader.compare import compare
 from grader.specs.bt import FORWARD_MODELS, SPEC, BTBehaviour, model_cases
 from solutions import bt as reference
 from solutions.bt import BTModel, bt_loss
-from tests.conftest import check, solution_source
-from tests.test_reference_simpo import mistake_model_problems
+from tests.conftest import check, mistake_model_problems, solution_source
 
 
 def nll(d: float, y: float) -> float:

@@ -9,9 +9,7 @@ import pytest
 import torch
 
 from grader import registry, workspace
-from grader.compare import compare
-from grader.specs.base import as_outputs
-from grader.specs.simpo import SPEC, SimPOBehaviour
+from grader.specs.simpo import SimPOBehaviour
 from solutions.simpo import simpo_loss
 from tests.conftest import check, solution_source
 
@@ -161,45 +159,3 @@ def test_behaviour_tells_simpo_from_summed_rewards_and_from_a_misplaced_margin()
     assert result.status == "fail" and "repeating tokens changed the loss" in result.message
     result = behaviour.judge(behaviour.run(margin_times_beta, 0))
     assert result.status == "fail" and "log 2" in result.message
-
-
-# ---------------------------------------------------------------- the mistake models
-def mistake_model_problems(spec, reference, mistakes, seeds) -> list[tuple]:
-    """For every seed and every variant of every modelled mistake: it must differ from the
-    reference on a case of its check (so the check fails), and no earlier mistake at the same
-    check may reproduce it (so the diagnosis names it)."""
-    def outputs(fn, case):
-        with torch.no_grad():
-            return dict(zip(spec.outputs, as_outputs(spec, spec.call(fn, case))))
-
-    def variants(name, case):
-        with torch.no_grad():
-            out = spec.call(spec.models[name], case)
-        return out if isinstance(out, list) else [out]
-
-    def same(got: dict, want: dict, case) -> bool:
-        return all(compare(got[o], t, case.scale).ok for o, t in want.items())
-
-    problems = []
-    modelled = [m for m in mistakes if m.name in spec.models]
-    for seed in seeds:
-        cases = spec.make_cases(seed)
-        ref = [outputs(reference, c) for c in cases]
-        own = {m.name: [variants(m.name, c) for c in cases] for m in modelled}
-        for m in modelled:
-            idx = [i for i, c in enumerate(cases) if c.extreme == (m.check == "stability")]
-            for k in range(len(own[m.name][idx[0]])):
-                full = {i: {**ref[i], **own[m.name][i][k]} for i in idx}
-                if all(same(full[i], ref[i], cases[i]) for i in idx):
-                    problems.append((seed, m.name, k, "indistinguishable from the reference"))
-                for other in modelled[: modelled.index(m)]:
-                    if other.check == m.check and any(
-                            all(same(full[i], own[other.name][i][k2], cases[i]) for i in idx)
-                            for k2 in range(len(own[other.name][idx[0]]))):
-                        problems.append((seed, m.name, k, f"reproduced by '{other.name}'"))
-    return problems
-
-
-def test_every_mistake_model_shows_at_its_check_on_every_seed():
-    kata = registry.get("simpo")
-    assert mistake_model_problems(SPEC, simpo_loss, kata.mistakes, range(25)) == []

@@ -152,7 +152,7 @@ def constant_in(ref_run: dict[str, Any], grad_input: str) -> bool:
     return grad is not None and not bool(grad.any())
 
 
-def named(mistake: Mistake | None, ctx: Context) -> str:
+def named(mistake: Mistake | None) -> str:
     return f" This is the known mistake '{mistake.name}': {mistake.advice}" if mistake else ""
 
 
@@ -254,7 +254,7 @@ def check_values(ctx: Context, name: str = "values", extreme: bool = False) -> C
     failed = {j for j, _, _ in mismatches}
     msg += f" {len(failed)} of {len(indices)} cases differ"
     msg += f"; {len(errors)} raised." if errors else "."
-    return fail(name, msg + named(mistake, ctx), mistake)
+    return fail(name, msg + named(mistake), mistake)
 
 
 def check_stability(ctx: Context) -> CheckResult:
@@ -288,7 +288,7 @@ def check_gradients(ctx: Context) -> CheckResult:
     if problems:
         mistake = diagnose(ctx, "gradients", list(range(len(ctx.cases))))
         more = f" ({len(problems) - 1} more cases like it)" if len(problems) > 1 else ""
-        return fail("gradients", problems[0] + more + "." + named(mistake, ctx), mistake)
+        return fail("gradients", problems[0] + more + "." + named(mistake), mistake)
     return CheckResult("gradients", "pass", f"gradients w.r.t. {', '.join(spec.grad_inputs)} match on {checked} cases")
 
 
@@ -320,7 +320,7 @@ def check_masked_grad_zero(ctx: Context) -> CheckResult:
                             f"case {case.describe()}: d {spec.graph_output} / d {g_name} is nonzero at "
                             f"{int(leaks.sum())} of {int(masked.sum())} masked positions, e.g. {fmt_index(idx)} = "
                             f"{fmt_num(float(grad[idx]))}. Prompt and padding tokens must not move the loss."
-                            + named(mistake, ctx), mistake)
+                            + named(mistake), mistake)
     if not checked:
         return CheckResult("masked_grad_zero", "skip", "no gradient to inspect (see the gradients check)")
     return CheckResult("masked_grad_zero", "pass", f"gradients are exactly 0 at every masked position ({checked} tensors)")
@@ -336,7 +336,7 @@ def check_rewards_detached(ctx: Context) -> CheckResult:
             if t["tensor"] and (t["requires_grad"] or t["grad_fn"]):
                 mistake = next((m for m in ctx.mistakes if m.check == "rewards_detached"), None)
                 return fail("rewards_detached", f"case {ctx.cases[i].describe()}: '{name}' carries an autograd graph "
-                            f"(requires_grad=True)." + named(mistake, ctx), mistake)
+                            f"(requires_grad=True)." + named(mistake), mistake)
     if all(r["error"] for r in ctx.runs):
         return _all_errored("rewards_detached", ctx)
     return CheckResult("rewards_detached", "pass", f"{', '.join(spec.detached)} carry no graph")

@@ -53,10 +53,9 @@ def extreme_pair_case(seed: int, salt: int, name: str, b: int, t: int, dtype: to
     rc, rr = pc - shift(), pr + shift()
     mc = cast_mask(torch.ones(b, t), "float")
     mr = response_mask(g, b, t, "float", prompt_max=t // 4, min_response=t // 2)
-    inputs = dict(zip(REF_NAMES, (pc, pr, rc.to(dtype), rr.to(dtype), mc, mr)))
+    inputs = dict(zip(REF_NAMES, (pc, pr, rc, rr, mc, mr)))
     note = f"B={b}, T={t}, {str(dtype)[6:]}, log-ratios of thousands of nats" + "".join(f", {k}={v}" for k, v in options.items())
     return Case(name, inputs, options, extreme=True, scale=float(t) * 100.0, note=note)
-
 
 
 # ---------------------------------------------------------------- policy only
@@ -106,7 +105,6 @@ def extreme_policy_case(seed: int, salt: int, name: str, b: int, t: int, dtype: 
     inputs = dict(zip(POLICY_NAMES, (pc, pr, mc, mr)))
     note = f"B={b}, T={t}, {str(dtype)[6:]}, mean log-probs 100 nats apart" + "".join(f", {k}={v}" for k, v in options.items())
     return Case(name, inputs, options, extreme=True, scale=10.0, note=note)
-
 
 
 def pairwise_spec(function: str, names: tuple[str, ...], hyper: tuple[Param, ...], outputs: tuple[str, ...],
