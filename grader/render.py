@@ -141,10 +141,28 @@ def kata_list(con: Console, rows: list[tuple[Kata, str, str]]) -> None:
     con.print(table)
 
 
+def reflow(text: str) -> str:
+    """Join the hard-wrapped lines of each prose paragraph so the terminal wraps it at its own
+    width. Indented lines (formulas, code) and list items keep their line breaks."""
+    out = []
+    for block in text.split("\n\n"):
+        joined: list[str] = []
+        for line in block.split("\n"):
+            item = line.startswith("- ")
+            continues_item = joined and joined[-1].startswith("- ") and line.startswith("  ") and line.strip()
+            continues_prose = joined and not item and line and not line[0].isspace() and not joined[-1][:1].isspace()
+            if continues_item or continues_prose:
+                joined[-1] += " " + line.strip()
+            else:
+                joined.append(line)
+        out.append("\n".join(joined))
+    return "\n\n".join(out)
+
+
 def kata_show(con: Console, kata: Kata) -> None:
     con.print(Text(f"{kata.name}: {kata.title}", style="bold"))
     con.print()
-    con.print(Text(kata.statement))
+    con.print(Text(reflow(kata.statement)))
     con.print()
     con.print(Text("Signature", style="bold"))
     con.print(Text(kata.signature, style="cyan"))

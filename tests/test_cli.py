@@ -183,3 +183,11 @@ def test_reference_passes_at_other_seeds(sandbox, seed):
     report = engine.grade(registry.names(), None, engine.Options(seed=seed), reference=True, sandbox=sandbox)
     assert [(k.name, k.status) for k in report.katas] == [(n, "pass") for n in registry.names()], \
         [(k.name, [(c.name, c.message) for c in k.failed_checks]) for k in report.katas if k.status != "pass"]
+
+
+def test_statements_reflow_prose_and_keep_formulas():
+    from grader.render import reflow
+
+    text = "One paragraph\nwrapped by hand.\n\n    loss = x\n    h = y\n\nNotes:\n- first item\n  continued\n- second"
+    assert reflow(text) == ("One paragraph wrapped by hand.\n\n    loss = x\n    h = y\n\n"
+                            "Notes:\n- first item continued\n- second")
