@@ -24,7 +24,7 @@ def _kata(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 def _katas(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
-    return list(dict.fromkeys(_kata(ctx, param, v) for v in values)) or registry.names()  # once each
+    return list(dict.fromkeys(_kata(ctx, param, v) for v in values)) or registry.names()  # once each, in order
 
 
 def _workspace(path: Path) -> Path:
@@ -259,6 +259,9 @@ def watch(ctx: click.Context, name: str | None, path: Path, seed: int | None, ti
 
     con = render.console()
     seed = seed if seed is not None else int.from_bytes(os.urandom(3), "big")
+    state = State.load(path)  # an unusable state file is moved aside here: say where it went
+    if state.notice:
+        render.notice(con, state.notice)
     start = name or watching.first_unfinished(path)
     grader = watching.WorkspaceGrader(path, Sandbox.start(), seed, Limits(timeout=timeout))  # torch loads meanwhile
     try:

@@ -93,7 +93,7 @@ class _Plan:
 
 
 def _grade(names: list[str], workspaces: list[Path | None], options: Options, sandbox: Sandbox) -> list[Report]:
-    katas = [registry.get(n) for n in names]
+    katas = [registry.get(n) for n in dict.fromkeys(names)]  # a kata named twice is graded once
     sources = [[_source(k, ws) for k in katas] for ws in workspaces]  # [workspace][kata]
     own = [s.path for ws, row in zip(workspaces, sources) if ws is not None for s in row if s.path.exists()]
     watched = [s.path for row in sources for s in row if s.path.exists()]

@@ -191,3 +191,11 @@ def test_statements_reflow_prose_and_keep_formulas():
     text = "One paragraph\nwrapped by hand.\n\n    loss = x\n    h = y\n\nNotes:\n- first item\n  continued\n- second"
     assert reflow(text) == ("One paragraph wrapped by hand.\n\n    loss = x\n    h = y\n\n"
                             "Notes:\n- first item continued\n- second")
+
+
+def test_engine_grades_a_kata_named_twice_once(sandbox):
+    """The API and the cohort path reach the engine without the CLI's argument handling."""
+    from grader import engine
+
+    report = engine.grade(["dpo", "dpo"], None, engine.Options(seed=1), reference=True, sandbox=sandbox)
+    assert [(k.name, k.status) for k in report.katas] == [("dpo", "pass")]

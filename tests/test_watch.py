@@ -246,3 +246,27 @@ def test_kata_watch_moves_on_after_a_save_and_ctrl_c_exits_cleanly(tmp_path):
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     assert out[0].startswith(f"Watching {ws} · starting with {first} · seed 1")
     assert out[-1].rstrip() == f"Stopped watching. 1 / {len(registry.KATAS)} katas solved."
+
+
+def test_kata_watch_says_where_an_unusable_state_file_went(tmp_path, sandbox, monkeypatch):
+    from click.testing import CliRunner
+
+    from grader import watch as watching
+    from grader.cli import main
+    from tests.borrowed import lend
+
+    ws = tmp_path / "ws"
+    workspace.init(ws)
+    (ws / ".kata").mkdir()
+    (ws / ".kata" / "state.json").write_text('{"version": 0, "katas": {}}')
+    lend(monkeypatch, sandbox)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C before the first save
+        yield
+
+    monkeypatch.setattr(watching, "watch", interrupted)
+    result = CliRunner().invoke(main, ["watch", "--path", str(ws)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    assert "could not be used (state version 0, this grader writes version 1)" in result.stdout
+    assert [p.name for p in (ws / ".kata").iterdir() if "kata-backup" in p.name] != []
