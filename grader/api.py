@@ -23,8 +23,9 @@ import types
 from pathlib import Path
 from typing import Any
 
-from grader import registry, workspace
-from grader.results import KataResult, Report
+from grader import registry
+from grader.core import workspace
+from grader.core.results import KataResult, Report
 
 PRELUDE = """\
 import math
@@ -85,12 +86,12 @@ def grade(name: str, *objects: Any, seed: int | None = None, path: str | Path | 
     `grade("dpo", my_dpo)` grades `my_dpo` as `dpo_loss`. The seed is random unless given and
     is part of the result, to reproduce it.
     """
-    from grader.sandbox import Limits
+    from grader.sandbox.pool import Limits
 
     kata = registry.get(name)
     seed = seed if seed is not None else int.from_bytes(os.urandom(3), "big")
     sandbox = sandbox or _shared_sandbox()  # started before the engine (and torch) is imported
-    from grader import engine
+    from grader.core import engine
 
     options = engine.Options(seed=seed, device=device, limits=Limits(timeout=timeout))
     if not objects:
@@ -248,7 +249,7 @@ def _shared_sandbox() -> Any:
     """A sandbox kept for the session, so that only the first `grade` pays for torch's import;
     replaced if it has died."""
     global _SANDBOX
-    from grader.sandbox import Sandbox
+    from grader.sandbox.pool import Sandbox
 
     if _SANDBOX is None or _SANDBOX.proc.poll() is not None:
         if _SANDBOX is None:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
-from grader import registry, render, workspace
-from grader.state import State
+from grader import registry, render
+from grader.core import workspace
+from grader.core.state import State
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -104,6 +105,8 @@ def hint(name: str, show_all: bool, path: Path) -> None:
 @main.command()
 @click.argument("names", nargs=-1, callback=_katas)
 @path_option
+@click.option("--track", type=click.Choice(list(registry.TRACKS)), default=None,
+              help="Grade one track of the curriculum (with no NAME).")
 @click.option("--reference", is_flag=True, help="Grade the reference solutions instead (a self-test of the grader).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @click.option("--seed", type=int, default=None, help="Seed of the random inputs; a report names its seed to reproduce it.")
@@ -114,15 +117,19 @@ def hint(name: str, show_all: bool, path: Path) -> None:
 @click.option("--memory-mb", type=click.IntRange(min=16), default=2048, show_default=True,
               help="Memory a submission may allocate on top of torch itself.")
 @click.pass_context
-def grade(ctx: click.Context, names: list[str], path: Path, reference: bool, as_json: bool, seed: int | None,
-          timeout: float, device: str, memory_mb: int) -> None:
+def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, reference: bool, as_json: bool,
+          seed: int | None, timeout: float, device: str, memory_mb: int) -> None:
     """Grade katas (all when none is named). Exit code 0: all pass, 1: any does not, 2: usage error."""
+    if track is not None:
+        if len(names) != len(registry.KATAS):
+            raise click.UsageError("--track grades a whole track: name no kata with it.")
+        names = registry.track_names(track)
     if not reference:
         _workspace(path)
-    from grader.sandbox import Limits, Sandbox
+    from grader.sandbox.pool import Limits, Sandbox
 
     with Sandbox.start() as sandbox:  # before torch is imported here: the two imports overlap
-        from grader import engine
+        from grader.core import engine
 
         if device == "cuda" and not engine.cuda_available():
             raise click.UsageError("--device cuda: CUDA is not available on this machine.")
@@ -130,7 +137,7 @@ def grade(ctx: click.Context, names: list[str], path: Path, reference: bool, as_
         options = engine.Options(seed=seed, device=device, limits=Limits(timeout=timeout, memory_mb=memory_mb))
         report = engine.grade(names, None if reference else path, options, reference=reference, sandbox=sandbox)
     if not reference:
-        from grader.watch import record
+        from grader.practice.watch import record
 
         state = record(path, report)
         if state.notice:  # the state file was moved aside: name the backup (on stderr: --json owns stdout)
@@ -177,16 +184,16 @@ def report(ctx: click.Context, dirs: tuple[Path, ...], names: list[str], csv_fil
         unique.setdefault(d.resolve(), d)
     dirs = tuple(unique.values())
     people = _people(dirs)
-    from grader.sandbox import Limits, Sandbox
+    from grader.sandbox.pool import Limits, Sandbox
 
     with Sandbox.start() as sandbox:  # before torch is imported here: the two imports overlap
-        from grader import engine
+        from grader.core import engine
 
         seed = seed if seed is not None else int.from_bytes(os.urandom(3), "big")
         options = engine.Options(seed=seed, parallel=parallel, limits=Limits(timeout=timeout))
         reports = engine.grade_many(names, list(dirs), options, sandbox=sandbox)
-    from grader import export
-    from grader.cohort import Cohort, Member
+    from grader.practice import export
+    from grader.practice.cohort import Cohort, Member
 
     cohort = Cohort([Member(p, r) for p, r in zip(people, reports)], names, seed)
     for out, write in ((csv_file, export.write_csv), (json_file, export.write_json), (junit_file, export.write_junit)):
@@ -234,7 +241,7 @@ def _optional_kata(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 def _experiment(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from grader.experiment import EXPERIMENTS
+    from grader.practice.experiment import EXPERIMENTS
 
     if value not in EXPERIMENTS:
         raise click.BadParameter(f"unknown experiment '{value}'. Known experiments: {', '.join(EXPERIMENTS)}.")
@@ -254,8 +261,8 @@ def watch(ctx: click.Context, name: str | None, path: Path, seed: int | None, ti
     Starts with NAME, or the first kata not passed yet. Ctrl-C stops.
     """
     _workspace(path)
-    from grader import watch as watching
-    from grader.sandbox import Limits, Sandbox
+    from grader.practice import watch as watching
+    from grader.sandbox.pool import Limits, Sandbox
 
     con = render.console()
     seed = seed if seed is not None else int.from_bytes(os.urandom(3), "big")
@@ -309,7 +316,7 @@ def experiment(ctx: click.Context, name: str, reference: bool, path: Path, png: 
 
     Exit code 0: every run trained, 1: a loss is missing or failed, 2: usage error.
     """
-    from grader import experiment as experiments
+    from grader.practice import experiment as experiments
 
     if not reference:
         _workspace(path)
@@ -319,7 +326,7 @@ def experiment(ctx: click.Context, name: str, reference: bool, path: Path, png: 
         render.error(render.console(stderr=True), "--png needs matplotlib, an optional extra: "
                      "pip install 'dpo-kata[plot]' (or pip install matplotlib).")
         ctx.exit(EXIT_USAGE)
-    from grader.sandbox import Sandbox
+    from grader.sandbox.pool import Sandbox
 
     with Sandbox.start() as sandbox:
         result = experiments.run(name, None if reference else path, steps, seed, sandbox)

@@ -4,10 +4,17 @@ from __future__ import annotations
 import difflib
 
 from grader.catalog import bt, dpo, get_probs, ipo, orpo, sequence_logps, simpo
-from grader.kata import Kata
+from grader.core.kata import Kata
 
-KATAS: dict[str, Kata] = {k.name: k for k in (get_probs.KATA, sequence_logps.KATA, dpo.KATA, ipo.KATA,
-                                            simpo.KATA, orpo.KATA, bt.KATA)}
+# The curriculum, in order: the tracks, and within each its katas.
+TRACKS: dict[str, str] = {
+    "preference": "Preference optimisation: log-probs, DPO and its relatives",
+    "policy-gradient": "Policy gradient: KL estimators, advantages, PPO, GRPO, KTO",
+}
+
+KATAS: dict[str, Kata] = {k.name: k for k in (
+    get_probs.KATA, sequence_logps.KATA, dpo.KATA, ipo.KATA, simpo.KATA, orpo.KATA, bt.KATA,
+)}
 
 
 class UnknownKata(KeyError):
@@ -30,3 +37,18 @@ def get(name: str) -> Kata:
 
 def names() -> list[str]:
     return list(KATAS)
+
+
+def track_names(track: str) -> list[str]:
+    """The katas of one track, in curriculum order; an unknown track raises UnknownTrack."""
+    if track not in TRACKS:
+        raise UnknownTrack(track)
+    return [k.name for k in KATAS.values() if k.track == track]
+
+
+class UnknownTrack(KeyError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown track '{name}'. Tracks: {', '.join(TRACKS)}.")
+
+    def __str__(self) -> str:
+        return self.args[0]

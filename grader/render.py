@@ -11,12 +11,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.kata import Kata
-from grader.cohort import Cohort
-from grader.results import KataResult, Report
+from grader.core.kata import Kata
+from grader.practice.cohort import Cohort
+from grader.core.results import KataResult, Report
 
 if TYPE_CHECKING:
-    from grader.experiment import ExperimentResult
+    from grader.practice.experiment import ExperimentResult
 
 STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red", "timeout": "bold yellow",
                 "not_started": "dim", "skip": "dim"}
@@ -129,16 +129,24 @@ def cohort(con: Console, co: Cohort) -> None:
 
 # ------------------------------------------------------------------ catalogue
 def kata_list(con: Console, rows: list[tuple[Kata, str, str]]) -> None:
-    """rows: (kata, status word, extra such as hints used)."""
-    table = Table(box=None, padding=(0, 2), pad_edge=False)
-    table.add_column("kata", style="bold", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("hints", no_wrap=True)
-    table.add_column("what it is")
-    for kata, status, hints in rows:
-        style = {"pass": "green", "fail": "red", "error": "red", "timeout": "yellow"}.get(status.split()[0], "dim")
-        table.add_row(kata.name, Text(status, style=style), hints, kata.summary)
-    con.print(table)
+    """rows: (kata, status word, extra such as hints used), grouped by the curriculum's tracks."""
+    from grader.registry import TRACKS
+
+    for n, track in enumerate(t for t in TRACKS if any(k.track == t for k, _, _ in rows)):
+        if n:
+            con.print()
+        con.print(Text(f"{track}: {TRACKS[track]}", style="bold"))
+        table = Table(box=None, padding=(0, 2), pad_edge=False)
+        table.add_column("kata", style="bold", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("hints", no_wrap=True)
+        table.add_column("what it is")
+        for kata, status, hints in rows:
+            if kata.track != track:
+                continue
+            style = {"pass": "green", "fail": "red", "error": "red", "timeout": "yellow"}.get(status.split()[0], "dim")
+            table.add_row(kata.name, Text(status, style=style), hints, kata.summary)
+        con.print(table)
 
 
 def reflow(text: str) -> str:
@@ -301,7 +309,7 @@ def watch_start(con: Console, ws: str, first: str, seed: int) -> None:
 
 
 def watch_step(con: Console, step: Any, paths: dict[str, str] | None = None) -> None:
-    """One `grader.watch.Step`: a report, the move to the next kata, or the end of the katas."""
+    """One `grader.practice.watch.Step`: a report, the move to the next kata, or the end of the katas."""
     if step.kind == "grading":
         con.print(Text(f"grading {step.kata} …", style="dim"))
     elif step.kind == "graded":

@@ -26,7 +26,7 @@ class Borrowed:
 
 def lend(monkeypatch: Any, sandbox: Any) -> list[int]:
     """Make `Sandbox.start()` return the session sandbox; returns a one-item counter of the calls."""
-    from grader.sandbox import Sandbox
+    from grader.sandbox.pool import Sandbox
 
     starts = [0]
 

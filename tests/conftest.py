@@ -6,11 +6,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader import registry, workspace
-from grader.compare import compare
-from grader.specs.base import as_outputs
-from grader.results import KataResult, Report
-from grader.sandbox import Limits, Sandbox
+from grader import registry
+from grader.core import workspace
+from grader.core.compare import compare
+from grader.checks.function import as_outputs
+from grader.core.results import KataResult, Report
+from grader.sandbox.pool import Limits, Sandbox
 
 TESTS = Path(__file__).resolve().parent
 MISTAKES = TESTS / "mistakes"
@@ -27,7 +28,7 @@ def sandbox():
 def grade_files(tmp_path, sandbox):
     """grade_files({"dpo": source, ...}, names=None, seed=0, parallel=0, **limits) -> Report, in a fresh
     workspace (tmp_path / "ws"); `parallel`: children at once (0: one per core)."""
-    from grader import engine
+    from grader.core import engine
 
     def run(files: dict[str, str], names: list[str] | None = None, seed: int = 0, device: str = "cpu",
             parallel: int = 0, **limits) -> Report:

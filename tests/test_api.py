@@ -160,7 +160,7 @@ def test_several_entry_points_bind_by_name_then_in_order():
 
 @pytest.mark.skipif("bt" not in registry.KATAS, reason="the bt kata is not in the registry yet")
 def test_grade_bt_with_a_class_and_a_function(sandbox):
-    from grader import workspace
+    from grader.core import workspace
 
     cell = notebook_cell(workspace.solution_path(registry.get("bt")).read_text(), 8)  # class and function in a cell
     result = grade("bt", *(cell[e] for e in registry.get("bt").entry), seed=0, sandbox=sandbox)
@@ -168,7 +168,7 @@ def test_grade_bt_with_a_class_and_a_function(sandbox):
 
 
 def test_grade_without_objects_grades_the_workspace_file(sandbox, tmp_path):
-    from grader import workspace
+    from grader.core import workspace
 
     workspace.init(tmp_path / "ws")
     result = grade("dpo", path=tmp_path / "ws", seed=0, sandbox=sandbox)

@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 from grader import registry
-from grader.specs.base import FunctionSpec
+from grader.checks.function import FunctionSpec
 from tests.conftest import MISTAKES, VARIANTS, check, declared, mistake_model_problems
 
 MISTAKE_FILES = sorted(MISTAKES.glob("*/*.py"))

@@ -6,7 +6,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from grader import registry, workspace
+from grader import registry
+from grader.core import workspace
 from grader.cli import main
 from tests.borrowed import lend
 from tests.conftest import solution_source
@@ -178,7 +179,7 @@ def test_help_describes_every_command(runner):
 @pytest.mark.parametrize("seed", [11, 12345, 9_999_999])
 def test_reference_passes_at_other_seeds(sandbox, seed):
     """The default seed is random: the reference must pass whatever it is."""
-    from grader import engine
+    from grader.core import engine
 
     report = engine.grade(registry.names(), None, engine.Options(seed=seed), reference=True, sandbox=sandbox)
     assert [(k.name, k.status) for k in report.katas] == [(n, "pass") for n in registry.names()], \
@@ -195,7 +196,7 @@ def test_statements_reflow_prose_and_keep_formulas():
 
 def test_engine_grades_a_kata_named_twice_once(sandbox):
     """The API and the cohort path reach the engine without the CLI's argument handling."""
-    from grader import engine
+    from grader.core import engine
 
     report = engine.grade(["dpo", "dpo"], None, engine.Options(seed=1), reference=True, sandbox=sandbox)
     assert [(k.name, k.status) for k in report.katas] == [("dpo", "pass")]

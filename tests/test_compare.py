@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from grader.compare import compare, equal_exactly
-from grader.tolerances import TOLERANCES, tolerance
+from grader.core.compare import compare, equal_exactly
+from grader.core.tolerances import TOLERANCES, tolerance
 
 
 def test_tolerances_are_stated_once_per_dtype():

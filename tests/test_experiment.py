@@ -9,7 +9,9 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from grader import experiment, registry, workspace
+from grader.practice import experiment
+from grader import registry
+from grader.core import workspace
 from grader.cli import main
 from tests.borrowed import lend
 from tests.conftest import solution_source
@@ -174,7 +176,7 @@ def test_results_of_the_wrong_length_or_sign_are_malformed(tmp_path):
     """A child's results are not trusted: a curve must have one value per step, log-probs <= 0."""
     import torch
 
-    from grader.sandbox import Job, Limits, Outcome
+    from grader.sandbox.pool import Job, Limits, Outcome
 
     arm = next(a for a in experiment.EXPERIMENTS["dpo-vs-ipo"].arms if a.kata == "ipo")  # three β
     good = {"logp_rejected": [-3.0, -3.5], "logp_chosen": [-3.0, -2.5], "h_mean": [0.0, 1.0]}

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import engine, procs, registry, workspace
-from grader.sandbox import Limits, Sandbox
+from grader.core import engine, workspace
+from grader.sandbox import procs
+from grader import registry
+from grader.sandbox.pool import Limits, Sandbox
 from tests.conftest import TESTS, declared, solution_source
 
 HOSTILE = TESTS / "hostile"
@@ -259,14 +261,14 @@ def test_confined_child_cannot_write_outside_its_folder(grade_one, tamper_guard)
     assert result.status == "error"
     assert result.message.startswith(f"get_probs.py:17: PermissionError: [Errno 13] Permission denied: '{reference}'")
     assert reference.read_bytes() == before
-    assert not (GRADER / "tolerances").exists()
+    assert not (GRADER / "core" / "tolerances").exists()
 
 
 def test_tampering_is_restored_reported_and_never_a_pass(grade_files, tamper_guard):
     """Without confinement (no Landlock, or confine=False) a submission can write anywhere the user
     can: what it changed in grader/ and solutions/ is undone before judging, and reported."""
     reference = workspace.SOLUTIONS / "get_probs.py"
-    kata_py = GRADER / "kata.py"
+    kata_py = GRADER / "core" / "kata.py"
     before = {reference: reference.read_bytes(), kata_py: kata_py.read_bytes()}
     kata, source = hostile("tamper")
     report = grade_files({kata: source}, [kata], confine=False)
@@ -282,8 +284,8 @@ def test_tampering_is_restored_reported_and_never_a_pass(grade_files, tamper_gua
         assert len(saved) == 1 and saved[0].read_bytes() == data + b"\n" + MARKER + b"\n"
     pyc = GRADER / "__pycache__" / f"hostile_marker.{sys.implementation.cache_tag}.pyc"
     assert not pyc.exists(), "planted bytecode was left in place"
-    assert not (GRADER / "tolerances").exists(), "a package shadowing grader/tolerances.py was left in place"
-    assert f"{GRADER / 'tolerances'} (a new package shadowing a module; moved to " in warning
+    assert not (GRADER / "core" / "tolerances").exists(), "a package shadowing grader/core/tolerances.py was left in place"
+    assert f"{GRADER / 'core' / 'tolerances'} (a new package shadowing a module; moved to " in warning
 
 
 def test_deleting_its_own_file_leaves_the_workspace(grade_files, tmp_path):

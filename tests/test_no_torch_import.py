@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader import registry, workspace
+from grader import registry
+from grader.core import workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,7 +18,7 @@ import json, sys
 results = {}
 import grader
 from grader import grade
-import grader.api, grader.watch, grader.experiment, grader.render, grader.cli
+import grader.api, grader.practice.watch, grader.practice.experiment, grader.render, grader.cli
 results["import grader, grade, api, watch, experiment, cli"] = "torch" in sys.modules
 from grader.cli import main
 for args in json.loads(sys.argv[1]):

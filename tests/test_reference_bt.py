@@ -10,9 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader import registry, workspace
-from grader.compare import compare
-from grader.specs.bt import FORWARD_MODELS, SPEC, BTBehaviour, model_cases
+from grader import registry
+from grader.core import workspace
+from grader.core.compare import compare
+from grader.catalog.bt.spec import FORWARD_MODELS, SPEC, BTBehaviour, model_cases
 from solutions import bt as reference
 from solutions.bt import BTModel, bt_loss
 from tests.conftest import check, mistake_model_problems, solution_source

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grader import registry, workspace
+from grader import registry
+from grader.core import workspace
 from solutions.ipo import ipo_loss
 from tests.conftest import check, solution_source
 
@@ -176,7 +177,7 @@ def test_stub_is_not_started_and_shipped_as_generated(grade_one):
 
 
 def test_behaviour_tells_ipo_from_dpo_and_from_the_guide_formula():
-    from grader.specs.ipo import IPOBehaviour
+    from grader.catalog.ipo.spec import IPOBehaviour
     from solutions.dpo import dpo_loss
 
     def guide(pc, pr, rc, rr, mc, mr, beta=0.1):

@@ -8,8 +8,9 @@ import math
 import pytest
 import torch
 
-from grader import registry, workspace
-from grader.specs.orpo import SPEC, ORPOBehaviour, combine_rows
+from grader import registry
+from grader.core import workspace
+from grader.catalog.orpo.spec import SPEC, ORPOBehaviour, combine_rows
 from solutions.orpo import orpo_loss
 from tests.conftest import check, solution_source
 

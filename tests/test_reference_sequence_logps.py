@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from grader import registry, workspace
+from grader import registry
+from grader.core import workspace
 from solutions.sequence_logps import sequence_logps
 from tests.conftest import check, solution_source
 
@@ -154,7 +155,7 @@ def test_stub_is_not_started_and_shipped_as_generated(grade_one):
 
 
 def test_behaviour_tells_the_alignment_and_padding_apart():
-    from grader.specs.sequence_logps import AlignmentBehaviour
+    from grader.catalog.sequence_logps.spec import AlignmentBehaviour
 
     def unshifted(logits, input_ids, response_mask, average=False):
         lp = torch.log_softmax(logits, -1).gather(-1, input_ids.unsqueeze(-1)).squeeze(-1) * response_mask

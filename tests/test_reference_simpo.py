@@ -8,8 +8,9 @@ import math
 import pytest
 import torch
 
-from grader import registry, workspace
-from grader.specs.simpo import SimPOBehaviour
+from grader import registry
+from grader.core import workspace
+from grader.catalog.simpo.spec import SimPOBehaviour
 from solutions.simpo import simpo_loss
 from tests.conftest import check, solution_source
 

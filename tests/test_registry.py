@@ -6,7 +6,8 @@ import importlib
 
 import pytest
 
-from grader import registry, workspace
+from grader import registry
+from grader.core import workspace
 
 KATAS = list(registry.KATAS.values())
 

@@ -14,10 +14,11 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from grader import engine, registry, workspace
+from grader.core import engine, workspace
+from grader import registry
 from grader.cli import main
-from grader.sandbox import Limits
-from grader.specs.base import FunctionSpec
+from grader.sandbox.pool import Limits
+from grader.checks.function import FunctionSpec
 from tests.conftest import MISTAKES, solution_source
 
 KATAS = ["get_probs", "dpo"]

@@ -6,7 +6,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from grader import registry, workspace
+from grader import registry
+from grader.core import workspace
 from grader.cli import main
 from tests.borrowed import lend
 from tests.conftest import solution_source

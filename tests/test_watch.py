@@ -11,11 +11,12 @@ import threading
 import time
 from pathlib import Path
 
-from grader import registry, workspace
-from grader.files import atomic_write
-from grader.results import KataResult, Report
-from grader.state import State
-from grader.watch import Step, WorkspaceGrader, next_unfinished, practice, watch
+from grader import registry
+from grader.core import workspace
+from grader.core.files import atomic_write
+from grader.core.results import KataResult, Report
+from grader.core.state import State
+from grader.practice.watch import Step, WorkspaceGrader, next_unfinished, practice, watch
 from tests.conftest import solution_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +100,7 @@ def test_next_unfinished_is_in_registry_order_and_wraps_around():
 
 # ------------------------------------------------------------------ real saves
 def test_real_saves_are_graded_with_one_sandbox_and_move_on(tmp_path, sandbox, monkeypatch):
-    from grader.sandbox import Limits, Sandbox
+    from grader.sandbox.pool import Limits, Sandbox
 
     def no_new_sandbox(cls):
         raise AssertionError("watch must re-grade with the sandbox it was given")
@@ -172,7 +173,7 @@ def test_a_dead_sandbox_is_replaced(tmp_path, sandbox, monkeypatch):
 
 # ------------------------------------------------------------------ the command, with Ctrl-C
 def descendants(pid: int) -> list[int]:
-    from grader import procs
+    from grader.sandbox import procs
 
     out, todo = [], [pid]
     while todo:
@@ -251,7 +252,7 @@ def test_kata_watch_moves_on_after_a_save_and_ctrl_c_exits_cleanly(tmp_path):
 def test_kata_watch_says_where_an_unusable_state_file_went(tmp_path, sandbox, monkeypatch):
     from click.testing import CliRunner
 
-    from grader import watch as watching
+    from grader.practice import watch as watching
     from grader.cli import main
     from tests.borrowed import lend
 

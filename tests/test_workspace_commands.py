@@ -9,7 +9,8 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from grader import registry, state, workspace
+from grader import registry
+from grader.core import state, workspace
 from grader.cli import EXIT_OK, EXIT_USAGE, main
 
 MY_WORK = "def dpo_loss(*args, **kwargs):\n    return 'my own attempt'\n"

@@ -1,5 +1,5 @@
 """Check descriptions shared by several katas, so each is written once."""
-from grader.kata import Check
+from grader.core.kata import Check
 
 SIGNATURE = Check("signature", "the function exists and takes the contract's parameters, in order, with its defaults")
 OUTPUT_TYPES = Check("output_types", "outputs are tensors of the right number, shape and dtype (the input's float dtype)")
@@ -14,3 +14,8 @@ INPUTS_UNCHANGED = Check("inputs_unchanged", "the function does not modify its i
 ROW_INDEPENDENCE = Check("row_independence", "each batch row's result depends on that row alone (grading rows one by one gives the same)")
 CUDA_AGREEMENT = Check("cuda_agreement", "the same inputs on CUDA and on the CPU give the same outputs (skipped without CUDA)")
 DEVICE_HYGIENE = Check("device_hygiene", "advisory: runs on 'meta' tensors to find tensors created on a fixed device")
+CONSTANTS_DETACHED = Check("constants_detached", "inputs that are constants of the objective (old log-probs, "
+                           "advantages, returns, reference log-probs) receive no gradient: they are passed with "
+                           "requires_grad and must come out untouched by backward")
+BAD_INPUT = Check("bad_input", "inputs the contract rejects (wrong shape, bad option, impossible sizes) raise ValueError "
+                  "with a message, instead of returning something silently wrong")

@@ -13,7 +13,7 @@ MARKER = "# kata-hostile-test-marker"
 GRADER = os.path.dirname(os.path.abspath(grader.__file__))
 ROOT = os.path.dirname(GRADER)
 
-for path in (os.path.join(ROOT, "solutions", "get_probs.py"), os.path.join(GRADER, "kata.py")):
+for path in (os.path.join(ROOT, "solutions", "get_probs.py"), os.path.join(GRADER, "core", "kata.py")):
     with open(path, "a") as f:
         f.write(f"\n{MARKER}\n")
 
@@ -21,8 +21,8 @@ os.makedirs(os.path.join(GRADER, "__pycache__"), exist_ok=True)
 with open(os.path.join(GRADER, "__pycache__", f"hostile_marker.{sys.implementation.cache_tag}.pyc"), "w") as f:
     f.write(MARKER)
 
-os.makedirs(os.path.join(GRADER, "tolerances"), exist_ok=True)
-with open(os.path.join(GRADER, "tolerances", "__init__.py"), "w") as f:
+os.makedirs(os.path.join(GRADER, "core", "tolerances"), exist_ok=True)
+with open(os.path.join(GRADER, "core", "tolerances", "__init__.py"), "w") as f:
     f.write(f"{MARKER}\nimport os\n"
             "exec(open(os.path.join(os.path.dirname(os.path.dirname(__file__)), 'tolerances.py')).read())\n")
 

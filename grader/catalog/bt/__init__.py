@@ -1,0 +1,122 @@
+from grader.core.kata import Check, Kata, Mistake
+
+KATA = Kata(
+    name="bt",
+    title="Bradley–Terry model and loss",
+    summary="A Bradley–Terry model (BTModel, one learnable reward per item) and its stable loss (bt_loss)",
+    statement="""\
+Implement the Bradley–Terry preference model (Bradley & Terry 1952), the model
+under every reward model and under DPO's loss: each item i has a strength r_i,
+and
+
+    P(i ≻ j) = exp(r_i) / (exp(r_i) + exp(r_j)) = σ(r_i - r_j)
+
+Two things to write.
+
+1. class BTModel(nn.Module)
+   - BTModel(n_items) holds one learnable reward per item: an nn.Parameter named
+     `reward`, of shape [n_items] (so model.parameters() hands it to an
+     optimiser).
+   - forward(chosen_ids, rejected_ids), both int64 [B], returns
+     P(chosen ≻ rejected) = σ(r_chosen - r_rejected), shape [B], differentiable
+     with respect to `reward`. It is a probability:
+     forward(i, j) + forward(j, i) = 1.
+
+2. bt_loss(reward_chosen, reward_rejected, label=1.0) -> loss
+   - reward_chosen, reward_rejected: [B] float. label: a float or a [B] tensor
+     in [0, 1], the probability that chosen really beats rejected (1: it does;
+     0: the pair is reversed; in between: a soft label, e.g. the share of
+     annotators who agreed).
+   - with d = r_c - r_r, the mean over the batch of the binary cross-entropy of
+     σ(d) against the label:
+         loss = mean of  -(label · log σ(d) + (1 - label) · log σ(-d))
+     a 0-dim tensor in the rewards' dtype.
+
+Conventions, and why:
+- bt_loss takes rewards (logits), not probabilities: from d,
+  log σ(d) = -softplus(-d) is exact for gaps of hundreds, while the log of a
+  probability is -inf once σ(d) rounds to 0. A reward model over-fits to exactly
+  such gaps.
+- No clamping. Clamping σ(d) into [ε, 1 - ε] caps the loss at -log ε and makes
+  its gradient 0 for a badly mis-ordered pair, the pair that most needs it; the
+  exact gradient with respect to d is σ(d) - label, which tends to ±1 there.
+- In forward, σ(r_i - r_j) rather than exp(r_i) / (exp(r_i) + exp(r_j)): the
+  same number, without inf / inf = NaN once rewards pass about 88 in float32.
+
+What the grader shows with your BTModel and bt_loss together: trained on the
+pairs 0≻1, 2≻3 and 1≻3 (full-batch gradient descent), the rewards order
+r0 > r1 > r3 and r2 > r3; the gap r0 - r3 keeps growing with more epochs,
+because on data that never contradicts itself the maximum-likelihood rewards are
+infinite (the over-fitting to watch for in reward models); and
+forward(i, j) + forward(j, i) = 1 for every pair.""",
+    signature="class BTModel(nn.Module):\n"
+    "    def __init__(self, n_items)                  # self.reward: nn.Parameter [n_items]\n"
+    "    def forward(self, chosen_ids, rejected_ids)  # [B] int64, [B] int64 -> [B] P(c ≻ r)\n"
+    "def bt_loss(reward_chosen, reward_rejected, label=1.0) -> loss\n"
+    "    # [B], [B], float or [B] -> []",
+    entry=("BTModel", "bt_loss"),
+    hints=(
+        "A Bradley–Terry model is logistic regression on the difference of two strengths: "
+        "P(i ≻ j) = σ(r_i - r_j). The model is a table of rewards; the loss is binary cross-entropy "
+        "of that probability against the label, computed from the difference itself, never from a "
+        "probability that may have rounded to 0 or 1.",
+        "BTModel: in __init__, super().__init__() then self.reward = nn.Parameter(...) of shape "
+        "[n_items]; in forward, index the rewards with both id tensors ([B] each) and take σ of the "
+        "difference. bt_loss: d = r_c - r_r is [B]; log σ(d) and log σ(-d) are both available "
+        "stably (F.logsigmoid); weight them by label and 1 - label, then average over the batch.",
+        "self.reward = nn.Parameter(torch.zeros(n_items)); "
+        "forward: return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids]); "
+        "bt_loss: d = reward_chosen - reward_rejected; "
+        "y = torch.as_tensor(label, dtype=d.dtype, device=d.device); "
+        "return -(y * F.logsigmoid(d) + (1 - y) * F.logsigmoid(-d)).mean()  "
+        "(equivalently F.binary_cross_entropy_with_logits(d, y.expand_as(d))).",
+    ),
+    checks=(
+        Check("signature", "bt_loss exists and takes (reward_chosen, reward_rejected, label=1.0), in order"),
+        Check("output_types", "bt_loss returns one 0-dim tensor in the rewards' dtype"),
+        Check("values", "bt_loss matches the reference on seeded rewards: float and [B] labels (hard and soft), "
+                        "B=1, float32 and float64"),
+        Check("stability", "bt_loss stays finite and right for reward gaps of hundreds, correctly and badly ordered"),
+        Check("gradients", "bt_loss's gradients match the reference's, including ±1/B for badly mis-ordered pairs"),
+        Check("gradcheck", "a hand-written backward passes torch.autograd.gradcheck in float64 "
+                           "(skipped when autograd derives it)"),
+        Check("keeps_graph", "bt_loss's result is still connected to the rewards' graph"),
+        Check("inputs_unchanged", "bt_loss does not modify its input tensors"),
+        Check("row_independence", "bt_loss of a batch is the mean of bt_loss of its rows, labels sliced with them"),
+        Check("reward_parameter", "BTModel(n_items).reward is a registered nn.Parameter of shape [n_items]"),
+        Check("forward_values", "forward returns [B] σ(r_c - r_r) for rewards the grader sets, up to the hundreds"),
+        Check("forward_complement", "forward(i, j) + forward(j, i) = 1 for every pair"),
+        Check("reward_gradient", "the gradient of forward's output reaches `reward`: σ'(r_c - r_r) at the chosen ids, "
+                                 "minus that at the rejected ids"),
+        Check("cuda_agreement", "bt_loss on CUDA and on the CPU agree (skipped without CUDA)"),
+        Check("device_hygiene", "advisory: bt_loss runs on 'meta' tensors (no tensor created on a fixed device)"),
+        Check("behaviour", "trained on 0≻1, 2≻3, 1≻3: r0 > r1 > r3, r2 > r3, the gap keeps growing, and "
+                           "forward(i, j) + forward(j, i) = 1"),
+    ),
+    mistakes=(
+        Mistake("clamped probabilities in the loss", "stability",
+                "clamping σ(d) to [ε, 1 - ε] (or F.binary_cross_entropy, which clamps the log at -100) caps the "
+                "loss and zeroes the gradient of a badly mis-ordered pair. Work from the reward gap: "
+                "-(label * F.logsigmoid(d) + (1 - label) * F.logsigmoid(-d)).mean(), or "
+                "F.binary_cross_entropy_with_logits(d, label)."),
+        Mistake("log(sigmoid(x)) instead of logsigmoid", "stability",
+                "σ(d) rounds to 0 or 1 for gaps of a few dozen, so log σ(d) or log(1 - σ(d)) is -inf, and "
+                "0 · -inf is NaN even where the label is 0 or 1. Use F.logsigmoid(d) and F.logsigmoid(-d)."),
+        Mistake("label ignored", "values",
+                "label is the probability that chosen beats rejected: weight log σ(d) by label and log σ(-d) by "
+                "1 - label. Only label = 1 reduces to -log σ(d)."),
+        Mistake("forward returns logits, not a probability", "forward_values",
+                "forward is P(chosen ≻ rejected) = σ(r_c - r_r), a probability; the reward gap r_c - r_r is what "
+                "bt_loss takes."),
+        Mistake("forward returns P(rejected ≻ chosen)", "forward_values",
+                "the first argument is the chosen item: σ(r_chosen - r_rejected), which is above 0.5 when the "
+                "chosen item is the stronger one."),
+        Mistake("exp(r_c) / (exp(r_c) + exp(r_r)) overflows", "forward_values",
+                "exp overflows to inf for rewards above about 88 (float32), and inf / inf is NaN; the same "
+                "probability is torch.sigmoid(r_c - r_r), which never overflows."),
+        Mistake("reward not a parameter", "reward_parameter",
+                "a plain tensor attribute (even with requires_grad=True) is not in model.parameters(), so an "
+                "optimiser never updates it and state_dict() does not save it: "
+                "self.reward = nn.Parameter(torch.zeros(n_items))."),
+    ),
+)

@@ -1,0 +1,99 @@
+"""dpo: seeded cases, the catalogued mistakes' models, and the behaviour run."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from grader.catalog.toy import BetaSweep, finite, sample
+from grader.core.results import CheckResult
+from grader.checks.function import Param
+from grader.checks.cases import Case
+from grader.catalog.pairs import REF_NAMES, extreme_pair_case, masked_mean, masked_sum, pair_case, pairwise_spec
+
+def make_cases(seed: int) -> list[Case]:
+    return [
+        pair_case(seed, 1, "padded", 4, 7, 5, torch.float32, "float", {}),
+        pair_case(seed, 2, "float64, bool masks", 3, 6, 6, torch.float64, "bool", {"beta": 0.5}),
+        pair_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"beta": 0.3}, prompt=False),
+        pair_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"beta": 0.2}),
+        pair_case(seed, 5, "longer, int masks", 5, 12, 9, torch.float32, "int", {"beta": 1.0}),
+        extreme_pair_case(seed, 6, "huge log-ratios, float64", 4, 64, torch.float64, {"beta": 0.5}),
+        extreme_pair_case(seed, 7, "huge log-ratios, float32", 4, 48, torch.float32, {"beta": 0.1}),
+    ]
+
+
+# ---------------------------------------------------------------- mistake models
+def _h(pc, pr, rc, rr, mc, mr):
+    return (masked_sum(pc, mc) - masked_sum(rc, mc)) - (masked_sum(pr, mr) - masked_sum(rr, mr))
+
+
+def _no_mask(pc, pr, rc, rr, mc, mr, beta=0.1):
+    """Both masks ignored, or only one of them."""
+    ones_c, ones_r = torch.ones_like(pc), torch.ones_like(pr)
+    return [{"loss": -F.logsigmoid(beta * _h(pc, pr, rc, rr, m_c, m_r)).mean()}
+            for m_c, m_r in ((ones_c, ones_r), (ones_c, mr), (mc, ones_r))]
+
+
+def _per_token(pc, pr, rc, rr, mc, mr, beta=0.1):
+    m = mc.to(pc.dtype)
+    per_token = -F.logsigmoid(beta * ((pc - rc) - (pr - rr))) * m  # needs Tc == Tr
+    return [{"loss": (per_token.sum(-1) / m.sum(-1).clamp_min(1)).mean()},
+            {"loss": per_token.sum() / m.sum()},
+            {"loss": per_token.sum(-1).mean()}]
+
+
+def _mean_tokens(pc, pr, rc, rr, mc, mr, beta=0.1):
+    mean = lambda lp, m: masked_mean(lp, m, clamp=True)
+    h = (mean(pc, mc) - mean(rc, mc)) - (mean(pr, mr) - mean(rr, mr))
+    return {"loss": -F.logsigmoid(beta * h).mean()}
+
+
+MODELS: dict[str, Callable[..., Any]] = {
+    "mask not applied": _no_mask,
+    "log σ applied per token instead of per sequence": _per_token,
+    "sign flipped": lambda *a, beta=0.1: {"loss": -F.logsigmoid(-beta * _h(*a)).mean()},
+    "β missing": lambda *a, beta=0.1: {"loss": -F.logsigmoid(_h(*a)).mean()},
+    "log(sigmoid(x)) instead of logsigmoid": lambda *a, beta=0.1: {"loss": -torch.log(torch.sigmoid(beta * _h(*a))).mean()},
+    "mean over tokens instead of sum": _mean_tokens,
+    "reference log-ratio ignored":
+        lambda pc, pr, rc, rr, mc, mr, beta=0.1: {"loss": -F.logsigmoid(beta * (masked_sum(pc, mc) - masked_sum(pr, mr))).mean()},
+    "loss summed over the batch instead of averaged": lambda *a, beta=0.1: {"loss": -F.logsigmoid(beta * _h(*a)).sum()},
+}
+
+
+# ---------------------------------------------------------------- behaviour
+class DPOBehaviour(BetaSweep):
+    """π(y_l) under the submission's DPO loss, for β = 0.1 and β = 0.5 from the same start."""
+
+    betas = (0.1, 0.5)
+    steps, lr = 150, 2.0
+
+    def judge(self, data: dict[str, Any]) -> CheckResult:
+        import math
+
+        parts, problems, details = [], [], {}
+        for beta, traj in data["runs"].items():
+            lp = traj["logp_rejected"]
+            if not finite(lp):
+                problems.append(f"β={beta}: training produced NaN or inf")
+                continue
+            start, mid, end = lp[0], lp[2 * len(lp) // 3], lp[-1]
+            p0, p_mid, p_end = math.exp(start), math.exp(mid), math.exp(end)
+            parts.append(f"β={beta}: π(y_l) {p0:.4f} → {p_mid:.5f} → {p_end:.5f}")
+            details[f"pi_rejected_beta_{beta}"] = sample([math.exp(x) for x in lp])
+            if p_end > 0.5 * p0:
+                problems.append(f"β={beta}: π(y_l) did not fall (from {p0:.4f} to {p_end:.4f})")
+            elif end - mid > -0.02:
+                problems.append(f"β={beta}: π(y_l) stopped falling at {p_end:.5f} (a fixed point DPO does not have)")
+        summary = "; ".join(parts) + f" (per-token geometric mean, steps 0 / {2 * self.steps // 3} / {self.steps})."
+        if problems:
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=details)
+        return CheckResult("behaviour", "pass", summary + " π(y_l) is still falling in both runs: DPO has no finite "
+                           "optimum when the chosen answer always wins, so β sets the pace, not the end point.",
+                           details=details)
+
+
+SPEC = pairwise_spec("dpo_loss", REF_NAMES, (Param("beta", 0.1),), ("loss", "chosen_rewards", "rejected_rewards"),
+                     make_cases, MODELS, DPOBehaviour(), detached=("chosen_rewards", "rejected_rewards"))

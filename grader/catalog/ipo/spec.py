@@ -1,0 +1,143 @@
+"""ipo: seeded cases, the catalogued mistakes' models, and the behaviour run."""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from grader.catalog.toy import BetaSweep, finite, sample
+from grader.core.results import CheckResult
+from grader.checks.function import Param
+from grader.checks.cases import Case
+from grader.catalog.pairs import REF_NAMES, extreme_pair_case, masked_mean, masked_sum, pair_case, pairwise_spec
+
+
+def _with_empty_rows(case: Case) -> Case:
+    """Row 1 of the rejected mask and the last row of the chosen mask emptied (a truncated pair)."""
+    case.inputs["rejected_mask"][1] = 0
+    case.inputs["chosen_mask"][-1] = 0
+    case.note += ", two empty responses"
+    return case
+
+
+def make_cases(seed: int) -> list[Case]:
+    return [
+        pair_case(seed, 1, "padded", 4, 7, 5, torch.float32, "float", {}),
+        pair_case(seed, 2, "float64, bool masks", 3, 6, 6, torch.float64, "bool", {"beta": 0.5}),
+        pair_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"beta": 0.3}, prompt=False),
+        pair_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"beta": 0.2}),
+        pair_case(seed, 5, "longer, int masks", 5, 12, 9, torch.float32, "int", {"beta": 1.0}),
+        _with_empty_rows(pair_case(seed, 6, "empty responses", 3, 5, 4, torch.float32, "float", {"beta": 0.05})),
+        extreme_pair_case(seed, 7, "huge log-ratios, float64", 4, 64, torch.float64, {"beta": 0.5}),
+        extreme_pair_case(seed, 8, "huge log-ratios, float32", 4, 48, torch.float32, {"beta": 0.1}),
+    ]
+
+
+# ---------------------------------------------------------------- mistake models
+def _h(pc, pr, rc, rr, mc, mr):
+    return masked_mean(pc - rc, mc, clamp=True) - masked_mean(pr - rr, mr, clamp=True)
+
+
+def _summed(pc, pr, rc, rr, mc, mr, beta=0.1):
+    h = masked_sum(pc - rc, mc) - masked_sum(pr - rr, mr)
+    return {"loss": ((h - 1 / (2 * beta)) ** 2).mean()}
+
+
+def _wrong_target(*a, beta=0.1):
+    return [{"loss": ((_h(*a) - target) ** 2).mean()} for target in (1 / beta, beta / 2)]
+
+
+def _guide(*a, beta=0.1):
+    return {"loss": ((beta * _h(*a) - 1 / beta) ** 2).mean()}
+
+
+def _log_sigmoid(pc, pr, rc, rr, mc, mr, beta=0.1):
+    summed = masked_sum(pc - rc, mc) - masked_sum(pr - rr, mr)
+    return [{"loss": -F.logsigmoid(beta * _h(pc, pr, rc, rr, mc, mr)).mean()},
+            {"loss": -F.logsigmoid(beta * summed).mean()}]
+
+
+def _no_mask(pc, pr, rc, rr, mc, mr, beta=0.1):
+    h = (pc - rc).mean(-1) - (pr - rr).mean(-1)
+    h_over_count = (pc - rc).sum(-1) / mc.to(pc.dtype).sum(-1).clamp(min=1) \
+        - (pr - rr).sum(-1) / mr.to(pr.dtype).sum(-1).clamp(min=1)
+    return [{"loss": ((h - 1 / (2 * beta)) ** 2).mean()}, {"loss": ((h_over_count - 1 / (2 * beta)) ** 2).mean()}]
+
+
+def _no_clamp(pc, pr, rc, rr, mc, mr, beta=0.1):
+    h = masked_sum(pc - rc, mc) / mc.to(pc.dtype).sum(-1) - masked_sum(pr - rr, mr) / mr.to(pr.dtype).sum(-1)
+    return {"loss": ((h - 1 / (2 * beta)) ** 2).mean()}
+
+
+def _per_token(pc, pr, rc, rr, mc, mr, beta=0.1):
+    m = mc.to(pc.dtype)
+    per_token = ((pc - rc) - (pr - rr) - 1 / (2 * beta)) ** 2 * m  # needs Tc == Tr
+    return [{"loss": (per_token.sum(-1) / m.sum(-1).clamp(min=1)).mean()},
+            {"loss": per_token.sum() / m.sum()},
+            {"loss": per_token.mean(-1).mean()}]
+
+
+def _summed_rewards(pc, pr, rc, rr, mc, mr, beta=0.1):
+    return {"chosen_rewards": beta * masked_sum(pc - rc, mc), "rejected_rewards": beta * masked_sum(pr - rr, mr)}
+
+
+MODELS: dict[str, Callable[..., Any]] = {
+    "log-ratios summed instead of averaged": _summed,
+    "target 1/β or β/2 instead of 1/(2β)": _wrong_target,
+    "(β·h - 1/β)² instead of (h - 1/(2β))²": _guide,
+    "DPO's -log σ instead of the square": _log_sigmoid,
+    "mask not applied": _no_mask,
+    "no clamp (NaN on an empty response)": _no_clamp,
+    "square applied per token instead of per sequence": _per_token,
+    "rewards from summed log-ratios": _summed_rewards,
+}
+
+
+# ---------------------------------------------------------------- behaviour
+class IPOBehaviour(BetaSweep):
+    """h and π(y_l) under the submission's IPO loss, for β = 0.1, 0.5 and 1.0 from the same start.
+
+    Plain SGD on the toy converges h to 1/(2β) within about 25 steps at this learning rate;
+    the last third of the run shows where it settled and that it stays there.
+    """
+
+    betas = (0.1, 0.5, 1.0)
+    steps, lr = 60, 0.25
+    tolerance = 0.02  # relative distance of the final h from 1/(2β)
+
+    def judge(self, data: dict[str, Any]) -> CheckResult:
+        parts, problems, details, settled = [], [], {}, {}
+        for beta, traj in data["runs"].items():
+            h, lp = traj["h_mean"], traj["logp_rejected"]
+            if not (finite(h) and finite(lp)):
+                problems.append(f"β={beta}: training produced NaN or inf")
+                continue
+            target = 1 / (2 * float(beta))
+            mid = 2 * len(lp) // 3
+            p0, p_mid, p_end = math.exp(lp[0]), math.exp(lp[mid]), math.exp(lp[-1])
+            parts.append(f"β={beta}: h → {h[-1]:.4g} (target {target:g}), π(y_l) {p0:.4f} → {p_end:.4f}")
+            details[f"h_beta_{beta}"] = sample(h)
+            details[f"pi_rejected_beta_{beta}"] = sample([math.exp(x) for x in lp])
+            if abs(h[-1] - target) > self.tolerance * target:
+                problems.append(f"β={beta}: h ended at {h[-1]:.4g}, not at 1/(2β) = {target:g}")
+            elif abs(lp[-1] - lp[mid]) > 0.01:
+                problems.append(f"β={beta}: π(y_l) was still moving at the end ({p_mid:.5f} → {p_end:.5f})")
+            else:
+                settled[float(beta)] = p_end
+        order = sorted(settled)
+        if not problems and any(settled[a] >= settled[b] for a, b in zip(order, order[1:])):
+            problems.append("π(y_l) should settle higher for larger β (a smaller margin 1/(2β) to open), got "
+                            + ", ".join(f"{settled[b]:.4f} at β={b:g}" for b in order))
+        summary = "; ".join(parts) + f" (h: per-token mean log-ratio margin; π(y_l): per-token geometric mean; " \
+                                     f"{self.steps} SGD steps, lr {self.lr:g})."
+        if problems:
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=details)
+        return CheckResult("behaviour", "pass", summary + " h stops at the finite target 1/(2β) and π(y_l) stops "
+                           "falling there, higher for larger β: unlike DPO, IPO's β sets where training ends.",
+                           details=details)
+
+
+SPEC = pairwise_spec("ipo_loss", REF_NAMES, (Param("beta", 0.1),), ("loss", "chosen_rewards", "rejected_rewards"),
+                     make_cases, MODELS, IPOBehaviour(), detached=("chosen_rewards", "rejected_rewards"))

@@ -1,0 +1,204 @@
+"""orpo: seeded cases, the catalogued mistakes' models, row combination, and the behaviour run."""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from grader.catalog.toy import finite, sample, train_pair
+from grader.core.results import CheckResult
+from grader.checks.function import Param
+from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps
+from grader.catalog.pairs import POLICY_NAMES, layout_mask, masked_mean, masked_sum, pairwise_spec, policy_case
+
+
+def extreme_odds_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype,
+                      options: dict[str, Any]) -> Case:
+    """Mean log-probs from just below 0 down to about -1000, in three kinds of rows (in turn):
+    chosen memorised and rejected ruled out; the reverse; both ruled out, 50 nats apart."""
+    g = generator(seed, salt)
+    near_zero = lambda: -(0.001 + 0.019 * torch.rand(t, generator=g, dtype=torch.float64))  # m ≈ -0.01
+    ruled_out = lambda shift=0.0: -(800 + shift + 200 * torch.rand(t, generator=g, dtype=torch.float64))  # m ≈ -900
+    rows_c, rows_r = [], []
+    for i in range(b):
+        kind = i % 3
+        rows_c.append(near_zero() if kind == 0 else ruled_out(0.0 if kind == 1 else -50.0))
+        rows_r.append(ruled_out() if kind != 1 else near_zero())
+    pc, pr = torch.stack(rows_c).to(dtype), torch.stack(rows_r).to(dtype)
+    mc = cast_mask(torch.ones(b, t), "float")
+    mr = response_mask(g, b, t, "float", prompt_max=t // 4, min_response=t // 2)
+    inputs = dict(zip(POLICY_NAMES, (pc, pr, mc, mr)))
+    note = f"B={b}, T={t}, {str(dtype)[6:]}, mean log-probs from -0.01 to -1000" + \
+        "".join(f", {k}={v}" for k, v in options.items())
+    return Case(name, inputs, options, extreme=True, scale=10.0, note=note)
+
+
+def make_cases(seed: int) -> list[Case]:
+    # λ != 1 everywhere, so that 'λ on the wrong term' always shows. Per-token log-probs stay
+    # below -0.02 here: log1p(-exp(m)) in float32 is only accurate to about 6e-8 / |m|, and
+    # mean log-probs near 0 belong to the stability cases, where the tolerance allows for it.
+    top = 0.02
+    return [
+        policy_case(seed, 1, "padded", 4, 7, 5, torch.float32, "float", {}, top=top),
+        policy_case(seed, 2, "float64, bool masks", 3, 6, 6, torch.float64, "bool", {"lam": 0.5}, top=top),
+        policy_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"lam": 2.0}, layout="none", top=top),
+        policy_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"lam": 0.25}, top=top),
+        policy_case(seed, 5, "prompt and padding in every row", 4, 9, 8, torch.float32, "int", {"lam": 1.5},
+                    layout="fixed", top=top),
+        extreme_odds_case(seed, 6, "mean log-probs to -1000, float64", 6, 32, torch.float64, {"lam": 0.5}),
+        extreme_odds_case(seed, 7, "mean log-probs to -1000, float32", 6, 24, torch.float32, {}),
+    ]
+
+
+# ---------------------------------------------------------------- the contract, in pieces
+def log_odds(m: torch.Tensor) -> torch.Tensor:
+    return m - torch.log(-torch.expm1(m))
+
+
+def nll(pc: torch.Tensor, mc: torch.Tensor) -> torch.Tensor:
+    m = mc.to(pc.dtype)
+    return -(pc * m).sum() / m.sum()
+
+
+def or_loss(pc, pr, mc, mr) -> torch.Tensor:
+    return -F.logsigmoid(log_odds(masked_mean(pc, mc)) - log_odds(masked_mean(pr, mr))).mean()
+
+
+def combine_rows(rows: list[list[torch.Tensor]], case: Case) -> list[torch.Tensor]:
+    """The batch's outputs from each row's: nll_loss weighted by the row's response tokens,
+    or_loss averaged, and loss = that nll + the mean of each row's λ·or_loss (= loss - nll)."""
+    counts = case.inputs["chosen_mask"].to(torch.float64).sum(-1)  # [B]
+    loss_b = torch.stack([r[0].to(torch.float64) for r in rows])
+    nll_b = torch.stack([r[1].to(torch.float64) for r in rows])
+    or_b = torch.stack([r[2].to(torch.float64) for r in rows])
+    nll_ = (nll_b * counts).sum() / counts.sum()
+    return [(nll_ + (loss_b - nll_b).mean()).to(case.dtype), nll_.to(case.dtype), or_b.mean().to(case.dtype)]
+
+
+# ---------------------------------------------------------------- mistake models
+def _probability_ratio(pc, pr, mc, mr, lam=0.1):
+    o = -F.logsigmoid(masked_mean(pc, mc) - masked_mean(pr, mr)).mean()
+    return {"loss": nll(pc, mc) + lam * o, "or_loss": o}
+
+
+def _naive(pc, pr, mc, mr, lam=0.1):
+    p_c, p_r = torch.exp(masked_mean(pc, mc)), torch.exp(masked_mean(pr, mr))
+    odds_c, odds_r = p_c / (1 - p_c), p_r / (1 - p_r)
+    out = []
+    for ratio in (torch.log(odds_c / odds_r), torch.log(odds_c) - torch.log(odds_r)):
+        o = -F.logsigmoid(ratio).mean()
+        out.append({"loss": nll(pc, mc) + lam * o, "or_loss": o})
+    return out
+
+
+def _summed(pc, pr, mc, mr, lam=0.1):
+    o = -F.logsigmoid(log_odds(masked_sum(pc, mc)) - log_odds(masked_sum(pr, mr))).mean()
+    seq_nll = -masked_sum(pc, mc).mean()
+    return [{"loss": nll(pc, mc) + lam * o, "or_loss": o},
+            {"loss": seq_nll + lam * o, "nll_loss": seq_nll, "or_loss": o}]
+
+
+def _per_sequence(pc, pr, mc, mr, lam=0.1):
+    o = or_loss(pc, pr, mc, mr)
+    return [{"loss": n + lam * o, "nll_loss": n} for n in (-masked_mean(pc, mc).mean(), -masked_sum(pc, mc).mean())]
+
+
+def _nll_padded(pc, pr, mc, mr, lam=0.1):
+    """Every position counted, or only the response's summed but divided by B·Tc."""
+    o = or_loss(pc, pr, mc, mr)
+    return [{"loss": n + lam * o, "nll_loss": n} for n in (-pc.mean(), -masked_sum(pc, mc).sum() / pc.numel())]
+
+
+def _sign(pc, pr, mc, mr, lam=0.1):
+    lo = log_odds(masked_mean(pc, mc)) - log_odds(masked_mean(pr, mr))
+    n, o = nll(pc, mc), -F.logsigmoid(lo).mean()
+    reversed_, positive = -F.logsigmoid(-lo).mean(), F.logsigmoid(lo).mean()
+    return [{"loss": n + lam * reversed_, "or_loss": reversed_},
+            {"loss": n + lam * positive, "or_loss": positive},
+            {"loss": n - lam * o}]
+
+
+def _log_sigmoid(pc, pr, mc, mr, lam=0.1):
+    lo = log_odds(masked_mean(pc, mc)) - log_odds(masked_mean(pr, mr))
+    o = -torch.log(torch.sigmoid(lo)).mean()
+    return {"loss": nll(pc, mc) + lam * o, "or_loss": o}
+
+
+MODELS: dict[str, Callable[..., Any]] = {
+    "probabilities' ratio instead of odds": _probability_ratio,
+    "naive p/(1-p) that overflows or underflows": _naive,
+    "summed instead of averaged log-probs": _summed,
+    "NLL missing": lambda pc, pr, mc, mr, lam=0.1:
+        [{"loss": lam * or_loss(pc, pr, mc, mr)}, {"loss": or_loss(pc, pr, mc, mr)}],
+    "NLL per-sequence instead of per-token": _per_sequence,
+    "NLL over the prompt and padding": _nll_padded,
+    "λ on the wrong term": lambda pc, pr, mc, mr, lam=0.1: {"loss": lam * nll(pc, mc) + or_loss(pc, pr, mc, mr)},
+    "sign of the odds term": _sign,
+    "log(sigmoid(x)) instead of logsigmoid": _log_sigmoid,
+}
+
+
+# ---------------------------------------------------------------- behaviour
+class ORPOBehaviour:
+    """λ = 0 against the token-weighted NLL, then the toy policy trained with λ = 0 and λ = 1."""
+
+    lams = (0.0, 1.0)
+    steps, lr = 80, 1.0
+    tolerance = 1e-5
+
+    @staticmethod
+    def inputs(seed: int) -> tuple[torch.Tensor, ...]:
+        g = generator(seed, 902)
+        pc, pr = token_logps(g, 3, 8, torch.float64), token_logps(g, 3, 6, torch.float64)
+        return pc, pr, layout_mask(3, 8), layout_mask(3, 6)
+
+    def run(self, fn: Callable, seed: int) -> dict[str, Any]:
+        out = fn(*self.inputs(seed), lam=0.0)
+        runs = {}
+        for lam in self.lams:
+            traj = train_pair(lambda pc, pr, rc, rr, mc, mr: fn(pc, pr, mc, mr, lam=lam)[0], self.steps, self.lr, seed)
+            runs[str(lam)] = traj.to_dict()
+        return {"seed": seed, "loss_lam0": float(out[0]), "nll_lam0": float(out[1]), "runs": runs}
+
+    def judge(self, data: dict[str, Any]) -> CheckResult:
+        problems, details, parts = [], {}, []
+        pc, pr, mc, mr = self.inputs(int(data["seed"]))
+        want = float(nll(pc, mc))  # computed here, in the grader
+        tokens = int(mc.sum())
+        loss0, nll0 = data["loss_lam0"], data["nll_lam0"]
+        parts.append(f"λ = 0: loss {loss0:.6f}, nll_loss {nll0:.6f}, token-weighted NLL over the {tokens} chosen "
+                     f"response tokens {want:.6f}")
+        tol = self.tolerance * max(1.0, abs(want))
+        if not (abs(loss0 - want) <= tol and abs(nll0 - want) <= tol):
+            problems.append(f"with λ = 0 the loss should be the token-weighted NLL alone ({want:.6f}), "
+                            f"got loss {loss0:.6f} and nll_loss {nll0:.6f}")
+        ends = {}
+        for lam, traj in data["runs"].items():
+            lc, lr_ = traj["logp_chosen"], traj["logp_rejected"]
+            if not (finite(lc) and finite(lr_)):
+                problems.append(f"λ={float(lam):g}: training produced NaN or inf")
+                continue
+            pw = [math.exp(x) for x in lc]
+            pl = [math.exp(x) for x in lr_]
+            details[f"pi_chosen λ={float(lam):g}"] = sample(pw)
+            details[f"pi_rejected λ={float(lam):g}"] = sample(pl)
+            parts.append(f"λ={float(lam):g}: π(y_w) {pw[0]:.4f} → {pw[-1]:.4f}, π(y_l) {pl[0]:.4f} → {pl[-1]:.5f}")
+            if not (lc[-1] > lc[0] + 0.5 and lr_[-1] < lr_[0] - 0.5):
+                problems.append(f"λ={float(lam):g}: training should raise π(y_w) and lower π(y_l) "
+                                f"(π(y_w) {pw[0]:.4f} → {pw[-1]:.4f}, π(y_l) {pl[0]:.4f} → {pl[-1]:.5f})")
+            ends[float(lam)] = lr_[-1]
+        if not problems and not ends[1.0] < ends[0.0] - 0.05:
+            problems.append(f"the odds-ratio term should push π(y_l) further down than the NLL alone "
+                            f"(λ=1: {math.exp(ends[1.0]):.5f}, λ=0: {math.exp(ends[0.0]):.5f})")
+        summary = "; ".join(parts) + f" (π: per-token geometric mean on the toy policy, {self.steps} SGD steps, lr {self.lr:g})."
+        if problems:
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=details)
+        return CheckResult("behaviour", "pass", summary + " The NLL alone already lowers π(y_l) here (both answers "
+                           "share each position's softmax); the odds-ratio term lowers it further, in the same run "
+                           "that fine-tunes on y_w, with no reference model.", details=details)
+
+
+SPEC = pairwise_spec("orpo_loss", POLICY_NAMES, (Param("lam", 0.1),), ("loss", "nll_loss", "or_loss"),
+                     make_cases, MODELS, ORPOBehaviour(), combine_rows=combine_rows)

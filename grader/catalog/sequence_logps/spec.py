@@ -1,0 +1,230 @@
+"""sequence_logps: seeded cases, the catalogued mistakes' models, and the behaviour run.
+
+Several mistakes only show on particular masks, so the masks are laid out on purpose
+rather than drawn at random: rows with a prompt and right padding (the mask shifted to the
+predicting position drops a token and adds one), rows whose mask is 1 from token 0 on (a
+`torch.roll` shift wraps token 0 around and counts it), and, in `average=True` cases, rows
+with no counted token at all (no clamp: 0 / 0 = NaN).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+
+from grader.catalog.toy import CHOSEN, PROMPT, VOCAB
+from grader.core.results import CheckResult
+from grader.checks.function import FunctionSpec, Param
+from grader.checks.cases import Case, cast_mask, generator
+
+# Row layouts of the response mask (see `_mask`).
+PROMPTED = "prompted"  # zeros for a prompt of at least one token, ones, zeros for padding
+FROM_START = "from_start"  # ones from token 0 (which never counts), then padding
+EMPTY = "empty"  # no response token
+BOS_ONLY = "bos_only"  # only token 0 marked: nothing counts
+
+
+def _mask(g: torch.Generator, layouts: list[str], length: int, kind: str) -> torch.Tensor:
+    mask = torch.zeros(len(layouts), length)
+    for b, layout in enumerate(layouts):
+        if layout == BOS_ONLY:
+            mask[b, 0] = 1
+        elif layout in (PROMPTED, FROM_START):
+            start = 0 if layout == FROM_START or length == 1 else int(torch.randint(1, length, (1,), generator=g))
+            end = int(torch.randint(start + 1, length + 1, (1,), generator=g))
+            mask[b, start:end] = 1
+    return cast_mask(mask, kind)
+
+
+def _case(seed: int, salt: int, name: str, layouts: list[str], t: int, v: int, dtype: torch.dtype,
+          mask: str, options: dict[str, Any], spread: float = 3.0, extreme: bool = False, remark: str = "") -> Case:
+    g = generator(seed, salt)
+    b = len(layouts)
+    logits = (torch.randn(b, t, v, generator=g, dtype=torch.float64) * spread).to(dtype)
+    input_ids = torch.randint(0, v, (b, t), generator=g)
+    if extreme and t > 1:
+        # Make half the tokens the one their predicting position scores lowest: log-probs of -(hundreds).
+        low = logits[:, :-1].argmin(-1)  # [B, T-1]
+        pick = torch.rand(b, t - 1, generator=g) < 0.5
+        input_ids[:, 1:] = torch.where(pick, low, input_ids[:, 1:])
+    response_mask = _mask(g, layouts, t, mask)
+    upstream = torch.randn(b, generator=g, dtype=torch.float64).to(dtype)
+    note = f"B={b}, T={t}, V={v}, {str(dtype)[6:]}, {mask} mask" + "".join(f", {key}={val}" for key, val in options.items())
+    if extreme:
+        note += f", logit spread {spread:g}"
+    if remark:
+        note += f"; {remark}"
+    return Case(name, {"logits": logits, "input_ids": input_ids, "response_mask": response_mask}, options,
+                extreme=extreme, scale=spread if extreme else 1.0, upstream=upstream, note=note)
+
+
+def make_cases(seed: int) -> list[Case]:
+    P, S, E, O = PROMPTED, FROM_START, EMPTY, BOS_ONLY
+    return [
+        _case(seed, 1, "padded", [P, S, P, P], 8, 11, torch.float32, "float", {}),
+        _case(seed, 2, "mean, float64, bool mask", [P, E, S], 6, 7, torch.float64, "bool", {"average": True}),
+        _case(seed, 3, "B=1, T=1", [S], 1, 5, torch.float32, "int", {"average": True},
+              remark="the only token is token 0, which nothing predicts"),
+        _case(seed, 4, "tiny", [P, S], 3, 4, torch.float64, "float", {"average": True}),
+        _case(seed, 5, "longer, int mask", [P, S, O, P, P], 12, 50, torch.float32, "int", {"average": True}),
+        _case(seed, 6, "sum, bool mask", [S, P, E], 9, 16, torch.float64, "bool", {"average": False}),
+        _case(seed, 7, "logit gaps of hundreds", [P, S], 6, 8, torch.float32, "float", {"average": True},
+              spread=200.0, extreme=True),
+        _case(seed, 8, "logit gaps of thousands", [S, P], 5, 8, torch.float64, "int", {},
+              spread=2000.0, extreme=True),
+    ]
+
+
+def counted_positions(case: Case) -> torch.Tensor:
+    """[B, T, 1] bool: the logits at position t move the result only when token t + 1 counts."""
+    mask = case.inputs["response_mask"].bool()
+    counted = torch.zeros_like(mask)
+    counted[:, :-1] = mask[:, 1:]
+    return counted.unsqueeze(-1)
+
+
+# ---------------------------------------------------------------- mistake models
+def _pick(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return torch.log_softmax(logits, -1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+
+
+def _reduce(lp: torch.Tensor, mask: torch.Tensor, average: bool) -> torch.Tensor:
+    m = mask.to(lp.dtype)
+    total = (lp * m).sum(-1)
+    return total / m.sum(-1).clamp(min=1) if average else total
+
+
+def _no_shift(logits, ids, mask, average=False):
+    return {"logps": _reduce(_pick(logits, ids), mask, average)}
+
+
+def _same_shift(logits, ids, mask, average=False):
+    return [{"logps": _reduce(_pick(logits[:, 1:], ids[:, 1:]), mask[:, 1:], average)},
+            {"logps": _reduce(_pick(logits[:, :-1], ids[:, :-1]), mask[:, :-1], average)}]
+
+
+def _mask_at_predictor(logits, ids, mask, average=False):
+    return {"logps": _reduce(_pick(logits[:, :-1], ids[:, 1:]), mask[:, :-1], average)}
+
+
+def _padded_length(logits, ids, mask, average=False):
+    lp = _pick(logits[:, :-1], ids[:, 1:]) * mask[:, 1:].to(logits.dtype)
+    total = lp.sum(-1)
+    if not average:  # as many variants on every case: the judge pairs them up by index
+        return [{"logps": total}, {"logps": total}]
+    return [{"logps": lp.mean(-1)}, {"logps": total / logits.shape[1]}]
+
+
+def _average_ignored(logits, ids, mask, average=False):
+    return {"logps": _reduce(_pick(logits[:, :-1], ids[:, 1:]), mask[:, 1:], False)}
+
+
+def _no_clamp(logits, ids, mask, average=False):
+    lp = _pick(logits[:, :-1], ids[:, 1:])
+    m = mask[:, 1:].to(lp.dtype)
+    return {"logps": (lp * m).sum(-1) / m.sum(-1) if average else (lp * m).sum(-1)}
+
+
+def _roll(logits, ids, mask, average=False):
+    return {"logps": _reduce(_pick(logits, torch.roll(ids, -1, 1)), torch.roll(mask, -1, 1), average)}
+
+
+def _log_of_softmax(logits, ids, mask, average=False):
+    lp = torch.log(torch.softmax(logits[:, :-1], -1)).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+    m = mask[:, 1:]
+    where = torch.where(m.bool(), lp, torch.zeros_like(lp))
+    return [{"logps": _reduce(lp, m, average)}, {"logps": _reduce(where, m, average)}]
+
+
+MODELS: dict[str, Callable[..., Any]] = {
+    "no shift": _no_shift,
+    "logits and labels shifted the same way": _same_shift,
+    "mask taken at the predicting position": _mask_at_predictor,
+    "mean over the padded length": _padded_length,
+    "`average` ignored": _average_ignored,
+    "no clamp (NaN on an empty response)": _no_clamp,
+    "torch.roll wraps the first token around": _roll,
+    "log(softmax) instead of log_softmax": _log_of_softmax,
+}
+
+
+# ---------------------------------------------------------------- behaviour
+class AlignmentBehaviour:
+    """The toy's prompt and answer scored under logits built to point at one token each.
+
+    `next`: each position's logits put a margin of GAP on the token that follows it, the
+    alignment of a causal LM; `own`: on the position's own token, the alignment an unshifted
+    implementation assumes. A correct function scores `next` about 0 per token and `own`
+    about -GAP. Then padding with mask 0 is appended: no sum and no mean may move.
+    """
+
+    gap = 20.0
+    padding = 5
+
+    def run(self, fn: Callable, seed: int) -> dict[str, Any]:
+        g = torch.Generator().manual_seed(seed)
+        ids = torch.tensor([PROMPT + CHOSEN])  # [1, T]
+        t = ids.shape[1]
+        mask = torch.tensor([[0.0] * len(PROMPT) + [1.0] * len(CHOSEN)])  # [1, T]
+        noise = 0.1 * torch.randn(1, t, VOCAB, generator=g)
+        aimed = {"next": noise.clone(), "own": noise.clone()}
+        aimed["next"][0, torch.arange(t - 1), ids[0, 1:]] += self.gap  # position t points at token t + 1
+        aimed["own"][0, torch.arange(t), ids[0]] += self.gap  # position t points at token t
+        pad_ids = torch.cat([ids, torch.randint(0, VOCAB, (1, self.padding), generator=g)], 1)
+        pad_mask = torch.cat([mask, torch.zeros(1, self.padding)], 1)
+        pad_logits = 3.0 * torch.randn(1, self.padding, VOCAB, generator=g)
+
+        def score(logits: torch.Tensor, input_ids: torch.Tensor, m: torch.Tensor, average: bool) -> float:
+            with torch.no_grad():
+                return float(torch.as_tensor(fn(logits, input_ids, m, average=average)).reshape(-1)[0])
+
+        scores = {}
+        for name, logits in aimed.items():
+            padded = torch.cat([logits, pad_logits], 1)
+            for reduction, average in (("sum", False), ("mean", True)):
+                scores[f"{name}_{reduction}"] = score(logits, ids, mask, average)
+                scores[f"{name}_{reduction}_padded"] = score(padded, pad_ids, pad_mask, average)
+        return {"scores": scores, "tokens": len(CHOSEN), "gap": self.gap, "padding": self.padding}
+
+    def judge(self, data: dict[str, Any]) -> CheckResult:
+        s, gap, n, pad = data["scores"], data["gap"], data["tokens"], data["padding"]
+        details = {k: round(v, 6) for k, v in s.items()}
+        shown = (f"logits aimed at the next token score {s['next_mean']:.3g} per token (sum {s['next_sum']:.4g}), "
+                 f"aimed at each position's own token {s['own_mean']:.3g} per token (sum {s['own_sum']:.4g})")
+        bad = [f"{k.replace('_', ' ')} = {v}" for k, v in s.items() if not math.isfinite(v)]
+        if bad:
+            return CheckResult("behaviour", "fail", f"scores that must be finite are not: {', '.join(bad)}.",
+                               details=details)
+        problems = []
+        if s["next_mean"] < -0.01:
+            problems.append(f"logits that give each next token a margin of {gap:g} should score about 0 per token, "
+                            f"got {s['next_mean']:.3g}")
+        if s["own_mean"] > -gap / 2:
+            problems.append(f"logits aimed at each position's own token should score about -{gap:g} per token, "
+                            f"got {s['own_mean']:.3g}")
+        if s["next_mean"] < -gap / 2 and s["own_mean"] > -0.01:
+            problems.append("the function scores token t with logits[:, t]; a causal LM predicts token t with "
+                            "logits[:, t - 1]")
+        moved = [f"{k.replace('_', ' ')} {s[k]:.6g} → {s[k + '_padded']:.6g}" for k in
+                 ("next_sum", "next_mean", "own_sum", "own_mean")
+                 if abs(s[k] - s[k + "_padded"]) > 1e-4 * (1 + abs(s[k]))]
+        if moved:
+            problems.append(f"appending {pad} padding tokens with mask 0 moved the scores: " + ", ".join(moved))
+        if problems:
+            return CheckResult("behaviour", "fail", "; ".join(problems) + f". Measured: {shown}.", details=details)
+        return CheckResult("behaviour", "pass", f"{shown[0].upper()}{shown[1:]}; appending {pad} padding tokens "
+                           f"with mask 0 moves none of them. Each of the {n} response tokens is scored by the logits "
+                           "one position before it.", details=details)
+
+
+SPEC = FunctionSpec(
+    function="sequence_logps",
+    params=(Param("logits"), Param("input_ids"), Param("response_mask"), Param("average", False)),
+    outputs=("logps",),
+    grad_inputs=("logits",),
+    make_cases=make_cases,
+    masks={"logits": counted_positions},
+    models=MODELS,
+    behaviour=AlignmentBehaviour(),
+)

@@ -1,0 +1,127 @@
+"""simpo: seeded cases, the catalogued mistakes' models, and the behaviour run."""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from grader.catalog.toy import finite, sample, train_pair
+from grader.core.results import CheckResult
+from grader.checks.function import Param
+from grader.checks.cases import Case, generator, token_logps
+from grader.catalog.pairs import (POLICY_NAMES, extreme_policy_case, layout_mask, masked_mean, masked_sum,
+                                pairwise_spec, policy_case)
+
+def make_cases(seed: int) -> list[Case]:
+    # β != 1 and γ != 0 everywhere, so that 'margin multiplied by β' and 'margin added' always show.
+    return [
+        policy_case(seed, 1, "padded", 4, 7, 5, torch.float32, "float", {}),
+        policy_case(seed, 2, "float64, bool masks", 3, 6, 6, torch.float64, "bool", {"beta": 2.5, "gamma": 1.0}),
+        policy_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"beta": 10.0, "gamma": 0.3}, layout="none"),
+        policy_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"beta": 1.5, "gamma": 0.8}),
+        policy_case(seed, 5, "prompt and padding in every row", 4, 9, 8, torch.float32, "int", {"gamma": 1.2},
+                    layout="fixed"),
+        extreme_policy_case(seed, 6, "rewards 1000 apart, float64", 4, 32, torch.float64, {"beta": 10.0}),
+        extreme_policy_case(seed, 7, "rewards 250 apart, float32", 4, 24, torch.float32, {"beta": 2.5}),
+    ]
+
+
+# ---------------------------------------------------------------- mistake models
+def _delta(pc, pr, mc, mr):
+    return masked_mean(pc, mc) - masked_mean(pr, mr)
+
+
+def _padded_length(pc, pr, mc, mr, beta=2.0, gamma=0.5):
+    delta = masked_sum(pc, mc) / pc.shape[-1] - masked_sum(pr, mr) / pr.shape[-1]
+    return {"loss": -F.logsigmoid(beta * delta - gamma).mean()}
+
+
+MODELS: dict[str, Callable[..., Any]] = {
+    "no length normalisation": lambda pc, pr, mc, mr, beta=2.0, gamma=0.5:
+        {"loss": -F.logsigmoid(beta * (masked_sum(pc, mc) - masked_sum(pr, mr)) - gamma).mean()},
+    "margin added instead of subtracted": lambda *a, beta=2.0, gamma=0.5:
+        {"loss": -F.logsigmoid(beta * _delta(*a) + gamma).mean()},
+    "margin multiplied by β": lambda *a, beta=2.0, gamma=0.5:
+        {"loss": -F.logsigmoid(beta * (_delta(*a) - gamma)).mean()},
+    "mean over the padded length": _padded_length,
+    "log(sigmoid(x)) instead of logsigmoid": lambda *a, beta=2.0, gamma=0.5:
+        {"loss": -torch.log(torch.sigmoid(beta * _delta(*a) - gamma)).mean()},
+}
+
+
+# ---------------------------------------------------------------- behaviour
+class SimPOBehaviour:
+    """Three properties of the submission's SimPO loss, each shown on its own numbers:
+    invariance to repeating tokens, log 2 at the margin, and training with no reference model."""
+
+    beta, gamma = 2.0, 0.5
+    margin_settings = ((2.0, 0.5), (10.0, 3.0))
+    repeats = (3, 2)  # every chosen token 3 times, every rejected token twice
+    steps, lr = 60, 2.0
+    tolerance = 1e-5
+
+    @staticmethod
+    def inputs(seed: int) -> tuple[torch.Tensor, ...]:
+        g = generator(seed, 901)
+        pc, pr = token_logps(g, 3, 6, torch.float64), token_logps(g, 3, 5, torch.float64)
+        return pc, pr, layout_mask(3, 6), layout_mask(3, 5)
+
+    def run(self, fn: Callable, seed: int) -> dict[str, Any]:
+        pc, pr, mc, mr = self.inputs(seed)
+        kc, kr = self.repeats
+        plain = fn(pc, pr, mc, mr, beta=self.beta, gamma=self.gamma)[0]
+        repeated = fn(pc.repeat_interleave(kc, 1), pr.repeat_interleave(kr, 1),
+                      mc.repeat_interleave(kc, 1), mr.repeat_interleave(kr, 1), beta=self.beta, gamma=self.gamma)[0]
+        at_margin = []
+        for beta, gamma in self.margin_settings:
+            # Lower one side (log-probs stay <= 0) until the mean log-probs differ by exactly γ/β.
+            excess = _delta(pc, pr, mc, mr) - gamma / beta  # [B]
+            c = pc - excess.clamp(min=0).unsqueeze(1)
+            r = pr + excess.clamp(max=0).unsqueeze(1)
+            at_margin.append(float(fn(c, r, mc, mr, beta=beta, gamma=gamma)[0]))
+        traj = train_pair(lambda pc, pr, rc, rr, mc, mr: fn(pc, pr, mc, mr, beta=self.beta, gamma=self.gamma)[0],
+                          self.steps, self.lr, seed)
+        return {"plain": float(plain), "repeated": float(repeated), "at_margin": at_margin, "train": traj.to_dict()}
+
+    def judge(self, data: dict[str, Any]) -> CheckResult:
+        problems, details = [], {}
+        plain, repeated = data["plain"], data["repeated"]
+        kc, kr = self.repeats
+        rep = (f"loss {plain:.6f} on a batch of 3 pairs, {repeated:.6f} with every chosen token repeated {kc}× "
+               f"and every rejected token {kr}×")
+        if not (math.isfinite(plain) and abs(repeated - plain) <= self.tolerance * max(1.0, abs(plain))):
+            problems.append(f"repeating tokens changed the loss ({plain:.6f} → {repeated:.6f}): the reward must be "
+                            "the per-token mean log-prob, which repetition leaves as it is")
+        log2 = math.log(2)
+        margin = ", ".join(f"{v:.6f} (β={b:g}, γ={g:g})" for v, (b, g) in zip(data["at_margin"], self.margin_settings))
+        margin = f"at β·(m_c - m_r) = γ: {margin}, log 2 = {log2:.6f}"
+        if not all(abs(v - log2) <= self.tolerance for v in data["at_margin"]):
+            problems.append("where β·(m_c - m_r) equals γ the loss should be -log σ(0) = log 2")
+        traj = data["train"]
+        lc, lr_ = traj["logp_chosen"], traj["logp_rejected"]
+        if not (finite(lc) and finite(lr_)):
+            problems.append("training the toy policy produced NaN or inf")
+            train = "training produced NaN or inf"
+        else:
+            gap = [self.beta * (c - r) for c, r in zip(lc, lr_)]
+            details["β·(m_c - m_r)"] = sample(gap)
+            details["logp_chosen"] = sample(lc)
+            details["logp_rejected"] = sample(lr_)
+            train = (f"trained {self.steps} steps with no reference model: m_c {lc[0]:.3f} → {lc[-1]:.3f}, "
+                     f"m_r {lr_[0]:.3f} → {lr_[-1]:.3f}, β·(m_c - m_r) {gap[0]:.3f} → {gap[-1]:.3f}")
+            if not (gap[-1] > self.gamma and gap[-1] - gap[0] > self.gamma):
+                problems.append(f"training did not lift the chosen answer above the rejected one by the margin γ = "
+                                f"{self.gamma:g} (β·(m_c - m_r) {gap[0]:.3f} → {gap[-1]:.3f})")
+        summary = f"{rep}; {margin}; {train} (m: per-token mean log-prob on the toy policy)."
+        if problems:
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=details)
+        return CheckResult("behaviour", "pass", summary + " Length-normalised rewards ignore how many tokens say the "
+                           "same thing, γ is the margin where the loss is log 2, and the policy's own average "
+                           "log-likelihood is the only reward: no reference model was needed.", details=details)
+
+
+SPEC = pairwise_spec("simpo_loss", POLICY_NAMES, (Param("beta", 2.0), Param("gamma", 0.5)),
+                     ("loss", "chosen_rewards", "rejected_rewards"), make_cases, MODELS, SimPOBehaviour(),
+                     detached=("chosen_rewards", "rejected_rewards"))

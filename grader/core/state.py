@@ -1,0 +1,65 @@
+"""Progress kept in the workspace (`.kata/state.json`): last grade per kata, hints revealed.
+
+Written atomically. A state file from another version, or one that does not parse, is
+moved aside to a backup (never deleted) and a fresh state starts; the caller is told.
+No torch.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.core.files import atomic_write, backup
+
+VERSION = 1
+FOLDER = ".kata"
+
+
+@dataclass
+class KataProgress:
+    status: str = ""  # last graded status, "" when never graded
+    hints: int = 0  # hint levels revealed
+    graded_at: float = 0.0
+    passed_checks: int = 0
+    total_checks: int = 0
+
+
+@dataclass
+class State:
+    path: Path
+    katas: dict[str, KataProgress] = field(default_factory=dict)
+    notice: str = ""  # what happened to an unreadable or older state file
+
+    @classmethod
+    def load(cls, workspace: Path) -> "State":
+        path = Path(workspace) / FOLDER / "state.json"
+        if not path.exists():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text())
+            if not isinstance(data, dict) or data.get("version") != VERSION:
+                raise ValueError(f"state version {data.get('version') if isinstance(data, dict) else '?'}, "
+                                 f"this grader writes version {VERSION}")
+            katas = {k: KataProgress(**{f: v[f] for f in KataProgress.__dataclass_fields__ if f in v})
+                     for k, v in data.get("katas", {}).items()}
+            return cls(path, katas)
+        except (ValueError, TypeError, KeyError, OSError) as exc:
+            saved = backup(path)
+            path.unlink()
+            return cls(path, notice=f"{path} could not be used ({exc}); it was moved to {saved.name} and progress starts afresh.")
+
+    def get(self, name: str) -> KataProgress:
+        return self.katas.setdefault(name, KataProgress())
+
+    def record_grade(self, name: str, status: str, passed_checks: int, total_checks: int) -> None:
+        p = self.get(name)
+        p.status, p.graded_at = status, time.time()
+        p.passed_checks, p.total_checks = passed_checks, total_checks
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data: dict[str, Any] = {"version": VERSION, "katas": {k: vars(v) for k, v in sorted(self.katas.items())}}
+        atomic_write(self.path, json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,1 @@
+"""The practice loop and its scale: watch mode, experiments, cohort reports and their exports."""

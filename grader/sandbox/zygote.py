@@ -1,0 +1,179 @@
+"""The sandbox's process: imports torch once, then forks one child per kata.
+
+Run as `python -m grader.sandbox.zygote` by `grader.sandbox.pool`. It reads jobs (one JSON object a
+line) on stdin and reports on stdout when each child starts and how it ended. It loads
+no submission itself: each forked child does, after it has left this process's pipes,
+started its own session and taken its limits. Forking after the import is what lets a
+run of several katas (or of many workspaces) pay for `import torch` once.
+
+Every descendant a child leaves behind, even in a session of its own, is reparented to
+this process (it is a child subreaper) and killed when its kata ends.
+
+Where the kernel has Landlock, a child also confines itself before loading the submission:
+it may write only beneath its own folder (and /dev), and, from Landlock ABI 6, it may not
+signal this process or the grader. docs/threat-model.md lists what is and is not covered.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import tempfile
+from typing import Any
+
+from grader.sandbox import procs
+
+
+def _limit(kind: int, value: int) -> None:
+    try:
+        resource.setrlimit(kind, (value, value))
+    except (ValueError, OSError):
+        pass
+
+
+LANDLOCK = 0  # the kernel's Landlock ABI, found once at start (0: none)
+NPROC_MARGIN = 256  # threads and processes a child may add to the user's count (torch's own threads included)
+
+
+def _take_limits(job: dict[str, Any]) -> None:
+    """The child's limits. Memory is counted on top of what the zygote already holds (torch)."""
+    _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_FSIZE, job["file_cap"])
+    if job.get("memory_mb"):
+        extra = job["memory_mb"] * 2**20
+        sizes = procs.memory_sizes()
+        if "VmData" in sizes:  # private writable memory: malloc, torch's CPU allocator, anonymous mmap
+            _limit(resource.RLIMIT_DATA, sizes["VmData"] + extra)
+        # Address space also covers shared mappings, but CUDA reserves tens of GB of it when it
+        # starts: a child that may probe CUDA gets the data limit only.
+        if "VmSize" in sizes and not (job.get("cuda") != "off" and procs.gpu_present()):
+            _limit(resource.RLIMIT_AS, sizes["VmSize"] + extra)
+    if os.getuid() != 0:  # root ignores RLIMIT_NPROC (CAP_SYS_RESOURCE): no fork-bomb limit there
+        _limit(resource.RLIMIT_NPROC, procs.user_tasks(os.getuid()) + NPROC_MARGIN)
+
+
+def _child(job: dict[str, Any], out_fd: int) -> None:
+    """In the forked child. Never returns."""
+    code = 0
+    try:
+        os.setsid()  # a session and process group of its own: the grader kills the group at the timeout
+        procs.die_with_parent()  # if the zygote is killed, this child goes with it
+        os.close(out_fd)  # the submission must not be able to write reports in our name
+        log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)  # also closes our copy of the job pipe
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        for fd in {null, log} - {0, 1, 2}:  # log is fd 1 itself when out_fd was 1: keep it open
+            os.close(fd)
+        os.chdir(job["dir"])
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the file-size cap a write fails; the child lives on
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _take_limits(job)
+        if job.get("confine") and LANDLOCK:
+            if not procs.confine([job["dir"], "/dev"], LANDLOCK):
+                os.write(2, b"[grader] the sandboxed child could not confine itself (Landlock); nothing was run\n")
+                os._exit(4)
+            os.environ["TMPDIR"] = tempfile.tempdir = job["dir"]  # the one place it may write
+        from grader.sandbox.worker import CappedWriter, run_job
+
+        stdout, stderr = CappedWriter(1, job["output_cap"]), CappedWriter(2, job["output_cap"])
+        sys.stdout, sys.stderr = stdout, stderr
+        run_job(job, stdout, stderr)
+    except BaseException as exc:  # the worker itself failed (e.g. its results exceed the file cap)
+        code = 3
+        try:
+            os.write(2, f"\n[grader] the sandboxed worker failed: {type(exc).__name__}: {exc}\n".encode())
+        except BaseException:
+            pass
+    finally:
+        os._exit(code)
+
+
+def warm_meta_kernels() -> None:
+    """Load what the first operation on a 'meta' tensor loads (sympy among it, ~0.4 s), once
+    here rather than in every child's device-hygiene probe."""
+    import torch
+
+    from grader.checks.function import _dynamo_stand_in
+
+    with _dynamo_stand_in():
+        (torch.empty(2, device="meta") * 2).sum()
+
+
+def main() -> None:
+    import torch  # noqa: F401  (the point of this process: import once, fork many)
+
+    from grader import registry
+    import grader.sandbox.worker  # noqa: F401
+    import grader.practice.experiment  # noqa: F401  (the child side of experiment jobs)
+    import importlib
+
+    for kata in registry.KATAS.values():  # import every spec now, so children never read grader files
+        importlib.import_module(kata.spec)
+    warm_meta_kernels()
+
+    procs.become_subreaper()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when we stop
+    out = sys.stdout.fileno()
+    workers: dict[int, str] = {}  # pid -> job id
+
+    def report(**event: Any) -> None:
+        os.write(out, (json.dumps(event) + "\n").encode())
+
+    global LANDLOCK
+    LANDLOCK = procs.landlock_abi()
+    report(event="ready", landlock=LANDLOCK)
+    stdin = sys.stdin.fileno()
+    buffer = b""
+    open_input = True
+    while open_input or workers:
+        if open_input:
+            ready, _, _ = select.select([stdin], [], [], 0.01)
+            if ready:
+                chunk = os.read(stdin, 65536)
+                if not chunk:
+                    open_input = False
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    try:
+                        job = json.loads(line)
+                    except ValueError:
+                        job = None
+                    if not isinstance(job, dict) or not {"id", "dir", "file", "log"} <= job.keys():
+                        continue  # not a job from the grader: ignore it rather than stop every kata
+                    pid = os.fork()
+                    if pid == 0:
+                        _child(job, out)
+                    workers[pid] = job["id"]
+                    report(event="started", id=job["id"], pid=pid)
+        else:
+            for pid in list(workers):  # the grader has gone: nobody wants these results
+                procs.kill_group(pid)
+            select.select([], [], [], 0.01)
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if pid in workers:
+                job_id = workers.pop(pid)
+                procs.kill_group(pid)
+                procs.kill_orphans(exclude=set(workers))
+                if os.WIFSIGNALED(status):
+                    report(event="exited", id=job_id, signal=os.WTERMSIG(status))
+                else:
+                    report(event="exited", id=job_id, code=os.WEXITSTATUS(status))
+    procs.kill_orphans(exclude=set())
+    os._exit(0)  # skip interpreter teardown (torch's takes most of a second); nothing is left to flush
+
+
+if __name__ == "__main__":
+    main()
