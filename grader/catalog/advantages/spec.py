@@ -1,0 +1,334 @@
+"""advantages: two functions graded with the same checks, their cases, the mistakes' models,
+and the behaviour run.
+
+Every seed runs the same battery of edge cases (an equal group, B = G, G = 2, groups of
+different means and spreads, binary rewards, a non-contiguous input, rewards near 1e4)
+with seeded values, plus seeded random shapes: a mistake that shows only on a structure
+(strided groups need groups with different means) shows at every seed.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from grader.checks.cases import Case, generator
+from grader.checks.details import details, series
+from grader.checks.function import FunctionSpec, Param
+from grader.checks.multi import FunctionsSpec
+from grader.core.results import CheckResult
+from grader.core.tolerances import ADVANTAGES as LIMITS
+
+F64, F32 = torch.float64, torch.float32
+
+
+def _groups(g: torch.Generator, means: list[float], spreads: list[float], size: int, dtype: torch.dtype) -> torch.Tensor:
+    """[len(means) · size] rewards: group k is means[k] + spreads[k] · N(0, 1)."""
+    parts = [m + s * torch.randn(size, generator=g, dtype=F64) for m, s in zip(means, spreads)]
+    return torch.cat(parts).to(dtype)
+
+
+def _case(name: str, rewards: torch.Tensor, g: torch.Generator, options: dict[str, Any], note: str,
+          extreme: bool = False, scale: float = 1.0) -> Case:
+    upstream = torch.randn(rewards.shape[0], generator=g, dtype=F64)
+    opts = "".join(f", {k}={v!r}" for k, v in options.items() if k != "group_size")
+    return Case(name, {"rewards": rewards}, options, extreme=extreme, scale=scale, upstream=upstream,
+                note=f"B={rewards.shape[0]}, G={options['group_size']}, {str(rewards.dtype)[6:]}{opts}, {note}")
+
+
+def _random_case(seed: int, salt: int, name: str, scales: tuple[str | None, ...]) -> Case:
+    """Seeded shape and scale: G in 2..8, 1 to 4 groups, means and spreads drawn per group."""
+    g = generator(seed, salt)
+    size = int(torch.randint(2, 9, (1,), generator=g))
+    n = int(torch.randint(1, 5, (1,), generator=g))
+    dtype = (F32, F64)[int(torch.randint(0, 2, (1,), generator=g))]
+    means = (4 * torch.randn(n, generator=g, dtype=F64)).tolist()
+    spreads = (0.1 + 3 * torch.rand(n, generator=g, dtype=F64)).tolist()
+    options: dict[str, Any] = {"group_size": size}
+    pick = scales[int(torch.randint(0, len(scales), (1,), generator=g))]
+    if pick is not None:
+        options["scale"] = pick
+    return _case(name, _groups(g, means, spreads, size, dtype), g, options, "seeded shape")
+
+
+def _extreme(seed: int, salt: int, name: str, dtype: torch.dtype, options: dict[str, Any]) -> Case:
+    """Rewards near ±1e4 with spreads of about 1 (summed log-probs as rewards). Rounding the
+    inputs alone moves an advantage by up to ulp(1e4)/spread, about 1e-3 in float32, so these
+    cases allow an absolute error of 1e-5 · scale (1e-2)."""
+    g = generator(seed, salt)
+    size = options["group_size"]
+    means = [1e4 - 3, -1e4 + 2, 1e4 + 5, 9.9e3]
+    rewards = _groups(g, means, [1.0, 2.0, 0.5, 1.5], size, dtype)
+    return _case(name, rewards, g, options, "rewards near ±1e4", extreme=True, scale=1e3)
+
+
+# ---------------------------------------------------------------- group_advantages cases
+def group_cases(seed: int) -> list[Case]:
+    g = lambda salt: generator(seed, salt)
+    equal = g(2)
+    equal_rewards = torch.cat([torch.ones(3, dtype=F64), torch.randn(3, generator=equal, dtype=F64)])
+    binary = g(8)
+    bits = (torch.rand(16, generator=binary) < 0.5).float()
+    bits[:8] = 1.0  # group 0: every completion right; group 1: random right and wrong
+    long = _groups(g(10), [1.0, -2.0], [0.5, 2.0], 6, F32)
+    bad_batch = g(9)
+    return [
+        _case("groups of different spreads", _groups(g(1), [-2.0, 0.0, 3.0], [0.1, 1.0, 5.0], 4, F32), g(1),
+              {"group_size": 4}, "3 groups, spreads 0.1, 1, 5, default scale"),
+        _case("a group of equal rewards", equal_rewards, equal, {"group_size": 3}, "group 0 all 1.0"),
+        _case("B = G", _groups(g(3), [0.5], [1.0], 5, F32), g(3), {"group_size": 5}, "one group"),
+        _case("group_size 2", _groups(g(4), [1.0, -1.0, 2.0, 0.0], [1.0, 0.3, 2.0, 0.7], 2, F64), g(4),
+              {"group_size": 2}, "4 groups of 2"),
+        _case("batch scale", _groups(g(5), [-3.0, 1.0, 4.0, 0.0], [0.5, 2.0, 1.0, 0.2], 3, F64), g(5),
+              {"group_size": 3, "scale": "batch"}, "groups of different means"),
+        _case("no scaling", _groups(g(6), [2.0, -1.0, 0.0], [1.0, 3.0, 0.2], 3, F32), g(6),
+              {"group_size": 3, "scale": "none"}, "Dr. GRPO"),
+        _case("tiny spreads, eps=1e-2", _groups(g(7), [0.0, 0.0], [1e-3, 2e-3], 4, F64), g(7),
+              {"group_size": 4, "eps": 1e-2}, "spreads 1e-3, where eps decides"),
+        _case("binary rewards", bits, binary, {"group_size": 8, "scale": "group"}, "0/1 rewards, group 0 all 1"),
+        _case("batch scale, all rewards equal", torch.full((4,), 0.5, dtype=F32), bad_batch,
+              {"group_size": 2, "scale": "batch"}, "zeros, not NaN"),
+        _case("non-contiguous rewards", long[::2], g(10), {"group_size": 3}, "rewards[::2] of a longer tensor"),
+        _random_case(seed, 11, "seeded 1", (None, "group", "batch", "none")),
+        _random_case(seed, 12, "seeded 2", (None, "batch", "none")),
+        _extreme(seed, 13, "near 1e4, float32", F32, {"group_size": 4}),
+        _extreme(seed, 14, "near 1e4, float64", F64, {"group_size": 8, "scale": "batch"}),
+    ]
+
+
+def _bad(name: str, rewards: torch.Tensor, options: dict[str, Any]) -> Case:
+    return Case(name, {"rewards": rewards}, options)
+
+
+def group_bad_inputs(seed: int) -> list[Case]:
+    g = generator(seed, 90)
+    r = torch.randn(12, generator=g)
+    return [
+        _bad("rewards [B, 1]", r.reshape(12, 1), {"group_size": 4}),
+        _bad("rewards 0-dim", r[0], {"group_size": 2}),
+        _bad("group_size 1", r, {"group_size": 1}),
+        _bad("group_size 0", r, {"group_size": 0}),
+        _bad("B=12, group_size 5", r, {"group_size": 5}),
+        _bad("B=12, group_size 24", r, {"group_size": 24}),
+        _bad("scale 'std'", r, {"group_size": 4, "scale": "std"}),
+        _bad("scale 'Group'", r, {"group_size": 4, "scale": "Group"}),
+    ]
+
+
+# ---------------------------------------------------------------- rloo_advantages cases
+def rloo_cases(seed: int) -> list[Case]:
+    g = lambda salt: generator(seed, salt)
+    equal = g(22)
+    equal_rewards = torch.cat([torch.randn(4, generator=equal, dtype=F64), torch.full((4,), 2.0, dtype=F64)])
+    long = _groups(g(25), [1.0, -2.0], [0.5, 2.0], 6, F64)
+    return [
+        _case("groups of different means", _groups(g(21), [-2.0, 0.0, 3.0], [0.3, 1.0, 4.0], 4, F32), g(21),
+              {"group_size": 4}, "3 groups"),
+        _case("a group of equal rewards", equal_rewards, equal, {"group_size": 4}, "group 1 all 2.0"),
+        _case("B = G", _groups(g(23), [1.0], [1.0], 5, F32), g(23), {"group_size": 5}, "one group"),
+        _case("group_size 2", _groups(g(24), [0.0, 3.0, -1.0], [1.0, 0.5, 2.0], 2, F64), g(24),
+              {"group_size": 2}, "3 groups of 2"),
+        _case("non-contiguous rewards", long[1::2], g(25), {"group_size": 3}, "rewards[1::2] of a longer tensor"),
+        _random_case(seed, 26, "seeded 1", (None,)),
+        _random_case(seed, 27, "seeded 2", (None,)),
+        _extreme(seed, 28, "near 1e4, float32", F32, {"group_size": 4}),
+    ]
+
+
+def rloo_bad_inputs(seed: int) -> list[Case]:
+    g = generator(seed, 91)
+    r = torch.randn(12, generator=g)
+    return [
+        _bad("rewards [B, 1]", r.reshape(12, 1), {"group_size": 4}),
+        _bad("group_size 1", r, {"group_size": 1}),
+        _bad("B=12, group_size 5", r, {"group_size": 5}),
+    ]
+
+
+# ---------------------------------------------------------------- mistake models
+def _group_adv(rewards, group_size, scale="group", eps=1e-4, *, group_std=None, batch_std=None,
+               batch_mean=False, strided=False, add_eps=(True, True)):
+    """group_advantages with one convention changed; each keyword names what a mistake changes."""
+    r = rewards.detach()
+    x = r.reshape(group_size, -1).T if strided else r.reshape(-1, group_size)  # [B/G, G]
+    mean = r.mean() if scale == "batch" and batch_mean else x.mean(1, keepdim=True)
+    a = x - mean
+    if scale == "group":
+        std = (group_std or (lambda t: t.std(1, keepdim=True)))(x)
+        a = a / (std + eps) if add_eps[0] else a / std
+    elif scale == "batch":
+        std = (batch_std or (lambda t: t.std()))(r)
+        a = a / (std + eps) if add_eps[1] else a / std
+    return (a.T if strided else a).reshape(-1)
+
+
+def _population(*a, **k):
+    pop_group, pop_batch = (lambda t: t.std(1, keepdim=True, correction=0)), (lambda t: t.std(correction=0))
+    return [{"advantages": _group_adv(*a, **k, group_std=pop_group, batch_std=pop_batch)},
+            {"advantages": _group_adv(*a, **k, group_std=pop_group)},
+            {"advantages": _group_adv(*a, **k, batch_std=pop_batch)}]
+
+
+def _batch_for_group(rewards, group_size, scale="group", eps=1e-4):
+    whole = lambda t: rewards.detach().std().expand(t.shape[0], 1)
+    out = [{"advantages": _group_adv(rewards, group_size, scale, eps, group_std=whole)}]
+    if scale == "group":  # or the whole batch's mean and std
+        r = rewards.detach()
+        out.append({"advantages": (r - r.mean()) / (r.std() + eps)})
+    else:
+        out.append(out[0])
+    return out
+
+
+def _naive_std(t: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """sqrt(E[t²] - E[t]²) with Bessel's correction: cancels catastrophically far from 0."""
+    n = t.shape[dim] if dim is not None else t.numel()
+    m2 = (t * t).mean(dim, keepdim=True) if dim is not None else (t * t).mean()
+    m = t.mean(dim, keepdim=True) if dim is not None else t.mean()
+    return ((m2 - m * m) * n / (n - 1)).sqrt()
+
+
+def _rloo(rewards, group_size, *, strided=False, divisor=None, itself=False):
+    r = rewards.detach()
+    x = r.reshape(group_size, -1).T if strided else r.reshape(-1, group_size)
+    total = x.sum(1, keepdim=True)
+    base = total / (divisor or group_size) if itself else (total - x) / (group_size - 1)
+    a = x - base
+    return (a.T if strided else a).reshape(-1)
+
+
+GROUP_MODELS: dict[str, Callable[..., Any]] = {
+    "population std instead of Bessel's": _population,
+    "'batch' without subtracting the group mean":
+        lambda *a, **k: {"advantages": _group_adv(*a, **k, batch_mean=True)},
+    "no eps (NaN on a group of equal rewards)":
+        lambda *a, **k: [{"advantages": _group_adv(*a, **k, add_eps=(False, False))},
+                         {"advantages": _group_adv(*a, **k, add_eps=(False, True))}],
+    "batch normalisation when 'group' is asked": _batch_for_group,
+    "strided groups (view(G, -1))": lambda *a, **k: {"advantages": _group_adv(*a, **k, strided=True)},
+    "variance as E[r²] - E[r]²":
+        lambda *a, **k: {"advantages": _group_adv(*a, **k, group_std=lambda t: _naive_std(t, 1),
+                                                  batch_std=_naive_std)},
+}
+
+RLOO_MODELS: dict[str, Callable[..., Any]] = {
+    "RLOO including the reward itself in its baseline":
+        lambda r, group_size: [{"advantages": _rloo(r, group_size, itself=True)},
+                               {"advantages": _rloo(r, group_size, itself=True, divisor=group_size - 1)}],
+    "strided groups (view(G, -1))": lambda r, group_size: {"advantages": _rloo(r, group_size, strided=True)},
+}
+
+
+# ---------------------------------------------------------------- behaviour
+class AdvantagesBehaviour:
+    """The invariances of group advantages, measured with the submission's two functions.
+
+    Float64 rewards, 4 groups of 6 with spreads of exactly 0.5 to 3 (so eps's effect under
+    scaling, eps/s · |A| · (1 - 1/c), stays below 2.8e-4); one group shifted by +7; all rewards
+    scaled by c = 3.
+    """
+
+    group_size, shift, c = 6, 7.0, 3.0
+    means, spreads = (0.0, 2.0, -1.0, 5.0), (0.5, 1.0, 2.0, 3.0)
+
+    def rewards(self, seed: int) -> torch.Tensor:
+        """[24] rewards whose groups have exactly the stated means and (Bessel) spreads, so the
+        bound on eps's effect under scaling holds at every seed."""
+        g = generator(seed, 77)
+        z = torch.randn(len(self.means), self.group_size, generator=g, dtype=F64)
+        z = (z - z.mean(1, keepdim=True)) / z.std(1, keepdim=True)
+        return (torch.tensor(self.means, dtype=F64)[:, None] + torch.tensor(self.spreads, dtype=F64)[:, None] * z).reshape(-1)
+
+    def run(self, module: Any, seed: int) -> dict[str, Any]:
+        group, rloo = module.group_advantages, module.rloo_advantages
+        r, G = self.rewards(seed), self.group_size
+        shifted = r.clone()
+        shifted[G:2 * G] += self.shift  # group 1 only
+        out: dict[str, Any] = {}
+        for scale in ("group", "batch", "none"):
+            out[scale] = group(r.clone(), G, scale=scale).tolist()
+            out[f"{scale}_shifted"] = group(shifted.clone(), G, scale=scale).tolist()
+            out[f"{scale}_scaled"] = group(self.c * r, G, scale=scale).tolist()
+        out["rloo"] = rloo(r.clone(), G).tolist()
+        out["rewards"] = r.tolist()
+        return out
+
+    def judge(self, data: dict[str, Any]) -> CheckResult:
+        G, n = self.group_size, len(self.means)
+        try:
+            t = {k: torch.tensor(v, dtype=F64).reshape(n, G) for k, v in data.items()}
+        except (RuntimeError, TypeError, ValueError):
+            return CheckResult("behaviour", "fail", f"the advantages are not {n * G} numbers (see output_types).")
+        if not all(bool(torch.isfinite(v).all()) for v in t.values()):
+            return CheckResult("behaviour", "fail", "the advantages contain NaN or inf (see values).")
+        worst = lambda x: float(x.abs().max())
+        group_sum = max(worst(t[s].sum(1)) for s in ("group", "batch", "none"))
+        stds = t["rewards"].std(1)  # the groups' own spreads s
+        want_std = stds / (stds + 1e-4)
+        std_err = worst((t["group"].std(1) - want_std) / want_std)
+        shift_group = worst(t["group_shifted"] - t["group"])
+        shift_none = worst(t["none_shifted"] - t["none"])
+        shift_batch = worst(t["batch_shifted"] - t["batch"])
+        scale_none = worst(t["none_scaled"] - self.c * t["none"]) / self.c
+        scale_group = worst(t["group_scaled"] - t["group"])
+        rloo_err = worst(t["rloo"] - G / (G - 1) * t["none"])
+        judged = {"group_sum_max": group_sum, "group_std_rel_error": std_err, "shift_change_group": shift_group,
+                  "shift_change_none": shift_none, "shift_change_batch": shift_batch,
+                  "scale_error_none": scale_none, "scale_change_group": scale_group, "rloo_error": rloo_err}
+        problems = []
+        if group_sum > LIMITS["group_sum"]:
+            problems.append(f"a group's advantages sum to {group_sum:.3g}, not 0")
+        if std_err > LIMITS["group_std"]:
+            problems.append(f"under 'group' a group's std is off s/(s + eps) by {std_err:.3g} (relative)")
+        if max(shift_group, shift_none) > LIMITS["shift"]:
+            problems.append(f"shifting one group's rewards changed 'group' by {shift_group:.3g} and 'none' by "
+                            f"{shift_none:.3g}; a group's own mean absorbs the shift")
+        if shift_batch < LIMITS["batch_shift_min"]:
+            problems.append(f"shifting one group changed 'batch' by only {shift_batch:.3g}, though the batch's "
+                            "spread grew")
+        if scale_none > LIMITS["scale_none"]:
+            problems.append(f"'none' is not linear in the rewards (off c·A by {scale_none:.3g})")
+        if scale_group > LIMITS["scale_group"]:
+            problems.append(f"scaling the rewards by {self.c:g} changed 'group' by {scale_group:.3g}")
+        if rloo_err > LIMITS["rloo"]:
+            problems.append(f"RLOO differs from G/(G-1) × the mean-baseline advantages by {rloo_err:.3g}")
+        summary = (f"4 groups of {G} (float64, spreads 0.5 to 3): group sums at most {group_sum:.1e}; "
+                   f"std of 'group' advantages = s/(s + eps) to {std_err:.1e}; group 1 shifted by "
+                   f"{self.shift:g}: 'group' moves {shift_group:.1e}, 'none' {shift_none:.1e}, 'batch' "
+                   f"{shift_batch:.3g} (its spread grew); rewards × {self.c:g}: 'none' × {self.c:g} to "
+                   f"{scale_none:.1e}, 'group' moves {scale_group:.1e} (eps only); RLOO = {G}/{G - 1} × mean "
+                   f"baseline to {rloo_err:.1e}.")
+        curves = [series("advantage", t[s].reshape(-1).tolist(), x="completion", scale=s)
+                  for s in ("group", "batch", "none")]
+        curves.append(series("advantage", t["rloo"].reshape(-1).tolist(), x="completion", scale="rloo"))
+        info = details(curves, **judged)
+        if problems:
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=info)
+        return CheckResult("behaviour", "pass", summary + " Only the batch's scale sees other prompts: under "
+                           "'batch' an easy prompt's rewards change every other prompt's advantages.", details=info)
+
+
+# ---------------------------------------------------------------- the spec
+def _part(function: str, params: tuple[Param, ...], make_cases, bad_inputs, models) -> FunctionSpec:
+    return FunctionSpec(
+        function=function,
+        params=params,
+        outputs=("advantages",),
+        grad_inputs=(),
+        make_cases=make_cases,
+        # Passed with requires_grad, so that an output still attached to them shows as a graph.
+        constants=("rewards",),
+        detached=("advantages",),
+        bad_inputs=bad_inputs,
+        models=models,
+    )
+
+
+SPEC = FunctionsSpec(
+    parts=(
+        _part("group_advantages", (Param("rewards"), Param("group_size"), Param("scale", "group"),
+                                   Param("eps", 1e-4)), group_cases, group_bad_inputs, GROUP_MODELS),
+        _part("rloo_advantages", (Param("rewards"), Param("group_size")), rloo_cases, rloo_bad_inputs, RLOO_MODELS),
+    ),
+    behaviour=AdvantagesBehaviour(),
+)

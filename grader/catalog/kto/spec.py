@@ -1,0 +1,322 @@
+"""kto: seeded cases, the catalogued mistakes' models, and the behaviour run.
+
+Every seed runs the same battery (all desirable, all undesirable, 0/1 integer labels, K ≠ B,
+r = z0 exactly, r - z0 = ±100, a negative mean KL so that z0 clamps to 0, unequal weights
+on mixed labels, B = 1, |r - z0| up to 1e4) with seeded values, plus seeded random shapes.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from grader.catalog import toy
+from grader.checks.cases import Case, generator
+from grader.checks.details import details, series
+from grader.checks.function import FunctionSpec, Param
+from grader.core.results import CheckResult
+from grader.core.tolerances import KTO as LIMITS
+
+F64, F32 = torch.float64, torch.float32
+NAMES = ("policy_logps", "ref_logps", "kl_policy_logps", "kl_ref_logps", "desirable")
+
+
+def _case(name: str, policy: torch.Tensor, ref: torch.Tensor, kl_policy: torch.Tensor, kl_ref: torch.Tensor,
+          desirable: torch.Tensor, options: dict[str, Any], note: str, dtype: torch.dtype,
+          extreme: bool = False, scale: float = 1.0) -> Case:
+    inputs = dict(zip(NAMES, (policy.to(dtype), ref.to(dtype), kl_policy.to(dtype), kl_ref.to(dtype), desirable)))
+    opts = "".join(f", {k}={v}" for k, v in options.items())
+    labels = "bool" if desirable.dtype == torch.bool else "0/1 int"
+    return Case(name, inputs, options, extreme=extreme, scale=scale,
+                note=f"B={policy.shape[0]}, K={kl_policy.shape[0]}, {str(dtype)[6:]}, {labels} labels{opts}, {note}")
+
+
+def _logps(g: torch.Generator, n: int, spread: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sequence log-probs of a policy and a reference a few nats apart (float64)."""
+    policy = -(5 + 40 * torch.rand(n, generator=g, dtype=F64))
+    ref = policy - spread * 4 * torch.randn(n, generator=g, dtype=F64)
+    return policy, ref
+
+
+def _kl(g: torch.Generator, k: int, mean: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """K mismatched pairs whose log-ratios average about `mean` (exactly that sign)."""
+    kl_ref = -(10 + 40 * torch.rand(k, generator=g, dtype=F64))
+    gaps = mean + 0.3 * abs(mean) * (2 * torch.rand(k, generator=g, dtype=F64) - 1)
+    return kl_ref + gaps, kl_ref
+
+
+def _labels(g: torch.Generator, b: int, kind: str = "mixed") -> torch.Tensor:
+    if kind in ("all", "none"):
+        return torch.full((b,), kind == "all", dtype=torch.bool)
+    labels = torch.rand(b, generator=g) < 0.5
+    labels[0], labels[-1] = True, False  # both kinds, whatever the draw
+    return labels
+
+
+def _seeded(seed: int, salt: int, name: str) -> Case:
+    g = generator(seed, salt)
+    b, k = int(torch.randint(2, 9, (1,), generator=g)), int(torch.randint(1, 9, (1,), generator=g))
+    dtype = (F32, F64)[int(torch.randint(0, 2, (1,), generator=g))]
+    beta = float(torch.tensor([0.05, 0.1, 0.3, 1.0])[int(torch.randint(0, 4, (1,), generator=g))])
+    policy, ref = _logps(g, b, spread=2.0)
+    kl_policy, kl_ref = _kl(g, k, float(3 * torch.randn(1, generator=g, dtype=F64)))
+    options = {"beta": beta, "desirable_weight": round(0.5 + float(torch.rand(1, generator=g)), 3),
+               "undesirable_weight": round(0.5 + float(torch.rand(1, generator=g)), 3)}
+    return _case(name, policy, ref, kl_policy, kl_ref, _labels(g, b), options, "seeded shape", dtype)
+
+
+def make_cases(seed: int) -> list[Case]:
+    g = lambda salt: generator(seed, salt)
+    cases = []
+    r = g(1)
+    cases.append(_case("mixed labels, unequal weights", *_logps(r, 6), *_kl(r, 4, 1.5), _labels(r, 6),
+                       {"beta": 0.2, "desirable_weight": 1.33, "undesirable_weight": 0.7}, "z0 > 0", F32))
+    r = g(2)
+    cases.append(_case("all desirable", *_logps(r, 4), *_kl(r, 3, 2.0), _labels(r, 4, "all"), {}, "z0 > 0", F64))
+    r = g(3)
+    cases.append(_case("all undesirable", *_logps(r, 3), *_kl(r, 5, 1.0), _labels(r, 3, "none"),
+                       {"beta": 0.5, "undesirable_weight": 1.5}, "z0 > 0", F32))
+    r = g(4)
+    cases.append(_case("desirable as 0/1 integers", *_logps(r, 5), *_kl(r, 5, 0.8), _labels(r, 5).long(),
+                       {"undesirable_weight": 2.0}, "z0 > 0", F64))
+    r = g(5)
+    cases.append(_case("K > B", *_logps(r, 3), *_kl(r, 7, 2.5), _labels(r, 3), {"beta": 0.3}, "z0 > 0", F32))
+    r = g(6)
+    cases.append(_case("mean KL negative: z0 clamps to 0", *_logps(r, 5), *_kl(r, 4, -2.0), _labels(r, 5),
+                       {"beta": 0.1, "desirable_weight": 0.8}, "z0 = 0", F64))
+    # r = z0 exactly: every number below is exact in binary, so each loss is exactly half its weight.
+    r = g(7)
+    kl_ref = torch.tensor([-10.25, -3.5, -7.0, -1.0], dtype=F64)
+    ref = torch.tensor([-21.0, -8.0, -13.5], dtype=F64)
+    cases.append(_case("r = z0 exactly", ref + 0.5, ref, kl_ref + 0.5, kl_ref, torch.tensor([True, False, True]),
+                       {"desirable_weight": 1.5, "undesirable_weight": 0.5}, "losses are half the weights", F32))
+    # r - z0 = ±100 at β = 0.1: β·(r - z0) = ±10, where KTO's gradient has all but vanished.
+    ref = torch.tensor([-30.0, -250.0, -40.0, -20.0], dtype=F64)
+    gap = torch.tensor([100.0, -100.0, -100.0, 100.0], dtype=F64)
+    kl_ref = torch.tensor([-12.0, -20.0], dtype=F64)
+    cases.append(_case("r - z0 = ±100", ref + 1.0 + gap, ref, kl_ref + 1.0, kl_ref,
+                       torch.tensor([True, True, False, False]), {"beta": 0.1, "undesirable_weight": 1.25},
+                       "z0 = 1, β·(r - z0) = ±10", F64))
+    r = g(9)
+    cases.append(_case("B = 1", *_logps(r, 1), *_kl(r, 2, 0.7), _labels(r, 1, "all"), {"beta": 1.0}, "z0 > 0", F32))
+    cases.append(_seeded(seed, 10, "seeded 1"))
+    cases.append(_seeded(seed, 11, "seeded 2"))
+    # Row by row, z0 must not change: every mismatched pair has the same log-ratio (and K = B).
+    r = g(12)
+    policy, ref = _logps(r, 5)
+    kl_ref = -(10 + 40 * torch.rand(5, generator=r, dtype=F64))
+    cases.append(_case("rows alone", policy, ref, kl_ref + 0.75, kl_ref, _labels(r, 5),
+                       {"desirable_weight": 1.2, "undesirable_weight": 0.9}, "every KL pair's log-ratio is 0.75", F64))
+    cases.append(_extreme(seed, 13, "|r - z0| up to 1e4, float32", F32))
+    cases.append(_extreme(seed, 14, "|r - z0| up to 1e4, float64", F64))
+    return cases
+
+
+ROW_CASE = 11  # "rows alone"
+
+
+def _extreme(seed: int, salt: int, name: str, dtype: torch.dtype) -> Case:
+    """Sequence log-probs near -2e4 and log-ratios of thousands of nats on both sides of z0,
+    so β·(r - z0) reaches ±1000: where 1/(1 + exp(-x)) overflows and its gradient is NaN."""
+    g = generator(seed, salt)
+    b = 6
+    ref = -(1e4 + 1e4 * torch.rand(b, generator=g, dtype=F64))
+    sign = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0], dtype=F64)
+    policy = ref + sign * (1e3 + 9e3 * torch.rand(b, generator=g, dtype=F64))
+    kl_policy, kl_ref = _kl(g, 4, 3.0)
+    labels = torch.tensor([True, True, False, False, True, False])
+    return _case(name, policy, ref, kl_policy, kl_ref, labels, {"beta": 0.1, "desirable_weight": 1.1},
+                 "log-ratios of thousands of nats", dtype, extreme=True, scale=10.0)
+
+
+def bad_inputs(seed: int) -> list[Case]:
+    g = generator(seed, 90)
+    policy, ref = _logps(g, 4)
+    empty = torch.zeros(0, dtype=F64)
+    labels = torch.tensor([True, False, True, False])
+    return [
+        _case("empty kl inputs", policy, ref, empty, empty, labels, {}, "K = 0", F32),
+        _case("empty kl inputs, float64, all desirable", policy, ref, empty, empty, _labels(g, 4, "all"), {},
+              "K = 0", F64),
+    ]
+
+
+# ---------------------------------------------------------------- mistake models
+def _kto(policy, ref, kl_policy, kl_ref, desirable, beta=0.1, desirable_weight=1.0, undesirable_weight=1.0, *,
+         z0=None, clamp=True, value=None, undesirable=None, weights=None, reduce=None):
+    """kto_loss with one convention changed; each keyword names what a mistake changes."""
+    if z0 is None:
+        z0 = (kl_policy - kl_ref).mean()
+    z0 = z0.clamp(min=0) if clamp else z0
+    r = policy - ref
+    d = desirable.bool()
+    w_d, w_u = weights or (desirable_weight, undesirable_weight)
+    value = value or (lambda x: torch.sigmoid(-x))  # the loss of an example whose margin is x
+    undesirable = undesirable or (lambda r_, z: value(beta * (z - r_)))
+    losses = torch.where(d, w_d * value(beta * (r - z0)), w_u * undesirable(r, z0))
+    loss = reduce(losses, d) if reduce else losses.mean()
+    return {"loss": loss, "rewards": beta * r, "kl": z0}
+
+
+def _only_desirable(*a, **k):
+    return [{"loss": _kto(*a, **k, reduce=lambda losses, d: losses.sum() / d.sum())["loss"]},
+            {"loss": _kto(*a, **k, reduce=lambda losses, d: losses[d].mean())["loss"]}]
+
+
+MODELS: dict[str, Callable[..., Any]] = {
+    "z0 not clamped at 0": lambda *a, **k: _kto(*a, **k, clamp=False),
+    "z0 from the batch's own log-ratios":
+        lambda p, r, *a, **k: [_kto(p, r, *a, **k, z0=(p - r).mean()),
+                               _kto(p, r, *a, **k, z0=(p - r).mean(), clamp=False)],
+    "DPO's -log σ instead of 1 - σ": lambda *a, **k: {"loss": _kto(*a, **k, value=lambda x: -F.logsigmoid(x))["loss"]},
+    "undesirable term with the wrong sign":
+        lambda *a, beta=0.1, **k: {"loss": _kto(*a, beta=beta, **k,
+                                                undesirable=lambda r_, z: torch.sigmoid(-beta * (r_ - z)))["loss"]},
+    "weights swapped":
+        lambda *a, desirable_weight=1.0, undesirable_weight=1.0, **k:
+            {"loss": _kto(*a, **k, weights=(undesirable_weight, desirable_weight))["loss"]},
+    "mean over desirable examples only": _only_desirable,
+}
+
+
+def combine_rows(rows: list[list[torch.Tensor]], case: Case) -> list[torch.Tensor]:
+    """The batch's outputs from its rows graded alone: the loss is the rows' mean, rewards are
+    concatenated, and z0 is every row's (the row case's KL pairs all share one log-ratio)."""
+    return [torch.stack([r[0] for r in rows]).mean(0), torch.cat([r[1] for r in rows]), rows[0][2]]
+
+
+# ---------------------------------------------------------------- behaviour
+class KTOBehaviour:
+    """KTO's shape, measured with the submission's loss, and a training run on the toy policy.
+
+    Probes (float64, B = 1 per call, z0 = 2): the loss and d loss / d r over r - z0 in
+    [-100, 100] for a desirable and an undesirable example; the gradient reaching the KL
+    inputs. Training: the toy policy's table of logits (grader.catalog.toy), the desirable
+    answer and the undesirable one scored as unpaired examples, z0 from two other answers.
+    """
+
+    beta, z0, weights = 0.1, 2.0, (1.0, 1.5)
+    gaps = tuple(range(-100, 101, 10))
+    steps, lr = 120, 1.0
+    kl_answers = ([3, 7, 11, 20], [1, 2, 4, 6])
+
+    def probe(self, fn: Callable, gap: float, desirable: bool) -> tuple[float, float, float]:
+        ref = torch.tensor([-30.0], dtype=F64)
+        policy = (ref + self.z0 + gap).requires_grad_(True)
+        kl_ref = torch.tensor([-12.0, -20.0], dtype=F64)
+        kl_policy = (kl_ref + self.z0).requires_grad_(True)
+        w_d, w_u = self.weights
+        loss = fn(policy, ref, kl_policy, kl_ref, torch.tensor([desirable]), beta=self.beta,
+                  desirable_weight=w_d, undesirable_weight=w_u)[0]
+        g_policy, g_kl = torch.autograd.grad(loss, [policy, kl_policy], allow_unused=True)
+        return float(loss), float(g_policy[0]) if g_policy is not None else 0.0, \
+            float(g_kl.abs().max()) if g_kl is not None else 0.0
+
+    def run(self, fn: Callable, seed: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for label, desirable in (("desirable", True), ("undesirable", False)):
+            probes = [self.probe(fn, float(gap), desirable) for gap in self.gaps]
+            out[f"{label}_loss"] = [p[0] for p in probes]
+            out[f"{label}_grad"] = [p[1] for p in probes]
+            out[f"{label}_kl_grad"] = max(p[2] for p in probes)
+        out.update(self.train(fn, seed))
+        return out
+
+    def train(self, fn: Callable, seed: int) -> dict[str, list[float]]:
+        g = torch.Generator().manual_seed(seed)
+        n_prompt, n_answer = len(toy.PROMPT), len(toy.CHOSEN)
+        table = (0.1 * torch.randn(n_prompt + n_answer, toy.VOCAB, generator=g, dtype=F64)).requires_grad_(True)
+        answers = torch.tensor([toy.CHOSEN, toy.REJECTED, *self.kl_answers])  # [4, A]
+
+        def seq_logps(t: torch.Tensor) -> torch.Tensor:  # [4] summed log-probs of each answer
+            logp = torch.log_softmax(t[n_prompt:], dim=-1)  # [A, V] the answer positions
+            return logp.gather(1, answers.T).sum(0)
+
+        with torch.no_grad():
+            ref = seq_logps(table)
+        labels = torch.tensor([True, False])
+        desirable, undesirable, kl = [], [], []
+        for _ in range(self.steps):
+            lp = seq_logps(table)
+            loss, _, z0 = fn(lp[:2], ref[:2].clone(), lp[2:], ref[2:].clone(), labels.clone(), beta=self.beta)
+            (grad,) = torch.autograd.grad(loss, table)
+            with torch.no_grad():
+                desirable.append(float(lp[0]) / n_answer)
+                undesirable.append(float(lp[1]) / n_answer)
+                kl.append(float(z0))
+                table -= self.lr * grad
+        return {"train_desirable": desirable, "train_undesirable": undesirable, "train_z0": kl}
+
+    def judge(self, data: dict[str, Any]) -> CheckResult:
+        gaps, beta = list(self.gaps), self.beta
+        at = {gap: i for i, gap in enumerate(gaps)}
+        problems, judged = [], {}
+        numbers = [x for k, v in data.items() if isinstance(v, list) for x in v] + \
+            [data["desirable_kl_grad"], data["undesirable_kl_grad"]]
+        if not all(math.isfinite(x) for x in numbers):
+            return CheckResult("behaviour", "fail", "the probes or the training run produced NaN or inf.")
+        for label, w in zip(("desirable", "undesirable"), self.weights):
+            loss, grad = data[f"{label}_loss"], data[f"{label}_grad"]
+            half = loss[at[0]]
+            far = max(abs(grad[at[-100]]), abs(grad[at[100]]))
+            peak = abs(grad[at[0]])
+            judged.update({f"{label}_loss_at_z0": half, f"{label}_weight": w,
+                           f"{label}_grad_at_minus_100": grad[at[-100]], f"{label}_grad_at_plus_100": grad[at[100]],
+                           f"{label}_grad_at_z0": grad[at[0]], f"{label}_kl_grad": data[f"{label}_kl_grad"]})
+            if abs(half - w / 2) > LIMITS["half_weight"] * w:
+                problems.append(f"a {label} example's loss at r = z0 is {half:.6g}, not half its weight ({w / 2:g})")
+            if min(loss) < -LIMITS["bound_slack"] or max(loss) > w + LIMITS["bound_slack"]:
+                problems.append(f"a {label} example's loss left [0, {w:g}] (from {min(loss):.4g} to {max(loss):.4g})")
+            if far > LIMITS["far_gradient"]:
+                problems.append(f"a {label} example at |r - z0| = 100 still gets a gradient of {far:.3g}")
+            if abs(peak - beta * w / 4) > LIMITS["peak_gradient"] * beta * w / 4:
+                problems.append(f"a {label} example's gradient at r = z0 is {peak:.4g}, not β·weight/4 = {beta * w / 4:.4g}")
+            if data[f"{label}_kl_grad"] > LIMITS["z0_gradient"]:
+                problems.append(f"a gradient of {data[f'{label}_kl_grad']:.3g} reaches kl_policy_logps: z0 is not detached")
+        dpo = beta / (1 + math.exp(-beta * 100))  # |d -log σ(β·x) / dx| = β·σ(-β·x) at x = -100
+        judged["dpo_grad_at_minus_100"] = dpo
+        des, und = data["train_desirable"], data["train_undesirable"]
+        judged.update({"train_desirable_change": des[-1] - des[0], "train_undesirable_change": und[-1] - und[0]})
+        if des[-1] - des[0] < LIMITS["train_min_move"]:
+            problems.append(f"training did not raise the desirable answer (log π per token {des[0]:.3f} → {des[-1]:.3f})")
+        if und[0] - und[-1] < LIMITS["train_min_move"]:
+            problems.append(f"training did not lower the undesirable answer (log π per token {und[0]:.3f} → {und[-1]:.3f})")
+        g_minus = data["desirable_grad"][at[-100]]
+        summary = (f"β = {beta:g}, z0 = {self.z0:g}, weights {self.weights[0]:g}/{self.weights[1]:g}: loss at r = z0 "
+                   f"{data['desirable_loss'][at[0]]:.4g} / {data['undesirable_loss'][at[0]]:.4g} (half the weights); "
+                   f"|d loss/d r| for a desirable example at r - z0 = -100: {abs(g_minus):.2e}, where DPO's -log σ "
+                   f"gives {dpo:.3g}; gradient reaching kl_policy_logps: "
+                   f"{max(data['desirable_kl_grad'], data['undesirable_kl_grad']):.3g}. Toy policy, {self.steps} SGD "
+                   f"steps (lr {self.lr:g}), unpaired labels: log π per token of the desirable answer "
+                   f"{des[0]:.3f} → {des[-1]:.3f}, of the undesirable one {und[0]:.3f} → {und[-1]:.3f}.")
+        curves = [series("loss", data[f"{lb}_loss"], x="r - z0", label=lb) for lb in ("desirable", "undesirable")]
+        curves += [series("|d loss / d r|", [abs(x) for x in data[f"{lb}_grad"]], x="r - z0", label=lb)
+                   for lb in ("desirable", "undesirable")]
+        curves += [series("log π per token", des, label="desirable"), series("log π per token", und, label="undesirable"),
+                   series("z0", data["train_z0"])]
+        info = details(curves, **judged)
+        if problems:
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=info)
+        return CheckResult("behaviour", "pass", summary + " KTO's value is a sigmoid: it saturates on both sides, "
+                           "so an example far on the wrong side of z0 stops pulling (KTO gives up on hopeless or "
+                           "mislabelled examples), unlike DPO's -log σ.", details=info)
+
+
+SPEC = FunctionSpec(
+    function="kto_loss",
+    params=tuple(Param(n) for n in NAMES) + (Param("beta", 0.1), Param("desirable_weight", 1.0),
+                                             Param("undesirable_weight", 1.0)),
+    outputs=("loss", "rewards", "kl"),
+    grad_inputs=("policy_logps",),
+    make_cases=make_cases,
+    loss="loss",
+    detached=("rewards", "kl"),
+    constants=("ref_logps", "kl_policy_logps", "kl_ref_logps"),
+    bad_inputs=bad_inputs,
+    models=MODELS,
+    behaviour=KTOBehaviour(),
+    row_case=ROW_CASE,
+    combine_rows=combine_rows,
+)
