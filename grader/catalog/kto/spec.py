@@ -211,7 +211,7 @@ class KTOBehaviour:
         loss = fn(policy, ref, kl_policy, kl_ref, torch.tensor([desirable]), beta=self.beta,
                   desirable_weight=w_d, undesirable_weight=w_u)[0]
         g_policy, g_kl = torch.autograd.grad(loss, [policy, kl_policy], allow_unused=True)
-        return float(loss), float(g_policy[0]) if g_policy is not None else 0.0, \
+        return float(loss.detach()), float(g_policy[0]) if g_policy is not None else 0.0, \
             float(g_kl.abs().max()) if g_kl is not None else 0.0
 
     def run(self, fn: Callable, seed: int) -> dict[str, Any]:

@@ -1,0 +1,31 @@
+# mistake: RLOO including the reward itself in its baseline
+import torch
+
+
+def _check(rewards, group_size, scale="group"):
+    if rewards.dim() != 1:
+        raise ValueError("rewards must be 1-D")
+    if group_size < 2:
+        raise ValueError("group_size must be at least 2")
+    if rewards.shape[0] % group_size:
+        raise ValueError("B must be a multiple of group_size")
+    if scale not in ("group", "batch", "none"):
+        raise ValueError(f"unknown scale {scale!r}")
+
+
+def group_advantages(rewards, group_size, scale="group", eps=1e-4):
+    _check(rewards, group_size, scale)
+    x = rewards.detach().view(-1, group_size)
+    a = x - x.mean(1, keepdim=True)
+    if scale == "group":
+        a = a / (x.std(1, keepdim=True) + eps)
+    elif scale == "batch":
+        a = a / (rewards.detach().std() + eps)
+    return a.view(-1)
+
+
+def rloo_advantages(rewards, group_size):
+    _check(rewards, group_size)
+    x = rewards.detach().view(-1, group_size)
+    baseline = x.sum(1, keepdim=True) / (group_size - 1)  # the group's sum, r_i included
+    return (x - baseline).view(-1)

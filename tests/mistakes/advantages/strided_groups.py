@@ -1,0 +1,31 @@
+# mistake: strided groups (view(G, -1))
+import torch
+
+
+def _check(rewards, group_size, scale="group"):
+    if rewards.dim() != 1:
+        raise ValueError("rewards must be 1-D")
+    if group_size < 2:
+        raise ValueError("group_size must be at least 2")
+    if rewards.shape[0] % group_size:
+        raise ValueError("B must be a multiple of group_size")
+    if scale not in ("group", "batch", "none"):
+        raise ValueError(f"unknown scale {scale!r}")
+
+
+def group_advantages(rewards, group_size, scale="group", eps=1e-4):
+    _check(rewards, group_size, scale)
+    x = rewards.detach().view(group_size, -1)  # [G, B/G]
+    a = x - x.mean(0)
+    if scale == "group":
+        a = a / (x.std(0) + eps)
+    elif scale == "batch":
+        a = a / (rewards.detach().std() + eps)
+    return a.reshape(-1)
+
+
+def rloo_advantages(rewards, group_size):
+    _check(rewards, group_size)
+    x = rewards.detach().view(-1, group_size)
+    return (x - (x.sum(1, keepdim=True) - x) / (group_size - 1)).view(-1)
+

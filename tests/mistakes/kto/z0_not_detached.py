@@ -1,0 +1,15 @@
+# mistake: z0 not detached
+import torch
+import torch.nn.functional as F
+
+
+def kto_loss(policy_logps, ref_logps, kl_policy_logps, kl_ref_logps, desirable, beta=0.1,
+             desirable_weight=1.0, undesirable_weight=1.0):
+    if kl_policy_logps.numel() == 0 or kl_ref_logps.numel() == 0:
+        raise ValueError("kl inputs must not be empty")
+    z0 = (kl_policy_logps - kl_ref_logps).mean().clamp(min=0)
+    r = policy_logps - ref_logps.detach()
+    d = desirable.bool()
+    losses = torch.where(d, desirable_weight * (1 - torch.sigmoid(beta * (r - z0))),
+                         undesirable_weight * (1 - torch.sigmoid(beta * (z0 - r))))
+    return losses.mean(), (beta * r).detach(), z0.detach()
