@@ -1,8 +1,6 @@
 import torch
 from torch import Tensor
 
-SCALES = ("group", "batch", "none")
-
 
 def _grouped(rewards: Tensor, group_size: int) -> Tensor:
     """[B] -> [B/G, G]: rows g·G … g·G + G − 1 are the G completions of prompt g (contiguous)."""

@@ -1,8 +1,6 @@
 import torch
 from torch import Tensor
 
-SCALES = ("group", "batch", "none")
-
 
 def _grouped(rewards: Tensor, group_size: int) -> Tensor:
     """[B] -> [B/G, G]: rows g·G … g·G + G − 1 are the G completions of prompt g (contiguous)."""
@@ -30,8 +28,8 @@ def group_advantages(rewards: Tensor, group_size: int, scale: str = "group", eps
     Returns:
         advantages: [B] reward minus its group's mean, scaled as `scale` says; no graph.
     """
-    if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(map(repr, SCALES))}")
+    if scale not in ("group", "batch", "none"):
+        raise ValueError(f"unknown scale {scale!r}; expected 'group', 'batch' or 'none'")
     grouped = _grouped(rewards, group_size)  # [B/G, G]
     # Every scale subtracts the group's mean: the baseline is the prompt's own mean reward.
     advantages = grouped - grouped.mean(dim=1, keepdim=True)  # [B/G, G]

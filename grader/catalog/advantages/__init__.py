@@ -79,6 +79,9 @@ the mean-baseline ones.""",
                 "by the std of all B rewards plus eps."),
         Mistake("no eps (NaN on a group of equal rewards)", "values",
                 "divide by std + eps: a group whose rewards are all equal has std 0, and 0 / 0 is NaN."),
+        Mistake("eps added to the variance", "values",
+                "the contract adds eps to the standard deviation, as TRL does: a / (std + eps), not "
+                "a / sqrt(var + eps) (that is layer norm's convention)."),
         Mistake("batch normalisation when 'group' is asked", "values",
                 "scale='group' divides each group by its own std (reduce over dim=1 of the [B/G, G] view), not by "
                 "the std of the whole batch."),

@@ -180,6 +180,14 @@ def _batch_for_group(rewards, group_size, scale="group", eps=1e-4):
     return out
 
 
+def _eps_in_variance(rewards, group_size, scale="group", eps=1e-4):
+    """a / sqrt(var + eps) everywhere, or only for 'group'."""
+    group = lambda t: (t.var(1, keepdim=True) + eps).sqrt()
+    batch = lambda t: (t.var() + eps).sqrt()
+    return [{"advantages": _group_adv(rewards, group_size, scale, 0.0, group_std=group, batch_std=batch)},
+            {"advantages": _group_adv(rewards, group_size, scale, eps, group_std=lambda t: group(t) - eps)}]
+
+
 def _naive_std(t: torch.Tensor, dim: int | None = None) -> torch.Tensor:
     """sqrt(E[t²] - E[t]²) with Bessel's correction: cancels catastrophically far from 0."""
     n = t.shape[dim] if dim is not None else t.numel()
@@ -204,6 +212,7 @@ GROUP_MODELS: dict[str, Callable[..., Any]] = {
     "no eps (NaN on a group of equal rewards)":
         lambda *a, **k: [{"advantages": _group_adv(*a, **k, add_eps=(False, False))},
                          {"advantages": _group_adv(*a, **k, add_eps=(False, True))}],
+    "eps added to the variance": _eps_in_variance,
     "batch normalisation when 'group' is asked": _batch_for_group,
     "strided groups (view(G, -1))": lambda *a, **k: {"advantages": _group_adv(*a, **k, strided=True)},
     "variance as E[r²] - E[r]²":

@@ -94,6 +94,9 @@ lowers the undesirable one.""",
         Mistake("mean over desirable examples only", "values",
                 "the loss is the mean over all B examples, desirable and undesirable together (one .mean() of "
                 "the [B] per-example losses)."),
+        Mistake("rewards without β", "values",
+                "the rewards are the implicit rewards β·(policy_logps - ref_logps), as DPO's are, not the bare "
+                "log-ratios."),
         Mistake("rewards not detached", "rewards_detached",
                 "rewards and kl are for logging: return (beta * r).detach() and a detached z0."),
         Mistake("silent NaN on empty kl inputs", "bad_input",

@@ -178,6 +178,7 @@ MODELS: dict[str, Callable[..., Any]] = {
         lambda *a, desirable_weight=1.0, undesirable_weight=1.0, **k:
             {"loss": _kto(*a, **k, weights=(undesirable_weight, desirable_weight))["loss"]},
     "mean over desirable examples only": _only_desirable,
+    "rewards without β": lambda p, r, *a, **k: {"rewards": p - r},
 }
 
 

@@ -1,5 +1,4 @@
 # mistake: batch normalisation when 'group' is asked
-import torch
 
 
 def _check(rewards, group_size, scale="group"):

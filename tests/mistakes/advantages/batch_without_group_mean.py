@@ -1,5 +1,4 @@
 # mistake: 'batch' without subtracting the group mean
-import torch
 
 
 def _check(rewards, group_size, scale="group"):

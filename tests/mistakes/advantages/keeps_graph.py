@@ -1,5 +1,4 @@
 # mistake: advantages keep the rewards' graph
-import torch
 
 
 def _check(rewards, group_size, scale="group"):

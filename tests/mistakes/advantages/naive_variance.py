@@ -1,5 +1,4 @@
 # mistake: variance as E[r²] - E[r]²
-import torch
 
 
 def _check(rewards, group_size, scale="group"):

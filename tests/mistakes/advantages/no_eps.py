@@ -1,5 +1,4 @@
 # mistake: no eps (NaN on a group of equal rewards)
-import torch
 
 
 def _check(rewards, group_size, scale="group"):

@@ -1,5 +1,4 @@
 # mistake: silent wrong output on a bad group_size, shape or scale
-import torch
 
 
 def group_advantages(rewards, group_size, scale="group", eps=1e-4):

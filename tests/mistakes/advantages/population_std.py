@@ -1,5 +1,4 @@
 # mistake: population std instead of Bessel's
-import torch
 
 
 def _check(rewards, group_size, scale="group"):

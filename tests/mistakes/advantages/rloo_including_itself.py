@@ -1,5 +1,4 @@
 # mistake: RLOO including the reward itself in its baseline
-import torch
 
 
 def _check(rewards, group_size, scale="group"):

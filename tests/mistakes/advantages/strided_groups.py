@@ -1,5 +1,4 @@
 # mistake: strided groups (view(G, -1))
-import torch
 
 
 def _check(rewards, group_size, scale="group"):

@@ -1,11 +1,9 @@
 # mistake: silent NaN on empty kl inputs
 import torch
-import torch.nn.functional as F
 
 
 def kto_loss(policy_logps, ref_logps, kl_policy_logps, kl_ref_logps, desirable, beta=0.1,
              desirable_weight=1.0, undesirable_weight=1.0):
-
     z0 = (kl_policy_logps - kl_ref_logps).mean().clamp(min=0).detach()
     r = policy_logps - ref_logps.detach()
     d = desirable.bool()

@@ -1,6 +1,5 @@
 # mistake: ref_logps not detached
 import torch
-import torch.nn.functional as F
 
 
 def kto_loss(policy_logps, ref_logps, kl_policy_logps, kl_ref_logps, desirable, beta=0.1,

@@ -1,0 +1,25 @@
+# mistake: eps added to the variance
+
+
+def _check(rewards, group_size, scale="group"):
+    if rewards.dim() != 1 or group_size < 2 or rewards.shape[0] % group_size:
+        raise ValueError("rewards must be 1-D with B a multiple of group_size >= 2")
+    if scale not in ("group", "batch", "none"):
+        raise ValueError(f"unknown scale {scale!r}")
+
+
+def group_advantages(rewards, group_size, scale="group", eps=1e-4):
+    _check(rewards, group_size, scale)
+    x = rewards.detach().view(-1, group_size)
+    a = x - x.mean(1, keepdim=True)
+    if scale == "group":
+        a = a / (x.var(1, keepdim=True) + eps).sqrt()
+    elif scale == "batch":
+        a = a / (rewards.detach().var() + eps).sqrt()
+    return a.view(-1)
+
+
+def rloo_advantages(rewards, group_size):
+    _check(rewards, group_size)
+    x = rewards.detach().view(-1, group_size)
+    return (x - (x.sum(1, keepdim=True) - x) / (group_size - 1)).view(-1)

@@ -1,0 +1,14 @@
+# mistake: rewards without β
+import torch
+
+
+def kto_loss(policy_logps, ref_logps, kl_policy_logps, kl_ref_logps, desirable, beta=0.1,
+             desirable_weight=1.0, undesirable_weight=1.0):
+    if kl_policy_logps.numel() == 0 or kl_ref_logps.numel() == 0:
+        raise ValueError("kl inputs must not be empty")
+    z0 = (kl_policy_logps - kl_ref_logps).mean().clamp(min=0).detach()
+    r = policy_logps - ref_logps.detach()
+    d = desirable.bool()
+    losses = torch.where(d, desirable_weight * (1 - torch.sigmoid(beta * (r - z0))),
+                         undesirable_weight * (1 - torch.sigmoid(beta * (z0 - r))))
+    return losses.mean(), r.detach(), z0
