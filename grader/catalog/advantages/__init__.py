@@ -14,10 +14,12 @@ completions of prompt g (a group). `rewards` is [B], one number per completion.
 group_advantages(rewards, group_size, scale="group", eps=1e-4)  (Shao et al. 2024,
 §4.1.2; TRL's `scale_rewards`):
 
-    A = r - mean of r's group                        (every scale)
+    A = r - mean of r's group                    (every scale)
     scale="group":  A / (std of r's group + eps)
-    scale="batch":  A / (std of all B rewards + eps)  (the group mean is still subtracted)
-    scale="none":   A                                  (Dr. GRPO, Liu et al. 2025)
+    scale="batch":  A / (std of all B rewards + eps)
+    scale="none":   A                            (Dr. GRPO, Liu et al. 2025)
+
+"batch" still subtracts each group's own mean; only the divisor is the batch's.
 
 rloo_advantages(rewards, group_size)  (Ahmadian et al. 2024):
 
@@ -45,9 +47,9 @@ spread s gets standard deviation s/(s + eps) under "group"; shifting one group's
 changes nothing under "group" and "none" but does under "batch"; scaling all rewards by c
 scales "none" by c and leaves "group" unchanged; RLOO's advantages are G/(G - 1) times
 the mean-baseline ones.""",
-    signature="def group_advantages(rewards, group_size, scale='group', eps=1e-4) -> advantages\n"
-    "def rloo_advantages(rewards, group_size) -> advantages\n"
-    "    # rewards [B] (B = prompts × group_size, groups contiguous) -> [B], no graph",
+    signature="def group_advantages(rewards, group_size, scale='group', eps=1e-4) -> [B]\n"
+    "def rloo_advantages(rewards, group_size) -> [B]\n"
+    "    # rewards [B], B = prompts × G, groups contiguous -> [B], no graph",
     entry=("group_advantages", "rloo_advantages"),
     hints=(
         "Each prompt's G completions are compared with each other, not with other prompts: the "
@@ -62,7 +64,10 @@ the mean-baseline ones.""",
         "torch.std divides by G - 1 (Bessel); raise ValueError before any of it on bad input.",
     ),
     checks=(
-        c.SIGNATURE, c.OUTPUT_TYPES, c.VALUES,
+        c.SIGNATURE, c.OUTPUT_TYPES,
+        Check("values", "outputs match the reference at every seed on a fixed battery (an equal group, B = G, G = 2, "
+              "groups of different means and spreads, 0/1 rewards, eps deciding, a non-contiguous input, float32 "
+              "and float64, every scale) and on seeded random shapes"),
         Check("stability", "rewards near 1e4 in float32 and float64: the spread is computed around the mean, "
               "not as E[r²] - E[r]²"),
         Check("rewards_detached", "the advantages carry no autograd graph, even when the rewards do"),

@@ -16,12 +16,12 @@ and the frozen reference model's for the B examples ([B] each), the same two for
 mismatched (prompt, completion) pairs ([K] each; K may differ from B), and `desirable`
 ([B] bool, or 0/1 integers read as bool). One float dtype for every float input.
 
-    z0      = max(0, mean(kl_policy_logps - kl_ref_logps)),  detached
-    r       = policy_logps - ref_logps                        (ref_logps is a constant)
+    z0      = max(0, mean(kl_policy_logps - kl_ref_logps)),   detached
+    r       = policy_logps - ref_logps           (ref_logps is a constant)
     loss_i  = desirable_weight   · (1 - σ(β·(r_i - z0)))   if desirable
               undesirable_weight · (1 - σ(β·(z0 - r_i)))   otherwise
     loss    = mean of loss_i over all B examples
-    rewards = β·r  ([B], input order, detached);   kl = z0  ([], detached)
+    rewards = β·r  ([B], input order, detached);  kl = z0  ([], detached)
 
 Return (loss, rewards, kl), each in the inputs' dtype. No gradient may flow through z0:
 the mismatched log-probs come from the policy's own forward pass and carry a graph in
@@ -46,9 +46,11 @@ gradient vanishes far on either side of z0, where DPO's -log σ keeps pushing (a
 r - z0 = -100, β = 0.1: about 4.5e-6 against DPO's 0.1): KTO gives up on hopeless
 examples. Training the toy policy on unpaired labels raises the desirable completion and
 lowers the undesirable one.""",
-    signature="def kto_loss(policy_logps, ref_logps, kl_policy_logps, kl_ref_logps, desirable, beta=0.1,\n"
-              "             desirable_weight=1.0, undesirable_weight=1.0) -> (loss, rewards, kl)\n"
-              "    # policy_logps, ref_logps, desirable [B]; kl_policy_logps, kl_ref_logps [K] -> [], [B], []",
+    signature="def kto_loss(policy_logps, ref_logps, kl_policy_logps, kl_ref_logps,\n"
+              "             desirable, beta=0.1, desirable_weight=1.0,\n"
+              "             undesirable_weight=1.0) -> (loss, rewards, kl)\n"
+              "    # policy_logps, ref_logps, desirable [B]; kl_policy_logps, kl_ref_logps [K]\n"
+              "    # -> loss [], rewards [B], kl []",
     entry=("kto_loss",),
     hints=(
         "KTO judges each completion alone against a reference point z0, an estimate of the policy's KL "
@@ -63,7 +65,11 @@ lowers the undesirable one.""",
         "Raise ValueError first when kl_policy_logps or kl_ref_logps is empty.",
     ),
     checks=(
-        c.SIGNATURE, c.OUTPUT_TYPES, c.VALUES, c.STABILITY, c.GRADIENTS, c.GRADCHECK,
+        c.SIGNATURE, c.OUTPUT_TYPES,
+        Check("values", "outputs match the reference at every seed on a fixed battery (all desirable, all "
+              "undesirable, 0/1 integer labels, K ≠ B, r = z0 exactly, r - z0 = ±100, a negative KL estimate, "
+              "unequal weights, B = 1, float32 and float64) and on seeded random shapes"),
+        Check("stability", "|r - z0| up to 1e4 (β·|r - z0| up to 1000): values and gradients stay finite and right"), c.GRADIENTS, c.GRADCHECK,
         Check("rewards_detached", "the returned rewards and kl carry no autograd graph"),
         c.KEEPS_GRAPH,
         Check("constants_detached", "no gradient reaches ref_logps, kl_policy_logps or kl_ref_logps: they are passed "
