@@ -294,7 +294,7 @@ class AdvantagesBehaviour:
             problems.append(f"under 'group' a group's std is off s/(s + eps) by {std_err:.3g} (relative)")
         if max(shift_group, shift_none) > LIMITS["shift"]:
             problems.append(f"shifting one group's rewards changed 'group' by {shift_group:.3g} and 'none' by "
-                            f"{shift_none:.3g}; a group's own mean absorbs the shift")
+                            f"{shift_none:.3g}, though each group's own mean should absorb it")
         if shift_batch < LIMITS["batch_shift_min"]:
             problems.append(f"shifting one group changed 'batch' by only {shift_batch:.3g}, though the batch's "
                             "spread grew")
@@ -307,8 +307,8 @@ class AdvantagesBehaviour:
         summary = (f"4 groups of {G} (float64, spreads 0.5 to 3): group sums at most {group_sum:.1e}; "
                    f"std of 'group' advantages = s/(s + eps) to {std_err:.1e}; group 1 shifted by "
                    f"{self.shift:g}: 'group' moves {shift_group:.1e}, 'none' {shift_none:.1e}, 'batch' "
-                   f"{shift_batch:.3g} (its spread grew); rewards × {self.c:g}: 'none' × {self.c:g} to "
-                   f"{scale_none:.1e}, 'group' moves {scale_group:.1e} (eps only); RLOO = {G}/{G - 1} × mean "
+                   f"{shift_batch:.3g}; rewards × {self.c:g}: 'none' × {self.c:g} to "
+                   f"{scale_none:.1e}, 'group' moves {scale_group:.1e}; RLOO = {G}/{G - 1} × mean "
                    f"baseline to {rloo_err:.1e}.")
         curves = [series("advantage", t[s].reshape(-1).tolist(), x="completion", scale=s)
                   for s in ("group", "batch", "none")]
@@ -316,8 +316,9 @@ class AdvantagesBehaviour:
         info = details(curves, **judged)
         if problems:
             return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=info)
-        return CheckResult("behaviour", "pass", summary + " Only the batch's scale sees other prompts: under "
-                           "'batch' an easy prompt's rewards change every other prompt's advantages.", details=info)
+        return CheckResult("behaviour", "pass", summary + " Under 'group' only eps sees the scale of the rewards; "
+                           "only 'batch' sees other prompts: there, one prompt's rewards change every other prompt's "
+                           "advantages, through the batch's spread.", details=info)
 
 
 # ---------------------------------------------------------------- the spec

@@ -259,6 +259,7 @@ class KTOBehaviour:
         if not all(math.isfinite(x) for x in numbers):
             return CheckResult("behaviour", "fail", "the probes or the training run produced NaN or inf.")
         for label, w in zip(("desirable", "undesirable"), self.weights):
+            a = f"{'an' if label[0] == 'u' else 'a'} {label} example"
             loss, grad = data[f"{label}_loss"], data[f"{label}_grad"]
             half = loss[at[0]]
             far = max(abs(grad[at[-100]]), abs(grad[at[100]]))
@@ -267,13 +268,13 @@ class KTOBehaviour:
                            f"{label}_grad_at_minus_100": grad[at[-100]], f"{label}_grad_at_plus_100": grad[at[100]],
                            f"{label}_grad_at_z0": grad[at[0]], f"{label}_kl_grad": data[f"{label}_kl_grad"]})
             if abs(half - w / 2) > LIMITS["half_weight"] * w:
-                problems.append(f"a {label} example's loss at r = z0 is {half:.6g}, not half its weight ({w / 2:g})")
+                problems.append(f"{a}'s loss at r = z0 is {half:.6g}, not half its weight ({w / 2:g})")
             if min(loss) < -LIMITS["bound_slack"] or max(loss) > w + LIMITS["bound_slack"]:
-                problems.append(f"a {label} example's loss left [0, {w:g}] (from {min(loss):.4g} to {max(loss):.4g})")
+                problems.append(f"{a}'s loss left [0, {w:g}] (from {min(loss):.4g} to {max(loss):.4g})")
             if far > LIMITS["far_gradient"]:
-                problems.append(f"a {label} example at |r - z0| = 100 still gets a gradient of {far:.3g}")
+                problems.append(f"{a} at |r - z0| = 100 still gets a gradient of {far:.3g}")
             if abs(peak - beta * w / 4) > LIMITS["peak_gradient"] * beta * w / 4:
-                problems.append(f"a {label} example's gradient at r = z0 is {peak:.4g}, not β·weight/4 = {beta * w / 4:.4g}")
+                problems.append(f"{a}'s gradient at r = z0 is {peak:.4g}, not β·weight/4 = {beta * w / 4:.4g}")
             if data[f"{label}_kl_grad"] > LIMITS["z0_gradient"]:
                 problems.append(f"a gradient of {data[f'{label}_kl_grad']:.3g} reaches kl_policy_logps: z0 is not detached")
         dpo = beta / (1 + math.exp(-beta * 100))  # |d -log σ(β·x) / dx| = β·σ(-β·x) at x = -100
@@ -285,8 +286,8 @@ class KTOBehaviour:
         if und[0] - und[-1] < LIMITS["train_min_move"]:
             problems.append(f"training did not lower the undesirable answer (log π per token {und[0]:.3f} → {und[-1]:.3f})")
         g_minus = data["desirable_grad"][at[-100]]
-        summary = (f"β = {beta:g}, z0 = {self.z0:g}, weights {self.weights[0]:g}/{self.weights[1]:g}: loss at r = z0 "
-                   f"{data['desirable_loss'][at[0]]:.4g} / {data['undesirable_loss'][at[0]]:.4g} (half the weights); "
+        summary = (f"β = {beta:g}, z0 = {self.z0:g}, weights {self.weights[0]:g} / {self.weights[1]:g}: loss at r = z0 "
+                   f"{data['desirable_loss'][at[0]]:.4g} / {data['undesirable_loss'][at[0]]:.4g}; "
                    f"|d loss/d r| for a desirable example at r - z0 = -100: {abs(g_minus):.2e}, where DPO's -log σ "
                    f"gives {dpo:.3g}; gradient reaching kl_policy_logps: "
                    f"{max(data['desirable_kl_grad'], data['undesirable_kl_grad']):.3g}. Toy policy, {self.steps} SGD "
