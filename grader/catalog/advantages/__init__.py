@@ -84,6 +84,9 @@ the mean-baseline ones.""",
                 "by the std of all B rewards plus eps."),
         Mistake("no eps (NaN on a group of equal rewards)", "values",
                 "divide by std + eps: a group whose rewards are all equal has std 0, and 0 / 0 is NaN."),
+        Mistake("eps argument ignored", "values",
+                "divide by std + eps with the eps the caller passes; a hard-coded 1e-4 (TRL's default) is right only "
+                "for the default."),
         Mistake("eps added to the variance", "values",
                 "the contract adds eps to the standard deviation, as TRL does: a / (std + eps), not "
                 "a / sqrt(var + eps) (that is layer norm's convention)."),

@@ -218,6 +218,7 @@ GROUP_MODELS: dict[str, Callable[..., Any]] = {
     "no eps (NaN on a group of equal rewards)":
         lambda *a, **k: [{"advantages": _group_adv(*a, **k, add_eps=(False, False))},
                          {"advantages": _group_adv(*a, **k, add_eps=(False, True))}],
+    "eps argument ignored": lambda r, group_size, scale="group", eps=1e-4: {"advantages": _group_adv(r, group_size, scale)},
     "eps added to the variance": _eps_in_variance,
     "batch normalisation when 'group' is asked": _batch_for_group,
     "strided groups (view(G, -1))": lambda *a, **k: {"advantages": _group_adv(*a, **k, strided=True)},
