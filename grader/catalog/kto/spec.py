@@ -200,7 +200,7 @@ class KTOBehaviour:
 
     beta, z0, weights = 0.1, 2.0, (1.0, 1.5)
     gaps = tuple(range(-100, 101, 10))
-    steps, lr = 120, 1.0
+    steps, lr = 60, 2.0
     kl_answers = ([3, 7, 11, 20], [1, 2, 4, 6])
 
     def probe(self, fn: Callable, gap: float, desirable: bool) -> tuple[float, float, float]:
@@ -292,7 +292,10 @@ class KTOBehaviour:
                    f"gives {dpo:.3g}; gradient reaching kl_policy_logps: "
                    f"{max(data['desirable_kl_grad'], data['undesirable_kl_grad']):.3g}. Toy policy, {self.steps} SGD "
                    f"steps (lr {self.lr:g}), unpaired labels: log π per token of the desirable answer "
-                   f"{des[0]:.3f} → {des[-1]:.3f}, of the undesirable one {und[0]:.3f} → {und[-1]:.3f}.")
+                   f"{des[0]:.3f} → {des[-1]:.3f}, of the undesirable one {und[0]:.3f} → {und[-1]:.3f}; z0 "
+                   f"{data['train_z0'][0]:.3g} → {data['train_z0'][-1]:.3g}"
+                   + (" (the mismatched answers lose probability too: the KL estimate is negative, clamped at 0)."
+                      if max(data["train_z0"]) == 0 else "."))
         curves = [series("loss", data[f"{lb}_loss"], x="r - z0", label=lb) for lb in ("desirable", "undesirable")]
         curves += [series("|d loss / d r|", [abs(x) for x in data[f"{lb}_grad"]], x="r - z0", label=lb)
                    for lb in ("desirable", "undesirable")]
