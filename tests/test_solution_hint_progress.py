@@ -93,15 +93,16 @@ def test_hints_used_are_in_a_later_grade_json_and_report(runner, ws, lent):
 
 # ------------------------------------------------------------------ progress
 def list_rows(output: str) -> dict[str, tuple[str, str]]:
-    """kata -> (status, hints), sliced at the header's column starts."""
-    lines = output.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.startswith("kata ") and "status" in line)
-    cols = [lines[header].index(w) for w in ("status", "hints", "what it is")]
-    rows = {}
-    for line in lines[header + 1:]:
-        if line.strip():
-            name = line[:cols[0]].strip()
-            rows[name] = (line[cols[0]:cols[1]].strip(), line[cols[1]:cols[2]].strip())
+    """kata -> (status, hints) over every track's table, sliced at that table's header's column starts."""
+    rows: dict[str, tuple[str, str]] = {}
+    cols = None
+    for line in output.splitlines():
+        if line.startswith("kata ") and "status" in line:
+            cols = [line.index(w) for w in ("status", "hints", "what it is")]
+        elif not line.strip():
+            cols = None  # a blank line ends a track's table; its title line follows
+        elif cols and line[:cols[0]].strip():  # not a wrapped summary's continuation
+            rows[line[:cols[0]].strip()] = (line[cols[0]:cols[1]].strip(), line[cols[1]:cols[2]].strip())
     return rows
 
 
