@@ -5,6 +5,7 @@ computes anything a check decides. No torch.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from rich.console import Console
@@ -199,7 +200,9 @@ def error(con: Console, message: str) -> None:
 
 
 def notice(con: Console, message: str) -> None:
-    con.print(Text(message, style="yellow"))
+    # Not wrapped here: a path or command folded mid-word by the renderer cannot be copied;
+    # the terminal wraps the line at its own width.
+    con.print(Text(message, style="yellow"), soft_wrap=True)
 
 
 # ------------------------------------------------------------------ curves
@@ -370,3 +373,8 @@ def report_html(rep: Report, width: int = 100) -> str:
     return con.export_html(inline_styles=True, code_format=(
         '<pre style="font-family: Menlo, \'DejaVu Sans Mono\', consolas, monospace; font-size: 12px; '
         'line-height: 1.3">{code}</pre>'))
+
+
+def written(con: Console, path: Path | str) -> None:
+    """`wrote PATH`, never wrapped: a path cut across lines cannot be copied."""
+    con.print(Text(f"wrote {path}"), soft_wrap=True)

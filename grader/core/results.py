@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader import __version__
+
 CHECK_STATUSES = ("pass", "fail", "skip", "error")
 KATA_STATUSES = ("pass", "fail", "error", "timeout", "not_started")
 
@@ -28,6 +30,11 @@ class CheckResult:
     @property
     def decides_failure(self) -> bool:
         return not self.advisory and self.status in ("fail", "error")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CheckResult":
+        return cls(str(d["name"]), str(d["status"]), str(d.get("message", "")), d.get("mistake"),
+                   bool(d.get("advisory", False)), dict(d.get("details") or {}))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "status": self.status, "message": self.message}
@@ -58,6 +65,12 @@ class KataResult:
         status = "fail" if any(c.decides_failure for c in checks) else "pass"
         return cls(name=name, status=status, checks=checks, **kw)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "KataResult":
+        return cls(str(d["name"]), str(d["status"]), [CheckResult.from_dict(c) for c in d.get("checks", [])],
+                   str(d.get("message", "")), str(d.get("output", "")), float(d.get("seconds", 0.0)),
+                   int(d.get("hints_used", 0)))
+
     @property
     def failed_checks(self) -> list[CheckResult]:
         return [c for c in self.checks if c.decides_failure]
@@ -82,6 +95,7 @@ class Report:
     seed: int
     workspace: str = ""
     warnings: list[str] = field(default_factory=list)
+    version: str = __version__  # the grader's that judged it: `kata report --from-json` compares them
 
     @property
     def passed(self) -> int:
@@ -95,6 +109,12 @@ class Report:
     def ok(self) -> bool:
         return self.passed == self.total
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Report":
+        """A report as `kata grade --json` wrote it (KeyError, TypeError or ValueError when it is not one)."""
+        return cls([KataResult.from_dict(k) for k in d["katas"]], int(d["seed"]), str(d.get("workspace", "")),
+                   [str(w) for w in d.get("warnings", [])], str(d.get("version", "unknown")))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "katas": [k.to_dict() for k in self.katas],
@@ -103,6 +123,7 @@ class Report:
             "seed": self.seed,
             "workspace": self.workspace,
             "warnings": list(self.warnings),
+            "version": self.version,
         }
 
     def to_json(self) -> str:
