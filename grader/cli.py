@@ -241,7 +241,7 @@ def _optional_kata(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 def _experiment(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from grader.practice.experiment import EXPERIMENTS
+    from grader.practice.experiments import EXPERIMENTS
 
     if value not in EXPERIMENTS:
         raise click.BadParameter(f"unknown experiment '{value}'. Known experiments: {', '.join(EXPERIMENTS)}.")
@@ -307,12 +307,12 @@ def solution(ctx: click.Context, name: str, force: bool, path: Path) -> None:
               help="Also draw the curves into FILE (needs matplotlib: pip install 'dpo-kata[plot]').")
 @click.option("--steps", type=click.IntRange(min=3, max=20000), default=200, show_default=True,
               help="Gradient steps per run.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the toy policy's starting logits.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the runs' starting point.")
 @click.pass_context
 def experiment(ctx: click.Context, name: str, reference: bool, path: Path, png: Path | None, steps: int,
                seed: int) -> None:
-    """Replay an experiment with your own losses. dpo-vs-ipo: DPO (β 0.1, 0.5) and IPO (β 0.1, 0.5, 1.0)
-    train the toy policy; DPO's π(y_l) keeps falling, IPO's h stops at 1/(2β).
+    """Replay an experiment from the seeds with your own code (in the sandbox, as when grading):
+    each run's numbers, its curves, and whether they show what the seeds say.
 
     Exit code 0: every run trained, 1: a loss is missing or failed, 2: usage error.
     """

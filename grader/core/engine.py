@@ -17,7 +17,6 @@ import importlib
 import os
 import re
 import shutil
-import signal
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import torch
 
 from grader import registry
-from grader.core import workspace
+from grader.core import outcomes, workspace
 from grader.core.files import Snapshot, python_files
 from grader.core.kata import Kata
 from grader.core.results import CheckResult, KataResult, Report
@@ -226,31 +225,12 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
     kata, job = plan.kata, outcome.job
     size, tail = _read_log_tail(job.log)
     base = {"seconds": outcome.seconds, "output": _output_text(size, tail)}
-    if outcome.lost:
-        return KataResult(kata.name, "error", message=f"the sandbox failed: {outcome.lost}", **base)
-    if outcome.timed_out:
-        return KataResult(kata.name, "timeout", message=f"did not finish within {options.limits.timeout:g} s and was "
-                          "stopped (an infinite loop, or far too slow); every process it started was ended.", **base)
-    if outcome.signal is not None:
-        try:
-            name = signal.Signals(outcome.signal).name
-        except ValueError:
-            name = str(outcome.signal)
-        why = " (killed: likely out of memory)" if outcome.signal == signal.SIGKILL else \
-            " (segmentation fault)" if outcome.signal == signal.SIGSEGV else ""
-        return KataResult(kata.name, "error", message=f"the submission's process crashed with {name}{why}.", **base)
-    try:
-        result = torch.load(job.result, weights_only=True)
-        assert isinstance(result, dict)
-    except FileNotFoundError:
-        return KataResult(kata.name, "error", message=f"the submission's process exited (code {outcome.code}) without "
-                          "reporting results: sys.exit, os._exit or a crash inside the submission.", **base)
-    except Exception as exc:  # weights_only refuses anything but plain tensors and data (tensor subclasses included)
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
-        what = f"it contains a {found.group(1)}, which the grader does not load (return plain torch.Tensor " \
-            "values, not a subclass)" if found else f"{type(exc).__name__}: {str(exc).strip()[:200]}"
-        return KataResult(kata.name, "error", message=f"the submission's results are not plain tensors and data: {what}.",
-                          **base)
+    ending = outcomes.ended(outcome, options.limits.timeout)
+    if ending is None:
+        result, ending = outcomes.load(outcome)
+    if ending is not None:
+        return KataResult(kata.name, ending.status, message=ending.message, **base)
+    assert result is not None
     try:  # everything in the file is the child's say-so: a malformed entry is an error, never a crash here
         out = result.get("output")
         if isinstance(out, dict) and out.get("tail"):
@@ -294,16 +274,8 @@ def _malformed(spec: Any, cases: list[Any], result: dict[str, Any]) -> str:
 
 
 def _fatal(kata: Kata, job: Job, fatal: dict[str, Any], base: dict[str, Any]) -> KataResult:
-    kind = fatal.get("kind")
-    if kind == "not_started":
-        return KataResult(kata.name, "not_started", message=f"{kata.filename} still raises NotImplementedError. "
-                          f"`kata show {kata.name}` states the problem.", **base)
-    if kind == "missing":
-        names = " and ".join(f"'{e}'" for e in kata.entry)
-        return KataResult(kata.name, "error", message=f"{kata.filename} {fatal['message']}; the kata needs {names}.", **base)
-    line = f":{fatal['line']}" if fatal.get("line") else ""
-    text = f"\n    {fatal['text']}" if fatal.get("text") else ""
-    return KataResult(kata.name, "error", message=f"{kata.filename}{line}: {fatal['message']}{text}", **base)
+    ending = outcomes.fatal(kata, fatal)
+    return KataResult(kata.name, ending.status, message=ending.message, **base)
 
 
 def _memory_note(checks: list[CheckResult], options: Options) -> bool:
