@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from grader.practice.experiment import ExperimentResult
 
 STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red", "timeout": "bold yellow",
-                "not_started": "dim", "skip": "dim"}
+                "not_started": "dim", "skip": "dim", "grader_error": "bold magenta"}
 STATUS_LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "not_started": "NOT STARTED",
-                "skip": "skip"}
+                "skip": "skip", "grader_error": "GRADER ERROR"}
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
