@@ -59,24 +59,15 @@ def main() -> None:
 @path_option
 def list_(path: Path) -> None:
     """Every kata, its status in the workspace, and the hints used."""
+    from grader.core.progress import standings
+
     state = State.load(path) if path.is_dir() else None
-    rows = []
-    for fs in workspace.file_states(path):
-        progress = state.get(fs.kata.name) if state else None
-        if progress and progress.status:
-            status = progress.status.replace("_", " ")
-            if fs.state == "stub" and progress.status != "not_started":
-                status = "not started (reset)"
-        else:
-            status = {"missing": "missing", "stub": "not started", "edited": "in progress"}[fs.state]
-        hints = f"{progress.hints}/{len(fs.kata.hints)}" if progress and progress.hints else ""
-        rows.append((fs.kata, status, hints))
     con = render.console()
     if state and state.notice:
         render.notice(con, state.notice)
     if not path.is_dir():
         render.notice(con, f"no workspace at '{path}' yet: `kata init {path}` creates one.")
-    render.kata_list(con, rows)
+    render.kata_list(con, standings(path, state))
 
 
 @main.command()

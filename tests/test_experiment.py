@@ -167,7 +167,7 @@ def test_curves_fit_one_line_each_with_a_log_scale_for_probabilities():
     falling = [0.03 * math.exp(-k / 20) for k in range(150)]  # a probability falling towards 0
     margin = [k / 10 for k in range(150)]
     con = Console(file=io.StringIO(), width=80)
-    render.curves(con, {"pi_rejected_beta_0.1": falling, "h_mean": margin})
+    render.curves(con, {"π(y_l) β=0.1": falling, "h": margin})
     lines = con.file.getvalue().splitlines()
     assert len(lines) == 2 and all(len(line) <= 80 for line in lines)
     assert lines[0].split()[:4] == ["π(y_l)", "β=0.1", "(log)", "0.03"]

@@ -9,8 +9,11 @@ submission, and never credits it either. No torch.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from grader.core import workspace
+from grader.core.kata import Kata
 from grader.core.results import Report
 from grader.core.state import State
 
@@ -24,3 +27,29 @@ def record(ws: Path, report: Report) -> State:
             state.record_grade(r.name, r.status, sum(c.status == "pass" for c in r.checks), len(r.checks))
     state.save()
     return state
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one kata stands in a workspace, for `kata list`: fields, not words."""
+
+    kata: Kata
+    status: str  # a last graded status (grader.core.results.KATA_STATUSES) or, never graded: the file's
+    # state, "missing", "not_started" (the stub) or "in_progress" (edited)
+    reset: bool = False  # graded once, then its file was reset to the stub
+    hints_used: int = 0
+
+
+def standings(ws: Path, state: State | None) -> list[Standing]:
+    """Every kata's standing in workspace `ws` (`state` None: no workspace there), in registry order."""
+    out = []
+    for fs in workspace.file_states(ws):
+        progress = state.get(fs.kata.name) if state else None
+        hints = progress.hints if progress else 0
+        if progress and progress.status:
+            reset = fs.state == "stub" and progress.status != "not_started"
+            out.append(Standing(fs.kata, "not_started" if reset else progress.status, reset, hints))
+        else:
+            status = {"missing": "missing", "stub": "not_started", "edited": "in_progress"}[fs.state]
+            out.append(Standing(fs.kata, status, False, hints))
+    return out
