@@ -12,7 +12,7 @@ from typing import Any
 from grader import __version__
 
 CHECK_STATUSES = ("pass", "fail", "skip", "error")
-KATA_STATUSES = ("pass", "fail", "error", "timeout", "not_started")
+KATA_STATUSES = ("pass", "fail", "error", "timeout", "not_started", "grader_error")  # grader_error: no verdict
 
 
 @dataclass
@@ -56,6 +56,7 @@ class KataResult:
     output: str = ""  # tail of what the submission printed
     seconds: float = 0.0
     hints_used: int = 0
+    fault: dict[str, Any] | None = None  # status grader_error: stage, check, exception (grader.core.faults)
 
     def __post_init__(self) -> None:
         assert self.status in KATA_STATUSES, f"unknown kata status {self.status!r}"
@@ -69,7 +70,12 @@ class KataResult:
     def from_dict(cls, d: dict[str, Any]) -> "KataResult":
         return cls(str(d["name"]), str(d["status"]), [CheckResult.from_dict(c) for c in d.get("checks", [])],
                    str(d.get("message", "")), str(d.get("output", "")), float(d.get("seconds", 0.0)),
-                   int(d.get("hints_used", 0)))
+                   int(d.get("hints_used", 0)), d.get("grader_fault") or None)
+
+    @classmethod
+    def from_fault(cls, name: str, fault: Any, **kw: Any) -> "KataResult":
+        """No verdict: the grader's own code failed (`fault` is a grader.core.faults.GraderFault)."""
+        return cls(name=name, status="grader_error", message=fault.message, fault=fault.to_dict(), **kw)
 
     @property
     def failed_checks(self) -> list[CheckResult]:
@@ -86,6 +92,8 @@ class KataResult:
         }
         if self.output:
             out["output"] = self.output
+        if self.fault:
+            out["grader_fault"] = self.fault
         return out
 
 
@@ -114,6 +122,11 @@ class Report:
         """A report as `kata grade --json` wrote it (KeyError, TypeError or ValueError when it is not one)."""
         return cls([KataResult.from_dict(k) for k in d["katas"]], int(d["seed"]), str(d.get("workspace", "")),
                    [str(w) for w in d.get("warnings", [])], str(d.get("version", "unknown")))
+
+    @property
+    def grader_faults(self) -> list[KataResult]:
+        """Katas the grader could not judge because its own code failed (grader.core.faults)."""
+        return [k for k in self.katas if k.status == "grader_error"]
 
     def to_dict(self) -> dict[str, Any]:
         return {
