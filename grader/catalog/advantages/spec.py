@@ -17,7 +17,7 @@ from grader.checks.details import details, series
 from grader.checks.function import FunctionSpec, Param
 from grader.checks.multi import FunctionsSpec
 from grader.core.results import CheckResult
-from grader.core.tolerances import ADVANTAGES as LIMITS
+from grader.core import tolerances as tol
 
 F64, F32 = torch.float64, torch.float32
 
@@ -289,21 +289,21 @@ class AdvantagesBehaviour:
                   "shift_change_none": shift_none, "shift_change_batch": shift_batch,
                   "scale_error_none": scale_none, "scale_change_group": scale_group, "rloo_error": rloo_err}
         problems = []
-        if group_sum > LIMITS["group_sum"]:
+        if group_sum > tol.ADVANTAGES_GROUP_SUM_ATOL:
             problems.append(f"a group's advantages sum to {group_sum:.3g}, not 0")
-        if std_err > LIMITS["group_std"]:
+        if std_err > tol.ADVANTAGES_GROUP_STD_RTOL:
             problems.append(f"under 'group' a group's std is off s/(s + eps) by {std_err:.3g} (relative)")
-        if max(shift_group, shift_none) > LIMITS["shift"]:
+        if max(shift_group, shift_none) > tol.ADVANTAGES_SHIFT_ATOL:
             problems.append(f"shifting one group's rewards changed 'group' by {shift_group:.3g} and 'none' by "
                             f"{shift_none:.3g}, though each group's own mean should absorb it")
-        if shift_batch < LIMITS["batch_shift_min"]:
+        if shift_batch < tol.ADVANTAGES_BATCH_SHIFT_MIN:
             problems.append(f"shifting one group changed 'batch' by only {shift_batch:.3g}, though the batch's "
                             "spread grew")
-        if scale_none > LIMITS["scale_none"]:
+        if scale_none > tol.ADVANTAGES_SCALE_NONE_RTOL:
             problems.append(f"'none' is not linear in the rewards (off c·A by {scale_none:.3g})")
-        if scale_group > LIMITS["scale_group"]:
+        if scale_group > tol.ADVANTAGES_SCALE_GROUP_ATOL:
             problems.append(f"scaling the rewards by {self.c:g} changed 'group' by {scale_group:.3g}")
-        if rloo_err > LIMITS["rloo"]:
+        if rloo_err > tol.ADVANTAGES_RLOO_ATOL:
             problems.append(f"RLOO differs from G/(G-1) × the mean-baseline advantages by {rloo_err:.3g}")
         summary = (f"4 groups of {G} (float64, spreads 0.5 to 3): group sums at most {group_sum:.1e}; "
                    f"std of 'group' advantages = s/(s + eps) to {std_err:.1e}; group 1 shifted by "

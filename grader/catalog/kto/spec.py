@@ -17,7 +17,7 @@ from grader.checks.cases import Case, generator
 from grader.checks.details import details, series
 from grader.checks.function import FunctionSpec, Param
 from grader.core.results import CheckResult
-from grader.core.tolerances import KTO as LIMITS
+from grader.core import tolerances as tol
 
 F64, F32 = torch.float64, torch.float32
 NAMES = ("policy_logps", "ref_logps", "kl_policy_logps", "kl_ref_logps", "desirable")
@@ -267,23 +267,23 @@ class KTOBehaviour:
             judged.update({f"{label}_loss_at_z0": half, f"{label}_weight": w,
                            f"{label}_grad_at_minus_100": grad[at[-100]], f"{label}_grad_at_plus_100": grad[at[100]],
                            f"{label}_grad_at_z0": grad[at[0]], f"{label}_kl_grad": data[f"{label}_kl_grad"]})
-            if abs(half - w / 2) > LIMITS["half_weight"] * w:
+            if abs(half - w / 2) > tol.KTO_HALF_WEIGHT_RTOL * w:
                 problems.append(f"{a}'s loss at r = z0 is {half:.6g}, not half its weight ({w / 2:g})")
-            if min(loss) < -LIMITS["bound_slack"] or max(loss) > w + LIMITS["bound_slack"]:
+            if min(loss) < -tol.KTO_BOUND_SLACK or max(loss) > w + tol.KTO_BOUND_SLACK:
                 problems.append(f"{a}'s loss left [0, {w:g}] (from {min(loss):.4g} to {max(loss):.4g})")
-            if far > LIMITS["far_gradient"]:
+            if far > tol.KTO_FAR_GRADIENT_MAX:
                 problems.append(f"{a} at |r - z0| = 100 still gets a gradient of {far:.3g}")
-            if abs(peak - beta * w / 4) > LIMITS["peak_gradient"] * beta * w / 4:
+            if abs(peak - beta * w / 4) > tol.KTO_PEAK_GRADIENT_RTOL * beta * w / 4:
                 problems.append(f"{a}'s gradient at r = z0 is {peak:.4g}, not β·weight/4 = {beta * w / 4:.4g}")
-            if data[f"{label}_kl_grad"] > LIMITS["z0_gradient"]:
+            if data[f"{label}_kl_grad"] > tol.KTO_Z0_GRADIENT_MAX:
                 problems.append(f"a gradient of {data[f'{label}_kl_grad']:.3g} reaches kl_policy_logps: z0 is not detached")
         dpo = beta / (1 + math.exp(-beta * 100))  # |d -log σ(β·x) / dx| = β·σ(-β·x) at x = -100
         judged["dpo_grad_at_minus_100"] = dpo
         des, und = data["train_desirable"], data["train_undesirable"]
         judged.update({"train_desirable_change": des[-1] - des[0], "train_undesirable_change": und[-1] - und[0]})
-        if des[-1] - des[0] < LIMITS["train_min_move"]:
+        if des[-1] - des[0] < tol.KTO_TRAIN_MOVE_NATS:
             problems.append(f"training did not raise the desirable answer (log π per token {des[0]:.3f} → {des[-1]:.3f})")
-        if und[0] - und[-1] < LIMITS["train_min_move"]:
+        if und[0] - und[-1] < tol.KTO_TRAIN_MOVE_NATS:
             problems.append(f"training did not lower the undesirable answer (log π per token {und[0]:.3f} → {und[-1]:.3f})")
         g_minus = data["desirable_grad"][at[-100]]
         summary = (f"β = {beta:g}, z0 = {self.z0:g}, weights {self.weights[0]:g} / {self.weights[1]:g}: loss at r = z0 "
