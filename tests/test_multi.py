@@ -9,6 +9,7 @@ import pytest
 from grader import grade, registry
 from grader.checks.multi import FunctionsSpec, merge
 from grader.core import workspace
+from grader.core.faults import MalformedResults
 from grader.core.results import CheckResult
 from tests.conftest import check, solution_source
 
@@ -51,8 +52,10 @@ def test_a_truncated_report_is_an_error_not_a_pass():
     cases = SPEC.make_cases(0)
     reference = importlib.import_module(KATA.solution)
     cand = {"parts": {p.function: {"runs": []} for p in SPEC.parts}}
-    with pytest.raises(ValueError, match="group_advantages: 0 runs reported for 14 cases"):
+    with pytest.raises(MalformedResults, match="group_advantages: 0 runs reported for 14 cases"):
         SPEC.judge(reference, cases, cand, KATA)
+    with pytest.raises(MalformedResults, match="no results for each of group_advantages, rloo_advantages"):
+        SPEC.judge(reference, cases, {"parts": {"group_advantages": {}}}, KATA)
 
 
 def test_stub_is_not_started_and_shipped_as_generated(grade_one):

@@ -110,7 +110,7 @@ def test_behaviour_passes_the_reference(seed):
     judged = r.details["judged"]
     assert judged["group_sum_max"] < 1e-12 and judged["rloo_error"] < 1e-12
     assert judged["shift_change_batch"] > 0.1 and judged["scale_change_group"] < 2.8e-4
-    assert {s["param"]["scale"] for s in r.details["series"]} == {"group", "batch", "none", "rloo"}
+    assert r.details["series"] == [] and len(judged["advantages_rloo"]) == 24
 
 
 def test_behaviour_fails_batch_statistics_for_group():

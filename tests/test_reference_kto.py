@@ -124,6 +124,10 @@ def test_behaviour_passes_the_reference_with_the_issue_figures(seed):
     assert j["dpo_grad_at_minus_100"] == pytest.approx(0.1 * sigmoid(10), rel=1e-12)
     assert j["desirable_loss_at_z0"] == pytest.approx(0.5) and j["undesirable_loss_at_z0"] == pytest.approx(0.75)
     assert j["train_desirable_change"] > 0.5 and j["train_undesirable_change"] < -0.5
+    assert j["margins"][0] == -100.0 and max(j["desirable_loss_by_margin"]) <= 1.0
+    assert [(c["name"], c["param"], c["x"]) for c in r.details["series"]] == [
+        ("log π per token", {"label": "desirable"}, "step"), ("log π per token", {"label": "undesirable"}, "step"),
+        ("z0", {}, "step")]
 
 
 def _with(**changes):

@@ -17,6 +17,7 @@ from typing import Any, Callable, Protocol
 
 from grader.checks.cases import Case
 from grader.checks.function import FunctionSpec, describe_error
+from grader.core.faults import MalformedResults
 from grader.core.results import CheckResult
 
 # A part that returns no result is reported at its first check; the others wait for it.
@@ -82,7 +83,9 @@ class FunctionsSpec:
 
         names = [n for n in kata.check_names if n != "behaviour"]
         part_kata = dataclasses.replace(kata, checks=tuple(c for c in kata.checks if c.name != "behaviour"))
-        parts = cand["parts"]
+        parts = cand.get("parts")
+        if not isinstance(parts, dict) or any(not isinstance(parts.get(f), dict) for f in self.functions):
+            raise MalformedResults(f"no results for each of {', '.join(self.functions)}")
         per_part: list[tuple[str, dict[str, CheckResult]]] = []
         start = 0
         for p in self.parts:
@@ -98,8 +101,8 @@ class FunctionsSpec:
                            for i, n in enumerate(names)}
             else:
                 problem = malformed(p, own, got)
-                if problem:  # the child writes these results: a forged or truncated report is an error
-                    raise ValueError(f"{p.function}: {problem}")
+                if problem:  # the child writes these results: a forged or truncated report is the submission's
+                    raise MalformedResults(f"{p.function}: {problem}")
                 results = {r.name: r for r in p.judge(reference, own, got, part_kata, ref_runs)}
             per_part.append((p.function, results))
         merged = [merge(n, [(f, r[n]) for f, r in per_part]) for n in names]

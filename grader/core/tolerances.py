@@ -98,7 +98,6 @@ KTO_BOUND_SLACK = 1e-6  # every loss within [-slack, weight + slack]
 # |d loss / d r| at |r - z0| = 100: β·w·σ(10)·σ(-10) = 4.5e-6 · w for KTO; DPO's -log σ gives β·σ(10) = 0.1.
 KTO_FAR_GRADIENT_MAX = 1e-4
 KTO_PEAK_GRADIENT_RTOL = 1e-4  # |d loss / d r| at r = z0 against β·weight/4
-KTO_Z0_GRADIENT_MAX = 0.0  # the gradient reaching kl_policy_logps: none at all
 # Training must raise the desirable answer's and lower the undesirable one's per-token log π by
 # this much (the reference: +1.37 and -1.52 nats over 60 steps).
 KTO_TRAIN_MOVE_NATS = 0.05

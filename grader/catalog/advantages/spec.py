@@ -13,11 +13,12 @@ from typing import Any, Callable
 import torch
 
 from grader.checks.cases import Case, generator
-from grader.checks.details import details, series
+from grader.checks.details import details
 from grader.checks.function import FunctionSpec, Param
 from grader.checks.multi import FunctionsSpec
 from grader.core.results import CheckResult
 from grader.core import tolerances as tol
+from grader.core.faults import MalformedResults
 
 F64, F32 = torch.float64, torch.float32
 
@@ -257,19 +258,24 @@ class AdvantagesBehaviour:
         r, G = self.rewards(seed), self.group_size
         shifted = r.clone()
         shifted[G:2 * G] += self.shift  # group 1 only
+        flat = lambda a: [float(x) for x in torch.as_tensor(a).detach().reshape(-1)]  # whatever shape came back
         out: dict[str, Any] = {}
         for scale in ("group", "batch", "none"):
-            out[scale] = group(r.clone(), G, scale=scale).tolist()
-            out[f"{scale}_shifted"] = group(shifted.clone(), G, scale=scale).tolist()
-            out[f"{scale}_scaled"] = group(self.c * r, G, scale=scale).tolist()
-        out["rloo"] = rloo(r.clone(), G).tolist()
-        out["rewards"] = r.tolist()
+            out[scale] = flat(group(r.clone(), G, scale=scale))
+            out[f"{scale}_shifted"] = flat(group(shifted.clone(), G, scale=scale))
+            out[f"{scale}_scaled"] = flat(group(self.c * r, G, scale=scale))
+        out["rloo"] = flat(rloo(r.clone(), G))
+        out["rewards"] = flat(r)
         return out
 
     def judge(self, data: dict[str, Any]) -> CheckResult:
         G, n = self.group_size, len(self.means)
-        try:
-            t = {k: torch.tensor(v, dtype=F64).reshape(n, G) for k, v in data.items()}
+        keys = [f"{s}{suffix}" for s in ("group", "batch", "none") for suffix in ("", "_shifted", "_scaled")]
+        keys += ["rloo", "rewards"]
+        if not all(isinstance(data.get(k), list) for k in keys):
+            raise MalformedResults("the behaviour run's record is not the one the grader's run writes")
+        try:  # a submission may return advantages of the wrong shape: that is its own failure
+            t = {k: torch.tensor(data[k], dtype=F64).reshape(n, G) for k in keys}
         except (RuntimeError, TypeError, ValueError):
             return CheckResult("behaviour", "fail", f"the advantages are not {n * G} numbers (see output_types).")
         if not all(bool(torch.isfinite(v).all()) for v in t.values()):
@@ -311,10 +317,8 @@ class AdvantagesBehaviour:
                    f"{shift_batch:.3g}; rewards × {self.c:g}: 'none' × {self.c:g} to "
                    f"{scale_none:.1e}, 'group' moves {scale_group:.1e}; RLOO = {G}/{G - 1} × mean "
                    f"baseline to {rloo_err:.1e}.")
-        curves = [series("advantage", t[s].reshape(-1).tolist(), x="completion", scale=s)
-                  for s in ("group", "batch", "none")]
-        curves.append(series("advantage", t["rloo"].reshape(-1).tolist(), x="completion", scale="rloo"))
-        info = details(curves, **judged)
+        # No training here, so no curves: the advantages themselves are among the numbers judged.
+        info = details([], **judged, **{f"advantages_{k}": t[k].reshape(-1).tolist() for k in ("group", "batch", "none", "rloo")})
         if problems:
             return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=info)
         return CheckResult("behaviour", "pass", summary + " Under 'group' only eps sees the scale of the rewards; "

@@ -18,6 +18,7 @@ from grader.checks.details import details, series
 from grader.checks.function import FunctionSpec, Param
 from grader.core.results import CheckResult
 from grader.core import tolerances as tol
+from grader.core.faults import MalformedResults
 
 F64, F32 = torch.float64, torch.float32
 NAMES = ("policy_logps", "ref_logps", "kl_policy_logps", "kl_ref_logps", "desirable")
@@ -189,6 +190,9 @@ def combine_rows(rows: list[list[torch.Tensor]], case: Case) -> list[torch.Tenso
 
 
 # ---------------------------------------------------------------- behaviour
+TRAINED = ("train_desirable", "train_undesirable", "train_z0")  # the training run's curves, one value a step
+
+
 class KTOBehaviour:
     """KTO's shape, measured with the submission's loss, and a training run on the toy policy.
 
@@ -254,28 +258,33 @@ class KTOBehaviour:
         gaps, beta = list(self.gaps), self.beta
         at = {gap: i for i, gap in enumerate(gaps)}
         problems, judged = [], {}
-        numbers = [x for k, v in data.items() if isinstance(v, list) for x in v] + \
-            [data["desirable_kl_grad"], data["undesirable_kl_grad"]]
+        curves_in = [f"{lb}_{what}" for lb in ("desirable", "undesirable") for what in ("loss", "grad")]
+        lengths = {k: len(gaps) for k in curves_in} | {k: self.steps for k in TRAINED}
+        if not all(isinstance(data.get(k), list) and len(data[k]) == n and
+                   all(isinstance(x, float) for x in data[k]) for k, n in lengths.items()) or \
+                not all(isinstance(data.get(f"{lb}_kl_grad"), float) for lb in ("desirable", "undesirable")):
+            raise MalformedResults("the behaviour run's record is not the one the grader's run writes")
+        numbers = [x for k in lengths for x in data[k]] + [data["desirable_kl_grad"], data["undesirable_kl_grad"]]
         if not all(math.isfinite(x) for x in numbers):
             return CheckResult("behaviour", "fail", "the probes or the training run produced NaN or inf.")
         for label, w in zip(("desirable", "undesirable"), self.weights):
             a = f"{'an' if label[0] == 'u' else 'a'} {label} example"
             loss, grad = data[f"{label}_loss"], data[f"{label}_grad"]
-            half = loss[at[0]]
+            half, half_want, peak_want = loss[at[0]], w / 2, beta * w / 4
             far = max(abs(grad[at[-100]]), abs(grad[at[100]]))
             peak = abs(grad[at[0]])
             judged.update({f"{label}_loss_at_z0": half, f"{label}_weight": w,
                            f"{label}_grad_at_minus_100": grad[at[-100]], f"{label}_grad_at_plus_100": grad[at[100]],
                            f"{label}_grad_at_z0": grad[at[0]], f"{label}_kl_grad": data[f"{label}_kl_grad"]})
-            if abs(half - w / 2) > tol.KTO_HALF_WEIGHT_RTOL * w:
-                problems.append(f"{a}'s loss at r = z0 is {half:.6g}, not half its weight ({w / 2:g})")
+            if abs(half - half_want) > tol.KTO_HALF_WEIGHT_RTOL * w:
+                problems.append(f"{a}'s loss at r = z0 is {half:.6g}, not half its weight ({half_want:g})")
             if min(loss) < -tol.KTO_BOUND_SLACK or max(loss) > w + tol.KTO_BOUND_SLACK:
                 problems.append(f"{a}'s loss left [0, {w:g}] (from {min(loss):.4g} to {max(loss):.4g})")
             if far > tol.KTO_FAR_GRADIENT_MAX:
                 problems.append(f"{a} at |r - z0| = 100 still gets a gradient of {far:.3g}")
-            if abs(peak - beta * w / 4) > tol.KTO_PEAK_GRADIENT_RTOL * beta * w / 4:
-                problems.append(f"{a}'s gradient at r = z0 is {peak:.4g}, not β·weight/4 = {beta * w / 4:.4g}")
-            if data[f"{label}_kl_grad"] > tol.KTO_Z0_GRADIENT_MAX:
+            if abs(peak - peak_want) > tol.KTO_PEAK_GRADIENT_RTOL * peak_want:
+                problems.append(f"{a}'s gradient at r = z0 is {peak:.4g}, not β·weight/4 = {peak_want:.4g}")
+            if data[f"{label}_kl_grad"] != 0:  # exactly none: z0 is detached
                 problems.append(f"a gradient of {data[f'{label}_kl_grad']:.3g} reaches kl_policy_logps: z0 is not detached")
         dpo = beta / (1 + math.exp(-beta * 100))  # |d -log σ(β·x) / dx| = β·σ(-β·x) at x = -100
         judged["dpo_grad_at_minus_100"] = dpo
@@ -296,11 +305,13 @@ class KTOBehaviour:
                    f"{data['train_z0'][0]:.3g} → {data['train_z0'][-1]:.3g}"
                    + (" (the mismatched answers lose probability too: the KL estimate is negative, clamped at 0)."
                       if max(data["train_z0"]) == 0 else "."))
-        curves = [series("loss", data[f"{lb}_loss"], x="r - z0", label=lb) for lb in ("desirable", "undesirable")]
-        curves += [series("|d loss / d r|", [abs(x) for x in data[f"{lb}_grad"]], x="r - z0", label=lb)
-                   for lb in ("desirable", "undesirable")]
-        curves += [series("log π per token", des, label="desirable"), series("log π per token", und, label="undesirable"),
-                   series("z0", data["train_z0"])]
+        # The probes over r - z0 are numbers judged, not curves over training.
+        judged["margins"] = [float(x) for x in gaps]
+        for lb in ("desirable", "undesirable"):
+            judged[f"{lb}_loss_by_margin"] = data[f"{lb}_loss"]
+            judged[f"{lb}_grad_by_margin"] = data[f"{lb}_grad"]
+        curves = [series("log π per token", des, label="desirable"), series("log π per token", und, label="undesirable"),
+                  series("z0", data["train_z0"])]
         info = details(curves, **judged)
         if problems:
             return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=info)
