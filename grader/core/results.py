@@ -9,7 +9,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader import __version__
+
 CHECK_STATUSES = ("pass", "fail", "skip", "error")
+CONTRACT_CHECKS = ("signature",)  # when one fails, the other checks' verdicts are noise: they are not run
 KATA_STATUSES = ("pass", "fail", "error", "timeout", "not_started")
 
 
@@ -21,6 +24,7 @@ class CheckResult:
     mistake: str | None = None  # name of the catalogued mistake the output matches
     advisory: bool = False  # shown, never decides the verdict
     details: dict[str, Any] = field(default_factory=dict)  # numbers a check judged (e.g. trajectories)
+    seconds: float = 0.0  # time spent judging this check in the grader
 
     def __post_init__(self) -> None:
         assert self.status in CHECK_STATUSES, f"unknown check status {self.status!r}"
@@ -30,7 +34,8 @@ class CheckResult:
         return not self.advisory and self.status in ("fail", "error")
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "status": self.status, "message": self.message}
+        out: dict[str, Any] = {"name": self.name, "status": self.status, "message": self.message,
+                               "seconds": round(self.seconds, 4)}
         if self.mistake:
             out["mistake"] = self.mistake
         if self.advisory:
@@ -38,6 +43,19 @@ class CheckResult:
         if self.details:
             out["details"] = self.details
         return out
+
+
+def not_run_after_contract(checks: list[CheckResult]) -> list[CheckResult]:
+    """`checks`, with every check after a failed contract check (the signature) shown as not run:
+    with the wrong parameters every later check fails for the same reason, and fourteen reports
+    of it hide the one that matters."""
+    failed = next((c for c in checks if c.name in CONTRACT_CHECKS and c.status in ("fail", "error")), None)
+    if failed is None:
+        return checks
+    after = checks.index(failed) + 1
+    for c in checks[after:]:
+        c.status, c.message, c.mistake, c.details = "skip", f"not run: the {failed.name} check failed.", None, {}
+    return checks
 
 
 @dataclass
@@ -103,6 +121,7 @@ class Report:
             "seed": self.seed,
             "workspace": self.workspace,
             "warnings": list(self.warnings),
+            "grader_version": __version__,
         }
 
     def to_json(self) -> str:

@@ -11,6 +11,11 @@ the last look. So an editor that saves by writing a temporary file and renaming 
 kata file, one that writes twice, or a save that lands while a grade is running, all lead
 to exactly one grade of the new content; saving unchanged content does not re-grade (the
 seed is fixed for the session, so the report would be the same).
+
+A grade that a newer save made obsolete is cancelled: `grade(name, obsolete)` is handed a
+callable that says whether the kata's file changed since the grade started, and returns
+None when it gave up for that reason; the loop then grades the newest version at once
+(saving an infinite loop and then its fix does not wait for the loop's timeout).
 """
 from __future__ import annotations
 
@@ -23,13 +28,14 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from grader import registry
 from grader.core import workspace
 from grader.core.results import Report
-from grader.core.state import State
+from grader.core.state import State, file_digest
 
 
 @dataclass
 class Step:
     """What the loop does. kind: "grading" (a grade of kata starts), "graded" (report is set),
-    "next" (kata is the next one to work on), "done" (every kata passes)."""
+    "cancelled" (a newer save made the running grade obsolete), "next" (kata is the next one to
+    work on), "done" (every kata passes)."""
 
     kind: str
     kata: str
@@ -45,7 +51,8 @@ def next_unfinished(order: list[str], after: str, solved: Callable[[str], bool])
     return None
 
 
-def practice(order: list[str], start: str, events: Iterable[Any], grade: Callable[[str], Report],
+def practice(order: list[str], start: str, events: Iterable[Any],
+             grade: Callable[[str, Callable[[], bool]], Report | None],
              fingerprints: Callable[[], Mapping[str, str]], kata_of: Mapping[str, str],
              solved: Callable[[str], bool]) -> Iterator[Step]:
     """Grade `start`, then re-grade after each change, moving on whenever the current kata passes.
@@ -53,16 +60,23 @@ def practice(order: list[str], start: str, events: Iterable[Any], grade: Callabl
     fingerprints(): file name -> content hash of every watched file; kata_of: a kata's file
     name -> the kata. A changed kata file makes its kata the current one (what you save is
     what is graded); a changed file of no kata (a helper module) re-grades the current one.
+    grade(name, obsolete) -> the report, or None when `obsolete()` became true meanwhile.
     """
     current = start
     seen = dict(fingerprints())
+    file_of = {k: f for f, k in kata_of.items()}
 
     def grade_and_move_on(name: str) -> Iterator[Step]:
-        nonlocal current
+        nonlocal current, seen
         current = name
         while True:
             yield Step("grading", current)
-            report = grade(current)
+            seen = dict(fingerprints())  # the version being graded
+            graded, file = dict(seen), file_of.get(current)
+            report = grade(current, lambda: dict(fingerprints()).get(file) != graded.get(file))
+            if report is None:  # a newer save of this kata: grade that instead
+                yield Step("cancelled", current)
+                continue
             yield Step("graded", current, report)
             if not report.ok:
                 return
@@ -127,11 +141,16 @@ class WorkspaceGrader:
     records it. Start the sandbox before the first grade: the grader's own `import torch`
     (at the first grade) then overlaps the zygote's."""
 
-    def __init__(self, ws: Path, sandbox: Any, seed: int, limits: Any = None) -> None:
-        self.ws, self.sandbox, self.seed, self.limits = Path(ws), sandbox, seed, limits
-        self.sandboxes_started = 0  # replacements for a sandbox that died
+    def __init__(self, ws: Path, sandbox: Any, seed: int, limits: Any = None, device: str = "auto",
+                 poll_s: float = 0.1) -> None:
+        self.ws, self.sandbox, self.seed, self.limits, self.device = Path(ws), sandbox, seed, limits, device
+        self.poll_s = poll_s  # how often a running grade looks for a newer save
+        self.sandboxes_started = 0  # replacements for a sandbox that died or ran an obsolete grade
+        self.cancelled = 0
 
-    def __call__(self, name: str) -> Report:
+    def __call__(self, name: str, obsolete: Callable[[], bool] | None = None) -> Report | None:
+        """Grade `name`; None (nothing recorded) when `obsolete()` turns true before the grade ends:
+        the sandbox running it is then ended and a fresh one started for the next grade."""
         from grader.core import engine
         from grader.sandbox.pool import Limits, Sandbox
 
@@ -139,10 +158,47 @@ class WorkspaceGrader:
             self.sandbox.close()
             self.sandbox = Sandbox.start()
             self.sandboxes_started += 1
-        options = engine.Options(seed=self.seed, limits=self.limits or Limits())
-        report = engine.grade([name], self.ws, options, sandbox=self.sandbox)
-        record(self.ws, report)
+        options = engine.Options(seed=self.seed, device=self.device, limits=self.limits or Limits())
+        digests = {name: file_digest(workspace.kata_path(self.ws, registry.get(name)))}
+        if obsolete is None:
+            report = engine.grade([name], self.ws, options, sandbox=self.sandbox)
+        else:
+            report = self._cancellable(name, options, obsolete)
+            if report is None:
+                return None
+        record(self.ws, report, digests)
         return report
+
+    def _cancellable(self, name: str, options: Any, obsolete: Callable[[], bool]) -> Report | None:
+        from grader.core import engine
+        from grader.sandbox import procs
+        from grader.sandbox.pool import Sandbox
+
+        done: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                done["report"] = engine.grade([name], self.ws, options, sandbox=self.sandbox)
+            except BaseException as exc:  # handed to the caller's thread below
+                done["error"] = exc
+
+        worker = threading.Thread(target=run, name=f"grade-{name}", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(self.poll_s)
+            if worker.is_alive() and obsolete():
+                # Ending the zygote (and every child) makes the running grade return at once, its
+                # kata reported lost; that report is of an old version and is dropped.
+                procs.kill_tree(self.sandbox.proc.pid)
+                worker.join()
+                self.sandbox.close()
+                self.sandbox = Sandbox.start()
+                self.sandboxes_started += 1
+                self.cancelled += 1
+                return None
+        if "error" in done:
+            raise done["error"]
+        return done["report"]
 
     def solved(self, name: str) -> bool:
         return State.load(self.ws).get(name).status == "pass"
@@ -151,12 +207,17 @@ class WorkspaceGrader:
         self.sandbox.close()
 
 
-def record(ws: Path, report: Report) -> State:
-    """Each kata's grade into the workspace state, and the hints used into the report; the state saved."""
+def record(ws: Path, report: Report, digests: Mapping[str, str] | None = None) -> State:
+    """Each kata's grade into the workspace state, and the hints used into the report; the state saved.
+
+    digests: each kata file's content hash when its grade started (read now when not given),
+    so that `kata list` can tell a file changed since its grade."""
     state = State.load(ws)
     for r in report.katas:
         r.hints_used = state.get(r.name).hints
-        state.record_grade(r.name, r.status, sum(c.status == "pass" for c in r.checks), len(r.checks))
+        digest = (digests or {}).get(r.name) or file_digest(workspace.kata_path(ws, registry.get(r.name)))
+        ran = [c for c in r.checks if c.status != "skip"]
+        state.record_grade(r.name, r.status, sum(c.status == "pass" for c in ran), len(ran), digest)
     state.save()
     return state
 

@@ -1,0 +1,72 @@
+"""`kata report`: grade many workspaces, one per person, and print and write the cohort's results."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from grader import render
+from grader.commands._common import (EXIT_FAIL, EXIT_OK, check_device, complete_kata, examples, kata_names,
+                                     new_seed, sandbox_options)
+
+
+@click.command(epilog=examples("kata report ~/candidates/*",
+                               "kata report ~/candidates/* --csv cohort.csv --json cohort.json --junit cohort.xml",
+                               "kata report alice bob --kata dpo --kata ipo --seed 3"))
+@click.argument("dirs", nargs=-1, required=True, metavar="DIR...",
+                type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--kata", "names", multiple=True, callback=kata_names, metavar="NAME", shell_complete=complete_kata,
+              help="Grade only this kata (repeatable); all when not given.")
+@click.option("--csv", "csv_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write one CSV row per (person, kata) to FILE.")
+@click.option("--json", "json_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write every result, check by check, as JSON to FILE.")
+@click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write JUnit XML to FILE: a testsuite per person, a testcase per kata.")
+@sandbox_options("kata and person")
+@click.option("--parallel", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Submissions run at once; 0: one per core.")
+@click.pass_context
+def report(ctx: click.Context, dirs: tuple[Path, ...], names: list[str], csv_file: Path | None,
+           json_file: Path | None, junit_file: Path | None, seed: int | None, timeout: float, device: str,
+           memory_mb: int, parallel: int) -> None:
+    """Grade many workspaces, one per person (DIR names the person), and print a person x kata table.
+
+    Exit code 0: every kata of every workspace passes, 1: any does not, 2: usage error.
+    """
+    for out in (csv_file, json_file, junit_file):
+        if out is not None and not out.resolve().parent.is_dir():
+            raise click.UsageError(f"cannot write '{out}': its folder does not exist.")
+    unique: dict[Path, Path] = {}
+    for d in dirs:  # a folder named twice is graded once
+        unique.setdefault(d.resolve(), d)
+    dirs = tuple(unique.values())
+    people = _people(dirs)
+    from grader.sandbox.pool import Limits, Sandbox
+
+    with Sandbox.start() as sandbox:  # before torch is imported here: the two imports overlap
+        from grader.core import engine
+
+        check_device(device)
+        seed = new_seed(seed)
+        options = engine.Options(seed=seed, device=device, parallel=parallel,
+                                 limits=Limits(timeout=timeout, memory_mb=memory_mb))
+        reports = engine.grade_many(names, list(dirs), options, sandbox=sandbox)
+    from grader.practice import export
+    from grader.practice.cohort import Cohort, Member
+
+    cohort = Cohort([Member(p, r) for p, r in zip(people, reports)], names, seed)
+    for out, write in ((csv_file, export.write_csv), (json_file, export.write_json), (junit_file, export.write_junit)):
+        if out is not None:
+            write(cohort, out)
+    render.cohort(render.console(), cohort)
+    ctx.exit(EXIT_OK if cohort.ok else EXIT_FAIL)
+
+
+def _people(dirs: tuple[Path, ...]) -> list[str]:
+    """Each workspace folder's name; the path as given where two folders share a name."""
+    names = [d.resolve().name or str(d) for d in dirs]
+    return [n if names.count(n) == 1 else str(d) for n, d in zip(names, dirs)]
+
+
+COMMANDS = (report,)

@@ -1,0 +1,55 @@
+"""What every screen shares: the console, the status words and marks, the margin. No torch.
+
+Each mark means one thing on every screen, so that a report read without colour is still
+unambiguous: ✓ pass, ✗ fail, ! error, · skipped or not run, i advice (an advisory check
+that found something; it never decides the verdict).
+"""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red", "timeout": "bold yellow",
+                "not_started": "dim", "skip": "dim", "advice": "yellow"}
+STATUS_LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "not_started": "NOT STARTED",
+                "skip": "skip", "advice": "advice"}
+MARKS = {"pass": "✓", "fail": "✗", "error": "!", "skip": "·", "advice": "i"}
+NARROW = 70  # below this many columns the left margins shrink
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def margin(con: Console, wide: int = 4) -> int:
+    """The left indent of nested blocks: `wide` on a wide screen, half of it on a narrow one."""
+    return wide if con.width >= NARROW else max(1, wide // 2)
+
+
+def check_kind(status: str, advisory: bool) -> str:
+    """A check's status as shown: an advisory check that did not pass is 'advice', never 'fail'."""
+    return "advice" if advisory and status in ("fail", "error") else status
+
+
+def label(status: str) -> Text:
+    return Text(STATUS_LABEL.get(status, status), style=STATUS_STYLE.get(status, ""))
+
+
+def mark(kind: str) -> Text:
+    return Text(MARKS[kind], style=STATUS_STYLE.get(kind, ""))
+
+
+def error(con: Console, message: str) -> None:
+    con.print(Text.assemble(Text("error: ", style="bold red"), message))
+
+
+def notice(con: Console, message: str) -> None:
+    con.print(Text(message, style="yellow"))
+
+
+def command(text: str, ws: object = None) -> str:
+    """A command to suggest, with the workspace it applies to: `kata reset dpo --path ws2`.
+
+    The default workspace (`katas`, relative to where the user is) needs no --path.
+    """
+    return f"`{text}`" if ws is None or str(ws) == "katas" else f"`{text} --path {ws}`"

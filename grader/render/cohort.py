@@ -1,0 +1,71 @@
+"""`kata report`'s screen: a person x kata table when it fits the width, else one row per person.
+
+Every cell is readable at any width: no name or status is ever cut. The full table needs
+one column per kata; when those do not fit (13 katas never fit in 80 columns), each person
+gets one row with their passed / total and the katas that do not pass, with why, wrapped
+at word boundaries. No torch.
+"""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from grader.practice.cohort import Cohort
+from grader.render.base import STATUS_LABEL, STATUS_STYLE, label
+
+GAP = 2  # spaces between the table's columns
+
+
+def _full_width(co: Cohort) -> int:
+    """Columns the person x kata table needs, every cell at its full width."""
+    people = max([len("person")] + [len(m.person) for m in co.members])
+    widths = [people] + [max(len(name), *(len(STATUS_LABEL[r.status]) for m in co.members for r in m.report.katas
+                                          if r.name == name), 1) for name in co.kata_names]
+    widths.append(max([len("passed")] + [len(f"{m.report.passed}/{m.report.total}") for m in co.members]))
+    return sum(widths) + GAP * (len(widths) - 1)
+
+
+def _not_passing(m) -> Text:
+    out = Text()
+    for r in m.report.katas:
+        if r.status == "pass":
+            continue
+        if out:
+            out.append(", ")
+        why = STATUS_LABEL[r.status]
+        if r.status == "fail" and r.failed_checks:
+            why += " (" + ", ".join(c.name for c in r.failed_checks) + ")"
+        out.append(f"{r.name} ")
+        out.append(why, style=STATUS_STYLE.get(r.status, ""))
+    return out or Text("every kata passes", style="green")
+
+
+def cohort(con: Console, co: Cohort) -> None:
+    """The cohort's table (or rows), warnings, then `n / m people pass every kata` and the seed."""
+    if _full_width(co) <= con.width:
+        table = Table(box=None, padding=(0, GAP), pad_edge=False)
+        table.add_column("person", style="bold", no_wrap=True)
+        for name in co.kata_names:
+            table.add_column(name, no_wrap=True)
+        table.add_column("passed", justify="right", no_wrap=True)
+        for m in co.members:
+            status = {r.name: r.status for r in m.report.katas}
+            passed = Text(f"{m.report.passed}/{m.report.total}", style="bold green" if m.report.ok else "")
+            table.add_row(m.person, *[label(status[name]) if name in status else "" for name in co.kata_names], passed)
+    else:
+        table = Table(box=None, padding=(0, GAP), pad_edge=False)
+        table.add_column("person", style="bold", no_wrap=True)
+        table.add_column("passed", justify="right", no_wrap=True)
+        table.add_column("katas not passing", overflow="fold")
+        for m in co.members:
+            passed = Text(f"{m.report.passed}/{m.report.total}", style="bold green" if m.report.ok else "")
+            table.add_row(m.person, passed, _not_passing(m))
+    con.print(table)
+    for m in co.members:
+        for w in m.report.warnings:
+            con.print(Text(f"warning ({m.person}): {w}", style="bold yellow"))
+    con.print()
+    style = "bold green" if co.ok else "bold"
+    con.print(Text.assemble(Text(f"{co.passed} / {co.total} people pass every kata", style=style),
+                            Text(f"  ·  seed {co.seed} (reproduce with --seed {co.seed})", style="dim")))
