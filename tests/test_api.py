@@ -68,10 +68,13 @@ def test_to_json_is_kata_grade_json(sandbox, monkeypatch, tmp_path):
 
     def shape(doc):
         return {key: value for key, value in doc.items() if key not in ("workspace", "katas")} | {
-            "katas": [{k: v for k, v in kata.items() if k != "seconds"} for kata in doc["katas"]]}
+            "katas": [{k: v for k, v in kata.items() if k != "seconds"} | {
+                "checks": [{k: v for k, v in c.items() if k != "seconds"} for c in kata["checks"]]}
+                for kata in doc["katas"]]}
 
     assert shape(api_doc) == shape(cli_doc)  # statuses, messages, details and hints_used included
-    assert set(api_doc) == set(cli_doc) == {"katas", "passed", "total", "seed", "workspace", "warnings"}
+    assert set(api_doc) == set(cli_doc) == {"katas", "passed", "total", "seed", "workspace", "warnings",
+                                            "grader_version"}
     assert api_doc["katas"][0]["status"] == "pass" and api_doc["katas"][0]["hints_used"] == 0
 
 

@@ -32,7 +32,7 @@ class Script:
         self.graded: list[tuple[str, str]] = []
         self.passed: set[str] = set()
 
-    def grade(self, kata: str) -> Report:
+    def grade(self, kata: str, obsolete=None) -> Report:
         content = self.files[f"{kata}.py"]
         status = self.verdicts.get((kata, content), "fail")
         self.graded.append((kata, status))
@@ -223,7 +223,7 @@ def test_kata_watch_moves_on_after_a_save_and_ctrl_c_exits_cleanly(tmp_path):
         # Ctrl-C while a grade runs: an endless loop that only the 10 s timeout would end.
         atomic_write(ws / f"{second}.py", "def endless(*args, **kwargs):\n    while True:\n        pass\n\n\n"
                      + "".join(f"{e} = endless\n" for e in registry.get(second).entry))
-        wait_for(f"grading {second} …")
+        wait_for(f"grading {second}...")
         time.sleep(0.5)
         left = descendants(proc.pid)  # the sandbox's zygote and the looping child
         assert len(left) >= 2, left

@@ -182,20 +182,27 @@ class WorkspaceGrader:
             except BaseException as exc:  # handed to the caller's thread below
                 done["error"] = exc
 
+        def end_grade() -> None:
+            # Ending the zygote (and every child) makes the running grade return at once, its
+            # kata reported lost; that report is of an old version (or nobody waits for it).
+            procs.kill_tree(self.sandbox.proc.pid)
+            worker.join(10)
+            self.sandbox.close()
+
         worker = threading.Thread(target=run, name=f"grade-{name}", daemon=True)
         worker.start()
-        while worker.is_alive():
-            worker.join(self.poll_s)
-            if worker.is_alive() and obsolete():
-                # Ending the zygote (and every child) makes the running grade return at once, its
-                # kata reported lost; that report is of an old version and is dropped.
-                procs.kill_tree(self.sandbox.proc.pid)
-                worker.join()
-                self.sandbox.close()
-                self.sandbox = Sandbox.start()
-                self.sandboxes_started += 1
-                self.cancelled += 1
-                return None
+        try:
+            while worker.is_alive():
+                worker.join(self.poll_s)
+                if worker.is_alive() and obsolete():
+                    end_grade()
+                    self.sandbox = Sandbox.start()
+                    self.sandboxes_started += 1
+                    self.cancelled += 1
+                    return None
+        except BaseException:  # Ctrl-C: end the grade now rather than at its timeout
+            end_grade()
+            raise
         if "error" in done:
             raise done["error"]
         return done["report"]
@@ -216,8 +223,7 @@ def record(ws: Path, report: Report, digests: Mapping[str, str] | None = None) -
     for r in report.katas:
         r.hints_used = state.get(r.name).hints
         digest = (digests or {}).get(r.name) or file_digest(workspace.kata_path(ws, registry.get(r.name)))
-        ran = [c for c in r.checks if c.status != "skip"]
-        state.record_grade(r.name, r.status, sum(c.status == "pass" for c in ran), len(ran), digest)
+        state.record_grade(r.name, r.status, sum(c.status == "pass" for c in r.checks), len(r.checks), digest)
     state.save()
     return state
 

@@ -17,6 +17,16 @@ MARKS = {"pass": "✓", "fail": "✗", "error": "!", "skip": "·", "advice": "i"
 NARROW = 70  # below this many columns the left margins shrink
 
 
+def fit(con: Console, pieces: list[Text], sep: str = "  ·  ", indent: str = "") -> Text:
+    """`pieces` on one line joined by `sep` when they fit the console's width, else one a line
+    (each after `indent`), so that no command or number is broken across lines mid-phrase."""
+    pieces = [p for p in pieces if p.plain]
+    one = Text(sep).join(pieces)
+    if one.cell_len <= con.width:
+        return one
+    return Text("\n" + indent).join(pieces)
+
+
 def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 

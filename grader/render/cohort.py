@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.practice.cohort import Cohort
-from grader.render.base import STATUS_LABEL, STATUS_STYLE, label
+from grader.render.base import STATUS_LABEL, STATUS_STYLE, fit, label
 
 GAP = 2  # spaces between the table's columns
 
@@ -67,5 +67,5 @@ def cohort(con: Console, co: Cohort) -> None:
             con.print(Text(f"warning ({m.person}): {w}", style="bold yellow"))
     con.print()
     style = "bold green" if co.ok else "bold"
-    con.print(Text.assemble(Text(f"{co.passed} / {co.total} people pass every kata", style=style),
-                            Text(f"  ·  seed {co.seed} (reproduce with --seed {co.seed})", style="dim")))
+    con.print(fit(con, [Text(f"{co.passed} / {co.total} people pass every kata", style=style),
+                        Text(f"seed {co.seed} (reproduce with --seed {co.seed})", style="dim")]))

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.core.results import KataResult, Report
-from grader.render.base import NARROW, STATUS_STYLE, check_kind, label, margin, mark
+from grader.render.base import NARROW, STATUS_STYLE, check_kind, fit, label, margin, mark
 from grader.render.curves import curves, is_series
 
 OUTPUT_LINES = 12  # lines of a submission's printed output shown (all with --verbose)
@@ -33,12 +33,10 @@ def verdict(r: KataResult) -> Text | None:
     return line
 
 
-def headline(r: KataResult, path: str = "") -> Text:
-    head = Text.assemble(Text(r.name, style="bold"), "  ", label(r.status),
-                         Text(f"  {path}  {r.seconds:.2f} s" if path else f"  {r.seconds:.2f} s", style="dim"))
-    if r.hints_used:
-        head.append(f"  hints used: {r.hints_used}", style="dim")
-    return head
+def headline(con: Console, r: KataResult, path: str = "") -> Text:
+    pieces = [Text.assemble(Text(r.name, style="bold"), "  ", label(r.status)), Text(path, style="dim"),
+              Text(f"{r.seconds:.2f} s" + (f"  hints used: {r.hints_used}" if r.hints_used else ""), style="dim")]
+    return fit(con, pieces, sep="  ", indent=" " * margin(con, 2))
 
 
 def _checks_table(con: Console, rows: list[tuple[str, str, str]]) -> None:
@@ -67,7 +65,7 @@ def _output(con: Console, r: KataResult, limit: int | None) -> None:
 
 def kata_result(con: Console, r: KataResult, path: str = "", compact: bool = False, verbose: bool = False) -> None:
     """One kata's report: the full one, or with `compact` the failures and one line of the rest."""
-    con.print(headline(r, path))
+    con.print(headline(con, r, path))
     if r.message:
         con.print(Text(" " * margin(con, 2) + r.message))
     line = verdict(r)
@@ -120,12 +118,10 @@ def failing_names(rep: Report) -> str:
 def summary(con: Console, rep: Report, seed_hint: str = "--seed {seed}") -> None:
     """`n / m katas pass`, what does not, and the seed; `seed_hint` says how to pass the seed back."""
     style = "bold green" if rep.ok else "bold"
-    line = Text(f"{rep.passed} / {rep.total} katas pass", style=style)
     failing = failing_names(rep)
-    if failing:
-        line.append(f"  ·  not passing: {failing}")
-    line.append(f"  ·  seed {rep.seed} (reproduce with {seed_hint.format(seed=rep.seed)})", style="dim")
-    con.print(line)
+    con.print(fit(con, [Text(f"{rep.passed} / {rep.total} katas pass", style=style),
+                        Text(f"not passing: {failing}" if failing else ""),
+                        Text(f"seed {rep.seed} (reproduce with {seed_hint.format(seed=rep.seed)})", style="dim")]))
 
 
 def progress_line(con: Console, done: int, total: int) -> None:
