@@ -138,7 +138,7 @@ def test_plain_output_has_no_colour_and_a_summary(runner, stubs):
     assert result.exit_code == 1
     assert "\x1b[" not in result.stdout
     assert "dpo  NOT STARTED" in result.stdout
-    assert result.stdout.splitlines()[-3:] == ["0 / 1 katas pass", "not passing: dpo (not started)",
+    assert result.stdout.splitlines()[-2:] == ["0 / 1 katas pass  ·  not passing: dpo (not started)",
                                                "seed 5 (reproduce with --seed 5)"]  # too long for one line at 80
 
 

@@ -24,7 +24,9 @@ def _complete_experiment(ctx: click.Context, param: click.Parameter, incomplete:
     return [CompletionItem(n) for n in EXPERIMENTS if n.startswith(incomplete)]
 
 
-@click.command(epilog=examples("kata experiment dpo-vs-ipo", "kata experiment dpo-vs-ipo --reference --png curves.png"))
+@click.command(epilog=examples(
+    "kata experiment dpo-vs-ipo", "kata experiment dpo-vs-ipo --png curves.png",
+    "kata experiment dpo-vs-ipo --reference"))
 @click.argument("name", metavar="EXPERIMENT", callback=_experiment, shell_complete=_complete_experiment)
 @click.option("--reference", is_flag=True, help="Train with the reference solutions instead of your own losses.")
 @path_option

@@ -11,8 +11,9 @@ from grader.commands._common import (EXIT_FAIL, EXIT_OK, check_device, complete_
 
 
 @click.command(epilog=examples("kata report ~/candidates/*",
-                               "kata report ~/candidates/* --csv cohort.csv --json cohort.json --junit cohort.xml",
-                               "kata report alice bob --kata dpo --kata ipo --seed 3"))
+                               "kata report ~/candidates/* --csv cohort.csv",
+                               "kata report ~/candidates/* --junit cohort.xml",
+                               "kata report alice bob --kata dpo --seed 3"))
 @click.argument("dirs", nargs=-1, required=True, metavar="DIR...",
                 type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--kata", "names", multiple=True, callback=kata_names, metavar="NAME", shell_complete=complete_kata,

@@ -18,13 +18,15 @@ NARROW = 70  # below this many columns the left margins shrink
 
 
 def fit(con: Console, pieces: list[Text], sep: str = "  ·  ", indent: str = "") -> Text:
-    """`pieces` on one line joined by `sep` when they fit the console's width, else one a line
-    (each after `indent`), so that no command or number is broken across lines mid-phrase."""
-    pieces = [p for p in pieces if p.plain]
-    one = Text(sep).join(pieces)
-    if one.cell_len <= con.width:
-        return one
-    return Text("\n" + indent).join(pieces)
+    """`pieces` joined by `sep`, a new line (after `indent`) wherever the next piece would pass
+    the console's width: a phrase (a command, a seed) is never broken in the middle."""
+    lines: list[Text] = []
+    for piece in (p for p in pieces if p.plain):
+        if lines and lines[-1].cell_len + len(sep) + piece.cell_len <= con.width:
+            lines[-1] = lines[-1] + Text(sep) + piece
+        else:
+            lines.append(piece if not lines else Text(indent) + piece)
+    return Text("\n").join(lines)
 
 
 def console(stderr: bool = False) -> Console:

@@ -26,19 +26,30 @@ def _full_width(co: Cohort) -> int:
     return sum(widths) + GAP * (len(widths) - 1)
 
 
-def _not_passing(m) -> Text:
-    out = Text()
+def _entries(m) -> list[Text]:
+    """'dpo FAIL (values)', one per kata that does not pass: an entry is never split across lines."""
+    out = []
     for r in m.report.katas:
         if r.status == "pass":
             continue
-        if out:
-            out.append(", ")
         why = STATUS_LABEL[r.status]
         if r.status == "fail" and r.failed_checks:
             why += " (" + ", ".join(c.name for c in r.failed_checks) + ")"
-        out.append(f"{r.name} ")
-        out.append(why, style=STATUS_STYLE.get(r.status, ""))
-    return out or Text("every kata passes", style="green")
+        out.append(Text.assemble(f"{r.name} ", Text(why, style=STATUS_STYLE.get(r.status, ""))))
+    return out
+
+
+def _lines(entries: list[Text], width: int) -> Text:
+    """`entries` joined by ', ', broken into lines of at most `width` cells between entries only."""
+    if not entries:
+        return Text("every kata passes", style="green")
+    lines: list[Text] = [Text()]
+    for i, e in enumerate(entries):
+        piece = e + Text("," if i < len(entries) - 1 else "")
+        if lines[-1].plain and lines[-1].cell_len + 1 + piece.cell_len > width:
+            lines.append(Text())
+        lines[-1] = lines[-1] + Text(" ") + piece if lines[-1].plain else piece
+    return Text("\n").join(lines)
 
 
 def cohort(con: Console, co: Cohort) -> None:
@@ -57,10 +68,13 @@ def cohort(con: Console, co: Cohort) -> None:
         table = Table(box=None, padding=(0, GAP), pad_edge=False)
         table.add_column("person", style="bold", no_wrap=True)
         table.add_column("passed", justify="right", no_wrap=True)
+        person_width = max([len("person")] + [len(m.person) for m in co.members])
+        passed_width = max([len("passed")] + [len(f"{m.report.passed}/{m.report.total}") for m in co.members])
+        width = max(20, con.width - person_width - passed_width - 2 * GAP)
         table.add_column("katas not passing", overflow="fold")
         for m in co.members:
             passed = Text(f"{m.report.passed}/{m.report.total}", style="bold green" if m.report.ok else "")
-            table.add_row(m.person, passed, _not_passing(m))
+            table.add_row(m.person, passed, _lines(_entries(m), width))
     con.print(table)
     for m in co.members:
         for w in m.report.warnings:

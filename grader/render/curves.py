@@ -106,16 +106,19 @@ def experiment(con: Console, res: "ExperimentResult") -> None:
     for p in res.problems:
         error(con, p)
     if res.runs:
-        table = Table(box=None, padding=(0, 2), pad_edge=False)
+        table = Table(box=None, padding=(0, 1), pad_edge=False)  # 53 columns: fits 60
         for col in ("loss", "β", "π(y_l) start", "final π(y_l)", "final h", "1/(2β)"):
             table.add_column(col, justify="left" if col == "loss" else "right", no_wrap=True)
         for r in res.runs:
-            if r.error:
-                table.add_row(r.loss, f"{r.beta:g}", Text(r.error, style="red"), "", "", "")
+            if r.error:  # the message goes under the table: a cell would cut it
+                table.add_row(r.loss, f"{r.beta:g}", Text("error", style="red"), "", "", "")
                 continue
             table.add_row(r.loss, f"{r.beta:g}", f"{r.pi_rejected[0]:.4f}", f"{r.final_pi_rejected:.5f}",
                           f"{r.final_h:.3f}", "—" if r.target is None else f"{r.target:g}")
         con.print(table)
+        for r in res.runs:
+            if r.error:
+                error(con, f"{r.loss} β={r.beta:g}: {r.error}")
         trained = [r for r in res.runs if not r.error and r.h]
         if trained:
             con.print()

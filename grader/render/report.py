@@ -20,17 +20,16 @@ OUTPUT_LINES = 12  # lines of a submission's printed output shown (all with --ve
 COMPACT_OUTPUT_LINES = 5
 
 
-def verdict(r: KataResult) -> Text | None:
-    """One line naming what decided a failing kata: its failing checks and the mistake found."""
+def verdict(r: KataResult) -> list[Text]:
+    """What decided a failing kata, in pieces for one line: its failing checks, the mistake found."""
     failed = r.failed_checks
     if r.status != "fail" or not failed:
-        return None
+        return []
+    pieces = [Text.assemble(Text("failing: ", style="bold red"), ", ".join(c.name for c in failed))]
     mistakes = list(dict.fromkeys(c.mistake for c in failed if c.mistake))
-    line = Text.assemble(Text("failing: ", style="bold red"), ", ".join(c.name for c in failed))
     if mistakes:
-        line.append(" · known mistake: ", style="bold")
-        line.append(", ".join(f"'{m}'" for m in mistakes))
-    return line
+        pieces.append(Text.assemble(Text("known mistake: ", style="bold"), ", ".join(f"'{m}'" for m in mistakes)))
+    return pieces
 
 
 def headline(con: Console, r: KataResult, path: str = "") -> Text:
@@ -68,9 +67,10 @@ def kata_result(con: Console, r: KataResult, path: str = "", compact: bool = Fal
     con.print(headline(con, r, path))
     if r.message:
         con.print(Text(" " * margin(con, 2) + r.message))
-    line = verdict(r)
-    if line is not None:
-        con.print(Text(" " * margin(con, 2)) + line)
+    pieces = verdict(r)
+    if pieces:
+        pad = " " * margin(con, 2)
+        con.print(Text(pad) + fit(con, pieces, sep=" · ", indent=pad))
     kinds = [(check_kind(c.status, c.advisory), c) for c in r.checks]
     if compact and not verbose:
         shown = [(k, c) for k, c in kinds if k in ("fail", "error", "advice")]

@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from grader.render.base import command, label
+from grader.render.base import command, fit, label
 from grader.render.report import kata_result
 
 
@@ -21,15 +21,16 @@ def watch_start(con: Console, ws: str, first: str, seed: int) -> None:
                                  "Ctrl-C to stop", style="dim")))
 
 
-def footer(r: Any) -> Text:
-    """`dpo FAIL · failing: values · mistake 'sign flipped' · seed 5`, the report's last line."""
-    line = Text.assemble(Text(r.name, style="bold"), " ", label(r.status))
+def footer(con: Console, r: Any, seed: int) -> Text:
+    """`dpo FAIL · failing: values · mistake 'sign flipped' · seed 5`, the report's last line(s)."""
+    pieces = [Text.assemble(Text(r.name, style="bold"), " ", label(r.status))]
     if r.failed_checks:
-        line.append(" · failing: " + ", ".join(c.name for c in r.failed_checks))
+        pieces.append(Text("failing: " + ", ".join(c.name for c in r.failed_checks)))
         mistakes = list(dict.fromkeys(c.mistake for c in r.failed_checks if c.mistake))
         if mistakes:
-            line.append(" · mistake " + ", ".join(f"'{m}'" for m in mistakes))
-    return line
+            pieces.append(Text("mistake " + ", ".join(f"'{m}'" for m in mistakes)))
+    pieces.append(Text(f"seed {seed}", style="dim"))
+    return fit(con, pieces, sep=" · ")
 
 
 def watch_step(con: Console, step: Any, paths: dict[str, str] | None = None, verbose: bool = False,
@@ -48,7 +49,7 @@ def watch_step(con: Console, step: Any, paths: dict[str, str] | None = None, ver
         for w in step.report.warnings:
             con.print(Text("warning: " + w, style="bold yellow"))
         for r in step.report.katas:
-            con.print(footer(r) + Text(f" · seed {step.report.seed}", style="dim"))
+            con.print(footer(con, r, step.report.seed))
     elif step.kind == "next":
         con.print(Text.assemble(Text("→ next kata: ", style="bold green"), Text(step.kata, style="bold"),
                                 f" ({command(f'kata show {step.kata}')} states it; save "
