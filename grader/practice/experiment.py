@@ -302,14 +302,17 @@ def plot_available() -> bool:
     return True
 
 
-def write_png(result: ExperimentResult, path: Path) -> None:
-    """Two panels: π(y_l) on a log scale, and h with IPO's targets dashed. Needs matplotlib."""
+def figure(result: ExperimentResult) -> Any:
+    """Two panels: π(y_l) on a log scale (a label at every decade, so the end values can be read),
+    and h with IPO's targets 1/(2β) dotted and named in the legend; the learning rates in the
+    title. Needs matplotlib; the caller closes the figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
     for r in result.runs:
         if r.error or not r.h:
             continue
@@ -317,13 +320,25 @@ def write_png(result: ExperimentResult, path: Path) -> None:
         line, = left.plot(r.pi_rejected, style, label=f"{r.loss} β={r.beta:g}")
         right.plot(r.h, style, color=line.get_color(), label=f"{r.loss} β={r.beta:g}")
         if r.target is not None:
-            right.axhline(r.target, color=line.get_color(), linestyle=":", linewidth=1)
+            right.axhline(r.target, color=line.get_color(), linestyle=":", linewidth=1,
+                          label=f"1/(2β) = {r.target:g} (β={r.beta:g})")
     left.set_yscale("log")
-    left.set(title="π(y_l), per-token geometric mean", xlabel="step")
-    right.set(title="h = log-ratio(y_w) − log-ratio(y_l), per token (dotted: 1/(2β))", xlabel="step")
+    left.yaxis.set_major_locator(LogLocator(base=10, numticks=30))  # every decade labelled
+    left.yaxis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=True))
+    left.set(title="π(y_l), per-token geometric mean", xlabel="step", ylabel="π(y_l) (log scale)")
+    right.set(title="h = log-ratio(y_w) − log-ratio(y_l), per token", xlabel="step", ylabel="h (nats per token)")
     for ax in (left, right):
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{result.title} ({result.source}, seed {result.seed})")
+    lrs = ", ".join(f"{k} {v:g}" for k, v in result.lrs.items())
+    fig.suptitle(f"{result.title} ({result.source}, seed {result.seed}, {result.steps} steps, lr {lrs})")
+    return fig
+
+
+def write_png(result: ExperimentResult, path: Path) -> None:
+    """The curves of `figure` as a PNG. Needs matplotlib."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(result)
     fig.savefig(path, dpi=120)
     plt.close(fig)
