@@ -67,7 +67,7 @@ def hint(name: str, show_all: bool, path: Path) -> None:
     kata = registry.get(name)
     con = render.console()
     if not path.is_dir():
-        render.kata_hints(con, kata, len(kata.hints) if show_all else 1, True, recorded_in=None)
+        render.kata_hints(con, kata, len(kata.hints) if show_all else 1, True, recorded_in=None, missing=str(path))
         return
     state = State.load(path)
     progress = state.get(name)

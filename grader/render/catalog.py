@@ -95,8 +95,10 @@ def is_code(hint: str) -> bool:
     return bool(_CODE.match(hint))
 
 
-def kata_hints(con: Console, kata: Kata, shown: int, revealed_now: bool, recorded_in: str | None = "katas") -> None:
-    """Hints 1..`shown`; `recorded_in` is the workspace where progress is kept (None: outside one)."""
+def kata_hints(con: Console, kata: Kata, shown: int, revealed_now: bool, recorded_in: str | None = "katas",
+               missing: str = "katas") -> None:
+    """Hints 1..`shown`; `recorded_in` is the workspace where progress is kept (None: there is none,
+    `missing` is the folder that was looked for)."""
     for i in range(shown):
         name = HINT_LABELS[i] if i < len(HINT_LABELS) else f"level {i + 1}"
         title = f"Hint {i + 1}/{len(kata.hints)} ({name}):"
@@ -107,7 +109,7 @@ def kata_hints(con: Console, kata: Kata, shown: int, revealed_now: bool, recorde
         else:
             prose(con, f"{title} {kata.hints[i]}")
     if recorded_in is None:
-        prose(con, f"No workspace here, so nothing is recorded and every call shows hint 1; "
+        prose(con, f"No workspace at '{missing}', so nothing is recorded and every call shows hint 1; "
                    f"{command(f'kata hint {kata.name} --all')} shows every level, and --path DIR records "
                    "them in a workspace.", style="dim")
     elif shown < len(kata.hints):
