@@ -194,7 +194,7 @@ def _class_source(cls: type) -> str | None:
     import ast
     import linecache
 
-    for fn in vars(cls).values():
+    for fn in _methods(cls):
         code = getattr(fn, "__code__", None)
         if code is None:
             continue
@@ -219,7 +219,7 @@ def _referenced_names(obj: Any) -> set[str]:
     must not make a notebook's global `model` part of the kata file."""
     import ast
 
-    codes = [f.__code__ for f in vars(obj).values() if inspect.isfunction(f)] if inspect.isclass(obj) else \
+    codes = [f.__code__ for f in _methods(obj)] if inspect.isclass(obj) else \
         [obj.__code__] if inspect.isfunction(obj) else []
     local: set[str] = set()
     globals_: set[str] = set()
@@ -235,9 +235,15 @@ def _referenced_names(obj: Any) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - local
 
 
+def _methods(cls: type) -> list[Any]:
+    """The functions defined in a class's body, static and class methods unwrapped."""
+    fns = [getattr(v, "__func__", v) for v in vars(cls).values()]
+    return [f for f in fns if inspect.isfunction(f)]
+
+
 def _globals_of(obj: Any) -> dict[str, Any]:
     if inspect.isclass(obj):
-        fns = [f for f in vars(obj).values() if inspect.isfunction(f)]
+        fns = _methods(obj)
         return fns[0].__globals__ if fns else vars(inspect.getmodule(obj) or types.ModuleType("_"))
     return obj.__globals__
 
@@ -289,8 +295,8 @@ def _collect(obj: Any, found: Globals, done: set[Any]) -> None:
             done.add(value)
             try:
                 source = _source_of(value)
-            except ValueError as exc:
-                found.uncarried[name] = str(exc).split(":")[0]
+            except ValueError:
+                found.uncarried[name] = f"a {'class' if inspect.isclass(value) else 'function'} whose source cannot be read"
                 continue
             _collect(value, found, done)
             found.helpers.setdefault(name, source)

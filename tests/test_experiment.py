@@ -2,6 +2,7 @@
 and with a candidate's own losses (run in the sandboxed child, never in the CLI's process)."""
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -191,3 +192,32 @@ def test_results_of_the_wrong_length_or_sign_are_malformed(tmp_path):
     assert problem == ""
     assert [r.error for r in runs] == ["", "malformed results", "malformed results"]
     assert runs[0].pi_rejected and not runs[1].pi_rejected and not runs[2].pi_rejected
+
+
+def test_png_figure_is_readable_without_the_table(reference):
+    """Axis labels on both panels, a label at every decade of π(y_l) (DPO's end value can be read),
+    IPO's 1/(2β) targets in the legend, and the learning rates in the title."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from grader.practice.experiment import figure
+
+    fig = figure(reference)
+    try:
+        left, right = fig.axes
+        assert left.get_ylabel() == "π(y_l) (log scale)" and right.get_ylabel() == "h (nats per token)"
+        fig.canvas.draw()
+        lo, hi = left.get_ylim()
+        labelled = [t for t in left.yaxis.get_major_ticks() if t.label1.get_text() and lo <= t.get_loc() <= hi]
+        decades = math.floor(math.log10(hi)) - math.ceil(math.log10(lo)) + 1
+        assert decades >= 3 and len(labelled) == decades  # every decade in view is labelled
+        dpo_end = min(r.final_pi_rejected for r in reference.runs if r.loss == "DPO")
+        assert lo <= dpo_end  # and DPO's end value is inside the axis
+        legend = [t.get_text() for t in right.get_legend().get_texts()]
+        for r in reference.runs:
+            if r.target is not None:
+                assert f"1/(2β) = {r.target:g} (β={r.beta:g})" in legend
+        lrs = ", ".join(f"{k} {v:g}" for k, v in reference.lrs.items())
+        assert fig._suptitle.get_text().endswith(f"lr {lrs})")
+    finally:
+        plt.close(fig)

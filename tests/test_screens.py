@@ -151,6 +151,9 @@ def test_reports_and_watch_steps(width):
         unbroken(out, width)
         assert marks_mean_one_thing(out) == 8  # `kata grade` lists every check: dpo's 6, get_probs' 2
         lines = out.splitlines()
+        shown = [line.strip() for line in lines if re.fullmatch(r"\s*line \d+", line)]
+        assert shown == [f"line {i}" for i in (range(30) if verbose else range(18, 30))]
+        assert ("last 12 of 30 lines; --verbose shows all" in " ".join(out.split())) == (not verbose)
         first = " · ".join(line.strip() for line in lines[1:3])  # the verdict: right under the kata's name
         assert first.startswith("failing: values, gradients, behaviour · known mistake: 'sign flipped'"), lines[:3]
         assert re.match(rf"i +{DEVICE_HYGIENE.name} +advice ", [line for line in lines if line.startswith("i ")][0])

@@ -323,8 +323,13 @@ def figure(result: ExperimentResult) -> Any:
             right.axhline(r.target, color=line.get_color(), linestyle=":", linewidth=1,
                           label=f"1/(2β) = {r.target:g} (β={r.beta:g})")
     left.set_yscale("log")
-    left.yaxis.set_major_locator(LogLocator(base=10, numticks=30))  # every decade labelled
+    shown = [p for r in result.runs if not r.error and r.h for p in r.pi_rejected if p > 0]
+    if shown:  # whole decades, each labelled: DPO's end value reads off the axis
+        left.set_ylim(10 ** math.floor(math.log10(min(shown))), 10 ** math.ceil(math.log10(max(shown))))
+    left.yaxis.set_major_locator(LogLocator(base=10, numticks=30))
     left.yaxis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=True))
+    left.yaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0), numticks=30))
+    left.grid(which="minor", alpha=0.15)
     left.set(title="π(y_l), per-token geometric mean", xlabel="step", ylabel="π(y_l) (log scale)")
     right.set(title="h = log-ratio(y_w) − log-ratio(y_l), per token", xlabel="step", ylabel="h (nats per token)")
     for ax in (left, right):
