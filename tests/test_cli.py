@@ -389,3 +389,18 @@ def test_reset_of_an_untouched_stub_writes_no_backup(runner, stubs):
     (stubs / "dpo.py").write_text("# mine\n")
     assert runner.invoke(main, ["reset", "dpo", "--path", str(stubs)]).exit_code == 0
     assert len(list(stubs.glob("dpo.py.kata-backup-*"))) == 1  # real work is still saved first
+
+
+def test_an_error_with_no_frame_of_the_submission_names_no_grader_or_torch_line(tmp_path):
+    """A traceback is trimmed to the submission's frames: with none, no `worker.py:101 in guarded`."""
+    from grader.checks.function import describe_error
+
+    fake = {}
+    exec(compile("def run(f):\n    try:\n        f()\n    except Exception as exc:\n        return exc\n",
+                 str(tmp_path / "site-packages" / "grader" / "sandbox" / "worker.py"), "exec"), fake)
+    exec(compile("def deep():\n    raise RuntimeError('inside torch')\n",
+                 str(tmp_path / "site-packages" / "torch" / "graph.py"), "exec"), fake)
+    said = describe_error(fake["run"](fake["deep"]))
+    assert (said["type"], said["message"], said["where"]) == ("RuntimeError", "inside torch", "")
+    exec(compile("def mine():\n    return 1 / 0\n", str(tmp_path / "ws" / "dpo.py"), "exec"), fake)
+    assert describe_error(fake["run"](fake["mine"]))["where"] == "dpo.py:2 in mine: return 1 / 0"

@@ -166,6 +166,9 @@ def test_reports_and_watch_steps(width):
     assert marks_mean_one_thing(out) == 4  # the compact report: the checks that did not pass
     assert "✓ 1 pass: signature" in out and "· 1 skipped or not run: cuda_agreement" in out
     assert "Every kata passes. Still watching" in " ".join(out.split())
+    verbose = piped(width)
+    render.watch_step(verbose, Step("graded", "dpo", Report([failing_kata()], 7)), verbose=True)
+    assert marks_mean_one_thing(text(verbose)) == 6  # `kata watch --verbose`: every check, as `kata grade`
     footer = " ".join(" ".join(out.split("Ctrl-C")[0].split("→ next kata")[0].splitlines()[-4:]).replace(" · ", " ").split())
     assert footer.endswith("dpo FAIL failing: values, gradients, behaviour mistake 'sign flipped' seed 7"), footer
 
