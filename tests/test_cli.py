@@ -402,5 +402,8 @@ def test_an_error_with_no_frame_of_the_submission_names_no_grader_or_torch_line(
                  str(tmp_path / "site-packages" / "torch" / "graph.py"), "exec"), fake)
     said = describe_error(fake["run"](fake["deep"]))
     assert (said["type"], said["message"], said["where"]) == ("RuntimeError", "inside torch", "")
-    exec(compile("def mine():\n    return 1 / 0\n", str(tmp_path / "ws" / "dpo.py"), "exec"), fake)
+    mine = tmp_path / "ws" / "dpo.py"
+    mine.parent.mkdir()
+    mine.write_text("def mine():\n    return 1 / 0\n")  # on disk, as a submission is: its line can be shown
+    exec(compile(mine.read_text(), str(mine), "exec"), fake)
     assert describe_error(fake["run"](fake["mine"]))["where"] == "dpo.py:2 in mine: return 1 / 0"
