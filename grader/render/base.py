@@ -17,15 +17,16 @@ MARKS = {"pass": "✓", "fail": "✗", "error": "!", "skip": "·", "advice": "i"
 NARROW = 70  # below this many columns the left margins shrink
 
 
-def fit(con: Console, pieces: list[Text], sep: str = "  ·  ", indent: str = "") -> Text:
-    """`pieces` joined by `sep`, a new line (after `indent`) wherever the next piece would pass
-    the console's width: a phrase (a command, a seed) is never broken in the middle."""
+def fit(con: Console, pieces: list[Text], sep: str = "  ·  ", indent: str = "", first: str = "") -> Text:
+    """`pieces` joined by `sep`, a new line (after `indent`) wherever the next piece would pass the
+    console's width, the first line after `first`: a phrase (a command, a seed) is never broken
+    in the middle."""
     lines: list[Text] = []
     for piece in (p for p in pieces if p.plain):
         if lines and lines[-1].cell_len + len(sep) + piece.cell_len <= con.width:
             lines[-1] = lines[-1] + Text(sep) + piece
         else:
-            lines.append(piece if not lines else Text(indent) + piece)
+            lines.append(Text(indent if lines else first) + piece)
     return Text("\n").join(lines)
 
 

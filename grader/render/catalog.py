@@ -17,6 +17,7 @@ from grader.core.kata import Kata
 from grader.render.base import command, error
 
 HINT_LABELS = ("concept", "shape of the computation", "exact formula")
+SUMMARY_MIN = 30  # columns the "what it is" column needs to read as prose; below, it goes under the row
 _CODE = re.compile(r"^[A-Za-z_][\w, ]*\s*=\s")  # `seq = lambda ...`, `h = ...`: a hint that is code
 
 
@@ -28,19 +29,31 @@ def kata_list(con: Console, rows: list[tuple[Kata, str, str]]) -> None:
         if n:
             con.print()
         con.print(Text(f"{track}: {TRACKS[track]}", style="bold"))
-        table = Table(box=None, padding=(0, 2), pad_edge=False)
+        mine = [(kata, status, hints) for kata, status, hints in rows if kata.track == track]
+        names = max(len("kata"), *(len(k.name) for k, _, _ in mine))
+        words = max(len("status"), *(len(st) for _, st, _ in mine))
+        if con.width - names - words - len("hints") - 6 < SUMMARY_MIN:  # narrow: the summary under each row
+            for kata, status, hints in mine:
+                con.print(Text.assemble(Text(kata.name.ljust(names), style="bold"), "  ",
+                                        Text(status, style=_status_style(status)), f"  {hints}" if hints else ""))
+                for line in textwrap.wrap(kata.summary, width=con.width - 4, break_long_words=False,
+                                          break_on_hyphens=False):
+                    con.print(Text("    " + line, style="dim"))
+            continue
+        table = Table(box=None, padding=(0, 1), pad_edge=False)  # two spaces between columns
         table.add_column("kata", style="bold", no_wrap=True)
         table.add_column("status", no_wrap=True)
         table.add_column("hints", no_wrap=True)
         table.add_column("what it is")
-        for kata, status, hints in rows:
-            if kata.track != track:
-                continue
-            first = status.split()[0]
-            style = "dim" if first == "edited" else \
-                {"pass": "green", "fail": "red", "error": "red", "timeout": "yellow"}.get(first, "dim")
-            table.add_row(kata.name, Text(status, style=style), hints, kata.summary)
+        for kata, status, hints in mine:
+            table.add_row(kata.name, Text(status, style=_status_style(status)), hints, kata.summary)
         con.print(table)
+
+
+def _status_style(status: str) -> str:
+    first = status.split()[0]
+    return "dim" if first == "edited" else \
+        {"pass": "green", "fail": "red", "error": "red", "timeout": "yellow"}.get(first, "dim")
 
 
 def reflow(text: str) -> str:

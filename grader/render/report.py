@@ -70,7 +70,7 @@ def kata_result(con: Console, r: KataResult, path: str = "", compact: bool = Fal
     pieces = verdict(r)
     if pieces:
         pad = " " * margin(con, 2)
-        con.print(Text(pad) + fit(con, pieces, sep=" · ", indent=pad))
+        con.print(fit(con, pieces, sep=" · ", indent=pad, first=pad))
     kinds = [(check_kind(c.status, c.advisory), c) for c in r.checks]
     if compact and not verbose:
         shown = [(k, c) for k, c in kinds if k in ("fail", "error", "advice")]
