@@ -135,6 +135,9 @@ def file_events(ws: Path, stop_event: threading.Event | None = None, tick_ms: in
                             recursive=False, raise_interrupt=True)
 
 
+CANCEL_GRACE_S = 3.0  # after its children are ended, a grade has this long to return before its sandbox is
+
+
 class WorkspaceGrader:
     """grade(name) -> Report for `kata watch`: one sandbox for every re-grade (torch is imported
     once, in the sandbox's zygote), progress recorded in the workspace's state as `kata grade`
@@ -182,9 +185,17 @@ class WorkspaceGrader:
             except BaseException as exc:  # handed to the caller's thread below
                 done["error"] = exc
 
-        def end_grade() -> None:
-            # Ending the zygote (and every child) makes the running grade return at once, its
-            # kata reported lost; that report is of an old version (or nobody waits for it).
+        def end_children() -> bool:
+            # Ending the zygote's children (a grade's child, and whatever it started) makes the
+            # sandbox report the kata as crashed at once; the zygote, torch imported, lives on.
+            for pid in procs.children_of(self.sandbox.proc.pid):
+                procs.kill_group(pid)
+                procs.kill_tree(pid)
+            worker.join(CANCEL_GRACE_S)
+            return not worker.is_alive()
+
+        def end_sandbox() -> None:
+            # Ending the zygote too: the running grade returns at once, its kata reported lost.
             procs.kill_tree(self.sandbox.proc.pid)
             worker.join(10)
             self.sandbox.close()
@@ -194,14 +205,15 @@ class WorkspaceGrader:
         try:
             while worker.is_alive():
                 worker.join(self.poll_s)
-                if worker.is_alive() and obsolete():
-                    end_grade()
-                    self.sandbox = Sandbox.start()
-                    self.sandboxes_started += 1
+                if worker.is_alive() and obsolete():  # the report would be of an old version: dropped
+                    if not end_children():  # still busy (before any child started): start afresh
+                        end_sandbox()
+                        self.sandbox = Sandbox.start()
+                        self.sandboxes_started += 1
                     self.cancelled += 1
                     return None
         except BaseException:  # Ctrl-C: end the grade now rather than at its timeout
-            end_grade()
+            end_sandbox()
             raise
         if "error" in done:
             raise done["error"]
