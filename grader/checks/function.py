@@ -177,7 +177,9 @@ def describe_error(exc: BaseException) -> dict[str, Any]:
     """Type, message and the submission's own line that raised it."""
     frames = traceback.extract_tb(exc.__traceback__)
     own = [f for f in frames if "/grader/" not in f.filename.replace("\\", "/") and "/torch/" not in f.filename]
-    frame = own[-1] if own else (frames[-1] if frames else None)
+    # Only a line of the submission's is worth showing: a frame of the grader's or torch's
+    # (an error raised at the call itself, e.g. a missing parameter) says nothing about the code.
+    frame = own[-1] if own else None
     where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} in {frame.name}: {(frame.line or '').strip()}" if frame else ""
     return {"type": type(exc).__name__, "message": str(exc).strip()[:2000], "where": where,
             "not_implemented": isinstance(exc, NotImplementedError)}

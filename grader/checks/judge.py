@@ -6,6 +6,7 @@ reference side is computed here, from the reference solution, on the same cases.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -44,13 +45,16 @@ def reference_runs(spec: FunctionSpec, reference: Callable, cases: list[Case]) -
 
 
 def judge(ctx: Context, check_names: tuple[str, ...]) -> list[CheckResult]:
-    """Run the named checks; one that raises is the grader's fault, named (grader.core.faults)."""
+    """Run the named checks, timing each (per-check time in the JSON); one that raises is the
+    grader's fault, named (grader.core.faults)."""
     results = []
     for name in check_names:
         with stage("judging", check=name):
             if name not in CHECKS:
                 raise LookupError(f"the kata lists the check '{name}', which grader/checks/judge.py does not implement")
+            started = time.perf_counter()
             results.append(CHECKS[name](ctx))
+            results[-1].seconds = time.perf_counter() - started
     return suggest_next_step(results, ctx.hint_command)
 
 
@@ -64,6 +68,8 @@ def suggest_next_step(results: list[CheckResult], hint_command: str) -> list[Che
     for c in results:
         if c.status != "fail" or c.mistake or c.advisory:
             continue
+        if c.message and not c.message.rstrip().endswith((".", "!", "?")):  # a sentence before the next one
+            c.message = c.message.rstrip() + "."
         if found is not None:
             c.message += f" Probably a consequence of '{found.mistake}' (see {found.name})."
         else:

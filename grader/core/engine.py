@@ -29,7 +29,7 @@ from grader.core import outcomes, workspace
 from grader.core.faults import GraderFault, MalformedResults, stage
 from grader.core.files import Snapshot, python_files
 from grader.core.kata import Kata
-from grader.core.results import CheckResult, KataResult, Report
+from grader.core.results import CheckResult, KataResult, Report, not_run_after_contract
 from grader.sandbox.pool import Job, Limits, Outcome, Sandbox
 from grader.checks.function import FunctionSpec
 
@@ -145,7 +145,7 @@ def _source(kata: Kata, ws: Path | None) -> Source:
     path = workspace.solution_path(kata) if reference else workspace.kata_path(ws, kata)
     if not path.exists():
         return Source(kata, path, KataResult(kata.name, "error", message=f"{path} does not exist. "
-                                             f"`kata reset {kata.name}` writes a fresh stub."))
+                                             f"`kata reset {kata.name} --path {ws}` writes a fresh stub."))
     text = path.read_text(errors="replace")
     try:
         tree = ast.parse(text, filename=str(path))
@@ -264,7 +264,7 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
         return KataResult(kata.name, "error", message=f"the submission's results could not be judged ({exc}).", **base)
     except GraderFault as fault:
         return KataResult.from_fault(kata.name, fault, **base)
-    verdict = KataResult.from_checks(kata.name, checks, **base)
+    verdict = KataResult.from_checks(kata.name, not_run_after_contract(checks), **base)
     if _memory_note(checks, options):  # e.g. a custom backward that allocates without bound
         verdict.status, verdict.message = "error", (f"ran out of memory: it needs more than the memory limit of "
                                                     f"{options.limits.memory_mb} MB (--memory-mb); see the checks.")
