@@ -26,10 +26,10 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 # gradcheck runs on float64 inputs with the submission's own backward.
 GRADCHECK = {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-4}
 
-# ---- gradcheck of code that computes in float32 inside (grader.checks.probe.probe_gradcheck)
-# A nudge of the inputs by this relative amount is below float32's resolution (6e-8) and far
-# above float64's (1e-16): it changes a float64 computation's output, never a float32 one's.
-PRECISION_PROBE = 1e-9
+# ---- gradcheck of code that computes in float32 inside (grader.checks.numeric.check_gradcheck)
+# Outputs on float64 cases further than this (relative) from the reference show float32
+# arithmetic inside: float64 code agrees to about 1e-15, float32 code only to about 6e-8.
+FLOAT32_INSIDE = 1e-10
 # Finite differences of float32 arithmetic: with eps = 1e-3 float32 rounding (6e-8 of the
 # value) adds about 6e-8 / 2e-3 = 3e-5 relative error, truncation about eps² = 1e-6; a wrong
 # backward (a sign, a missing factor) is off by order 1.
