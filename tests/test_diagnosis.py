@@ -62,6 +62,7 @@ def test_every_mistake_file_is_named_at_every_seed(kata, grade_cohort):
             mistake = by_name[declared(path, "mistake")]
             c = next(c for c in result.checks if c.name == mistake.check)
             assert (result.status, c.status, c.mistake) == ("fail", "fail", mistake.name), (seed, path.name, c.message)
+            assert f"known mistake '{mistake.name}'" in c.message
 
 
 @pytest.mark.parametrize("kata", KATAS)
@@ -100,7 +101,9 @@ def test_conventions_at_the_contract_reproduce_the_reference(kata):
     """The differential diagnosis is only as good as its formula: at the contract's choices it is
     the reference, on every case of 25 seeds (else a diagnosis could name the right code)."""
     spec = spec_of(kata)
-    assert spec.conventions is not None, f"{kata} declares no convention families"
+    if spec.conventions is None:
+        assert registry.get(kata).track != "preference", f"{kata} declares no convention families"
+        pytest.skip(f"{kata} declares no convention families (grader/checks/conventions.py says how)")
     reference = getattr(importlib.import_module(registry.get(kata).solution), spec.function)
     formula = lambda *a, **o: spec.conventions.formula(spec.conventions.contract, *a, **o)
     for seed in range(25):
@@ -116,6 +119,8 @@ def test_conventions_at_the_contract_reproduce_the_reference(kata):
 def test_every_deviation_words_are_unique(kata):
     """Two knobs' alternatives may share words only when they are one catalogued mistake."""
     conv = spec_of(kata).conventions
+    if conv is None:
+        pytest.skip(f"{kata} declares no convention families")
     catalogued = {m.name for m in registry.get(kata).mistakes}
     seen: dict[str, str] = {}
     for knob in conv.knobs:

@@ -70,7 +70,11 @@ def _certain_tokens(case: Case) -> Case:
     keep = torch.zeros(logits.shape, dtype=torch.bool)
     keep[:, :-1].scatter_(-1, nxt, True)
     logits.masked_fill_(certain & ~keep, float("-inf"))
-    case.note += "; -inf logits, tokens of log-prob exactly 0 at every other position"
+    # Every row's response covers tokens 1 .. T-2, so it holds certain and uncertain tokens alike.
+    mask = case.inputs["response_mask"]
+    mask[:] = 0
+    mask[:, 1:-1] = 1
+    case.note += "; -inf logits, tokens of log-prob exactly 0 at every other position, response tokens 1 to T-2"
     return case
 
 
@@ -93,7 +97,7 @@ def make_cases(seed: int) -> list[Case]:
         _case(seed, 5, "longer, int mask", [P, S, O, P, P], 12, 50, torch.float32, "int", {"average": True}),
         _case(seed, 6, "sum, bool mask", [S, P, E], 9, 16, torch.float64, "bool", {"average": False}),
         # The fixed battery: exact zeros and -inf, non-contiguous logits, an expanded mask.
-        _certain_tokens(_case(seed, 9, "certain tokens, mean", [P, S, P], 7, 6, torch.float64, "float",
+        _certain_tokens(_case(seed, 9, "certain tokens, mean", [P, P, P], 7, 6, torch.float64, "float",
                               {"average": True})),
         _certain_tokens(_case(seed, 10, "certain tokens, sum", [S, P], 6, 5, torch.float32, "int", {})),
         with_layout(_case(seed, 11, "", [P, S, P], 6, 9, torch.float32, "float", {"average": True}),
