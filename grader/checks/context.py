@@ -6,8 +6,9 @@ reference side is computed in the grader (`ctx.ref_runs`) on the same cases.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -44,6 +45,19 @@ class Context:
     def finding(self, key: str) -> Mistake | None:
         """The catalogued mistake the spec maps a generic finding to (`FunctionSpec.findings`)."""
         return self.mistake(getattr(self.spec, "findings", {}).get(key))
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Judge with one intra-op thread: the grader's tensors are tiny, and waking a thread pool
+    costs more than the op (about 4 ms per F.logsigmoid call on a loaded two-core machine,
+    against 0.05 ms on one thread), which the diagnosis pays hundreds of times."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def reference_runs(spec: Any, reference: Callable, cases: list[Case]) -> list[dict[str, Any]]:

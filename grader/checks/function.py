@@ -17,7 +17,7 @@ import torch
 from grader.checks import judge as _judge
 from grader.checks import probe as _probe
 from grader.checks.cases import Case
-from grader.checks.context import Context
+from grader.checks.context import Context, one_thread
 from grader.checks.conventions import Conventions
 # Re-exported: catalogue specs and tests import these names from here.
 from grader.checks.probe import (_dynamo_stand_in, as_outputs, describe_error, describe_type,  # noqa: F401
@@ -89,7 +89,8 @@ class FunctionSpec:
     def expected(self, reference: Any, cases: list[Case]) -> list[dict[str, Any]]:
         """The reference module's runs on `cases`: computed once per kata and seed, shared by every
         submission judged against them (a cohort of workspaces pays for it once)."""
-        return _judge.reference_runs(self, getattr(reference, self.function), cases)
+        with one_thread():
+            return _judge.reference_runs(self, getattr(reference, self.function), cases)
 
     def malformed(self, cases: list[Case], result: dict[str, Any]) -> str:
         """Why a child's report is not what an honest child writes ("" when it is): a forged
@@ -109,6 +110,7 @@ class FunctionSpec:
               expected: list[dict[str, Any]] | None = None) -> list[Any]:
         """Every check of `kata`, in its order, comparing the child's results with `reference`'s
         (`expected`: the reference's runs from `self.expected`, computed here when absent)."""
-        ctx = Context(self, cases, getattr(reference, self.function), cand, kata.mistakes, f"kata hint {kata.name}",
-                      expected)
-        return _judge.judge(ctx, kata.check_names)
+        with one_thread():
+            ctx = Context(self, cases, getattr(reference, self.function), cand, kata.mistakes,
+                          f"kata hint {kata.name}", expected)
+            return _judge.judge(ctx, kata.check_names)

@@ -19,7 +19,7 @@ from grader.catalog.bt.model import (CLASS, FORWARD_MODELS, MODEL, MODEL_CHECKS,
 from grader.core.kata import Kata
 from grader.core.results import CheckResult
 from grader.checks.cases import Case, generator, with_layout
-from grader.checks.context import Context, error_text
+from grader.checks.context import Context, error_text, one_thread
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, sign_knob
 from grader.checks.function import FunctionSpec, Param
 from grader.checks.judge import suggest_next_step
@@ -233,8 +233,9 @@ class BTSpec:
                 f"{kata.filename} {model['missing']}"
             out = _unstarted(list(MODEL_CHECKS), why, CLASS)
         else:
-            ctx = Context(MODEL, cases, None, model, kata.mistakes, hint, ref_runs=[])
-            out = [check(ctx) for check in MODEL_CHECKS.values()]
+            with one_thread():
+                ctx = Context(MODEL, cases, None, model, kata.mistakes, hint, ref_runs=[])
+                out = [check(ctx) for check in MODEL_CHECKS.values()]
         if behaviour is None:
             out.append(CheckResult("behaviour", "skip", f"needs both {CLASS} and bt_loss"))
         elif "error" in behaviour:
