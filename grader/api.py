@@ -115,23 +115,43 @@ def _result(report: Report) -> GradeResult:
 
 def kata_source(name: str, *objects: Any) -> str:
     """The kata file that defines `objects` as kata `name`'s entry points: the usual imports,
-    the modules and helpers the objects use from their own module, then their source."""
+    the modules, constants and helpers the objects use from their own module, then their source.
+
+    A global the objects use that cannot be written as source (an open file, a model instance)
+    raises ValueError naming it, before anything is graded."""
     kata = registry.get(name)
     bound = _bind(kata.entry, objects)
-    imports: dict[str, str] = {}  # name -> import line
-    helpers: dict[str, str] = {}  # name -> source, in the order found
+    found = Globals()
     bodies = []
     for entry, obj in bound.items():
         bodies.append(_source_of(obj))
-        _collect(obj, imports, helpers, set(bound.values()) | {obj})
+        _collect(obj, found, set(bound.values()) | {obj})
         if getattr(obj, "__name__", entry) != entry:
             bodies.append(f"{entry} = {obj.__name__}")
+    if found.uncarried:
+        raise ValueError("these globals cannot be carried into the sandbox, where your code runs: "
+                         + "; ".join(f"{n} ({why})" for n, why in found.uncarried.items())
+                         + ". Define them inside the function, or as numbers, strings, tuples or small tensors "
+                         "at the top level of a cell.")
     parts = [PRELUDE]
-    if imports:
-        parts.append("\n".join(imports.values()) + "\n")
-    parts.extend(helpers.values())
+    if found.imports:
+        parts.append("\n".join(found.imports.values()) + "\n")
+    if found.constants:
+        parts.append("\n".join(found.constants.values()) + "\n")
+    parts.extend(found.helpers.values())
     parts.extend(bodies)
     return "\n\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+
+
+class Globals:
+    """What a graded object needs from its module, each as source: imports, constants, helpers;
+    and what cannot be written as source, with why."""
+
+    def __init__(self) -> None:
+        self.imports: dict[str, str] = {}  # name -> import line
+        self.constants: dict[str, str] = {}  # name -> `NAME = literal`
+        self.helpers: dict[str, str] = {}  # name -> source, in the order found
+        self.uncarried: dict[str, str] = {}  # name -> why it cannot be carried
 
 
 def _bind(entry: tuple[str, ...], objects: tuple[Any, ...]) -> dict[str, Any]:
@@ -178,7 +198,7 @@ def _class_source(cls: type) -> str | None:
     import ast
     import linecache
 
-    for fn in vars(cls).values():
+    for fn in _methods(cls):
         code = getattr(fn, "__code__", None)
         if code is None:
             continue
@@ -196,35 +216,76 @@ def _class_source(cls: type) -> str | None:
 
 
 def _referenced_names(obj: Any) -> set[str]:
-    """Global names a function (or a class's methods) may refer to, nested code included."""
-    codes = []
-    if inspect.isclass(obj):
-        codes = [f.__code__ for f in vars(obj).values() if inspect.isfunction(f)]
-    elif inspect.isfunction(obj):
-        codes = [obj.__code__]
-    names: set[str] = set()
+    """Global names a function (or a class) refers to: the names its source reads (bodies,
+    defaults, decorators, base classes, class attributes) that are not its own locals.
+
+    Read from the source rather than `co_names`, which also holds attribute names: `self.model`
+    must not make a notebook's global `model` part of the kata file."""
+    import ast
+
+    codes = [f.__code__ for f in _methods(obj)] if inspect.isclass(obj) else \
+        [obj.__code__] if inspect.isfunction(obj) else []
+    local: set[str] = set()
+    globals_: set[str] = set()
     while codes:
         code = codes.pop()
-        names.update(code.co_names)
+        local.update(code.co_varnames, code.co_cellvars)
+        globals_.update(code.co_names)
         codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-    if inspect.isclass(obj):
-        names.update(b.__name__ for b in obj.__bases__)
-    return names
+    try:
+        tree = ast.parse(_source_of(obj))
+    except (ValueError, SyntaxError):
+        return globals_ | ({b.__name__ for b in obj.__bases__} if inspect.isclass(obj) else set())
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - local
+
+
+def _methods(cls: type) -> list[Any]:
+    """The functions defined in a class's body, static and class methods unwrapped."""
+    fns = [getattr(v, "__func__", v) for v in vars(cls).values()]
+    return [f for f in fns if inspect.isfunction(f)]
 
 
 def _globals_of(obj: Any) -> dict[str, Any]:
     if inspect.isclass(obj):
-        fns = [f for f in vars(obj).values() if inspect.isfunction(f)]
+        fns = _methods(obj)
         return fns[0].__globals__ if fns else vars(inspect.getmodule(obj) or types.ModuleType("_"))
     return obj.__globals__
 
 
-def _collect(obj: Any, imports: dict[str, str], helpers: dict[str, str], done: set[Any]) -> None:
-    """Modules `obj` uses become imports; functions and classes it uses from its own module are
-    copied (and what they use, in turn). Constants are not: define them inside the function."""
+LITERALS = (int, float, complex, bool, str, bytes, type(None))
+MAX_TENSOR = 10_000  # elements: a constant tensor larger than this is better built inside the function
+
+
+def constant_source(value: Any) -> str | None:
+    """`value` as a Python expression that rebuilds it in the kata file, or None when there is none."""
+    import ast
+
+    if isinstance(value, LITERALS) or isinstance(value, (tuple, list, dict, set, frozenset)):
+        text = repr(value)
+        try:
+            return text if ast.literal_eval(text) == value else None
+        except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+            return None
+    torch = __import__("sys").modules.get("torch")  # a tensor or dtype means torch is imported already
+    if torch is None:
+        return None
+    if isinstance(value, (torch.dtype, torch.device)):
+        return f"torch.{str(value).replace('torch.', '')}" if isinstance(value, torch.dtype) \
+            else f"torch.device({str(value)!r})"
+    if type(value) is torch.Tensor and value.numel() <= MAX_TENSOR and not value.requires_grad:
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            return None  # repr of inf / nan is not source
+        return f"torch.tensor({value.detach().cpu().tolist()!r}, dtype=torch.{str(value.dtype).replace('torch.', '')})"
+    return None
+
+
+def _collect(obj: Any, found: Globals, done: set[Any]) -> None:
+    """Modules `obj` uses become imports; constants become assignments; functions and classes it
+    uses from its own module are copied (and what they use, in turn); anything else is named in
+    `found.uncarried`."""
     scope = _globals_of(obj)
     for name in sorted(_referenced_names(obj)):
-        if name in PRELUDE_NAMES or name not in scope:
+        if name in PRELUDE_NAMES or name not in scope or name.startswith("__"):
             continue
         value = scope[name]
         if isinstance(value, types.ModuleType):
@@ -232,17 +293,32 @@ def _collect(obj: Any, imports: dict[str, str], helpers: dict[str, str], done: s
             if "." in value.__name__ and value.__name__ != name:
                 parent, _, leaf = value.__name__.rpartition(".")
                 line = f"from {parent} import {leaf}" + ("" if leaf == name else f" as {name}")
-            imports.setdefault(name, line)
+            found.imports.setdefault(name, line)
         elif (inspect.isfunction(value) or inspect.isclass(value)) and value not in done \
                 and getattr(value, "__module__", None) == getattr(obj, "__module__", None):
             done.add(value)
-            _collect(value, imports, helpers, done)
-            helpers.setdefault(name, _source_of(value))
-        elif (inspect.isfunction(value) or inspect.isclass(value)) and value not in done:
+            try:
+                source = _source_of(value)
+            except ValueError:
+                found.uncarried[name] = f"a {'class' if inspect.isclass(value) else 'function'} whose source cannot be read"
+                continue
+            _collect(value, found, done)
+            found.helpers.setdefault(name, source)
+        elif inspect.isfunction(value) or inspect.isclass(value) or inspect.isbuiltin(value):
             module = getattr(value, "__module__", None)
+            if value in done:
+                continue
             if module and module != "__main__" and getattr(value, "__qualname__", "") == getattr(value, "__name__", ""):
-                imports.setdefault(name, f"from {module} import {value.__name__}"
-                                   + ("" if value.__name__ == name else f" as {name}"))
+                found.imports.setdefault(name, f"from {module} import {value.__name__}"
+                                         + ("" if value.__name__ == name else f" as {name}"))
+            else:
+                found.uncarried[name] = f"a {type(value).__name__} with no importable module"
+        elif name not in found.constants:
+            text = constant_source(value)
+            if text is None:
+                found.uncarried[name] = f"a {type(value).__name__}, which cannot be written as source"
+            else:
+                found.constants[name] = f"{name} = {text}"
 
 
 # ------------------------------------------------------------------ one sandbox per notebook

@@ -58,6 +58,17 @@ def check(result: KataResult, name: str):
     return matches[0]
 
 
+@pytest.fixture(scope="session")
+def generated_stubs(tmp_path_factory) -> Path:
+    """A workspace of stubs generated from the solutions (`kata init`), in a temporary folder.
+
+    Tests that pin a stub read it here, never in katas/: katas/ is where people practise, and
+    solving a kata must not break the project's own tests."""
+    ws = tmp_path_factory.mktemp("generated") / "katas"
+    workspace.init(ws)
+    return ws
+
+
 def solution_source(kata: str) -> str:
     return workspace.solution_path(registry.get(kata)).read_text()
 

@@ -68,10 +68,13 @@ def test_to_json_is_kata_grade_json(sandbox, monkeypatch, tmp_path):
 
     def shape(doc):
         return {key: value for key, value in doc.items() if key not in ("workspace", "katas")} | {
-            "katas": [{k: v for k, v in kata.items() if k != "seconds"} for kata in doc["katas"]]}
+            "katas": [{k: v for k, v in kata.items() if k != "seconds"} | {
+                "checks": [{k: v for k, v in c.items() if k != "seconds"} for c in kata["checks"]]}
+                for kata in doc["katas"]]}
 
     assert shape(api_doc) == shape(cli_doc)  # statuses, messages, details and hints_used included
-    assert set(api_doc) == set(cli_doc) == {"katas", "passed", "total", "seed", "workspace", "warnings", "version"}
+    assert set(api_doc) == set(cli_doc) == {"katas", "passed", "total", "seed", "workspace", "warnings",
+                                            "grader_version"}
     assert api_doc["katas"][0]["status"] == "pass" and api_doc["katas"][0]["hints_used"] == 0
 
 
@@ -99,13 +102,14 @@ def test_kata_source_prepends_imports_copies_helpers_and_binds_the_entry_name():
     compile(source, "dpo.py", "exec")
 
 
-def notebook_cell(code: str, number: int) -> dict:
-    """Run `code` as Jupyter runs a cell: compiled under a cell's file name kept in linecache."""
+def notebook_cell(code: str, number: int, namespace: dict | None = None) -> dict:
+    """Run `code` as Jupyter runs a cell: compiled under a cell's file name kept in linecache, in
+    the kernel's one namespace (`namespace`, shared by the cells run with it)."""
     import linecache
 
     filename = f"<ipython-input-{number}-0123456789ab>"
     linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
-    namespace = {"__name__": "__main__"}
+    namespace = namespace if namespace is not None else {"__name__": "__main__"}
     exec(compile(code, filename, "exec"), namespace)
     return namespace
 
@@ -173,3 +177,59 @@ def test_grade_without_objects_grades_the_workspace_file(sandbox, tmp_path):
     workspace.init(tmp_path / "ws")
     result = grade("dpo", path=tmp_path / "ws", seed=0, sandbox=sandbox)
     assert result.status == "not_started" and result.workspace == str(tmp_path / "ws")
+
+
+# ------------------------------------------------------------------ globals a function uses
+def test_constants_helpers_imports_and_classes_from_other_cells_are_carried(sandbox):
+    kernel = notebook_cell("import torch\nSCALE = 1.0\nBETA_DEFAULT = 0.1\nPAIR = ('chosen', 'rejected')\n"
+                              "ONE = torch.tensor(1.0, dtype=torch.float64)\n", 11)
+    cell = notebook_cell(
+        "import torch.nn.functional as F\n"
+        "class Reduce:\n"
+        "    @staticmethod\n"
+        "    def masked_sum(lp, m):\n"
+        "        return (lp * m.to(lp.dtype)).sum(-1)\n"
+        "def margin(c, r):\n"
+        "    return SCALE * (c - r) * ONE.to(c.dtype)\n"
+        "def my_dpo(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,\n"
+        "           chosen_mask, rejected_mask, beta=BETA_DEFAULT):\n"
+        "    assert PAIR[0] == 'chosen'\n"
+        "    c = Reduce.masked_sum(policy_chosen_logps, chosen_mask) - Reduce.masked_sum(ref_chosen_logps, chosen_mask)\n"
+        "    r = Reduce.masked_sum(policy_rejected_logps, rejected_mask) - Reduce.masked_sum(ref_rejected_logps, "
+        "rejected_mask)\n"
+        "    return -F.logsigmoid(beta * margin(c, r)).mean(), (beta * c).detach(), (beta * r).detach()\n", 12, kernel)
+    source = kata_source("dpo", cell["my_dpo"])
+    for line in ("SCALE = 1.0", "BETA_DEFAULT = 0.1", "PAIR = ('chosen', 'rejected')",
+                 "ONE = torch.tensor(1.0, dtype=torch.float64)", "class Reduce:", "def margin(c, r):"):
+        assert line in source.splitlines(), line
+    result = grade("dpo", cell["my_dpo"], seed=0, sandbox=sandbox)
+    assert result.status == "pass", [(c.name, c.message) for c in result.kata.failed_checks]
+
+
+def test_a_global_that_cannot_be_carried_is_named_before_grading(monkeypatch):
+    import grader.core.engine as engine
+
+    monkeypatch.setattr(engine, "grade", lambda *a, **k: pytest.fail("graded although a global cannot be carried"))
+    cell = notebook_cell("import torch\nmodel = torch.nn.Linear(2, 2)\nlog = open(__import__('os').devnull)\n"
+                         "def my_dpo(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,\n"
+                         "           chosen_mask, rejected_mask, beta=0.1):\n"
+                         "    print(model.weight, file=log)\n"
+                         "    return policy_chosen_logps.sum(), None, None\n", 3)
+    with pytest.raises(ValueError) as exc:
+        grade("dpo", cell["my_dpo"], seed=0, sandbox=object())
+    assert str(exc.value).startswith("these globals cannot be carried into the sandbox, where your code runs: "
+                                     "log (a TextIOWrapper, which cannot be written as source); model (a Linear, "
+                                     "which cannot be written as source). Define them inside the function")
+
+
+def test_an_attribute_named_like_a_global_is_not_carried():
+    cell = notebook_cell("import torch\nweight = torch.nn.Linear(2, 2)\n"
+                         "def my_dpo(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,\n"
+                         "           chosen_mask, rejected_mask, beta=0.1):\n"
+                         "    return policy_chosen_logps.weight, None, None\n", 4)
+    assert "weight" not in kata_source("dpo", cell["my_dpo"]).split("def my_dpo")[0]
+
+
+def test_the_notebook_report_gives_the_seed_as_the_api_takes_it(sandbox):
+    text = str(grade("dpo", flipped_dpo, seed=5, sandbox=sandbox))
+    assert "seed 5 (reproduce with seed=5)" in " ".join(text.split()) and "--seed" not in text

@@ -254,7 +254,7 @@ def test_grade_writes_junit_and_summary_for_one_workspace(graded):
     suite = ET.parse(graded["out"] / "bob.xml").getroot().find("testsuite")
     assert suite.get("name") == "bob" and suite.get("tests") == "2" and suite.get("failures") == "1"
     doc = json.loads((graded["out"] / "alice.json").read_text())
-    assert doc["version"] == __version__ and doc["seed"] == SEED and doc["passed"] == 2
+    assert doc["grader_version"] == __version__ and doc["seed"] == SEED and doc["passed"] == 2
 
 
 def untimed(rows: list[dict]) -> list[dict]:
@@ -287,7 +287,7 @@ def test_from_json_gives_the_same_table_and_files_as_grading(graded):
 def test_from_json_names_people_after_artifact_folders_and_warns_on_mixed_versions_and_seeds(runner, graded, tmp_path):
     for person, version, seed in (("alice", __version__, SEED), ("bob", "0.0.9", SEED + 1)):
         doc = json.loads((graded["out"] / f"{person}.json").read_text())
-        doc["version"], doc["seed"] = version, seed
+        doc["grader_version"], doc["seed"] = version, seed
         (tmp_path / person).mkdir()
         (tmp_path / person / "kata-results.json").write_text(json.dumps(doc))
     result = runner.invoke(main, ["report", "--from-json", str(tmp_path / "alice" / "kata-results.json"),

@@ -138,7 +138,8 @@ def test_plain_output_has_no_colour_and_a_summary(runner, stubs):
     assert result.exit_code == 1
     assert "\x1b[" not in result.stdout
     assert "dpo  NOT STARTED" in result.stdout
-    assert "0 / 1 katas pass  ·  seed 5 (reproduce with --seed 5)" in result.stdout
+    assert result.stdout.splitlines()[-2:] == ["0 / 1 katas pass  ·  not passing: dpo (not started)",
+                                               "seed 5 (reproduce with --seed 5)"]  # too long for one line at 80
 
 
 def test_device_cuda_without_cuda_is_a_usage_error(runner, stubs):
@@ -200,3 +201,213 @@ def test_engine_grades_a_kata_named_twice_once(sandbox):
 
     report = engine.grade(["dpo", "dpo"], None, engine.Options(seed=1), reference=True, sandbox=sandbox)
     assert [(k.name, k.status) for k in report.katas] == [("dpo", "pass")]
+
+
+# ------------------------------------------------------------------ advice runnable as printed
+def test_advice_names_the_workspace_it_applies_to(runner, stubs, sandbox, monkeypatch):
+    lend(monkeypatch, sandbox)
+    (stubs / "dpo.py").unlink()
+    _, doc = grade_json(runner, "dpo", "--path", str(stubs))
+    assert doc["katas"][0]["message"] == \
+        f"{stubs / 'dpo.py'} does not exist. `kata reset dpo --path {stubs}` writes a fresh stub."
+
+
+def test_grade_and_list_from_inside_a_workspace_find_it(runner, stubs, sandbox, monkeypatch, tmp_path):
+    lend(monkeypatch, sandbox)
+    monkeypatch.chdir(stubs)  # no ./katas here: the current folder is the workspace
+    result = runner.invoke(main, ["grade", "dpo", "--json", "--seed", "3"])
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["katas"][0]["status"] == "not_started"
+    assert "not started" in runner.invoke(main, ["list"], env={"COLUMNS": "200"}).stdout
+    monkeypatch.chdir(tmp_path)  # not a workspace, and no ./katas: the advice creates ./katas
+    result = runner.invoke(main, ["grade", "dpo"])
+    assert result.exit_code == 2 and "Create one with `kata init katas`" in result.stderr
+
+
+@pytest.mark.parametrize("given, command", [("katas/dpo.py", "kata grade dpo"), ("DPO", "kata grade dpo"),
+                                            ("ws2/dpo.py", "kata grade dpo --path ws2")])
+def test_a_kata_named_by_its_file_or_in_capitals_gets_a_runnable_suggestion(runner, given, command):
+    result = runner.invoke(main, ["grade", given], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    assert f"unknown kata '{given}'. A kata is named by its name alone, in lower case: `{command}`." in \
+        " ".join(result.stderr.split())
+
+
+# ------------------------------------------------------------------ a failed signature stops the rest
+NO_BETA = """import torch.nn.functional as F
+
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, chosen_mask,
+             rejected_mask):
+    seq = lambda lp, m: (lp * m.to(lp.dtype)).sum(-1)
+    chosen = seq(policy_chosen_logps, chosen_mask) - seq(ref_chosen_logps, chosen_mask)
+    rejected = seq(policy_rejected_logps, rejected_mask) - seq(ref_rejected_logps, rejected_mask)
+    return -F.logsigmoid(0.1 * (chosen - rejected)).mean(), (0.1 * chosen).detach(), (0.1 * rejected).detach()
+"""
+
+
+def test_a_wrong_signature_stops_the_remaining_checks_and_shows_no_grader_frames(runner, stubs, sandbox,
+                                                                                 monkeypatch):
+    lend(monkeypatch, sandbox)
+    (stubs / "dpo.py").write_text(NO_BETA)
+    _, doc = grade_json(runner, "dpo", "--path", str(stubs))
+    checks = doc["katas"][0]["checks"]
+    assert (checks[0]["name"], checks[0]["status"]) == ("signature", "fail")
+    assert [(c["status"], c["message"]) for c in checks[1:]] == \
+        [("skip", "not run: the signature check failed.")] * (len(registry.get("dpo").checks) - 1)
+    assert doc["katas"][0]["status"] == "fail"
+    every = json.dumps(doc)
+    assert "worker.py" not in every and "/torch/" not in every
+
+
+def test_unexplained_failures_are_sentences_before_the_next_step(runner, stubs, sandbox, monkeypatch):
+    lend(monkeypatch, sandbox)
+    said = []
+    # an offset (values), and a loss per row instead of its mean (output_types, whose message ends in ")")
+    for wrong in (".mean() + 0.125", ""):
+        (stubs / "dpo.py").write_text(solution_source("dpo").replace("-F.logsigmoid(beta * h).mean()",
+                                                                     "-F.logsigmoid(beta * h)" + wrong))
+        _, doc = grade_json(runner, "dpo", "--path", str(stubs))
+        said += [c["message"] for c in doc["katas"][0]["checks"] if "Not one of the catalogued" in c["message"]]
+    assert len(said) >= 2, said
+    assert all(". Not one of the catalogued mistakes" in m for m in said), said
+
+
+# ------------------------------------------------------------------ version, help, completion, next, options
+def test_version_on_the_command_line_and_in_the_json(runner, stubs, sandbox, monkeypatch):
+    import grader
+
+    result = runner.invoke(main, ["--version"])
+    assert (result.exit_code, result.stdout) == (0, f"kata {grader.__version__}\n")
+    lend(monkeypatch, sandbox)
+    (stubs / "get_probs.py").write_text(solution_source("get_probs"))
+    _, doc = grade_json(runner, "get_probs", "--path", str(stubs))
+    assert doc["grader_version"] == grader.__version__
+    checks = doc["katas"][0]["checks"]  # each check's judging time, in seconds
+    assert all(isinstance(c["seconds"], float) and c["seconds"] >= 0 for c in checks)
+    assert sum(c["seconds"] for c in checks) > 0
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_command_help_has_examples_of_itself(runner, command):
+    result = runner.invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    examples = [line.strip() for line in result.stdout.split("Examples:\n", 1)[1].splitlines() if line.strip()]
+    assert examples and all(line.startswith(f"kata {command}") for line in examples), result.stdout
+
+
+def complete(runner, words: str) -> list[str]:
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    result = runner.invoke(main, [], prog_name="kata", env={"_KATA_COMPLETE": "bash_complete", "COMP_WORDS": words,
+                                                            "COMP_CWORD": str(cword)})
+    return [line.split(",", 1)[1] for line in result.stdout.splitlines()]
+
+
+def test_shell_completion_of_commands_and_kata_names(runner):
+    assert complete(runner, "kata gr") == ["grade"]
+    assert complete(runner, "kata n") == ["next"]
+    assert complete(runner, "kata grade s") == ["sequence_logps", "simpo"]
+    assert complete(runner, "kata show ") == registry.names()
+    assert complete(runner, "kata report --kata o") == ["orpo"]
+    script = runner.invoke(main, [], prog_name="kata", env={"_KATA_COMPLETE": "bash_source"}).stdout
+    assert "_KATA_COMPLETE=bash_complete" in script  # what `eval "$(_KATA_COMPLETE=bash_source kata)"` installs
+
+
+@pytest.mark.parametrize("command", ["grade", "watch", "report"])
+def test_every_grading_command_takes_the_same_sandbox_options(command):
+    params = {p.name for p in main.commands[command].params}
+    assert {"seed", "timeout", "device", "memory_mb"} <= params
+
+
+def test_report_hands_device_and_memory_to_the_engine(runner, tmp_path, monkeypatch):
+    from grader.core import engine
+    from grader.core.results import Report
+
+    seen = {}
+
+    def grade_many(names, dirs, options, sandbox=None):
+        seen["options"] = options
+        return [Report([], options.seed) for _ in dirs]
+
+    monkeypatch.setattr(engine, "grade_many", grade_many)
+    monkeypatch.setattr("grader.sandbox.pool.Sandbox.start", classmethod(lambda cls: __import__("contextlib")
+                                                                         .nullcontext()))
+    (tmp_path / "alice").mkdir()
+    result = runner.invoke(main, ["report", str(tmp_path / "alice"), "--device", "cpu", "--memory-mb", "512"])
+    assert result.exit_code == 0, result.output
+    assert (seen["options"].device, seen["options"].limits.memory_mb) == ("cpu", 512)
+
+
+def test_next_states_the_first_kata_not_passed(runner, stubs):
+    from grader.core.state import State
+
+    first, second = registry.names()[:2]
+    state = State.load(stubs)
+    state.record_grade(first, "pass", 9, 9)
+    state.save()
+    out = runner.invoke(main, ["next", "--path", str(stubs)], env={"COLUMNS": "300"}).stdout
+    kata = registry.get(second)
+    assert out.splitlines()[0] == f"Next: {second} ({kata.track} track). Edit {stubs / kata.filename}, then " \
+                                  f"`kata grade {second} --path {stubs}`."
+    assert f"{second}: {kata.title}" in out.splitlines()
+    for name in registry.names():
+        state.record_grade(name, "pass", 9, 9)
+    state.save()
+    assert runner.invoke(main, ["next", "--path", str(stubs)]).stdout == "Every kata passes in this workspace.\n"
+
+
+# ------------------------------------------------------------------ stale and silent state
+def test_list_rechecks_the_file_against_the_graded_content(runner, stubs, sandbox, monkeypatch):
+    lend(monkeypatch, sandbox)
+    (stubs / "get_probs.py").write_text(solution_source("get_probs"))
+    assert runner.invoke(main, ["grade", "get_probs", "--path", str(stubs)]).exit_code == 0
+
+    def status() -> str:
+        out = runner.invoke(main, ["list", "--path", str(stubs)], env={"COLUMNS": "300"}).stdout
+        row = next(line for line in out.splitlines() if line.startswith("get_probs "))
+        return row.split("  ")[1:] and [c for c in row.split("  ") if c.strip()][1].strip()
+
+    assert status() == "pass"
+    (stubs / "get_probs.py").write_text(solution_source("get_probs").replace("gather(", "gather(  "))
+    assert status() == "edited after pass"  # a different file: the last grade says nothing about it
+    assert runner.invoke(main, ["grade", "get_probs", "--path", str(stubs)]).exit_code == 0
+    assert status() == "pass"
+
+
+def test_hint_outside_a_workspace_says_nothing_is_recorded(runner, tmp_path):
+    nowhere = tmp_path / "nowhere"
+    for _ in range(2):
+        out = " ".join(runner.invoke(main, ["hint", "dpo", "--path", str(nowhere)]).stdout.split())
+        assert out.startswith("Hint 1/3 (concept): ") and "Hint 2/3" not in out
+        assert out.endswith(f"No workspace at '{nowhere}', so nothing is recorded and every call shows hint 1; "
+                            "`kata hint dpo --all` shows every level, and --path DIR records them in a workspace.")
+        assert "again for the next level" not in out
+    assert not nowhere.exists()
+
+
+def test_reset_of_an_untouched_stub_writes_no_backup(runner, stubs):
+    result = runner.invoke(main, ["reset", "dpo", "--path", str(stubs)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    assert result.stdout == f"{stubs / 'dpo.py'} is already the fresh stub: nothing to restore, no backup written.\n"
+    assert list(stubs.glob("*kata-backup*")) == []
+    (stubs / "dpo.py").write_text("# mine\n")
+    assert runner.invoke(main, ["reset", "dpo", "--path", str(stubs)]).exit_code == 0
+    assert len(list(stubs.glob("dpo.py.kata-backup-*"))) == 1  # real work is still saved first
+
+
+def test_an_error_with_no_frame_of_the_submission_names_no_grader_or_torch_line(tmp_path):
+    """A traceback is trimmed to the submission's frames: with none, no `worker.py:101 in guarded`."""
+    from grader.checks.function import describe_error
+
+    fake = {}
+    exec(compile("def run(f):\n    try:\n        f()\n    except Exception as exc:\n        return exc\n",
+                 str(tmp_path / "site-packages" / "grader" / "sandbox" / "worker.py"), "exec"), fake)
+    exec(compile("def deep():\n    raise RuntimeError('inside torch')\n",
+                 str(tmp_path / "site-packages" / "torch" / "graph.py"), "exec"), fake)
+    said = describe_error(fake["run"](fake["deep"]))
+    assert (said["type"], said["message"], said["where"]) == ("RuntimeError", "inside torch", "")
+    mine = tmp_path / "ws" / "dpo.py"
+    mine.parent.mkdir()
+    mine.write_text("def mine():\n    return 1 / 0\n")  # on disk, as a submission is: its line can be shown
+    exec(compile(mine.read_text(), str(mine), "exec"), fake)
+    assert describe_error(fake["run"](fake["mine"]))["where"] == "dpo.py:2 in mine: return 1 / 0"

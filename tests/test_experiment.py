@@ -222,3 +222,31 @@ def test_every_experiment_record_names_registered_katas_and_functions():
             assert arm.kata in registry.KATAS, f"{exp.name}: no kata {arm.kata!r}"
             assert arm.function in registry.get(arm.kata).entry, f"{exp.name}: {arm.kata} has no {arm.function}"
             assert arm.runs, f"{exp.name}: arm {arm.label} has no runs"
+
+
+def test_png_figure_is_readable_without_the_table(reference):
+    """Axis labels on both panels, a label at every decade of π(y_l) (DPO's end value can be read),
+    IPO's 1/(2β) targets in the legend, and the learning rates in the title."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from grader.practice.experiment import figure
+
+    fig = figure(reference)
+    try:
+        left, right = fig.axes
+        assert left.get_ylabel() == "π(y_l) (log scale)" and right.get_ylabel() == "h (nats per token)"
+        fig.canvas.draw()
+        lo, hi = left.get_ylim()
+        labelled = [t for t in left.yaxis.get_major_ticks() if t.label1.get_text() and lo <= t.get_loc() <= hi]
+        decades = math.floor(math.log10(hi)) - math.ceil(math.log10(lo)) + 1
+        assert decades >= 3 and len(labelled) == decades  # every decade in view is labelled
+        dpo_end = min(dvi.final_pi_rejected(r) for r in reference.runs if r.arm == "DPO")
+        assert lo <= dpo_end  # and DPO's end value is inside the axis
+        legend = [t.get_text() for t in right.get_legend().get_texts()]
+        for r in reference.runs:
+            if dvi.target(r) is not None:
+                assert f"1/(2β) = {dvi.target(r):g} (β={dvi.beta(r):g})" in legend
+        assert fig._suptitle.get_text().endswith(", lr DPO 2, IPO 0.1)")
+    finally:
+        plt.close(fig)

@@ -19,7 +19,8 @@ results = {}
 import grader
 from grader import grade
 import grader.api, grader.practice.watch, grader.practice.experiment, grader.render, grader.cli
-results["import grader, grade, api, watch, experiment, cli"] = "torch" in sys.modules
+import grader.pytest_plugin
+results["import grader, grade, api, watch, experiment, cli, pytest plugin"] = "torch" in sys.modules
 from grader.cli import main
 for args in json.loads(sys.argv[1]):
     try:
@@ -36,9 +37,9 @@ def commands(ws: Path) -> list[list[str]]:
     return [
         ["--help"], ["list", "--path", str(ws)], ["show", name], ["hint", name, "--path", str(ws)],
         ["hint", name, "--all", "--path", str(ws)], ["solution", name, "--path", str(ws)],
-        ["solution", name, "--force", "--path", str(ws)],
+        ["solution", name, "--force", "--path", str(ws)], ["next", "--path", str(ws)], ["--version"],
         *[[cmd, "--help"] for cmd in ("list", "show", "hint", "solution", "grade", "watch", "experiment", "init",
-                                      "reset")],
+                                      "reset", "report", "next")],
     ]
 
 

@@ -45,7 +45,10 @@ LABELS = ("concept", "shape of the computation", "exact formula")
 
 
 def expected_hint(i: int) -> str:
-    return f"Hint {i + 1}/3 ({LABELS[i]}): {DPO.hints[i]}"
+    """The hint's first line; a hint that is code follows on lines of its own (one statement a line)."""
+    from grader.render import is_code
+
+    return f"Hint {i + 1}/3 ({LABELS[i]}):" + ("" if is_code(DPO.hints[i]) else f" {DPO.hints[i]}")
 
 
 # ------------------------------------------------------------------ hints
@@ -55,7 +58,7 @@ def test_each_hint_call_reveals_one_more_level_then_says_all_are_shown(runner, w
         result = runner.invoke(main, ["hint", "dpo", "--path", str(ws)])
         assert result.exit_code == 0, result.output
         assert hint_lines(result.output) == [expected_hint(i) for i in range(level)]
-        again = "Run `kata hint dpo` again for the next level, or add --all."
+        again = f"Run `kata hint dpo --path {ws}` again for the next level, or add --all."
         assert (again in result.output) == (level < 3)
         assert "All hints are shown." not in result.output
         assert state_of(ws)["katas"]["dpo"]["hints"] == level
@@ -64,7 +67,8 @@ def test_each_hint_call_reveals_one_more_level_then_says_all_are_shown(runner, w
     assert hint_lines(fourth.output) == [expected_hint(i) for i in range(3)]
     assert fourth.output.splitlines()[-1] == "All hints are shown."
     assert state_of(ws) == {"version": 1, "katas": {"dpo": {
-        "status": "", "hints": 3, "graded_at": 0.0, "passed_checks": 0, "total_checks": 0}}}
+        "status": "", "hints": 3, "graded_at": 0.0, "passed_checks": 0, "total_checks": 0,
+        "digest": ""}}}
 
 
 def test_hint_all_reveals_every_level_at_once(runner, ws):
@@ -159,7 +163,8 @@ def test_solution_is_locked_until_the_kata_passes(runner, ws, lent):
     assert locked.stdout == ""
     assert locked.stderr.strip() == (
         f"error: the reference for dpo unlocks once your dpo passes: `kata grade dpo --path {ws}`. "
-        "Stuck? `kata hint dpo` reveals the next hint; `kata solution dpo --force` shows it anyway.")
+        f"Stuck? `kata hint dpo --path {ws}` reveals the next hint; `kata solution dpo --force --path {ws}` shows it "
+        "anyway.")
     (ws / "dpo.py").write_text(solution_source("dpo"))
     assert runner.invoke(main, ["grade", "dpo", "--seed", "0", "--path", str(ws)]).exit_code == 0
     shown = runner.invoke(main, ["solution", "dpo", "--path", str(ws)])

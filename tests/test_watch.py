@@ -32,7 +32,7 @@ class Script:
         self.graded: list[tuple[str, str]] = []
         self.passed: set[str] = set()
 
-    def grade(self, kata: str) -> Report:
+    def grade(self, kata: str, obsolete=None) -> Report:
         content = self.files[f"{kata}.py"]
         status = self.verdicts.get((kata, content), "fail")
         self.graded.append((kata, status))
@@ -171,6 +171,71 @@ def test_a_dead_sandbox_is_replaced(tmp_path, sandbox, monkeypatch):
     assert grader.sandbox.proc is sandbox.proc
 
 
+# ------------------------------------------------------------------ a newer save cancels a grade
+def test_a_save_during_a_grade_cancels_it_and_the_newest_version_is_graded():
+    script = Script({"a.py": "v1", "b.py": "v1", "c.py": "v1"}, {("a", "v3"): "pass"})
+    saves = iter(["v2", "v3"])
+    seen_obsolete = []
+
+    def grade(kata, obsolete):
+        if kata == "a" and script.files["a.py"] == "v1":  # the first grade: two saves land while it runs
+            assert not obsolete()
+            script.files["a.py"] = next(saves)
+            seen_obsolete.append(obsolete())
+            return None  # gave up, as WorkspaceGrader does once obsolete() is true
+        if kata == "a" and script.files["a.py"] == "v2":
+            script.files["a.py"] = next(saves)
+            seen_obsolete.append(obsolete())
+            return None
+        return script.grade(kata)
+
+    steps = list(practice(ORDER, "a", script.events([]), grade, lambda: dict(script.files), KATA_OF,
+                          lambda k: k in script.passed))
+    kinds = [(s.kind, s.kata) for s in steps]
+    assert kinds == [("grading", "a"), ("cancelled", "a"), ("grading", "a"), ("cancelled", "a"), ("grading", "a"),
+                     ("graded", "a"), ("next", "b"), ("grading", "b"), ("graded", "b")]
+    assert seen_obsolete == [True, True]
+    assert script.graded == [("a", "pass"), ("b", "fail")]  # of a, only the newest version was graded
+
+
+def test_workspace_grader_ends_an_obsolete_grade_at_once(tmp_path):
+    from grader.core.state import file_digest
+    from grader.sandbox.pool import Limits, Sandbox
+
+    ws = tmp_path / "ws"
+    workspace.init(ws)
+    name = registry.names()[0]
+    path = ws / registry.get(name).filename
+    atomic_write(path, "def endless(*args, **kwargs):\n    while True:\n        pass\n\n\n"
+                 + "".join(f"{e} = endless\n" for e in registry.get(name).entry))
+    graded = file_digest(path)
+    grader = WorkspaceGrader(ws, Sandbox.start(), seed=0, limits=Limits(timeout=60))  # its own: its child is ended
+    old = grader.sandbox.proc.pid
+    def fix_once_the_loop_runs() -> None:  # the save lands while the endless child is running
+        deadline = time.monotonic() + 60
+        while not [p for p in descendants(old) if alive(p)] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        atomic_write(path, solution_source(name))
+
+    fixed = threading.Thread(target=fix_once_the_loop_runs, daemon=True)
+    try:
+        fixed.start()
+        started = time.monotonic()
+        assert grader(name, lambda: file_digest(path) != graded) is None
+        cancelled_after = time.monotonic() - started
+        assert cancelled_after < 30, cancelled_after  # not the 60 s timeout of the endless loop
+        assert (grader.cancelled, grader.sandboxes_started) == (1, 0)  # the same sandbox, torch still imported
+        assert grader.sandbox.proc.pid == old  # the same zygote...
+        assert [p for p in descendants(old) if alive(p)] == []  # ...and the looping child is gone
+        assert State.load(ws).get(name).status == ""  # an obsolete grade records nothing
+        report = grader(name, lambda: file_digest(path) != file_digest(path))  # the new version, to the end
+        assert report.katas[0].status == "pass"
+    finally:
+        fixed.join(60)
+        grader.close()
+
+
 # ------------------------------------------------------------------ the command, with Ctrl-C
 def descendants(pid: int) -> list[int]:
     from grader.sandbox import procs
@@ -223,7 +288,7 @@ def test_kata_watch_moves_on_after_a_save_and_ctrl_c_exits_cleanly(tmp_path):
         # Ctrl-C while a grade runs: an endless loop that only the 10 s timeout would end.
         atomic_write(ws / f"{second}.py", "def endless(*args, **kwargs):\n    while True:\n        pass\n\n\n"
                      + "".join(f"{e} = endless\n" for e in registry.get(second).entry))
-        wait_for(f"grading {second} …")
+        wait_for(f"grading {second}...")
         time.sleep(0.5)
         left = descendants(proc.pid)  # the sandbox's zygote and the looping child
         assert len(left) >= 2, left

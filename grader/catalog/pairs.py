@@ -9,8 +9,9 @@ from typing import Any, Callable
 
 import torch
 
+from grader.checks.conventions import Conventions
 from grader.checks.function import Behaviour, FunctionSpec, Param
-from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps
+from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps, with_layout
 
 
 def masked_sum(lp: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
@@ -43,18 +44,27 @@ def pair_case(seed: int, salt: int, name: str, b: int, tc: int, tr: int, dtype: 
     return Case(name, inputs, options, note=note)
 
 
+TOKEN_RATIO_RANGE = 200.0  # the contract's range of per-token log-ratios (both signs), reached by the cases
+
+
 def extreme_pair_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype,
-                      options: dict[str, Any]) -> Case:
-    """Log-ratios of thousands of nats, in both directions across the rows."""
+                      options: dict[str, Any], top: float = 40.0) -> Case:
+    """Log-ratios of thousands of nats, in both directions across the rows; per-token log-ratios
+    from top/2 to `top` (the first token of every row exactly `top`)."""
     g = generator(seed, salt)
     pc, pr = token_logps(g, b, t, dtype, scale=60.0), token_logps(g, b, t, dtype, scale=60.0)
     sign = torch.where(torch.arange(b) % 2 == 0, 1.0, -1.0).to(torch.float64).unsqueeze(1)
-    shift = lambda: (sign * (20 + 20 * torch.rand(b, t, generator=g, dtype=torch.float64))).to(dtype)
+
+    def shift() -> torch.Tensor:
+        size = top / 2 + top / 2 * torch.rand(b, t, generator=g, dtype=torch.float64)
+        size[:, 0] = top
+        return (sign * size).to(dtype)
+
     rc, rr = pc - shift(), pr + shift()
     mc = cast_mask(torch.ones(b, t), "float")
     mr = response_mask(g, b, t, "float", prompt_max=t // 4, min_response=t // 2)
     inputs = dict(zip(REF_NAMES, (pc, pr, rc, rr, mc, mr)))
-    note = f"B={b}, T={t}, {str(dtype)[6:]}, log-ratios of thousands of nats" + "".join(f", {k}={v}" for k, v in options.items())
+    note = f"B={b}, T={t}, {str(dtype)[6:]}, per-token log-ratios up to ±{top:g}" + "".join(f", {k}={v}" for k, v in options.items())
     return Case(name, inputs, options, extreme=True, scale=float(t) * 100.0, note=note)
 
 
@@ -110,7 +120,8 @@ def extreme_policy_case(seed: int, salt: int, name: str, b: int, t: int, dtype: 
 def pairwise_spec(function: str, names: tuple[str, ...], hyper: tuple[Param, ...], outputs: tuple[str, ...],
                   make_cases: Callable[[int], list[Case]], models: dict[str, Callable[..., Any]],
                   behaviour: Behaviour, detached: tuple[str, ...] = (),
-                  combine_rows: Callable[..., Any] | None = None) -> FunctionSpec:
+                  combine_rows: Callable[..., Any] | None = None, conventions: Conventions | None = None,
+                  findings: dict[str, str] | None = None) -> FunctionSpec:
     """The spec of a pairwise loss: differentiated w.r.t. both policies' log-probs, each masked by its own mask."""
     return FunctionSpec(
         function=function,
@@ -124,4 +135,42 @@ def pairwise_spec(function: str, names: tuple[str, ...], hyper: tuple[Param, ...
         models=models,
         behaviour=behaviour,
         combine_rows=combine_rows,
+        conventions=conventions,
+        findings=findings or {},
     )
+
+
+# ---------------------------------------------------------------- the fixed battery
+def with_zeros(case: Case) -> Case:
+    """Exact zeros in the responses: tokens predicted with certainty (log-prob 0; with a
+    reference, its log-prob 0 too, so the log-ratio is exactly 0 there), on every other counted
+    token of a row with two or more, so that no response is all zeros."""
+    for side in ("chosen", "rejected"):
+        counted = case.inputs[f"{side}_mask"].bool()
+        for b in range(counted.shape[0]):
+            where = counted[b].nonzero().flatten()
+            for t in where[::2].tolist() if len(where) > 1 else []:
+                for name in (f"policy_{side}_logps", f"ref_{side}_logps"):
+                    if name in case.inputs:
+                        case.inputs[name][b, t] = 0.0
+    case.note += ", exact zero log-probs at every other response token"
+    return case
+
+
+def with_expanded_masks(case: Case) -> Case:
+    """Both masks the same for every row (row 0's), passed expanded: `mask[:1].expand(B, T)`."""
+    for name in ("chosen_mask", "rejected_mask"):
+        m = case.inputs[name]
+        m[:] = m[:1].clone()
+        m[:, -1] = 0  # still padded
+        if not bool(m.any()):
+            m[:, 0] = 1
+        case.layout[name] = "expanded"
+    case.note += "; masks expanded from one row"
+    return case
+
+
+def strided(case: Case, name: str) -> Case:
+    """`case` with every log-prob input non-contiguous (sliced from a longer tensor, or transposed)."""
+    logps = [k for k in case.inputs if k.endswith("_logps")]
+    return with_layout(case, name, **{k: ("sliced" if i % 2 == 0 else "transposed") for i, k in enumerate(logps)})

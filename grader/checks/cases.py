@@ -23,10 +23,13 @@ class Case:
     scale: float = 1.0
     upstream: torch.Tensor | None = None  # gradient fed to a non-scalar output's backward
     note: str = ""
+    # input name -> how the tensor is laid out in memory when passed (`LAYOUTS`): the same values
+    # as a non-contiguous or expanded tensor, as real code produces them (`logits[:, :-1]`).
+    layout: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "inputs": self.inputs, "options": self.options, "extreme": self.extreme,
-                "scale": self.scale, "upstream": self.upstream, "note": self.note}
+                "scale": self.scale, "upstream": self.upstream, "note": self.note, "layout": dict(self.layout)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Case":
@@ -38,6 +41,45 @@ class Case:
 
     def describe(self) -> str:
         return f"'{self.name}' ({self.note})" if self.note else f"'{self.name}'"
+
+
+def _sliced(t: torch.Tensor) -> torch.Tensor:
+    """`big[:, :-1]` of a tensor one longer in dim 1 (dim 0 for a vector): what a shift produces."""
+    dim = 1 if t.dim() > 1 else 0
+    shape = list(t.shape)
+    shape[dim] += 1
+    big = torch.zeros(shape, dtype=t.dtype)
+    big.narrow(dim, 0, t.shape[dim]).copy_(t)
+    return big.narrow(dim, 0, t.shape[dim])
+
+
+def _transposed(t: torch.Tensor) -> torch.Tensor:
+    """The same values, stored with the first and last dimensions swapped (column-major)."""
+    return t.transpose(0, -1).contiguous().transpose(0, -1) if t.dim() > 1 else _sliced(t)
+
+
+def _expanded(t: torch.Tensor) -> torch.Tensor:
+    """Row 0 broadcast over the batch (stride 0): in-place writes raise, `.view` may."""
+    if not bool((t == t[:1]).all()):
+        raise ValueError("an expanded input needs equal rows")  # the grader's own case is wrong
+    return t[:1].expand_as(t)
+
+
+LAYOUTS = {"sliced": _sliced, "transposed": _transposed, "expanded": _expanded}
+
+
+def laid_out(case: Case, name: str, t: torch.Tensor) -> torch.Tensor:
+    """`t` (a fresh copy of input or tensor option `name`) in the memory layout `case` asks for."""
+    kind = case.layout.get(name)
+    return LAYOUTS[kind](t) if kind else t
+
+
+def with_layout(case: Case, name: str, **layout: str) -> Case:
+    """A copy of `case` called `name` whose inputs are passed in `layout` (input -> kind)."""
+    note = case.note + "; " + ", ".join(f"{k} {v}" for k, v in layout.items())
+    options = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in case.options.items()}
+    return Case(name, {k: v.clone() for k, v in case.inputs.items()}, options, case.extreme, case.scale,
+                case.upstream, note, {**case.layout, **layout})
 
 
 def generator(seed: int, salt: int) -> torch.Generator:

@@ -29,9 +29,8 @@ from grader.core import outcomes, workspace
 from grader.core.faults import GraderFault, MalformedResults, stage
 from grader.core.files import Snapshot, python_files
 from grader.core.kata import Kata
-from grader.core.results import CheckResult, KataResult, Report
+from grader.core.results import CheckResult, KataResult, Report, not_run_after_contract
 from grader.sandbox.pool import Job, Limits, Outcome, Sandbox
-from grader.checks.function import FunctionSpec
 
 
 @dataclass
@@ -145,7 +144,7 @@ def _source(kata: Kata, ws: Path | None) -> Source:
     path = workspace.solution_path(kata) if reference else workspace.kata_path(ws, kata)
     if not path.exists():
         return Source(kata, path, KataResult(kata.name, "error", message=f"{path} does not exist. "
-                                             f"`kata reset {kata.name}` writes a fresh stub."))
+                                             f"`kata reset {kata.name} --path {ws}` writes a fresh stub."))
     text = path.read_text(errors="replace")
     try:
         tree = ast.parse(text, filename=str(path))
@@ -264,7 +263,7 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
         return KataResult(kata.name, "error", message=f"the submission's results could not be judged ({exc}).", **base)
     except GraderFault as fault:
         return KataResult.from_fault(kata.name, fault, **base)
-    verdict = KataResult.from_checks(kata.name, checks, **base)
+    verdict = KataResult.from_checks(kata.name, not_run_after_contract(checks), **base)
     if _memory_note(checks, options):  # e.g. a custom backward that allocates without bound
         verdict.status, verdict.message = "error", (f"ran out of memory: it needs more than the memory limit of "
                                                     f"{options.limits.memory_mb} MB (--memory-mb); see the checks.")
@@ -272,20 +271,9 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
 
 
 def _malformed(spec: Any, cases: list[Any], result: dict[str, Any]) -> str:
-    """Why a function kata's report is not what an honest child writes ("" when it is): a forged
-    report with no outputs would otherwise pass the checks that compare outputs pairwise."""
-    if not isinstance(spec, FunctionSpec):
-        return ""
-    runs = result.get("runs")
-    if not isinstance(runs, list) or len(runs) != len(cases):
-        return f"{len(runs) if isinstance(runs, list) else 'no'} runs reported for {len(cases)} cases"
-    for i, run in enumerate(runs):
-        if not isinstance(run, dict):
-            return f"run {i} is not a record"
-        outputs, types = run.get("outputs") or (), run.get("types") or ()
-        if not run.get("error") and not len(outputs) == len(types) == len(spec.outputs):
-            return f"run {i} reports {len(outputs)} outputs; the kata has {len(spec.outputs)}"
-    return ""
+    """Why a child's report is not what an honest child writes ("" when it is); the spec knows
+    what its child reports (grader.checks.spec.Spec.malformed)."""
+    return spec.malformed(cases, result)
 
 
 def _fatal(kata: Kata, job: Job, fatal: dict[str, Any], base: dict[str, Any]) -> KataResult:

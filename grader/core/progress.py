@@ -11,20 +11,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from grader.core import workspace
 from grader.core.kata import Kata
 from grader.core.results import Report
-from grader.core.state import State
+from grader.core.state import State, file_digest
 
 
-def record(ws: Path, report: Report) -> State:
-    """Each kata's grade into the workspace state, and the hints used into the report; the state saved."""
+def record(ws: Path, report: Report, digests: Mapping[str, str] | None = None) -> State:
+    """Each kata's grade into the workspace state, and the hints used into the report; the state saved.
+
+    digests: each kata file's content hash when its grade started (read now when not given),
+    so that `kata list` can tell a file changed since its grade."""
+    from grader import registry
+
     state = State.load(ws)
     for r in report.katas:
         r.hints_used = state.get(r.name).hints
         if r.status != "grader_error":
-            state.record_grade(r.name, r.status, sum(c.status == "pass" for c in r.checks), len(r.checks))
+            digest = (digests or {}).get(r.name) or file_digest(workspace.kata_path(ws, registry.get(r.name)))
+            state.record_grade(r.name, r.status, sum(c.status == "pass" for c in r.checks), len(r.checks), digest)
     state.save()
     return state
 
@@ -38,6 +45,7 @@ class Standing:
     # state, "missing", "not_started" (the stub) or "in_progress" (edited)
     reset: bool = False  # graded once, then its file was reset to the stub
     hints_used: int = 0
+    stale: bool = False  # the file changed since its last grade: that grade is not a verdict on it
 
 
 def standings(ws: Path, state: State | None) -> list[Standing]:
@@ -46,9 +54,12 @@ def standings(ws: Path, state: State | None) -> list[Standing]:
     for fs in workspace.file_states(ws):
         progress = state.get(fs.kata.name) if state else None
         hints = progress.hints if progress else 0
-        if progress and progress.status:
+        if progress and progress.status and fs.state == "missing":
+            out.append(Standing(fs.kata, "missing", False, hints))
+        elif progress and progress.status:
             reset = fs.state == "stub" and progress.status != "not_started"
-            out.append(Standing(fs.kata, "not_started" if reset else progress.status, reset, hints))
+            stale = not reset and bool(progress.digest) and file_digest(fs.path) != progress.digest
+            out.append(Standing(fs.kata, "not_started" if reset else progress.status, reset, hints, stale))
         else:
             status = {"missing": "missing", "stub": "not_started", "edited": "in_progress"}[fs.state]
             out.append(Standing(fs.kata, status, False, hints))

@@ -12,6 +12,7 @@ from typing import Any
 from grader import __version__
 
 CHECK_STATUSES = ("pass", "fail", "skip", "error")
+CONTRACT_CHECKS = ("signature",)  # when one fails, the other checks' verdicts are noise: they are not run
 KATA_STATUSES = ("pass", "fail", "error", "timeout", "not_started", "grader_error")  # grader_error: no verdict
 
 
@@ -23,6 +24,7 @@ class CheckResult:
     mistake: str | None = None  # name of the catalogued mistake the output matches
     advisory: bool = False  # shown, never decides the verdict
     details: dict[str, Any] = field(default_factory=dict)  # numbers a check judged (e.g. trajectories)
+    seconds: float = 0.0  # time spent judging this check in the grader
 
     def __post_init__(self) -> None:
         assert self.status in CHECK_STATUSES, f"unknown check status {self.status!r}"
@@ -37,7 +39,8 @@ class CheckResult:
                    bool(d.get("advisory", False)), dict(d.get("details") or {}))
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "status": self.status, "message": self.message}
+        out: dict[str, Any] = {"name": self.name, "status": self.status, "message": self.message,
+                               "seconds": round(self.seconds, 4)}
         if self.mistake:
             out["mistake"] = self.mistake
         if self.advisory:
@@ -45,6 +48,19 @@ class CheckResult:
         if self.details:
             out["details"] = self.details
         return out
+
+
+def not_run_after_contract(checks: list[CheckResult]) -> list[CheckResult]:
+    """`checks`, with every check after a failed contract check (the signature) shown as not run:
+    with the wrong parameters every later check fails for the same reason, and fourteen reports
+    of it hide the one that matters."""
+    failed = next((c for c in checks if c.name in CONTRACT_CHECKS and c.status in ("fail", "error")), None)
+    if failed is None:
+        return checks
+    after = checks.index(failed) + 1
+    for c in checks[after:]:
+        c.status, c.message, c.mistake, c.details = "skip", f"not run: the {failed.name} check failed.", None, {}
+    return checks
 
 
 @dataclass
@@ -121,7 +137,7 @@ class Report:
     def from_dict(cls, d: dict[str, Any]) -> "Report":
         """A report as `kata grade --json` wrote it (KeyError, TypeError or ValueError when it is not one)."""
         return cls([KataResult.from_dict(k) for k in d["katas"]], int(d["seed"]), str(d.get("workspace", "")),
-                   [str(w) for w in d.get("warnings", [])], str(d.get("version", "unknown")))
+                   [str(w) for w in d.get("warnings", [])], str(d.get("grader_version", "unknown")))
 
     @property
     def grader_faults(self) -> list[KataResult]:
@@ -136,7 +152,7 @@ class Report:
             "seed": self.seed,
             "workspace": self.workspace,
             "warnings": list(self.warnings),
-            "version": self.version,
+            "grader_version": self.version,
         }
 
     def to_json(self) -> str:

@@ -6,6 +6,7 @@ No torch.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,14 @@ VERSION = 1
 FOLDER = ".kata"
 
 
+def file_digest(path: Path) -> str:
+    """Content hash of a kata file ("" when it cannot be read)."""
+    try:
+        return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 @dataclass
 class KataProgress:
     status: str = ""  # last graded status, "" when never graded
@@ -25,6 +34,7 @@ class KataProgress:
     graded_at: float = 0.0
     passed_checks: int = 0
     total_checks: int = 0
+    digest: str = ""  # content hash of the file that was graded: `kata list` tells when it changed since
 
 
 @dataclass
@@ -54,10 +64,10 @@ class State:
     def get(self, name: str) -> KataProgress:
         return self.katas.setdefault(name, KataProgress())
 
-    def record_grade(self, name: str, status: str, passed_checks: int, total_checks: int) -> None:
+    def record_grade(self, name: str, status: str, passed_checks: int, total_checks: int, digest: str = "") -> None:
         p = self.get(name)
         p.status, p.graded_at = status, time.time()
-        p.passed_checks, p.total_checks = passed_checks, total_checks
+        p.passed_checks, p.total_checks, p.digest = passed_checks, total_checks, digest
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,15 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 # gradcheck runs on float64 inputs with the submission's own backward.
 GRADCHECK = {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-4}
 
+# ---- gradcheck of code that computes in float32 inside (grader.checks.numeric.check_gradcheck)
+# Outputs on float64 cases further than this (relative) from the reference show float32
+# arithmetic inside: float64 code agrees to about 1e-15, float32 code only to about 6e-8.
+FLOAT32_INSIDE = 1e-10
+# Finite differences of float32 arithmetic: with eps = 1e-3 float32 rounding (6e-8 of the
+# value) adds about 6e-8 / 2e-3 = 3e-5 relative error, truncation about eps² = 1e-6; a wrong
+# backward (a sign, a missing factor) is off by order 1.
+GRADCHECK_FLOAT32 = {"eps": 1e-3, "atol": 1e-3, "rtol": 1e-2}
+
 
 def tolerance(dtype_name: str, scale: float = 1.0) -> tuple[float, float]:
     """(rtol, atol) for inputs of `dtype_name` whose magnitude is about `scale`."""

@@ -229,31 +229,58 @@ def plot_available() -> bool:
     return True
 
 
-def write_png(result: ExperimentResult, path: Path) -> None:
+def settings_said(exp: Any) -> str:
+    """", lr DPO 2, IPO 0.1": every arm's settings, as the table's title and the PNG's say them."""
+    keys = dict.fromkeys(k for arm in exp.arms for k in arm.settings)
+    return "".join(f", {k} " + ", ".join(f"{a.label} {a.settings[k]:g}" for a in exp.arms if k in a.settings)
+                   for k in keys)
+
+
+def figure(result: ExperimentResult) -> Any:
     """One panel per curve of the record, a line per trained run (dashed for arms after the
-    first), each run's mark dotted. Needs matplotlib."""
+    first); each run's mark dotted and named in the legend; a log axis labelled at every
+    decade, so end values can be read; the arms' settings in the title. Needs matplotlib; the
+    caller closes the figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
     exp = result.experiment
     curves = exp.curves
-    fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4.2), constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4.4), constrained_layout=True, squeeze=False)
     first_arm = exp.arms[0].label if exp.arms else ""
     for ax, curve in zip(axes[0], curves):
+        shown = []
         for r in result.runs:
             if not r.trained:
                 continue
-            line, = ax.plot(curve.values(r), "-" if r.arm == first_arm else "--", label=exp.label(r))
+            values = curve.values(r)
+            shown += [v for v in values if math.isfinite(v) and v > 0]
+            line, = ax.plot(values, "-" if r.arm == first_arm else "--", label=exp.label(r))
             mark = curve.mark(r)
             if mark is not None and math.isfinite(mark):
-                ax.axhline(mark, color=line.get_color(), linestyle=":", linewidth=1)
+                ax.axhline(mark, color=line.get_color(), linestyle=":", linewidth=1, label=curve.mark_label(r) or None)
         if curve.log:
             ax.set_yscale("log")
-        ax.set(title=curve.title, xlabel="step")
+            if shown:  # whole decades, each labelled
+                ax.set_ylim(10 ** math.floor(math.log10(min(shown))), 10 ** math.ceil(math.log10(max(shown))))
+            ax.yaxis.set_major_locator(LogLocator(base=10, numticks=30))
+            ax.yaxis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=True))
+            ax.yaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0), numticks=30))
+            ax.grid(which="minor", alpha=0.15)
+        ax.set(title=curve.title, xlabel="step", ylabel=curve.ylabel or curve.title)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{exp.title} ({result.source}, seed {result.seed})")
+    fig.suptitle(f"{exp.title} ({result.source}, seed {result.seed}, {result.steps} steps{settings_said(exp)})")
+    return fig
+
+
+def write_png(result: ExperimentResult, path: Path) -> None:
+    """The curves of `figure` as a PNG. Needs matplotlib."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(result)
     fig.savefig(path, dpi=120)
     plt.close(fig)

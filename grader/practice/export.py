@@ -16,7 +16,7 @@ from grader.practice.cohort import Cohort
 from grader.core.results import KataResult
 
 CSV_COLUMNS = ("person", "workspace", "kata", "status", "passed_checks", "total_checks", "failed_checks",
-               "seconds", "message")
+               "hints_used", "seconds", "message")
 
 # XML 1.0 cannot carry these at all, not even escaped; a submission's output may contain them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -34,14 +34,15 @@ def headline(r: KataResult) -> str:
 
 # ------------------------------------------------------------------ CSV
 def csv_text(cohort: Cohort) -> str:
-    """One row per (person, kata)."""
+    """One row per (person, kata). total_checks counts the checks that ran (not the skipped ones)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for m in cohort.members:
         for r in m.report.katas:
-            writer.writerow([m.person, m.report.workspace, r.name, r.status, sum(c.status == "pass" for c in r.checks),
-                             len(r.checks), ";".join(c.name for c in r.failed_checks), f"{r.seconds:.3f}",
+            ran = [c for c in r.checks if c.status != "skip"]
+            writer.writerow([m.person, m.report.workspace, r.name, r.status, sum(c.status == "pass" for c in ran),
+                             len(ran), ";".join(c.name for c in r.failed_checks), r.hints_used, f"{r.seconds:.3f}",
                              headline(r)])
     return out.getvalue()
 

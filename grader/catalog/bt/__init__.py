@@ -37,6 +37,11 @@ Conventions, and why:
   log σ(d) = -softplus(-d) is exact for gaps of hundreds, while the log of a
   probability is -inf once σ(d) rounds to 0. A reward model over-fits to exactly
   such gaps.
+- The ranges the grader checks: bt_loss for reward gaps up to 1000 (float32 and
+  float64, values and gradients), B = 1, ties (a gap of exactly 0), labels as a
+  float or a [B] tensor (which must not be modified), and non-contiguous or
+  expanded tensors; BTModel for B = 1 and rewards up to ±900, where forward and
+  its gradient must stay finite.
 - No clamping. Clamping σ(d) into [ε, 1 - ε] caps the loss at -log ε and makes
   its gradient 0 for a badly mis-ordered pair, the pair that most needs it; the
   exact gradient with respect to d is σ(d) - label, which tends to ±1 there.
@@ -76,18 +81,19 @@ forward(i, j) + forward(j, i) = 1 for every pair.""",
         Check("output_types", "bt_loss returns one 0-dim tensor in the rewards' dtype"),
         Check("values", "bt_loss matches the reference on seeded rewards: float and [B] labels (hard and soft), "
                         "B=1, float32 and float64"),
-        Check("stability", "bt_loss stays finite and right for reward gaps of hundreds, correctly and badly ordered"),
+        Check("stability", "bt_loss stays finite and right for reward gaps up to 1000, correctly and badly ordered"),
         Check("gradients", "bt_loss's gradients match the reference's, including ±1/B for badly mis-ordered pairs"),
         Check("gradcheck", "a hand-written backward passes torch.autograd.gradcheck in float64 "
                            "(skipped when autograd derives it)"),
         Check("keeps_graph", "bt_loss's result is still connected to the rewards' graph"),
-        Check("inputs_unchanged", "bt_loss does not modify its input tensors"),
+        Check("inputs_unchanged", "bt_loss does not modify its input tensors, a [B] label included"),
         Check("row_independence", "bt_loss of a batch is the mean of bt_loss of its rows, labels sliced with them"),
         Check("reward_parameter", "BTModel(n_items).reward is a registered nn.Parameter of shape [n_items]"),
-        Check("forward_values", "forward returns [B] σ(r_c - r_r) for rewards the grader sets, up to the hundreds"),
+        Check("forward_values", "forward returns [B] σ(r_c - r_r) for rewards the grader sets, B=1 and rewards up to "
+                                "±900 included"),
         Check("forward_complement", "forward(i, j) + forward(j, i) = 1 for every pair"),
         Check("reward_gradient", "the gradient of forward's output reaches `reward`: σ'(r_c - r_r) at the chosen ids, "
-                                 "minus that at the rejected ids"),
+                                 "minus that at the rejected ids, finite for rewards up to ±900"),
         Check("cuda_agreement", "bt_loss on CUDA and on the CPU agree (skipped without CUDA)"),
         Check("device_hygiene", "advisory: bt_loss runs on 'meta' tensors (no tensor created on a fixed device)"),
         Check("behaviour", "trained on 0≻1, 2≻3, 1≻3: r0 > r1 > r3, r2 > r3, the gap keeps growing, and "
@@ -114,6 +120,17 @@ forward(i, j) + forward(j, i) = 1 for every pair.""",
         Mistake("exp(r_c) / (exp(r_c) + exp(r_r)) overflows", "forward_values",
                 "exp overflows to inf for rewards above about 88 (float32), and inf / inf is NaN; the same "
                 "probability is torch.sigmoid(r_c - r_r), which never overflows."),
+        Mistake("forward squeezed to a 0-dim tensor when B = 1", "forward_values",
+                "`.squeeze()` drops every dimension of size 1, so one pair gives shape [] instead of [1] and "
+                "`p[0]` or `torch.cat` fails for the caller; index the rewards and return the [B] difference's "
+                "sigmoid as it is (or squeeze one named dimension)."),
+        Mistake("1/(1 + exp(-d)) in forward: NaN gradient for large gaps", "reward_gradient",
+                "exp(-d) overflows to inf for gaps beyond about 88 (float32): the value 1/(1 + inf) = 0 is right, "
+                "but its gradient is inf · 0 = NaN, and one NaN poisons every reward the optimiser updates. "
+                "torch.sigmoid(d) has a stable gradient everywhere."),
+        Mistake("label modified in place", "inputs_unchanged",
+                "torch.as_tensor(label) returns the caller's tensor itself, so .clamp_, .mul_ or y[...] = ... "
+                "rewrites the caller's labels; compute on a new tensor (label.clamp(...), y = y * ...)."),
         Mistake("reward not a parameter", "reward_parameter",
                 "a plain tensor attribute (even with requires_grad=True) is not in model.parameters(), so an "
                 "optimiser never updates it and state_dict() does not save it: "

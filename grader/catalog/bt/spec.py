@@ -1,47 +1,50 @@
 """bt: a kata of two entry points, so its spec composes.
 
 `bt_loss` is a function and is graded by a `FunctionSpec` like every function kata (values,
-stability, gradients, ...). `BTModel` is a class: the child builds it, sets its rewards to
-the case's values, calls forward both ways and differentiates, and reports plain tensors;
-the grader recomputes σ(r_c - r_r) and its gradient from the rewards the child reports.
-The behaviour run trains the submission's BTModel with its bt_loss.
+stability, gradients, ...). `BTModel` is a class (grader.catalog.bt.model): its checks have
+the same `Context -> CheckResult` signature and use the same diagnosis helpers. The
+behaviour run (grader.catalog.bt.behaviour) trains the submission's BTModel with its bt_loss.
 """
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 
-from grader.catalog.toy import finite
-from grader.checks.details import details as behaviour_details, series
-from grader.core.compare import compare, fmt_num
-from grader.core.kata import Kata, Mistake
+from grader.catalog.bt.behaviour import BTBehaviour
+from grader.catalog.bt.model import (CLASS, FORWARD_MODELS, MODEL, MODEL_CHECKS, is_model_case, malformed,  # noqa: F401
+                                     model_cases, probe_model)
+from grader.core.kata import Kata
 from grader.core.results import CheckResult
-from grader.core.tolerances import BT_COMPLEMENT_ATOL, BT_FORWARD_ATOL, BT_GAP_GROWTH
-from grader.checks.function import FunctionSpec, Param, describe_error, describe_type
-from grader.checks.cases import Case, generator
-from grader.checks.judge import error_text, suggest_next_step
+from grader.checks.cases import Case, generator, with_layout
+from grader.checks.context import Context, error_text, one_thread
+from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, sign_knob
+from grader.checks.function import FunctionSpec, Param
+from grader.checks.judge import suggest_next_step
+from grader.checks.probe import describe_error
 
-MODEL_CHECKS = ("reward_parameter", "forward_values", "forward_complement", "reward_gradient")
-CLASS = "BTModel"
+GAP_RANGE = 1000.0  # the contract: bt_loss is exact for reward gaps up to 1000 (both ends reached)
 
 
 # ---------------------------------------------------------------- bt_loss cases
 def loss_case(seed: int, salt: int, name: str, b: int, dtype: torch.dtype, label: str | float | None,
               extreme: bool = False) -> Case:
-    """Rewards of a plausible reward model (N(0, 2)), or gaps of hundreds when `extreme`.
+    """Rewards of a plausible reward model (N(0, 2)), or gaps from 100 to GAP_RANGE when `extreme`.
 
-    label: None (the default, 1.0), a float, 'binary' ([B] of 0 and 1) or 'soft' ([B] in [0, 1]).
+    label: None (the default, 1.0), a float, 'binary' ([B] of 0 and 1), 'soft' ([B] in [0, 1]),
+    'mixed' or 'equal' ([B] all 0.7: expandable).
     """
     g = generator(seed, salt)
     rr = 2 * torch.randn(b, generator=g, dtype=torch.float64)
     if extreme:
-        # Alternate the sign of the gap, so that with label 1 every other pair is badly mis-ordered.
+        # Alternate the sign of the gap, so that with label 1 every other pair is badly mis-ordered;
+        # the first two pairs sit at the range's ends.
         sign = torch.where(torch.arange(b) % 2 == 0, 1.0, -1.0).to(torch.float64)
-        rc = rr + sign * (100 + 300 * torch.rand(b, generator=g, dtype=torch.float64))
+        size = 100 + (GAP_RANGE - 100) * torch.rand(b, generator=g, dtype=torch.float64)
+        size[:2] = GAP_RANGE
+        rc = rr + sign * size
     else:
         rc = 2 * torch.randn(b, generator=g, dtype=torch.float64)
     options: dict[str, Any] = {}
@@ -57,9 +60,20 @@ def loss_case(seed: int, salt: int, name: str, b: int, dtype: torch.dtype, label
     elif label == "mixed":
         options["label"] = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.5, 0.3][:b], dtype=dtype)
         what = "[B] labels 1, 1, 0, 0, 0.5, 0.3"
-    note = f"B={b}, {str(dtype)[6:]}, {what}" + (", reward gaps of hundreds" if extreme else "")
+    elif label == "equal":
+        options["label"] = torch.full((b,), 0.7, dtype=dtype)
+        what = "[B] labels all 0.7"
+    note = f"B={b}, {str(dtype)[6:]}, {what}" + (f", reward gaps up to {GAP_RANGE:g}" if extreme else "")
     return Case(name, {"reward_chosen": rc.to(dtype), "reward_rejected": rr.to(dtype)}, options,
                 extreme=extreme, scale=10.0 if extreme else 1.0, note=note)
+
+
+def _with_ties(case: Case) -> Case:
+    """Pairs 0 and 2 tied exactly (a gap of 0: loss log 2 whatever the label)."""
+    for i in (0, 2):
+        case.inputs["reward_chosen"][i] = case.inputs["reward_rejected"][i]
+    case.note += ", pairs 0 and 2 tied"
+    return case
 
 
 def loss_cases(seed: int) -> list[Case]:
@@ -69,43 +83,16 @@ def loss_cases(seed: int) -> list[Case]:
         loss_case(seed, 3, "B=1, label 0", 1, torch.float32, 0.0),
         loss_case(seed, 4, "per-pair labels", 5, torch.float64, "binary"),
         loss_case(seed, 5, "per-pair soft labels", 4, torch.float32, "soft"),
-        loss_case(seed, 6, "gaps of hundreds, float32", 6, torch.float32, "mixed", extreme=True),
-        loss_case(seed, 7, "gaps of hundreds, float64", 6, torch.float64, None, extreme=True),
+        # The fixed battery: ties, B=1 with a tensor label, strided rewards, an expanded label.
+        _with_ties(loss_case(seed, 8, "tied pairs", 4, torch.float64, "binary")),
+        loss_case(seed, 9, "B=1, [1] label", 1, torch.float64, "soft"),
+        with_layout(loss_case(seed, 10, "", 5, torch.float32, "binary"), "non-contiguous rewards",
+                    reward_chosen="sliced", reward_rejected="sliced"),
+        with_layout(loss_case(seed, 11, "", 3, torch.float32, "equal"), "expanded label", label="expanded"),
+        loss_case(seed, 6, "gaps up to 1000, float32", 6, torch.float32, "mixed", extreme=True),
+        loss_case(seed, 7, "gaps up to 1000, float64", 6, torch.float64, None, extreme=True),
+        loss_case(seed, 12, "gaps up to 1000, float64, [B] labels", 5, torch.float64, "binary", extreme=True),
     ]
-
-
-# ---------------------------------------------------------------- BTModel cases
-def model_case(seed: int, salt: int, name: str, n: int, b: int, spread: str) -> Case:
-    """Item ids (with repeats, and an item against itself) and rewards for the grader to set.
-
-    spread: 'normal' (N(0, 2)) or 'hundreds' (±100 to ±900: past exp's overflow in float32 and float64).
-    """
-    g = generator(seed, salt)
-    chosen = torch.randint(0, n, (b,), generator=g)
-    rejected = torch.randint(0, n, (b,), generator=g)
-    rejected[0] = chosen[0]  # forward(i, i) = 0.5
-    if spread == "hundreds":
-        sign = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0).to(torch.float64)
-        reward = sign * (100 + 800 * torch.rand(n, generator=g, dtype=torch.float64))
-    else:
-        reward = 2 * torch.randn(n, generator=g, dtype=torch.float64)
-    upstream = torch.randn(b, generator=g, dtype=torch.float64)
-    extreme = spread == "hundreds"
-    note = f"{n} items, B={b}" + (", rewards in the hundreds" if extreme else "")
-    return Case(name, {"chosen_ids": chosen, "rejected_ids": rejected, "reward": reward.float()},
-                {"n_items": n}, extreme=extreme, upstream=upstream, note=note)
-
-
-def model_cases(seed: int) -> list[Case]:
-    return [
-        model_case(seed, 11, "model: 4 items", 4, 6, "normal"),
-        model_case(seed, 12, "model: 10 items", 10, 16, "normal"),
-        model_case(seed, 13, "model: rewards in the hundreds", 5, 10, "hundreds"),
-    ]
-
-
-def is_model_case(case: Case) -> bool:
-    return "chosen_ids" in case.inputs
 
 
 # ---------------------------------------------------------------- mistake models
@@ -141,300 +128,42 @@ LOSS_MODELS: dict[str, Callable[..., Any]] = {
 }
 
 
-def _exp_form(r: torch.Tensor, c: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
-    r = r.float()  # where the submission's float32 parameter overflows
-    return torch.exp(r[c]) / (torch.exp(r[c]) + torch.exp(r[j]))
+def _formula(k: dict[str, str], rc, rr, label=1.0):
+    d = rc - rr
+    if k["gap"] == "-":
+        d = -d
+    y = torch.as_tensor(label, dtype=d.dtype)
+    if k["label"] == "swapped":
+        y = 1 - y
+    per_pair = -(y * F.logsigmoid(d) + (1 - y) * F.logsigmoid(-d)) if k["label"] != "ignored" else -F.logsigmoid(d)
+    return {"loss": over_batch(per_pair, k["batch"])}
 
 
-# P(chosen ≻ rejected) as each mistake computes it, from the rewards the child reported.
-FORWARD_MODELS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "forward returns logits, not a probability": lambda r, c, j: r[c] - r[j],
-    "forward returns P(rejected ≻ chosen)": lambda r, c, j: torch.sigmoid(r[j] - r[c]),
-    "exp(r_c) / (exp(r_c) + exp(r_r)) overflows": _exp_form,
-}
+CONVENTIONS = Conventions(_formula, (
+    Knob("label", "weighted", {"ignored": "label ignored",
+                               "swapped": "label and 1 - label swapped (label weighting log σ(-d))"}),
+    sign_knob("gap", "the gap reversed (r_r - r_c)"),
+    batch_knob("loss summed over the pairs instead of averaged"),
+))
 
 
-# ---------------------------------------------------------------- child side: BTModel
-def probe_model(cls: Any, cases: list[Case]) -> dict[str, Any]:
-    """Build BTModel for each case, set its rewards, call forward both ways and differentiate."""
-    runs = []
-    for case in cases:
-        run: dict[str, Any] = {}
-        runs.append(run)
-        n = int(case.options["n_items"])
-        try:
-            model = cls(n)
-        except NotImplementedError as exc:
-            return {"not_started": describe_error(exc)}
-        except Exception as exc:
-            run["error"] = describe_error(exc)
-            continue
-        reward = getattr(model, "reward", None)
-        params = list(model.named_parameters())
-        run["parameters"] = [[name, list(p.shape)] for name, p in params]
-        run["reward_type"] = describe_type(reward) if reward is not None else None
-        run["is_parameter"] = isinstance(reward, torch.nn.Parameter)
-        run["registered"] = any(p is reward for _, p in params)
-        try:
-            with torch.no_grad():
-                reward.copy_(case.inputs["reward"])
-            run["reward"] = reward.detach().to("cpu").clone()
-        except Exception as exc:
-            run["set_error"] = describe_error(exc)
-            continue
-        c, j = case.inputs["chosen_ids"].clone(), case.inputs["rejected_ids"].clone()
-        try:
-            p = model(c, j)
-            run["forward_type"] = describe_type(p)
-            run["p"] = p.detach().to("cpu").clone() if isinstance(p, torch.Tensor) else None
-            p_rev = model(j.clone(), c.clone())
-            run["p_rev"] = p_rev.detach().to("cpu").clone() if isinstance(p_rev, torch.Tensor) else None
-        except Exception as exc:
-            run["forward_error"] = describe_error(exc)
-            continue
-        if case.extreme:
-            continue
-        try:
-            target = (p * case.upstream.to(p.dtype)).sum()
-            (grad,) = torch.autograd.grad(target, [reward], allow_unused=True)
-            run["grad"] = grad.detach().to("cpu").clone() if grad is not None else None
-        except Exception as exc:
-            run["grad_error"] = describe_error(exc)
-    return {"runs": runs}
-
-
-# ---------------------------------------------------------------- grader side: BTModel checks
-def _expected_p(run: dict[str, Any], case: Case) -> torch.Tensor:
-    r = run["reward"].to(torch.float64).reshape(-1)  # a misshapen reward is reward_parameter's to report
-    return torch.sigmoid(r[case.inputs["chosen_ids"]] - r[case.inputs["rejected_ids"]])
-
-
-def _setup_problem(name: str, run: dict[str, Any], case: Case) -> CheckResult | None:
-    """An error result when BTModel could not be built, given rewards, or called on this case."""
-    n = case.options["n_items"]
-    if "error" in run:
-        return CheckResult(name, "error", f"{CLASS}({n}) {error_text(run['error'])}")
-    if "set_error" in run:
-        return CheckResult(name, "error", f"the grader could not set {CLASS}({n}).reward to its values "
-                           f"(reward.copy_(values) {error_text(run['set_error'])}); see reward_parameter")
-    if "forward_error" in run:
-        return CheckResult(name, "error", f"case {case.describe()}: forward {error_text(run['forward_error'])}")
-    return None
-
-
-def check_reward_parameter(model: dict[str, Any], cases: list[Case], mistakes: tuple[Mistake, ...]) -> CheckResult:
-    mistake = next((m for m in mistakes if m.check == "reward_parameter"), None)
-    checked = []
-    for run, case in zip(model["runs"], cases):
-        n = case.options["n_items"]
-        if "error" in run:
-            return CheckResult("reward_parameter", "error", f"{CLASS}({n}) {error_text(run['error'])}")
-        listed = ", ".join(f"{name} {shape}" for name, shape in run["parameters"]) or "nothing"
-        t = run["reward_type"]
-        if t is None:
-            return CheckResult("reward_parameter", "fail", f"{CLASS}({n}) has no attribute 'reward' "
-                               f"(model.parameters() lists {listed}); the contract names it `reward`.")
-        if not (run["is_parameter"] and run["registered"]):
-            return CheckResult("reward_parameter", "fail", f"{CLASS}({n}).reward is a {t['type']}, not an "
-                               f"nn.Parameter: model.parameters() lists {listed}. This is the known mistake "
-                               f"'{mistake.name}': {mistake.advice}", mistake=mistake.name)
-        if t["shape"] != [n]:
-            return CheckResult("reward_parameter", "fail", f"{CLASS}({n}).reward has shape {t['shape']}, "
-                               f"expected [n_items] = [{n}]: one reward per item.")
-        checked.append(n)
-    return CheckResult("reward_parameter", "pass", f"{CLASS}(n).reward is an nn.Parameter of shape [n] "
-                       f"(n = {', '.join(map(str, checked))})")
-
-
-def _diagnose_forward(model: dict[str, Any], cases: list[Case], mistakes: tuple[Mistake, ...]) -> Mistake | None:
-    """The catalogued forward mistake whose model gives the submission's output on every case."""
-    for mistake in mistakes:
-        fn = FORWARD_MODELS.get(mistake.name)
-        if fn is None or mistake.check != "forward_values":
-            continue
-        if all(_reproduces(fn, run, case) for run, case in zip(model["runs"], cases)):
-            return mistake
-    return None
-
-
-def _reproduces(fn: Callable, run: dict[str, Any], case: Case) -> bool:
-    p = run.get("p")
-    if p is None or "reward" not in run or not p.is_floating_point():
-        return False
-    try:
-        with torch.no_grad():
-            want = fn(run["reward"].reshape(-1), case.inputs["chosen_ids"], case.inputs["rejected_ids"])
-    except Exception:  # a reward of the wrong shape: nothing to reproduce
-        return False
-    return compare(p, want.to(p.dtype)).ok
-
-
-def check_forward_values(model: dict[str, Any], cases: list[Case], mistakes: tuple[Mistake, ...]) -> CheckResult:
-    for run, case in zip(model["runs"], cases):
-        problem = _setup_problem("forward_values", run, case)
-        if problem:
-            return problem
-        b = case.inputs["chosen_ids"].shape[0]
-        t = run["forward_type"]
-        if not t["tensor"]:
-            return CheckResult("forward_values", "fail", f"case {case.describe()}: forward returned a {t['type']}, "
-                               f"expected a [{b}] tensor of probabilities.")
-        if t["shape"] != [b] or not run["p"].is_floating_point():
-            return CheckResult("forward_values", "fail", f"case {case.describe()}: forward returned "
-                               f"{t['shape']} {t['dtype']}, expected [{b}] float: one probability per pair "
-                               "(index `reward` with each id tensor; no unsqueeze, no sum).")
-        cmp = compare(run["p"], _expected_p(run, case).to(run["p"].dtype))
-        if not cmp.ok:
-            mistake = _diagnose_forward(model, cases, mistakes)
-            msg = f"case {case.describe()}: " + cmp.explain("forward(chosen_ids, rejected_ids)") + \
-                ", against σ(r_c - r_r) from the rewards your model holds."
-            if mistake:
-                msg += f" This is the known mistake '{mistake.name}': {mistake.advice}"
-            return CheckResult("forward_values", "fail", msg, mistake=mistake.name if mistake else None)
-    return CheckResult("forward_values", "pass", f"forward matches σ(r_c - r_r) on {len(cases)} cases, "
-                       "rewards up to ±900 included")
-
-
-def check_forward_complement(model: dict[str, Any], cases: list[Case]) -> CheckResult:
-    pairs = 0
-    for run, case in zip(model["runs"], cases):
-        problem = _setup_problem("forward_complement", run, case)
-        if problem:
-            return problem
-        p, p_rev = run["p"], run["p_rev"]
-        if p is None or p_rev is None or p.shape != p_rev.shape or not p.is_floating_point():
-            return CheckResult("forward_complement", "fail", f"case {case.describe()}: forward did not return "
-                               "float tensors of one shape both ways (see forward_values).")
-        cmp = compare(p + p_rev, torch.ones_like(p))
-        if not cmp.ok:
-            return CheckResult("forward_complement", "fail", f"case {case.describe()}: "
-                               + cmp.explain("forward(i, j) + forward(j, i)")
-                               + ". P(i ≻ j) and P(j ≻ i) are the two outcomes of one comparison and must sum to 1.")
-        pairs += p.numel()
-    return CheckResult("forward_complement", "pass", f"forward(i, j) + forward(j, i) = 1 on all {pairs} pairs")
-
-
-def check_reward_gradient(model: dict[str, Any], cases: list[Case]) -> CheckResult:
-    checked = 0
-    for run, case in zip(model["runs"], cases):
-        if case.extreme:
-            continue
-        problem = _setup_problem("reward_gradient", run, case)
-        if problem:
-            return problem
-        if "grad_error" in run or run.get("grad") is None:
-            why = error_text(run["grad_error"]) if "grad_error" in run else "gave None"
-            return CheckResult("reward_gradient", "fail", f"case {case.describe()}: no gradient reaches "
-                               f"{CLASS}.reward (autograd.grad(forward(...), reward) {why}). forward must compute "
-                               "from self.reward itself: no .detach(), .data, .item() or torch.tensor(...) on the way.")
-        p = _expected_p(run, case)
-        u = case.upstream * p * (1 - p)  # d(sum u·σ(d))/dd
-        want = torch.zeros(case.options["n_items"], dtype=torch.float64)
-        want.index_add_(0, case.inputs["chosen_ids"], u)
-        want.index_add_(0, case.inputs["rejected_ids"], -u)
-        grad = run["grad"]
-        cmp = compare(grad, want.to(grad.dtype if grad.is_floating_point() else torch.float32))
-        if not cmp.ok:
-            return CheckResult("reward_gradient", "fail", f"case {case.describe()}: "
-                               + cmp.explain("d forward / d reward") + ", against σ'(r_c - r_r) scattered to the "
-                               "chosen (+) and rejected (-) ids.")
-        checked += 1
-    return CheckResult("reward_gradient", "pass", f"the gradient reaching reward matches σ'(r_c - r_r) on {checked} cases")
-
-
-# ---------------------------------------------------------------- behaviour
-class BTBehaviour:
-    """The seeds' experiment: BTModel(4) trained on 0≻1, 2≻3, 1≻3 with the submission's bt_loss."""
-
-    pairs = ((0, 1), (2, 3), (1, 3))
-    n_items = 4
-    epochs, lr = 300, 1.0
-    checkpoints = (30, 100, 300)
-
-    def run(self, module: Any, seed: int) -> dict[str, Any]:
-        model = getattr(module, CLASS)(self.n_items)
-        params = list(model.parameters())
-        if not params:
-            return {"no_parameters": True}
-        chosen = torch.tensor([c for c, _ in self.pairs])
-        rejected = torch.tensor([r for _, r in self.pairs])
-        rewards = []
-        for _ in range(self.epochs):
-            r = model.reward
-            loss = module.bt_loss(r[chosen], r[rejected], 1.0)
-            grads = torch.autograd.grad(loss, params, allow_unused=True)
-            with torch.no_grad():
-                for p, g in zip(params, grads):
-                    if g is not None:
-                        p -= self.lr * g
-            rewards.append([float(x) for x in model.reward.detach().reshape(-1)])
-        ii = torch.tensor([i for i in range(self.n_items) for j in range(self.n_items) if i != j])
-        jj = torch.tensor([j for i in range(self.n_items) for j in range(self.n_items) if i != j])
-        with torch.no_grad():
-            p = model(ii, jj)
-        return {"rewards": rewards, "i": ii.tolist(), "j": jj.tolist(), "p": [float(x) for x in p.reshape(-1)]}
-
-    def judge(self, data: dict[str, Any]) -> CheckResult:
-        if data.get("no_parameters"):
-            return CheckResult("behaviour", "fail", f"{CLASS}({self.n_items}).parameters() is empty: gradient "
-                               "descent has nothing to update (see reward_parameter).")
-        rewards = data["rewards"]
-        flat = [x for r in rewards for x in r]
-        if not finite(flat) or not finite(data["p"]):
-            return CheckResult("behaviour", "fail", "training produced NaN or inf rewards or probabilities.")
-        r = rewards[-1]
-        gaps = [x[0] - x[3] for x in rewards]
-        at = [gaps[e - 1] for e in self.checkpoints]
-        problems = []
-        details = behaviour_details(
-            [series("r0 - r3", gaps, x="epoch"),
-             series("P(0 ≻ 1)", [1 / (1 + math.exp(-(x[0] - x[1]))) for x in rewards], x="epoch")],
-            rewards_final=[round(x, 6) for x in r], **{f"gap_r0_r3_epoch_{e}": g for e, g in zip(self.checkpoints, at)})
-        if not (r[0] > r[1] > r[3] and r[2] > r[3]):
-            problems.append(f"the rewards should order r0 > r1 > r3 and r2 > r3, got r = {_fmt(r)}")
-        if not all(b - a > BT_GAP_GROWTH for a, b in zip(at, at[1:])):
-            problems.append("the gap r0 - r3 should keep growing on separable data, got "
-                            + " / ".join(f"{g:.3f}" for g in at))
-        p = dict(zip(zip(data["i"], data["j"]), data["p"]))
-        worst_sum = max(abs(p[(i, j)] + p[(j, i)] - 1) for (i, j) in p)
-        worst_val = max(abs(v - 1 / (1 + math.exp(-(r[i] - r[j])))) for (i, j), v in p.items())
-        details["judged"].update(forward_complement_worst=worst_sum, forward_value_worst=worst_val)
-        if worst_sum > BT_COMPLEMENT_ATOL:
-            problems.append(f"forward(i, j) + forward(j, i) is off 1 by up to {fmt_num(worst_sum)}")
-        if worst_val > BT_FORWARD_ATOL:
-            problems.append(f"forward(i, j) is off σ(r_i - r_j) by up to {fmt_num(worst_val)} after training")
-        summary = (f"trained on 0≻1, 2≻3, 1≻3 (label 1, full-batch gradient descent, lr {self.lr:g}): after "
-                   f"{self.epochs} epochs r = {_fmt(r)}; the gap r0 - r3 is "
-                   + " / ".join(f"{g:.2f}" for g in at) + " after " + " / ".join(map(str, self.checkpoints))
-                   + f" epochs; forward(0, 3) = {p[(0, 3)]:.5f}, and forward(i, j) + forward(j, i) - 1 is at most "
-                   f"{fmt_num(worst_sum)} over all {len(p) // 2} pairs.")
-        if problems:
-            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=details)
-        return CheckResult("behaviour", "pass", summary + " Comparisons that never contradict each other have "
-                           "no finite maximum-likelihood rewards: the gap grows with every epoch (about as the log of "
-                           "their number), so a reward model trained this way over-fits; stop early or regularise "
-                           "(weight decay, a prior on r).", details=details)
-
-
-def _fmt(values: list[float]) -> str:
-    return "[" + ", ".join(f"{v:.3f}" for v in values) + "]"
-
-
+# ---------------------------------------------------------------- the composed spec
 def _unstarted(names: list[str] | tuple[str, ...], why: str, part: str) -> list[CheckResult]:
     """One part of the kata not written yet: its first check says so, the others are skipped."""
     return [CheckResult(name, "error" if i == 0 else "skip", why if i == 0 else f"waits for {part}")
             for i, name in enumerate(names)]
 
 
-# ---------------------------------------------------------------- the composed spec
 @dataclasses.dataclass
 class BTSpec:
+    """Implements grader.checks.spec.Spec by composing the bt_loss FunctionSpec and BTModel's part."""
+
     loss: FunctionSpec
     behaviour: BTBehaviour
 
     @property
     def models(self) -> dict[str, Any]:
-        return {**self.loss.models, **FORWARD_MODELS}
+        return {**self.loss.models, **MODEL.models}
 
     def make_cases(self, seed: int) -> list[Case]:
         return loss_cases(seed) + model_cases(seed)
@@ -470,6 +199,13 @@ class BTSpec:
     def expected(self, reference: Any, cases: list[Case]) -> list[dict[str, Any]]:
         return self.loss.expected(reference, self.split(cases)[0])
 
+    def malformed(self, cases: list[Case], result: dict[str, Any]) -> str:
+        loss_cases_, model_cases_ = self.split(cases)
+        loss, model = result.get("loss"), result.get("model")
+        if not isinstance(loss, dict) or not isinstance(model, dict):
+            return "no bt_loss or BTModel report"
+        return ("" if "fatal" in loss else self.loss.malformed(loss_cases_, loss)) or malformed(model_cases_, model)
+
     def judge(self, reference: Any, cases: list[Case], cand: dict[str, Any], kata: Kata,
               expected: list[dict[str, Any]] | None = None) -> list[CheckResult]:
         loss_cases_, model_cases_ = self.split(cases)
@@ -485,21 +221,21 @@ class BTSpec:
             extra = {} if expected is None else {"expected": expected}
             for r in self.loss.judge(reference, loss_cases_, loss, loss_kata, **extra):
                 results[r.name] = r
-        results.update(zip(MODEL_CHECKS + ("behaviour",),
+        results.update(zip(list(MODEL_CHECKS) + ["behaviour"],
                            self.judge_model(cand["model"], model_cases_, cand.get("behaviour"), kata)))
         return [results[name] for name in kata.check_names]
 
     def judge_model(self, model: dict[str, Any], cases: list[Case], behaviour: dict[str, Any] | None,
                     kata: Kata) -> list[CheckResult]:
+        hint = f"kata hint {kata.name}"
         if "not_started" in model or "missing" in model:
             why = f"{CLASS} still raises NotImplementedError" if "not_started" in model else \
                 f"{kata.filename} {model['missing']}"
-            out = _unstarted(MODEL_CHECKS, why, CLASS)
+            out = _unstarted(list(MODEL_CHECKS), why, CLASS)
         else:
-            out = [check_reward_parameter(model, cases, kata.mistakes),
-                   check_forward_values(model, cases, kata.mistakes),
-                   check_forward_complement(model, cases),
-                   check_reward_gradient(model, cases)]
+            with one_thread():
+                ctx = Context(MODEL, cases, None, model, kata.mistakes, hint, ref_runs=[])
+                out = [check(ctx) for check in MODEL_CHECKS.values()]
         if behaviour is None:
             out.append(CheckResult("behaviour", "skip", f"needs both {CLASS} and bt_loss"))
         elif "error" in behaviour:
@@ -507,7 +243,7 @@ class BTSpec:
                                    f"{error_text(behaviour['error'])}"))
         else:
             out.append(self.behaviour.judge(behaviour["data"]))
-        return suggest_next_step(out, f"kata hint {kata.name}")
+        return suggest_next_step(out, hint)
 
 
 SPEC = BTSpec(
@@ -520,6 +256,7 @@ SPEC = BTSpec(
         loss="loss",
         models=LOSS_MODELS,
         row_case=3,  # per-pair labels, sliced with their rows
+        conventions=CONVENTIONS,
     ),
     behaviour=BTBehaviour(),
 )

@@ -22,7 +22,10 @@ Return (loss, chosen_rewards, rejected_rewards). The loss is a 0-dim tensor in t
 dtype and must stay differentiable; the rewards are for logging and carry no graph.
 
 Log-ratios reach thousands of nats in real training: -log σ(x) must be computed so that
-it neither overflows nor returns inf for large |x|.
+it neither overflows nor returns inf for large |x|. The ranges the grader checks:
+per-token log-ratios up to ±200 and sequence log-ratios of thousands of nats (values
+and gradients), B = 1 and T = 1, exact zero log-probs, float, int or bool masks (also
+expanded from one row), and non-contiguous log-prob tensors.
 
 Conventions, where code you may have seen differs:
 - One -log σ per pair. A notebook version applies -log σ(β·(token log-ratio difference))
@@ -80,5 +83,12 @@ how fast π(y_l) falls, not where it ends. IPO (the `ipo` kata) fixes that.""",
                 "h subtracts the reference model's log-ratio: (π_c - ref_c) - (π_r - ref_r)."),
         Mistake("loss summed over the batch instead of averaged", "values",
                 "the loss is the mean over the batch, so its scale does not depend on the batch size."),
+        Mistake("per-token log-ratios clamped", "stability",
+                "clamping log π - log π_ref (say to ±50) changes the loss once a token's log-ratio passes the bound "
+                "and zeroes its gradient there, exactly where the policy has moved furthest. -log σ(β·h) needs no "
+                "guard: F.logsigmoid is exact for any h."),
+        Mistake("extra outputs returned", "output_types",
+                "the contract returns exactly (loss, chosen_rewards, rejected_rewards): a caller's "
+                "`loss, chosen, rejected = dpo_loss(...)` raises with a fourth value. Log extras elsewhere."),
     ),
 )

@@ -12,7 +12,9 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import DPO_PI_REJECTED_END_FRACTION, DPO_STILL_FALLING_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case
-from grader.catalog.pairs import REF_NAMES, extreme_pair_case, masked_mean, masked_sum, pair_case, pairwise_spec
+from grader.catalog.pairs import (REF_NAMES, TOKEN_RATIO_RANGE, extreme_pair_case, masked_mean, masked_sum, pair_case,
+                                  pairwise_spec, strided, with_expanded_masks, with_zeros)
+from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 def make_cases(seed: int) -> list[Case]:
     return [
@@ -21,8 +23,14 @@ def make_cases(seed: int) -> list[Case]:
         pair_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"beta": 0.3}, prompt=False),
         pair_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"beta": 0.2}),
         pair_case(seed, 5, "longer, int masks", 5, 12, 9, torch.float32, "int", {"beta": 1.0}),
+        # The fixed battery: exact zeros, non-contiguous log-probs, expanded masks, the range's end.
+        with_zeros(pair_case(seed, 8, "exact zeros", 3, 6, 5, torch.float64, "float", {"beta": 0.3})),
+        strided(pair_case(seed, 9, "", 3, 6, 6, torch.float32, "float", {"beta": 0.2}), "non-contiguous log-probs"),
+        with_expanded_masks(pair_case(seed, 10, "expanded masks", 3, 5, 4, torch.float64, "float", {"beta": 0.4})),
         extreme_pair_case(seed, 6, "huge log-ratios, float64", 4, 64, torch.float64, {"beta": 0.5}),
         extreme_pair_case(seed, 7, "huge log-ratios, float32", 4, 48, torch.float32, {"beta": 0.1}),
+        extreme_pair_case(seed, 11, "per-token log-ratios of ±200", 4, 16, torch.float64, {"beta": 0.1},
+                          top=TOKEN_RATIO_RANGE),
     ]
 
 
@@ -52,6 +60,15 @@ def _mean_tokens(pc, pr, rc, rr, mc, mr, beta=0.1):
     return {"loss": -F.logsigmoid(beta * h).mean()}
 
 
+def _clamped_ratios(pc, pr, rc, rr, mc, mr, beta=0.1):
+    """Per-token log-ratios clamped to ±c before the sum (a guard against 'exploding' ratios)."""
+    out = []
+    for c in (50.0, 20.0, 100.0, 10.0, 30.0):
+        h = masked_sum((pc - rc).clamp(-c, c), mc) - masked_sum((pr - rr).clamp(-c, c), mr)
+        out.append({"loss": -F.logsigmoid(beta * h).mean()})
+    return out
+
+
 MODELS: dict[str, Callable[..., Any]] = {
     "mask not applied": _no_mask,
     "log σ applied per token instead of per sequence": _per_token,
@@ -62,7 +79,32 @@ MODELS: dict[str, Callable[..., Any]] = {
     "reference log-ratio ignored":
         lambda pc, pr, rc, rr, mc, mr, beta=0.1: {"loss": -F.logsigmoid(beta * (masked_sum(pc, mc) - masked_sum(pr, mr))).mean()},
     "loss summed over the batch instead of averaged": lambda *a, beta=0.1: {"loss": -F.logsigmoid(beta * _h(*a)).sum()},
+    "per-token log-ratios clamped": _clamped_ratios,
 }
+
+
+def _formula(k, pc, pr, rc, rr, mc, mr, beta=0.1):
+    """eq. 7 with its conventions as knobs (grader.checks.conventions)."""
+    seq = lambda lp, m: reduce_tokens(lp, m, k["reduction"])
+    ref = {"subtract": 1.0, "ignored": 0.0, "added": -1.0}[k["reference"]]
+    c, r = seq(pc, mc) - ref * seq(rc, mc), seq(pr, mr) - ref * seq(rr, mr)
+    h = (c - r) if k["h"] == "+" else (r - c)
+    per_pair = {"inside": -F.logsigmoid(beta * h), "missing": -F.logsigmoid(h),
+                "outside": -beta * F.logsigmoid(h)}[k["beta"]]
+    scale = beta if k["rewards"] == "beta" else 1.0
+    return {"loss": over_batch(per_pair, k["batch"]), "chosen_rewards": scale * c, "rejected_rewards": scale * r}
+
+
+CONVENTIONS = Conventions(_formula, (
+    reduction_knob("sum", "mean_clamped", "padded_mean", "nonzero_mean", "unmasked_sum", "batch_count",
+                   mean_clamped="mean over tokens instead of sum", unmasked_sum="mask not applied"),
+    Knob("reference", "subtract", {"ignored": "reference log-ratio ignored",
+                                   "added": "reference log-probs added instead of subtracted"}),
+    Knob("beta", "inside", {"missing": "β missing", "outside": "β outside the log σ: β·(-log σ(h)) instead of -log σ(β·h)"}),
+    sign_knob("h", "sign flipped"),
+    batch_knob(),
+    Knob("rewards", "beta", {"plain": "rewards without β (the log-ratios themselves)"}),
+))
 
 
 # ---------------------------------------------------------------- behaviour
@@ -102,4 +144,5 @@ class DPOBehaviour(BetaSweep):
 
 
 SPEC = pairwise_spec("dpo_loss", REF_NAMES, (Param("beta", 0.1),), ("loss", "chosen_rewards", "rejected_rewards"),
-                     make_cases, MODELS, DPOBehaviour(), detached=("chosen_rewards", "rejected_rewards"))
+                     make_cases, MODELS, DPOBehaviour(), detached=("chosen_rewards", "rejected_rewards"),
+                     conventions=CONVENTIONS, findings={"extra_outputs": "extra outputs returned"})

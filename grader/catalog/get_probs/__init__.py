@@ -16,7 +16,12 @@ aligns a causal LM's logits with the next token is the `sequence_logps` kata).
 
 Every DPO-family loss starts from these numbers, so they must be exact and stable: logits
 in real training differ by hundreds, and `softmax(...).log()` turns a probability of
-e^-300 into log(0) = -inf. The result keeps the logits' dtype and stays differentiable.""",
+e^-300 into log(0) = -inf. The result keeps the logits' dtype and stays differentiable.
+
+The ranges the grader checks: logit gaps up to 2000 (values and gradients), B = 1 and
+T = 1, logits of -inf (a masked vocabulary entry, never the label's), tokens whose
+log-prob is exactly 0, non-contiguous logits (`logits[:, :-1]` of a longer tensor) and
+labels expanded from one row.""",
     signature="def get_probs(logits: Tensor, labels: Tensor) -> Tensor\n"
     "    # logits [B, T, V] float, labels [B, T] int64 -> [B, T]",
     entry=("get_probs",),
@@ -41,5 +46,8 @@ e^-300 into log(0) = -inf. The result keeps the logits' dtype and stays differen
                 "the contract asks for log-probabilities: log_softmax, not softmax."),
         Mistake("logits gathered without normalising", "values",
                 "raw logits are not log-probabilities; normalise with log_softmax over the vocabulary first."),
+        Mistake("one_hot * log_softmax: NaN where a logit is -inf", "values",
+                "a masked vocabulary entry has logit -inf and log-prob -inf, and 0 · -inf = NaN in the one-hot "
+                "product; select the label's entry instead: log_softmax(logits, -1).gather(-1, labels.unsqueeze(-1))."),
     ),
 )

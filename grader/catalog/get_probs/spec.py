@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import torch
 
+import torch.nn.functional as F
+
+from grader.checks.conventions import Conventions, Knob, sign_knob
 from grader.checks.function import FunctionSpec, Param
-from grader.checks.cases import Case, generator
+from grader.checks.cases import Case, generator, with_layout
 
 
 def _case(seed: int, salt: int, name: str, b: int, t: int, v: int, dtype: torch.dtype,
@@ -22,6 +25,28 @@ def _case(seed: int, salt: int, name: str, b: int, t: int, v: int, dtype: torch.
                 upstream=upstream, note=f"B={b}, T={t}, V={v}, {str(dtype)[6:]}" + (f", logit spread {spread:g}" if extreme else ""))
 
 
+def _masked_vocabulary(case: Case) -> Case:
+    """A quarter of the vocabulary at -inf (never a label), and at position 0 of every row only
+    the label left finite: its log-prob is exactly 0."""
+    logits, labels = case.inputs["logits"], case.inputs["labels"]
+    v = logits.shape[-1]
+    g = torch.Generator().manual_seed(v)
+    banned = torch.rand(logits.shape, generator=g) < 0.25
+    banned.scatter_(-1, labels.unsqueeze(-1), False)
+    banned[:, 0] = True
+    banned[:, 0].scatter_(-1, labels[:, :1], False)
+    logits.masked_fill_(banned, float("-inf"))
+    case.note += ", -inf logits (a masked vocabulary), log-prob exactly 0 at t=0"
+    return case
+
+
+def _same_labels(case: Case) -> Case:
+    case.inputs["labels"][:] = case.inputs["labels"][:1].clone()
+    case.layout["labels"] = "expanded"
+    case.note += "; labels expanded from one row"
+    return case
+
+
 def make_cases(seed: int) -> list[Case]:
     return [
         _case(seed, 1, "basic", 2, 5, 11, torch.float32),
@@ -29,6 +54,11 @@ def make_cases(seed: int) -> list[Case]:
         _case(seed, 3, "B=1, T=1", 1, 1, 5, torch.float32),
         _case(seed, 4, "tiny", 1, 3, 4, torch.float64),
         _case(seed, 5, "larger vocabulary", 2, 6, 50, torch.float32),
+        # The fixed battery: -inf logits and exact zeros, non-contiguous logits, expanded labels.
+        _masked_vocabulary(_case(seed, 8, "masked vocabulary", 2, 4, 9, torch.float64)),
+        _masked_vocabulary(_case(seed, 9, "masked vocabulary, float32", 3, 3, 6, torch.float32)),
+        with_layout(_case(seed, 10, "", 2, 5, 7, torch.float32), "non-contiguous logits", logits="sliced"),
+        _same_labels(_case(seed, 11, "expanded labels", 3, 4, 6, torch.float64)),
         _case(seed, 6, "logit gaps of hundreds", 2, 3, 8, torch.float32, spread=200.0, extreme=True),
         _case(seed, 7, "logit gaps of thousands", 2, 3, 8, torch.float64, spread=2000.0, extreme=True),
     ]
@@ -48,7 +78,30 @@ MODELS = {
         lambda logits, labels: {"logps": _pick(torch.softmax(logits, -1), labels)},
     "logits gathered without normalising":
         lambda logits, labels: {"logps": _pick(logits, labels)},
+    "one_hot * log_softmax: NaN where a logit is -inf":
+        lambda logits, labels: {"logps": (F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
+                                          * torch.log_softmax(logits, -1)).sum(-1)},
 }
+
+
+def _formula(k, logits, labels):
+    """log_softmax + gather with its conventions as knobs (grader.checks.conventions)."""
+    values = {"log_softmax": torch.log_softmax(logits, -1), "softmax": torch.softmax(logits, -1), "none": logits,
+              "dim1": torch.log_softmax(logits, 1), "dim0": torch.log_softmax(logits, 0)}[k["normalise"]]
+    if k["labels"] == "next":
+        labels = torch.roll(labels, -1, 1)
+    out = _pick(values, labels)
+    return {"logps": out if k["sign"] == "+" else -out}
+
+
+_WRONG_DIM = "softmax over the wrong dimension"
+CONVENTIONS = Conventions(_formula, (
+    Knob("normalise", "log_softmax", {"softmax": "probabilities instead of log-probabilities",
+                                      "none": "logits gathered without normalising", "dim1": _WRONG_DIM,
+                                      "dim0": _WRONG_DIM}),
+    Knob("labels", "same", {"next": "labels shifted by one position (get_probs has no shift)"}),
+    sign_knob("sign", "negative log-probabilities (the NLL) instead of log-probabilities"),
+))
 
 SPEC = FunctionSpec(
     function="get_probs",
@@ -57,4 +110,5 @@ SPEC = FunctionSpec(
     grad_inputs=("logits",),
     make_cases=make_cases,
     models=MODELS,
+    conventions=CONVENTIONS,
 )

@@ -21,7 +21,10 @@ for each ([B, T], float, int or bool; 1 on response tokens, 0 on prompt and padd
     rewards  = β · a(y)  for chosen and rejected, shape [B], detached
 
 Return (loss, chosen_rewards, rejected_rewards); the loss is a 0-dim tensor in the
-inputs' dtype and stays differentiable.
+inputs' dtype and stays differentiable. The ranges the grader checks: per-token
+log-ratios up to ±200 and sequence log-ratios of thousands of nats, empty responses,
+B = 1 and T = 1, exact zero log-probs, masks expanded from one row, and
+non-contiguous log-prob tensors.
 
 Why a square: DPO fits a Bradley-Terry model, whose optimum when y_c always wins is
 h = +∞, reached by driving π(y_l) to 0 whatever β is. IPO regresses h onto a finite
@@ -88,6 +91,9 @@ the `dpo` kata the same toy, trained with DPO's loss, drives π(y_l) towards 0 w
                 "averages, and square h - 1/(2β) once per pair."),
         Mistake("rewards from summed log-ratios", "values",
                 "IPO's rewards are β times the averaged log-ratios that enter h, not DPO's summed ones."),
+        Mistake("(β·h - 1/(2β))² instead of (h - 1/(2β))²", "values",
+                "β multiplies h in DPO's logit, not in IPO's square: β²·(h - 1/(2β²))² has its minimum at "
+                "h = 1/(2β²) (50 for β = 0.1, not 5). Eq. 17 squares h - 1/(2β)."),
         Mistake("rewards not detached", "rewards_detached",
                 "the rewards are for logging: return (beta * logratio).detach(), or compute them under torch.no_grad()."),
     ),

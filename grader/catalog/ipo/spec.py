@@ -13,7 +13,9 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import IPO_SETTLED_NATS, IPO_TARGET_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case
-from grader.catalog.pairs import REF_NAMES, extreme_pair_case, masked_mean, masked_sum, pair_case, pairwise_spec
+from grader.catalog.pairs import (REF_NAMES, TOKEN_RATIO_RANGE, extreme_pair_case, masked_mean, masked_sum, pair_case,
+                                  pairwise_spec, strided, with_expanded_masks, with_zeros)
+from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 
 def _with_empty_rows(case: Case) -> Case:
@@ -32,8 +34,14 @@ def make_cases(seed: int) -> list[Case]:
         pair_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"beta": 0.2}),
         pair_case(seed, 5, "longer, int masks", 5, 12, 9, torch.float32, "int", {"beta": 1.0}),
         _with_empty_rows(pair_case(seed, 6, "empty responses", 3, 5, 4, torch.float32, "float", {"beta": 0.05})),
+        # The fixed battery: exact zeros, non-contiguous log-probs, expanded masks, the range's end.
+        with_zeros(pair_case(seed, 9, "exact zeros", 3, 6, 5, torch.float64, "float", {"beta": 0.3})),
+        strided(pair_case(seed, 10, "", 3, 6, 6, torch.float32, "float", {"beta": 0.2}), "non-contiguous log-probs"),
+        with_expanded_masks(pair_case(seed, 11, "expanded masks", 3, 5, 4, torch.float64, "float", {"beta": 0.4})),
         extreme_pair_case(seed, 7, "huge log-ratios, float64", 4, 64, torch.float64, {"beta": 0.5}),
         extreme_pair_case(seed, 8, "huge log-ratios, float32", 4, 48, torch.float32, {"beta": 0.1}),
+        extreme_pair_case(seed, 12, "per-token log-ratios of ±200", 4, 16, torch.float64, {"beta": 0.1},
+                          top=TOKEN_RATIO_RANGE),
     ]
 
 
@@ -85,6 +93,10 @@ def _summed_rewards(pc, pr, rc, rr, mc, mr, beta=0.1):
     return {"chosen_rewards": beta * masked_sum(pc - rc, mc), "rejected_rewards": beta * masked_sum(pr - rr, mr)}
 
 
+def _beta_on_h(*a, beta=0.1):
+    return {"loss": ((beta * _h(*a) - 1 / (2 * beta)) ** 2).mean()}
+
+
 MODELS: dict[str, Callable[..., Any]] = {
     "log-ratios summed instead of averaged": _summed,
     "target 1/β or β/2 instead of 1/(2β)": _wrong_target,
@@ -94,7 +106,35 @@ MODELS: dict[str, Callable[..., Any]] = {
     "no clamp (NaN on an empty response)": _no_clamp,
     "square applied per token instead of per sequence": _per_token,
     "rewards from summed log-ratios": _summed_rewards,
+    "(β·h - 1/(2β))² instead of (h - 1/(2β))²": _beta_on_h,
 }
+
+
+def _formula(k, pc, pr, rc, rr, mc, mr, beta=0.1):
+    """eq. 17 (length-normalised) with its conventions as knobs (grader.checks.conventions)."""
+    avg = lambda lp, m: reduce_tokens(lp, m, k["reduction"])
+    c, r = avg(pc - rc, mc), avg(pr - rr, mr)
+    h = (c - r) if k["h"] == "+" else (r - c)
+    target = {"1/(2β)": 1 / (2 * beta), "1/β": 1 / beta, "β/2": beta / 2, "1/2": 0.5}[k["target"]]
+    scaled = beta * h if k["beta_on_h"] == "times" else h
+    scale = beta if k["rewards"] == "beta" else 1.0
+    rewards = (masked_sum(pc - rc, mc), masked_sum(pr - rr, mr)) if k["rewards"] == "summed" else (c, r)
+    return {"loss": over_batch((scaled - target) ** 2, k["batch"]),
+            "chosen_rewards": beta * rewards[0] if k["rewards"] == "summed" else scale * rewards[0],
+            "rejected_rewards": beta * rewards[1] if k["rewards"] == "summed" else scale * rewards[1]}
+
+
+_WRONG_TARGET = "target 1/β or β/2 instead of 1/(2β)"
+CONVENTIONS = Conventions(_formula, (
+    reduction_knob("mean_clamped", "sum", "padded_mean", "nonzero_mean", "unmasked_mean", "unclamped_mean", "batch_count",
+                   sum="log-ratios summed instead of averaged", unmasked_mean="mask not applied",
+                   unclamped_mean="no clamp (NaN on an empty response)"),
+    Knob("target", "1/(2β)", {"1/β": _WRONG_TARGET, "β/2": _WRONG_TARGET, "1/2": "target 1/2 instead of 1/(2β)"}),
+    Knob("beta_on_h", "none", {"times": "(β·h - 1/(2β))² instead of (h - 1/(2β))²"}),
+    sign_knob("h", "h reversed (rejected minus chosen)"),
+    batch_knob(),
+    Knob("rewards", "beta", {"summed": "rewards from summed log-ratios", "plain": "rewards without β"}),
+))
 
 
 # ---------------------------------------------------------------- behaviour
@@ -146,4 +186,5 @@ class IPOBehaviour(BetaSweep):
 
 
 SPEC = pairwise_spec("ipo_loss", REF_NAMES, (Param("beta", 0.1),), ("loss", "chosen_rewards", "rejected_rewards"),
-                     make_cases, MODELS, IPOBehaviour(), detached=("chosen_rewards", "rejected_rewards"))
+                     make_cases, MODELS, IPOBehaviour(), detached=("chosen_rewards", "rejected_rewards"),
+                     conventions=CONVENTIONS)

@@ -42,6 +42,9 @@ Conventions, and why:
   underflows to 0). torch.log(-torch.expm1(m)) or torch.log1p(-torch.exp(m))
   gives log(1 - e^m) without ever forming P / (1 - P), which is 0 / 1 or 0 / 0
   at the bottom of that range.
+- The ranges the grader checks: mean log-probs from -0.001 down to -1000, B = 1
+  and T = 1, tokens with log-prob exactly 0 (never a whole response), masks
+  expanded from one row, non-contiguous log-prob tensors.
 
 What the grader shows with your loss: with λ = 0 the loss is exactly the
 token-weighted NLL; and training a toy policy (prompt of 6 tokens, answers of 4,
@@ -96,6 +99,10 @@ and lowers the rejected one's, further when the odds-ratio term is on.""",
         Mistake("sign of the odds term", "values",
                 "or_loss = -log σ(log odds(m_c) - log odds(m_r)) is positive and falls as the chosen answer's odds "
                 "rise; it is added to the NLL: loss = nll_loss + λ·or_loss."),
+        Mistake("odds per token instead of from the mean log-prob", "values",
+                "the odds are those of the per-token average probability P = e^m, one per response: "
+                "log odds(m) with m the masked mean. Averaging each token's log odds instead is another quantity "
+                "(and +inf at a token of log-prob 0)."),
         Mistake("log(sigmoid(x)) instead of logsigmoid", "stability",
                 "sigmoid underflows to 0 when the log-odds ratio is below about -100 (float32) or -745 (float64) "
                 "and log(0) = -inf; use F.logsigmoid(x), or -F.softplus(-x)."),

@@ -13,7 +13,9 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import BEHAVIOUR_RTOL, ORPO_MOVE_NATS, ORPO_ODDS_EXTRA_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps
-from grader.catalog.pairs import POLICY_NAMES, layout_mask, masked_mean, masked_sum, pairwise_spec, policy_case
+from grader.catalog.pairs import (POLICY_NAMES, layout_mask, masked_mean, masked_sum, pairwise_spec, policy_case,
+                                  strided, with_expanded_masks, with_zeros)
+from grader.checks.conventions import Conventions, Knob, reduce_tokens, reduction_knob
 
 
 def extreme_odds_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype,
@@ -49,6 +51,12 @@ def make_cases(seed: int) -> list[Case]:
         policy_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"lam": 0.25}, top=top),
         policy_case(seed, 5, "prompt and padding in every row", 4, 9, 8, torch.float32, "int", {"lam": 1.5},
                     layout="fixed", top=top),
+        # The fixed battery: exact zeros (never a whole row), non-contiguous log-probs, expanded masks.
+        with_zeros(policy_case(seed, 8, "exact zeros", 3, 6, 5, torch.float64, "float", {"lam": 0.5}, top=top)),
+        strided(policy_case(seed, 9, "", 3, 6, 6, torch.float32, "float", {"lam": 0.3}, top=top),
+                "non-contiguous log-probs"),
+        with_expanded_masks(policy_case(seed, 10, "expanded masks", 3, 5, 4, torch.float64, "float", {"lam": 0.7},
+                                        top=top)),
         extreme_odds_case(seed, 6, "mean log-probs to -1000, float64", 6, 32, torch.float64, {"lam": 0.5}),
         extreme_odds_case(seed, 7, "mean log-probs to -1000, float32", 6, 24, torch.float32, {}),
     ]
@@ -128,6 +136,12 @@ def _log_sigmoid(pc, pr, mc, mr, lam=0.1):
     return {"loss": nll(pc, mc) + lam * o, "or_loss": o}
 
 
+def _per_token_odds(pc, pr, mc, mr, lam=0.1):
+    """log odds of each token's probability, then averaged: not the odds of the mean."""
+    o = -F.logsigmoid(masked_mean(log_odds(pc), mc) - masked_mean(log_odds(pr), mr)).mean()
+    return {"loss": nll(pc, mc) + lam * o, "or_loss": o}
+
+
 MODELS: dict[str, Callable[..., Any]] = {
     "probabilities' ratio instead of odds": _probability_ratio,
     "naive p/(1-p) that overflows or underflows": _naive,
@@ -139,7 +153,37 @@ MODELS: dict[str, Callable[..., Any]] = {
     "λ on the wrong term": lambda pc, pr, mc, mr, lam=0.1: {"loss": lam * nll(pc, mc) + or_loss(pc, pr, mc, mr)},
     "sign of the odds term": _sign,
     "log(sigmoid(x)) instead of logsigmoid": _log_sigmoid,
+    "odds per token instead of from the mean log-prob": _per_token_odds,
 }
+
+
+def _formula(k, pc, pr, mc, mr, lam=0.1):
+    """eq. 6 and 7 with their conventions as knobs (grader.checks.conventions)."""
+    if k["odds"] == "per_token":
+        lc, lr = reduce_tokens(log_odds(pc), mc, k["reduction"]), reduce_tokens(log_odds(pr), mr, k["reduction"])
+    else:
+        m_c, m_r = reduce_tokens(pc, mc, k["reduction"]), reduce_tokens(pr, mr, k["reduction"])
+        lc, lr = (log_odds(m_c), log_odds(m_r)) if k["odds"] == "log_odds" else (m_c, m_r)
+    o = -F.logsigmoid(lc - lr).mean()
+    m = mc.to(pc.dtype)
+    n = {"token": nll(pc, mc), "row_mean": -masked_mean(pc, mc).mean(), "padded": -(pc * m).sum() / pc.numel(),
+         "nonzero": -(pc * m).sum() / ((pc * m) != 0).sum().clamp(min=1), "missing": torch.zeros((), dtype=pc.dtype)}[k["nll"]]
+    loss = {"on_or": n + lam * o, "on_nll": lam * n + o, "missing": n + o}[k["lam"]]
+    if k["or_sign"] == "-":
+        loss = n - lam * o
+    return {"loss": loss, "nll_loss": n, "or_loss": o}
+
+
+CONVENTIONS = Conventions(_formula, (
+    reduction_knob("mean", "sum", "padded_mean", "nonzero_mean", "batch_count", sum="summed instead of averaged log-probs"),
+    Knob("odds", "log_odds", {"prob": "probabilities' ratio instead of odds",
+                              "per_token": "odds per token instead of from the mean log-prob"}),
+    Knob("nll", "token", {"row_mean": "NLL per-sequence instead of per-token", "padded": "NLL over the prompt and padding",
+                          "nonzero": "NLL divided by the count of non-zero log-probs instead of the response tokens",
+                          "missing": "NLL missing"}),
+    Knob("lam", "on_or", {"on_nll": "λ on the wrong term", "missing": "λ missing (nll_loss + or_loss)"}),
+    Knob("or_sign", "+", {"-": "sign of the odds term"}),
+))
 
 
 # ---------------------------------------------------------------- behaviour
@@ -207,4 +251,4 @@ class ORPOBehaviour:
 
 
 SPEC = pairwise_spec("orpo_loss", POLICY_NAMES, (Param("lam", 0.1),), ("loss", "nll_loss", "or_loss"),
-                     make_cases, MODELS, ORPOBehaviour(), combine_rows=combine_rows)
+                     make_cases, MODELS, ORPOBehaviour(), combine_rows=combine_rows, conventions=CONVENTIONS)

@@ -34,6 +34,10 @@ Conventions, and why:
 - A row with no counted token scores 0 (the count is clamped to 1), never 0/0 = NaN:
   a truncated batch can contain one, and one NaN poisons the whole loss.
 - Logits of trained models differ by hundreds: use log_softmax, never log(softmax).
+- The ranges the grader checks: logit gaps up to 2000, B = 1 and T = 1, empty rows,
+  logits of -inf (a masked vocabulary) and tokens predicted with certainty (log-prob
+  exactly 0: they still count in the mean), non-contiguous logits (`logits[:, :-1]`
+  of a longer tensor, as a caller's own shift gives them) and an expanded mask.
 
 What the grader shows with your function: logits that put their mass on the *next*
 token score about 0 per token, logits that put it on the position's *own* token (the
@@ -87,6 +91,12 @@ padding with mask 0 leaves both the sum and the mean unchanged.""",
                 "torch.roll(input_ids, -1, 1) puts token 0 at the last position as its 'next token', and the rolled "
                 "mask counts it when response_mask[:, 0] is 1; slice instead (logits[:, :-1], input_ids[:, 1:]), "
                 "or zero the rolled mask's last column."),
+        Mistake("mean over the non-zero log-probs", "values",
+                "a token predicted with certainty has log-prob exactly 0 and still counts: divide by the number of "
+                "counted tokens, response_mask[:, 1:].sum(-1) clamped to 1, not by (lp != 0).sum(-1)."),
+        Mistake(".view() on non-contiguous logits", "values",
+                "logits from a shift (`logits[:, :-1]`) or a slice are not contiguous and `.view(-1, V)` raises; "
+                "use `.reshape(-1, V)`, or keep the [B, T, V] shape and gather along the last dimension."),
         Mistake("log(softmax) instead of log_softmax", "stability",
                 "softmax underflows to 0 for logit gaps of a few hundred and log(0) = -inf (and -inf · 0 = NaN under "
                 "the mask); torch.log_softmax subtracts the max first."),

@@ -18,7 +18,8 @@ from grader.checks.details import details as behaviour_details
 from grader.core.results import CheckResult
 from grader.core.tolerances import SEQUENCE_NEXT_MEAN_ATOL, SEQUENCE_OWN_MEAN_MAX_FRACTION, SEQUENCE_PADDING_RTOL
 from grader.checks.function import FunctionSpec, Param
-from grader.checks.cases import Case, cast_mask, generator
+from grader.checks.cases import Case, cast_mask, generator, with_layout
+from grader.checks.conventions import Conventions, Knob, reduce_tokens, reduction_knob, sign_knob
 
 # Row layouts of the response mask (see `_mask`).
 PROMPTED = "prompted"  # zeros for a prompt of at least one token, ones, zeros for padding
@@ -61,6 +62,32 @@ def _case(seed: int, salt: int, name: str, layouts: list[str], t: int, v: int, d
                 extreme=extreme, scale=spread if extreme else 1.0, upstream=upstream, note=note)
 
 
+def _certain_tokens(case: Case) -> Case:
+    """-inf logits (a masked vocabulary) everywhere but at the next token on every other
+    position: those tokens are predicted with certainty, log-prob exactly 0."""
+    logits, ids = case.inputs["logits"], case.inputs["input_ids"]
+    nxt = ids[:, 1:].unsqueeze(-1)  # [B, T-1, 1]
+    certain = torch.zeros(logits.shape, dtype=torch.bool)
+    certain[:, :-1:2] = True
+    keep = torch.zeros(logits.shape, dtype=torch.bool)
+    keep[:, :-1].scatter_(-1, nxt, True)
+    logits.masked_fill_(certain & ~keep, float("-inf"))
+    # Every row's response covers tokens 1 .. T-2, so it holds certain and uncertain tokens alike.
+    mask = case.inputs["response_mask"]
+    mask[:] = 0
+    mask[:, 1:-1] = 1
+    case.note += "; -inf logits, tokens of log-prob exactly 0 at every other position, response tokens 1 to T-2"
+    return case
+
+
+def _same_mask(case: Case) -> Case:
+    m = case.inputs["response_mask"]
+    m[:] = m[:1].clone()
+    case.layout["response_mask"] = "expanded"
+    case.note += "; mask expanded from one row"
+    return case
+
+
 def make_cases(seed: int) -> list[Case]:
     P, S, E, O = PROMPTED, FROM_START, EMPTY, BOS_ONLY
     return [
@@ -71,6 +98,13 @@ def make_cases(seed: int) -> list[Case]:
         _case(seed, 4, "tiny", [P, S], 3, 4, torch.float64, "float", {"average": True}),
         _case(seed, 5, "longer, int mask", [P, S, O, P, P], 12, 50, torch.float32, "int", {"average": True}),
         _case(seed, 6, "sum, bool mask", [S, P, E], 9, 16, torch.float64, "bool", {"average": False}),
+        # The fixed battery: exact zeros and -inf, non-contiguous logits, an expanded mask.
+        _certain_tokens(_case(seed, 9, "certain tokens, mean", [P, P, P], 7, 6, torch.float64, "float",
+                              {"average": True})),
+        _certain_tokens(_case(seed, 10, "certain tokens, sum", [S, P], 6, 5, torch.float32, "int", {})),
+        with_layout(_case(seed, 11, "", [P, S, P], 6, 9, torch.float32, "float", {"average": True}),
+                    "non-contiguous logits", logits="sliced"),
+        _same_mask(_case(seed, 12, "expanded mask", [P, P, P], 5, 6, torch.float64, "bool", {"average": True})),
         _case(seed, 7, "logit gaps of hundreds", [P, S], 6, 8, torch.float32, "float", {"average": True},
               spread=200.0, extreme=True),
         _case(seed, 8, "logit gaps of thousands", [S, P], 5, 8, torch.float64, "int", {},
@@ -148,7 +182,32 @@ MODELS: dict[str, Callable[..., Any]] = {
     "no clamp (NaN on an empty response)": _no_clamp,
     "torch.roll wraps the first token around": _roll,
     "log(softmax) instead of log_softmax": _log_of_softmax,
+    "mean over the non-zero log-probs": lambda logits, ids, mask, average=False:
+        {"logps": reduce_tokens(_pick(logits[:, :-1], ids[:, 1:]), mask[:, 1:], "nonzero_mean" if average else "sum")},
 }
+
+
+def _formula(k, logits, ids, mask, average=False):
+    """The shift, the mask and the reduction with their conventions as knobs (grader.checks.conventions)."""
+    if k["shift"] == "next":
+        lp, m = _pick(logits[:, :-1], ids[:, 1:]), mask[:, 1:] if k["mask"] == "label" else mask[:, :-1]
+    elif k["shift"] == "none":
+        lp, m = _pick(logits, ids), mask
+    else:  # both shifted the same way
+        lp, m = _pick(logits[:, 1:], ids[:, 1:]), mask[:, 1:]
+    out = reduce_tokens(lp, m, k["reduction"] if average else "sum")
+    return {"logps": out if k["sign"] == "+" else -out}
+
+
+CONVENTIONS = Conventions(_formula, (
+    Knob("shift", "next", {"none": "no shift", "same": "logits and labels shifted the same way"}),
+    Knob("mask", "label", {"predictor": "mask taken at the predicting position"}),
+    reduction_knob("mean_clamped", "padded_mean", "nonzero_mean", "unclamped_mean", "sum", "batch_count",
+                   "unmasked_mean", padded_mean="mean over the padded length",
+                   nonzero_mean="mean over the non-zero log-probs", unclamped_mean="no clamp (NaN on an empty response)",
+                   sum="`average` ignored"),
+    sign_knob("sign", "negative log-probs (the NLL) instead of log-probs"),
+))
 
 
 # ---------------------------------------------------------------- behaviour
@@ -229,4 +288,6 @@ SPEC = FunctionSpec(
     masks={"logits": counted_positions},
     models=MODELS,
     behaviour=AlignmentBehaviour(),
+    conventions=CONVENTIONS,
+    findings={"non_contiguous_view": ".view() on non-contiguous logits"},
 )

@@ -37,7 +37,8 @@ Conventions, and why:
 - Defaults β = 2.0, γ = 0.5. β is far larger than DPO's because m is an average.
 - At z = 0 (the rewards differ by exactly γ) the loss is log 2. Late in training
   the rewards can differ by hundreds: compute -log σ(z) so that it never returns
-  inf.
+  inf. The ranges the grader checks: rewards up to 1000 apart, B = 1 and T = 1,
+  exact zero log-probs, masks expanded from one row, non-contiguous log-probs.
 
 What the grader shows with your loss: repeating every response token (same
 per-token log-probs) leaves the loss unchanged; at β·(m_c - m_r) = γ it is
@@ -83,6 +84,9 @@ the rejected one's until the margin γ is cleared.""",
         Mistake("log(sigmoid(x)) instead of logsigmoid", "stability",
                 "sigmoid underflows to 0 for z below about -100 (float32) or -745 (float64) and log(0) = -inf; "
                 "use F.logsigmoid(z), or -F.softplus(-z)."),
+        Mistake("γ/β subtracted instead of γ (β·Δ - γ/β)", "values",
+                "γ is the margin in reward units, subtracted after scaling by β: z = β·Δ - γ. The paper's tables "
+                "quote γ/β; subtracting γ/β from β·Δ applies the ratio where the margin itself belongs."),
         Mistake("rewards not detached", "rewards_detached",
                 "the rewards are for logging: return (beta * m).detach(), or compute them under torch.no_grad()."),
     ),

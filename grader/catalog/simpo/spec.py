@@ -14,7 +14,8 @@ from grader.core.tolerances import BEHAVIOUR_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case, generator, token_logps
 from grader.catalog.pairs import (POLICY_NAMES, extreme_policy_case, layout_mask, masked_mean, masked_sum,
-                                pairwise_spec, policy_case)
+                                pairwise_spec, policy_case, strided, with_expanded_masks, with_zeros)
+from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 def make_cases(seed: int) -> list[Case]:
     # β != 1 and γ != 0 everywhere, so that 'margin multiplied by β' and 'margin added' always show.
@@ -25,6 +26,12 @@ def make_cases(seed: int) -> list[Case]:
         policy_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"beta": 1.5, "gamma": 0.8}),
         policy_case(seed, 5, "prompt and padding in every row", 4, 9, 8, torch.float32, "int", {"gamma": 1.2},
                     layout="fixed"),
+        # The fixed battery: exact zeros, non-contiguous log-probs, expanded masks.
+        with_zeros(policy_case(seed, 8, "exact zeros", 3, 6, 5, torch.float64, "float", {"beta": 2.5, "gamma": 1.0})),
+        strided(policy_case(seed, 9, "", 3, 6, 6, torch.float32, "float", {"beta": 1.5, "gamma": 0.8}),
+                "non-contiguous log-probs"),
+        with_expanded_masks(policy_case(seed, 10, "expanded masks", 3, 5, 4, torch.float64, "float",
+                                        {"beta": 2.5, "gamma": 0.7})),
         extreme_policy_case(seed, 6, "rewards 1000 apart, float64", 4, 32, torch.float64, {"beta": 10.0}),
         extreme_policy_case(seed, 7, "rewards 250 apart, float32", 4, 24, torch.float32, {"beta": 2.5}),
     ]
@@ -40,6 +47,10 @@ def _padded_length(pc, pr, mc, mr, beta=2.0, gamma=0.5):
     return {"loss": -F.logsigmoid(beta * delta - gamma).mean()}
 
 
+def _margin_over_beta(*a, beta=2.0, gamma=0.5):
+    return {"loss": -F.logsigmoid(beta * _delta(*a) - gamma / beta).mean()}
+
+
 MODELS: dict[str, Callable[..., Any]] = {
     "no length normalisation": lambda pc, pr, mc, mr, beta=2.0, gamma=0.5:
         {"loss": -F.logsigmoid(beta * (masked_sum(pc, mc) - masked_sum(pr, mr)) - gamma).mean()},
@@ -50,7 +61,30 @@ MODELS: dict[str, Callable[..., Any]] = {
     "mean over the padded length": _padded_length,
     "log(sigmoid(x)) instead of logsigmoid": lambda *a, beta=2.0, gamma=0.5:
         {"loss": -torch.log(torch.sigmoid(beta * _delta(*a) - gamma)).mean()},
+    "γ/β subtracted instead of γ (β·Δ - γ/β)": _margin_over_beta,
 }
+
+
+def _formula(k, pc, pr, mc, mr, beta=2.0, gamma=0.5):
+    """eq. 6 with its conventions as knobs (grader.checks.conventions)."""
+    c, r = reduce_tokens(pc, mc, k["reduction"]), reduce_tokens(pr, mr, k["reduction"])
+    d = (c - r) if k["delta"] == "+" else (r - c)
+    z = {"-γ": beta * d - gamma, "+γ": beta * d + gamma, "β(Δ-γ)": beta * (d - gamma),
+         "-γ/β": beta * d - gamma / beta, "none": beta * d}[k["margin"]]
+    scale = beta if k["rewards"] == "beta" else 1.0
+    return {"loss": over_batch(-F.logsigmoid(z), k["batch"]), "chosen_rewards": scale * c, "rejected_rewards": scale * r}
+
+
+CONVENTIONS = Conventions(_formula, (
+    reduction_knob("mean", "sum", "padded_mean", "nonzero_mean", "unmasked_mean", "batch_count",
+                   sum="no length normalisation", padded_mean="mean over the padded length",
+                   unmasked_mean="mask not applied (mean over every position)"),
+    Knob("margin", "-γ", {"+γ": "margin added instead of subtracted", "β(Δ-γ)": "margin multiplied by β",
+                          "-γ/β": "γ/β subtracted instead of γ (β·Δ - γ/β)", "none": "margin γ missing"}),
+    sign_knob("delta", "Δ reversed (rejected minus chosen)"),
+    batch_knob(),
+    Knob("rewards", "beta", {"plain": "rewards without β (the mean log-probs themselves)"}),
+))
 
 
 # ---------------------------------------------------------------- behaviour
@@ -127,4 +161,4 @@ class SimPOBehaviour:
 
 SPEC = pairwise_spec("simpo_loss", POLICY_NAMES, (Param("beta", 2.0), Param("gamma", 0.5)),
                      ("loss", "chosen_rewards", "rejected_rewards"), make_cases, MODELS, SimPOBehaviour(),
-                     detached=("chosen_rewards", "rejected_rewards"))
+                     detached=("chosen_rewards", "rejected_rewards"), conventions=CONVENTIONS)

@@ -113,7 +113,8 @@ EXPERIMENT = Experiment(
         Column("1/(2β)", lambda r: "—" if target(r) is None else f"{target(r):g}"),
     ),
     curves=(
-        Curve("π(y_l) per step", pi_rejected, log=True),
-        Curve("h per step", lambda r: r.series["h_mean"], mark=target),
+        Curve("π(y_l) per step", pi_rejected, log=True, ylabel="π(y_l) (log scale)"),
+        Curve("h per step", lambda r: r.series["h_mean"], mark=target, ylabel="h (nats per token)",
+              mark_label=lambda r: f"1/(2β) = {target(r):g} (β={beta(r):g})"),
     ),
 )

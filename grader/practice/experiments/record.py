@@ -59,6 +59,8 @@ class Curve:
     values: Callable[[Run], list[float]]
     log: bool = False
     mark: Callable[[Run], float | None] = lambda run: None  # a level drawn dotted in the PNG (a target)
+    ylabel: str = ""  # the PNG's y-axis label (default: the title)
+    mark_label: Callable[[Run], str] = lambda run: ""  # the dotted level's entry in the PNG's legend
 
 
 def _no_problem(run: Run) -> str:

@@ -1,0 +1,277 @@
+"""bt's class side: BTModel's cases, its probe in the child, and its checks in the grader.
+
+The child builds BTModel, sets its rewards to the case's values, calls forward both ways and
+differentiates, and reports plain tensors; the grader recomputes σ(r_c - r_r) and its gradient
+from the rewards the child reports. The checks have the signature of every other check
+(`Context -> CheckResult`) and name mistakes with the shared helpers of grader.checks.diagnose:
+`MODEL.models` are the catalogued forward mistakes, `MODEL.findings` map generic findings
+(a squeezed batch, a NaN gradient) to the catalogue's names.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from grader.core.compare import compare
+from grader.core.results import CheckResult
+from grader.checks.cases import Case, generator
+from grader.checks.context import Context, error_text, fail, mistake_at, named
+from grader.checks.diagnose import diagnose, finding
+from grader.checks.probe import describe_error, describe_type
+from grader.checks.structure import squeezed
+
+CLASS = "BTModel"
+REWARD_RANGE = 900.0  # the contract's range of rewards: forward must be right (and differentiable) up to ±900
+
+
+# ---------------------------------------------------------------- cases
+def model_case(seed: int, salt: int, name: str, n: int, b: int, spread: str) -> Case:
+    """Item ids (with repeats, and an item against itself) and rewards for the grader to set.
+
+    spread: 'normal' (N(0, 2)) or 'hundreds' (±100 to ±900, both ends reached: past exp's
+    overflow in float32 and float64).
+    """
+    g = generator(seed, salt)
+    chosen = torch.randint(0, n, (b,), generator=g)
+    rejected = torch.randint(0, n, (b,), generator=g)
+    rejected[0] = chosen[0]  # forward(i, i) = 0.5
+    if spread == "hundreds":
+        sign = torch.where(torch.arange(n) % 2 == 0, -1.0, 1.0).to(torch.float64)
+        reward = sign * (100 + (REWARD_RANGE - 100) * torch.rand(n, generator=g, dtype=torch.float64))
+        reward[0], reward[1] = -REWARD_RANGE, REWARD_RANGE  # the range's ends, a gap of 1800 between them
+        chosen[-1], rejected[-1] = 0, 1
+        if b > 2:
+            chosen[-2], rejected[-2] = 1, 0
+    else:
+        reward = 2 * torch.randn(n, generator=g, dtype=torch.float64)
+    upstream = torch.randn(b, generator=g, dtype=torch.float64)
+    extreme = spread == "hundreds"
+    note = f"{n} items, B={b}" + (f", rewards up to ±{REWARD_RANGE:g}" if extreme else "")
+    return Case(name, {"chosen_ids": chosen, "rejected_ids": rejected, "reward": reward.float()},
+                {"n_items": n}, extreme=extreme, upstream=upstream, note=note)
+
+
+def model_cases(seed: int) -> list[Case]:
+    return [
+        model_case(seed, 11, "model: 4 items", 4, 6, "normal"),
+        model_case(seed, 12, "model: 10 items", 10, 16, "normal"),
+        model_case(seed, 14, "model: B=1", 3, 1, "normal"),
+        model_case(seed, 13, "model: rewards in the hundreds", 5, 10, "hundreds"),
+    ]
+
+
+def is_model_case(case: Case) -> bool:
+    return "chosen_ids" in case.inputs
+
+
+# ---------------------------------------------------------------- mistake models
+def _exp_form(c: torch.Tensor, j: torch.Tensor, r: torch.Tensor, **_: Any) -> dict[str, torch.Tensor]:
+    r = r.float()  # where the submission's float32 parameter overflows
+    return {"p": torch.exp(r[c]) / (torch.exp(r[c]) + torch.exp(r[j]))}
+
+
+# P(chosen ≻ rejected) as each mistake computes it, from the case's ids and rewards.
+FORWARD_MODELS: dict[str, Callable[..., Any]] = {
+    "forward returns logits, not a probability": lambda c, j, r, **_: {"p": r[c] - r[j]},
+    "forward returns P(rejected ≻ chosen)": lambda c, j, r, **_: {"p": torch.sigmoid(r[j] - r[c])},
+    "exp(r_c) / (exp(r_c) + exp(r_r)) overflows": _exp_form,
+}
+
+
+@dataclass
+class ModelPart:
+    """The fields of a spec that the checks and the diagnosis helpers read, for BTModel."""
+
+    outputs: tuple[str, ...] = ("p",)
+    models: dict[str, Callable[..., Any]] = field(default_factory=lambda: dict(FORWARD_MODELS))
+    findings: dict[str, str] = field(default_factory=lambda: {
+        "squeezed": "forward squeezed to a 0-dim tensor when B = 1",
+        "nan_gradient": "1/(1 + exp(-d)) in forward: NaN gradient for large gaps"})
+    conventions: Any = None
+
+
+MODEL = ModelPart()
+
+
+# ---------------------------------------------------------------- child side
+def probe_model(cls: Any, cases: list[Case]) -> dict[str, Any]:
+    """Build BTModel for each case, set its rewards, call forward both ways and differentiate.
+    Each run also carries the generic `error` and `outputs` ([p]) that the diagnosis reads."""
+    runs = []
+    for case in cases:
+        run: dict[str, Any] = {"error": None, "outputs": [None]}
+        runs.append(run)
+        n = int(case.options["n_items"])
+        try:
+            model = cls(n)
+        except NotImplementedError as exc:
+            return {"not_started": describe_error(exc)}
+        except Exception as exc:
+            run["error"] = run["build_error"] = describe_error(exc)
+            continue
+        reward = getattr(model, "reward", None)
+        params = list(model.named_parameters())
+        run["parameters"] = [[name, list(p.shape)] for name, p in params]
+        run["reward_type"] = describe_type(reward) if reward is not None else None
+        run["is_parameter"] = isinstance(reward, torch.nn.Parameter)
+        run["registered"] = any(p is reward for _, p in params)
+        try:
+            with torch.no_grad():
+                reward.copy_(case.inputs["reward"])
+            run["reward"] = reward.detach().to("cpu").clone()
+        except Exception as exc:
+            run["error"] = run["set_error"] = describe_error(exc)
+            continue
+        c, j = case.inputs["chosen_ids"].clone(), case.inputs["rejected_ids"].clone()
+        try:
+            p = model(c, j)
+            run["forward_type"] = describe_type(p)
+            run["p"] = p.detach().to("cpu").clone() if isinstance(p, torch.Tensor) else None
+            run["outputs"] = [run["p"]]
+            p_rev = model(j.clone(), c.clone())
+            run["p_rev"] = p_rev.detach().to("cpu").clone() if isinstance(p_rev, torch.Tensor) else None
+        except Exception as exc:
+            run["error"] = run["forward_error"] = describe_error(exc)
+            continue
+        try:  # extreme rewards too: the gradient must stay finite wherever σ' is
+            target = (p * case.upstream.to(p.dtype)).sum()
+            (grad,) = torch.autograd.grad(target, [reward], allow_unused=True)
+            run["grad"] = grad.detach().to("cpu").clone() if grad is not None else None
+        except Exception as exc:
+            run["grad_error"] = describe_error(exc)
+    return {"runs": runs}
+
+
+def malformed(cases: list[Case], model: dict[str, Any]) -> str:
+    if "not_started" in model or "missing" in model:
+        return ""
+    runs = model.get("runs")
+    if not isinstance(runs, list) or len(runs) != len(cases) or not all(isinstance(r, dict) for r in runs):
+        return f"{len(runs) if isinstance(runs, list) else 'no'} {CLASS} runs reported for {len(cases)} cases"
+    return ""
+
+
+# ---------------------------------------------------------------- grader side: checks
+def _expected_p(run: dict[str, Any], case: Case) -> torch.Tensor:
+    r = run["reward"].to(torch.float64).reshape(-1)  # a misshapen reward is reward_parameter's to report
+    return torch.sigmoid(r[case.inputs["chosen_ids"]] - r[case.inputs["rejected_ids"]])
+
+
+def _setup_problem(name: str, run: dict[str, Any], case: Case) -> CheckResult | None:
+    """An error result when BTModel could not be built, given rewards, or called on this case."""
+    n = case.options["n_items"]
+    if "build_error" in run:
+        return CheckResult(name, "error", f"{CLASS}({n}) {error_text(run['build_error'])}")
+    if "set_error" in run:
+        return CheckResult(name, "error", f"the grader could not set {CLASS}({n}).reward to its values "
+                           f"(reward.copy_(values) {error_text(run['set_error'])}); see reward_parameter")
+    if "forward_error" in run:
+        return CheckResult(name, "error", f"case {case.describe()}: forward {error_text(run['forward_error'])}")
+    return None
+
+
+def check_reward_parameter(ctx: Context) -> CheckResult:
+    checked = []
+    for run, case in zip(ctx.runs, ctx.cases):
+        n = case.options["n_items"]
+        if "build_error" in run:
+            return CheckResult("reward_parameter", "error", f"{CLASS}({n}) {error_text(run['build_error'])}")
+        listed = ", ".join(f"{name} {shape}" for name, shape in run["parameters"]) or "nothing"
+        t = run["reward_type"]
+        if t is None:
+            return fail("reward_parameter", f"{CLASS}({n}) has no attribute 'reward' "
+                        f"(model.parameters() lists {listed}); the contract names it `reward`.")
+        if not (run["is_parameter"] and run["registered"]):
+            mistake = mistake_at(ctx, "reward_parameter")
+            return fail("reward_parameter", f"{CLASS}({n}).reward is a {t['type']}, not an nn.Parameter: "
+                        f"model.parameters() lists {listed}." + named(mistake), mistake)
+        if t["shape"] != [n]:
+            return fail("reward_parameter", f"{CLASS}({n}).reward has shape {t['shape']}, "
+                        f"expected [n_items] = [{n}]: one reward per item.")
+        checked.append(n)
+    return CheckResult("reward_parameter", "pass", f"{CLASS}(n).reward is an nn.Parameter of shape [n] "
+                       f"(n = {', '.join(map(str, checked))})")
+
+
+def check_forward_values(ctx: Context) -> CheckResult:
+    for run, case in zip(ctx.runs, ctx.cases):
+        problem = _setup_problem("forward_values", run, case)
+        if problem:
+            return problem
+        b = case.inputs["chosen_ids"].shape[0]
+        t = run["forward_type"]
+        if not t["tensor"]:
+            return fail("forward_values", f"case {case.describe()}: forward returned a {t['type']}, "
+                        f"expected a [{b}] tensor of probabilities.")
+        if t["shape"] != [b] or not run["p"].is_floating_point():
+            mistake, said, details = finding(ctx, "squeezed") if squeezed(t["shape"], [b]) else (None, "", {})
+            return fail("forward_values", f"case {case.describe()}: forward returned {t['shape']} {t['dtype']}, "
+                        f"expected [{b}] float: one probability per pair (index `reward` with each id tensor; "
+                        "no unsqueeze, no sum)." + said, mistake, **details)
+        cmp = compare(run["p"], _expected_p(run, case).to(run["p"].dtype))
+        if not cmp.ok:
+            mistake = diagnose(ctx, "forward_values", list(range(len(ctx.cases))))
+            return fail("forward_values", f"case {case.describe()}: " + cmp.explain("forward(chosen_ids, rejected_ids)")
+                        + ", against σ(r_c - r_r) from the rewards your model holds." + named(mistake), mistake)
+    return CheckResult("forward_values", "pass", f"forward matches σ(r_c - r_r) on {len(ctx.cases)} cases, "
+                       f"B=1 and rewards up to ±{REWARD_RANGE:g} included")
+
+
+def check_forward_complement(ctx: Context) -> CheckResult:
+    pairs = 0
+    for run, case in zip(ctx.runs, ctx.cases):
+        problem = _setup_problem("forward_complement", run, case)
+        if problem:
+            return problem
+        p, p_rev = run["p"], run["p_rev"]
+        if p is None or p_rev is None or p.shape != p_rev.shape or not p.is_floating_point():
+            return fail("forward_complement", f"case {case.describe()}: forward did not return "
+                        "float tensors of one shape both ways (see forward_values).")
+        cmp = compare(p + p_rev, torch.ones_like(p))
+        if not cmp.ok:
+            return fail("forward_complement", f"case {case.describe()}: " + cmp.explain("forward(i, j) + forward(j, i)")
+                        + ". P(i ≻ j) and P(j ≻ i) are the two outcomes of one comparison and must sum to 1.")
+        pairs += p.numel()
+    return CheckResult("forward_complement", "pass", f"forward(i, j) + forward(j, i) = 1 on all {pairs} pairs")
+
+
+def check_reward_gradient(ctx: Context) -> CheckResult:
+    """On every case, rewards of ±900 included: σ' is finite (and tiny) there, so must the gradient be."""
+    checked = 0
+    for run, case in zip(ctx.runs, ctx.cases):
+        problem = _setup_problem("reward_gradient", run, case)
+        if problem:
+            return problem
+        if "grad_error" in run or run.get("grad") is None:
+            why = error_text(run["grad_error"]) if "grad_error" in run else "gave None"
+            return fail("reward_gradient", f"case {case.describe()}: no gradient reaches {CLASS}.reward "
+                        f"(autograd.grad(forward(...), reward) {why}). forward must compute from self.reward itself: "
+                        "no .detach(), .data, .item() or torch.tensor(...) on the way.")
+        p = _expected_p(run, case)
+        u = case.upstream * p * (1 - p)  # d(sum u·σ(d))/dd
+        want = torch.zeros(case.options["n_items"], dtype=torch.float64)
+        want.index_add_(0, case.inputs["chosen_ids"], u)
+        want.index_add_(0, case.inputs["rejected_ids"], -u)
+        grad = run["grad"]
+        cmp = compare(grad, want.to(grad.dtype if grad.is_floating_point() else torch.float32))
+        if not cmp.ok:
+            msg = f"case {case.describe()}: " + cmp.explain("d forward / d reward") + \
+                ", against σ'(r_c - r_r) scattered to the chosen (+) and rejected (-) ids."
+            values_right = run["p"] is not None and compare(run["p"], p.to(run["p"].dtype)).ok
+            if values_right and grad.is_floating_point() and not bool(torch.isfinite(grad).all()):
+                mistake, said, details = finding(ctx, "nan_gradient")
+                return fail("reward_gradient", msg + said, mistake, **details)
+            return fail("reward_gradient", msg)
+        checked += 1
+    return CheckResult("reward_gradient", "pass", f"the gradient reaching reward matches σ'(r_c - r_r) on {checked} "
+                       f"cases, rewards up to ±{REWARD_RANGE:g} included")
+
+
+MODEL_CHECKS: dict[str, Callable[[Context], CheckResult]] = {
+    "reward_parameter": check_reward_parameter,
+    "forward_values": check_forward_values,
+    "forward_complement": check_forward_complement,
+    "reward_gradient": check_reward_gradient,
+}

@@ -1,0 +1,137 @@
+"""The numeric checks: values, stability, gradients and gradcheck, each a `Context -> CheckResult`."""
+from __future__ import annotations
+
+import torch
+
+from grader.core.compare import Comparison, compare
+from grader.core.results import CheckResult
+from grader.core.tolerances import FLOAT32_INSIDE
+from grader.checks.context import (Context, all_errored, constant_in, error_text, fail, named, show_inputs,
+                                   smallest_first, value_cases)
+from grader.checks.diagnose import diagnose, error_finding, explain, finding
+
+
+def check_values(ctx: Context, name: str = "values", extreme: bool = False) -> CheckResult:
+    spec = ctx.spec
+    indices = value_cases(ctx, extreme)
+    mismatches: list[tuple[int, str, Comparison]] = []
+    errors: list[tuple[int, dict]] = []
+    for i in smallest_first(indices, ctx.cases):
+        run, ref, case = ctx.runs[i], ctx.ref_runs[i], ctx.cases[i]
+        if run["error"]:
+            errors.append((i, run["error"]))
+            continue
+        for out_name, got, want in zip(spec.outputs, run["outputs"], ref["outputs"]):
+            cmp = compare(got, want, case.scale)
+            if not cmp.ok:
+                mismatches.append((i, out_name, cmp))
+                break
+    if not mismatches and not errors:
+        return CheckResult(name, "pass", f"all outputs match the reference on {len(indices)} cases")
+    if not mismatches:
+        i, err = errors[0]
+        msg = f"case {ctx.cases[i].describe()} {error_text(err)}" + \
+            (f" ({len(errors)} of {len(indices)} cases raised)" if len(errors) > 1 else "")
+        key = error_finding(err)
+        if key is None:
+            return CheckResult(name, "error", msg)
+        # A valid input the contract allows (a non-contiguous or expanded tensor) made it raise.
+        mistake, said, details = finding(ctx, key)
+        return fail(name, msg + "." + said, mistake, **details)
+    i, out_name, cmp = mismatches[0]
+    case = ctx.cases[i]
+    mistake, said, details = explain(ctx, name, indices)
+    msg = f"case {case.describe()}: " + cmp.explain(f"'{out_name}'") + "."
+    msg += show_inputs(case)
+    failed = {j for j, _, _ in mismatches}
+    msg += f" {len(failed)} of {len(indices)} cases differ"
+    msg += f"; {len(errors)} raised." if errors else "."
+    return fail(name, msg + said, mistake, **details)
+
+
+def check_stability(ctx: Context) -> CheckResult:
+    return check_values(ctx, "stability", extreme=True)
+
+
+def _nonfinite_where_finite(got: torch.Tensor, want: torch.Tensor) -> int:
+    """How many entries of `got` are NaN or inf where `want` is finite."""
+    if not (isinstance(got, torch.Tensor) and got.shape == want.shape and got.is_floating_point()):
+        return 0
+    return int((~torch.isfinite(got) & torch.isfinite(want)).sum())
+
+
+def check_gradients(ctx: Context) -> CheckResult:
+    """Every case, extreme magnitudes included: a gradient the reference has finite must be finite."""
+    spec = ctx.spec
+    problems, checked, nan_case = [], 0, None
+    for i in smallest_first(list(range(len(ctx.cases))), ctx.cases):
+        run, ref, case = ctx.runs[i], ctx.ref_runs[i], ctx.cases[i]
+        if run["error"]:
+            continue
+        if run["backward_error"]:
+            problems.append(f"case {case.describe()}: backward {error_text(run['backward_error'])}")
+            continue
+        checked += 1
+        for g_name in spec.grad_inputs:
+            got, want = run["grads"].get(g_name), ref["grads"][g_name]
+            if got is None and constant_in(ref, g_name):
+                continue
+            if got is None:
+                problems.append(f"case {case.describe()}: no gradient reaches '{g_name}'; the result is not computed from it")
+                break
+            cmp = compare(got, want, case.scale)
+            if not cmp.ok:
+                problems.append(f"case {case.describe()}: " + cmp.explain(f"d {spec.graph_output} / d {g_name}"))
+                bad = _nonfinite_where_finite(got, want)
+                values_right = all(compare(g, w, case.scale).ok for g, w in zip(run["outputs"], ref["outputs"])
+                                   if isinstance(w, torch.Tensor))
+                if bad and values_right and nan_case is None:
+                    nan_case = (len(problems) - 1, bad, int(want.numel()))
+                break
+    if not checked and not problems:
+        return all_errored("gradients", ctx)
+    if not problems:
+        return CheckResult("gradients", "pass", f"gradients w.r.t. {', '.join(spec.grad_inputs)} match on {checked} "
+                           "cases, extreme magnitudes included")
+    if nan_case is not None:
+        # NaN where the value is right: a guard, not a formula; say so before any model is tried.
+        k, bad, total = nan_case
+        mistake, said, details = finding(ctx, "nan_gradient")
+        return fail("gradients", problems[k] + f" ({bad} of {total} entries NaN or inf where the reference's are "
+                    "finite, while the values match)." + said, mistake, **details)
+    mistake = diagnose(ctx, "gradients", list(range(len(ctx.cases))))
+    more = f" ({len(problems) - 1} more cases like it)" if len(problems) > 1 else ""
+    return fail("gradients", problems[0] + more + "." + named(mistake), mistake)
+
+
+def computes_in_float32(ctx: Context) -> bool:
+    """True when the submission's outputs on float64 cases are off the reference by more than
+    float64 rounding (FLOAT32_INSIDE): it computes (some of it) in float32 inside."""
+    for i, case in enumerate(ctx.cases):
+        run, ref = ctx.runs[i], ctx.ref_runs[i]
+        if case.dtype != torch.float64 or case.extreme or run["error"]:
+            continue
+        for got, want in zip(run["outputs"], ref["outputs"]):
+            if isinstance(got, torch.Tensor) and isinstance(want, torch.Tensor) and got.shape == want.shape \
+                    and got.is_floating_point():
+                diff = (got.double() - want.double()).abs()
+                if bool((diff > FLOAT32_INSIDE * (1 + want.double().abs())).any()):
+                    return True
+    return False
+
+
+def check_gradcheck(ctx: Context) -> CheckResult:
+    """gradcheck at float64's tolerances; at float32's where the code computes in float32 inside
+    (its gradient was already compared with the reference's, at the dtype's tolerance)."""
+    gc = ctx.cand["gradcheck"]
+    if not gc["ran"]:
+        return CheckResult("gradcheck", "skip", "no hand-written backward: autograd derives the gradient")
+    if gc["ok"]:
+        return CheckResult("gradcheck", "pass", f"the custom backward passes torch.autograd.gradcheck on case "
+                           f"'{gc['case']}' (float64)")
+    if gc.get("ok_float32") and computes_in_float32(ctx):
+        return CheckResult("gradcheck", "pass", f"the custom backward passes torch.autograd.gradcheck on case "
+                           f"'{gc['case']}' with float32's step and tolerances: the code computes in float32 "
+                           "inside (and its gradients match the reference's at the dtype's tolerance)")
+    return fail("gradcheck", f"the custom backward disagrees with finite differences on case '{gc['case']}' "
+                f"(float64): {gc['message']}")

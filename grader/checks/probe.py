@@ -1,0 +1,297 @@
+"""The child side of a function kata: call the submission on every case and report plain data.
+
+Everything here runs in the sandboxed child, next to the submission's code, so nothing here
+decides anything: it collects outputs, gradients, types, what the inputs look like after the
+call, and raised errors, as plain tensors and plain data. `run_case` also computes the
+reference's runs in the grader, so both sides are measured the same way.
+
+`spec` below is any object with the fields of `grader.checks.function.FunctionSpec`; this
+module does not import that one (which imports this one).
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+import traceback
+import types
+from contextlib import contextmanager
+from typing import Any, Callable
+
+import torch
+
+from grader.checks.cases import Case, laid_out
+from grader.core.tolerances import GRADCHECK, GRADCHECK_FLOAT32
+
+
+def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: str) -> dict[str, Any]:
+    """Run the submission on every case; return plain tensors and plain data only."""
+    fn = getattr(module, spec.function, None)
+    if fn is None or not callable(fn):
+        return {"fatal": {"kind": "missing", "message": f"defines no function '{spec.function}'"}}
+    result: dict[str, Any] = {"signature": signature_of(fn)}
+    runs = []
+    for i, case in enumerate(cases):
+        run = run_case(spec, fn, case)
+        if i == 0 and run["error"] and run["error"]["not_implemented"]:
+            return {"fatal": {"kind": "not_started", "message": run["error"]["message"]}}
+        runs.append(run)
+    result["runs"] = runs
+    result["rows"] = probe_rows(spec, fn, cases[spec.row_case])
+    result["meta"] = probe_meta(spec, fn, cases[0])
+    result["cuda"] = probe_cuda(spec, fn, cases, cuda)
+    result["gradcheck"] = probe_gradcheck(spec, fn, cases, runs)
+    if spec.bad_inputs is not None:
+        result["bad_inputs"] = probe_bad_inputs(spec, fn, spec.bad_inputs(seed))
+    if spec.behaviour is not None:
+        try:
+            result["behaviour"] = {"data": spec.behaviour.run(fn, seed)}
+        except Exception as exc:  # the submission failed during training
+            result["behaviour"] = {"error": describe_error(exc)}
+    return result
+
+
+def call(fn: Callable, case: Case, inputs: dict[str, Any] | None = None, options: dict[str, Any] | None = None) -> Any:
+    """`fn` called as the contract says: inputs positionally, in order; options as keywords."""
+    inputs = case.inputs if inputs is None else inputs
+    options = case.options if options is None else options
+    return fn(*inputs.values(), **options)
+
+
+def probe_rows(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
+    batch = next(iter(case.inputs.values())).shape[0]
+    rows = []
+    try:
+        for b in range(batch):
+            inputs = {k: v[b:b + 1].clone() for k, v in case.inputs.items()}
+            options = {k: (v[b:b + 1].clone() if is_batched(v, batch) else v) for k, v in case.options.items()}
+            with torch.no_grad():
+                out = as_outputs(spec, call(fn, case, inputs, options))
+            rows.append([o.detach().clone() if isinstance(o, torch.Tensor) else None for o in out])
+    except Exception as exc:
+        return {"error": describe_error(exc)}
+    return {"outputs": rows}
+
+
+def is_batched(value: Any, batch: int) -> bool:
+    return isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape[0] == batch
+
+
+def as_outputs(spec: Any, out: Any) -> list[Any]:
+    """The submission's return value as a list aligned with `spec.outputs` (None where absent).
+    Extra values are dropped here; `run_case` records how many came back, for output_types."""
+    if len(spec.outputs) == 1:
+        return [out]
+    if isinstance(out, (tuple, list)):
+        items = list(out)[: len(spec.outputs)]
+        return items + [None] * (len(spec.outputs) - len(items))
+    return [out] + [None] * (len(spec.outputs) - 1)
+
+
+def describe_type(value: Any) -> dict[str, Any]:
+    if not isinstance(value, torch.Tensor):
+        return {"tensor": False, "type": type(value).__name__}
+    return {"tensor": True, "type": type(value).__name__, "shape": list(value.shape),
+            "dtype": str(value.dtype).replace("torch.", ""), "requires_grad": bool(value.requires_grad),
+            "grad_fn": value.grad_fn is not None, "device": value.device.type}
+
+
+def describe_error(exc: BaseException) -> dict[str, Any]:
+    """Type, message and the submission's own line that raised it."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if "/grader/" not in f.filename.replace("\\", "/") and "/torch/" not in f.filename]
+    # Only a line of the submission's is worth showing: a frame of the grader's or torch's
+    # (an error raised at the call itself, e.g. a missing parameter) says nothing about the code.
+    frame = own[-1] if own else None
+    where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} in {frame.name}: {(frame.line or '').strip()}" if frame else ""
+    return {"type": type(exc).__name__, "message": str(exc).strip()[:2000], "where": where,
+            "not_implemented": isinstance(exc, NotImplementedError)}
+
+
+def signature_of(fn: Callable) -> list[dict[str, Any]] | None:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    out = []
+    for p in params:
+        default = None if p.default is inspect.Parameter.empty else p.default
+        out.append({"name": p.name, "kind": p.kind.name, "has_default": p.default is not inspect.Parameter.empty,
+                    "default": default if isinstance(default, (int, float, bool, str, type(None))) else repr(default)})
+    return out
+
+
+def has_custom_backward(root: Any, limit: int = 10_000) -> bool:
+    """True when the graph contains a node from a user-defined autograd.Function."""
+    seen, stack = set(), [root]
+    while stack and len(seen) < limit:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, torch.autograd.function.BackwardCFunction):
+            return True
+        stack.extend(n for n, _ in getattr(node, "next_functions", ()))
+    return False
+
+
+def run_case(spec: Any, fn: Callable, case: Case, device: str = "cpu") -> dict[str, Any]:
+    """Call `fn` once on `case` and differentiate; used for the submission and the reference alike.
+
+    Inputs are fresh copies in the case's memory layout; tensor options (a [B] label) are fresh
+    copies too, and both are reported as they are after the call (`inputs_unchanged`).
+    """
+    inputs = {k: laid_out(case, k, v.detach().clone()).to(device) for k, v in case.inputs.items()}
+    options = {k: (laid_out(case, k, v.detach().clone()).to(device) if isinstance(v, torch.Tensor) else v)
+               for k, v in case.options.items()}
+    for name in spec.grad_inputs + spec.constants:
+        inputs[name].requires_grad_(True)
+    run: dict[str, Any] = {"error": None, "outputs": [], "types": [], "grads": {}, "backward_error": None,
+                           "custom_backward": False, "inputs_after": {}, "returned": None}
+    try:
+        try:
+            raw = call(fn, case, inputs, options)
+        except Exception as exc:
+            run["error"] = describe_error(exc)
+            return run
+        outs = as_outputs(spec, raw)
+        run["types"] = [describe_type(o) for o in outs]
+        if isinstance(raw, (tuple, list)):
+            run["returned"] = len(raw)  # a 4-tuple where 3 are due fails output_types
+        if len(spec.outputs) > 1:
+            # A tuple or list subclass (a namedtuple, torch.return_types) unpacks like one.
+            run["container"] = "tuple" if isinstance(raw, tuple) else "list" if isinstance(raw, list) \
+                else type(raw).__name__
+        run["outputs"] = [o.detach().to("cpu").clone() if isinstance(o, torch.Tensor) else None for o in outs]
+        target = outs[spec.outputs.index(spec.graph_output)]
+        try:
+            if not isinstance(target, torch.Tensor):
+                raise TypeError(f"'{spec.graph_output}' is not a tensor")
+            run["custom_backward"] = has_custom_backward(target.grad_fn)
+            if spec.loss is None:
+                upstream = case.upstream.to(device=target.device, dtype=target.dtype)
+                target = (target * upstream).sum()
+            names = spec.grad_inputs + spec.constants
+            leaves = [inputs[n] for n in names]
+            # A result with no graph reaches no input (None, as allow_unused gives): the judge
+            # accepts that where the reference's gradient is all zero (e.g. no token counts).
+            grads = torch.autograd.grad(target, leaves, allow_unused=True) if target.requires_grad \
+                else [None] * len(leaves)
+            run["grads"] = {n: (g.detach().to("cpu").clone() if g is not None else None)
+                            for n, g in zip(names, grads)}
+        except Exception as exc:
+            run["backward_error"] = describe_error(exc)
+        return run
+    finally:
+        after = {k: v.detach().to("cpu").clone() for k, v in inputs.items()}
+        after.update({k: v.detach().to("cpu").clone() for k, v in options.items() if isinstance(v, torch.Tensor)})
+        run["inputs_after"] = after
+
+
+@contextmanager
+def _dynamo_stand_in() -> Any:
+    """Skip a 1.3 s import that meta tensors would otherwise trigger.
+
+    torch's Python meta kernels are wrapped by `torch._compile._disable_dynamo`, which on
+    first call imports all of `torch._dynamo` only to mark them "never compile". Nothing is
+    compiled in the child, so a stand-in whose `disable` returns the function unchanged
+    behaves the same. Used only while torch._dynamo is not loaded; `probe_meta` retries
+    with the real module if the stand-in is ever not enough.
+    """
+    if "torch._dynamo" in sys.modules:
+        yield
+        return
+    stand_in = types.ModuleType("torch._dynamo")
+    stand_in.disable = lambda fn, recursive=True, wrapping=True: fn  # type: ignore[attr-defined]
+    sys.modules["torch._dynamo"] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch._dynamo") is stand_in:
+            del sys.modules["torch._dynamo"]
+        if vars(torch).get("_dynamo") is stand_in:  # getattr would import the real one
+            delattr(torch, "_dynamo")
+
+
+def probe_meta(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
+    """Call on 'meta' tensors: a tensor made on a fixed device shows up as a device clash."""
+    with _dynamo_stand_in():
+        result = _probe_meta(spec, fn, case)
+    if result["status"] == "not_applicable" and "AttributeError" in result["detail"] and "_dynamo" in result["detail"]:
+        result = _probe_meta(spec, fn, case)
+    return result
+
+
+def _probe_meta(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
+    inputs = {k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in case.inputs.items()}
+    options = {k: (torch.empty(v.shape, dtype=v.dtype, device="meta") if isinstance(v, torch.Tensor) else v)
+               for k, v in case.options.items()}
+    try:
+        outs = as_outputs(spec, call(fn, case, inputs, options))
+    except Exception as exc:
+        err = describe_error(exc)
+        text = err["message"]
+        if "expected device" in text or "same device" in text or ("device" in text and "meta" in text and "cpu" in text):
+            return {"status": "fixed_device", "detail": f"{text.splitlines()[0]} (at {err['where']})"}
+        return {"status": "not_applicable", "detail": f"{err['type']}: {text.splitlines()[0] if text else ''}"}
+    for name, o in zip(spec.outputs, outs):
+        if isinstance(o, torch.Tensor) and o.device.type != "meta":
+            return {"status": "fixed_device", "detail": f"'{name}' came back on {o.device.type}, not on the inputs' device"}
+    return {"status": "ok", "detail": ""}
+
+
+def probe_cuda(spec: Any, fn: Callable, cases: list[Case], cuda: str) -> dict[str, Any]:
+    if cuda == "off":
+        return {"skip": "not requested (--device cpu)"}
+    if not torch.cuda.is_available():
+        return {"skip": "CUDA is not available on this machine (torch.cuda.is_available() is False)"}
+    runs = {}
+    for i, case in enumerate(cases):
+        if not case.extreme:
+            run = run_case(spec, fn, case, device="cuda")
+            runs[i] = {"outputs": run["outputs"], "grads": run["grads"], "error": run["error"]}
+    return {"device": torch.cuda.get_device_name(0), "runs": runs}
+
+
+def probe_bad_inputs(spec: Any, fn: Callable, cases: list[Case]) -> list[dict[str, Any]]:
+    """Call `fn` on each input the contract rejects; record what it raised (or that it returned)."""
+    out = []
+    for case in cases:
+        try:
+            with torch.no_grad():
+                call(fn, case)
+            out.append({"case": case.name, "raised": None})
+        except Exception as exc:
+            err = describe_error(exc)
+            out.append({"case": case.name, "raised": err["type"], "message": err["message"][:300],
+                        "value_error": isinstance(exc, ValueError)})
+    return out
+
+
+def probe_gradcheck(spec: Any, fn: Callable, cases: list[Case], runs: list[dict]) -> dict[str, Any]:
+    """torch.autograd.gradcheck of a hand-written backward, at float64's tolerances and, when those
+    fail, at float32's (GRADCHECK_FLOAT32): finite differences of code that rounds to float32
+    inside are off by about float32's resolution / eps although its backward is exact. The
+    grader decides which applies (grader.checks.numeric.check_gradcheck)."""
+    if not any(r.get("custom_backward") for r in runs):
+        return {"ran": False}
+    case = next((c for c in cases if c.dtype == torch.float64 and not c.extreme and not c.layout), None)
+    if case is None:
+        return {"ran": False}
+    leaves = [case.inputs[n].detach().clone().requires_grad_(True) for n in spec.grad_inputs]
+
+    def f(*xs: torch.Tensor) -> torch.Tensor:
+        inputs = dict(case.inputs)
+        inputs.update(zip(spec.grad_inputs, xs))
+        outs = as_outputs(spec, call(fn, case, inputs))
+        return outs[spec.outputs.index(spec.graph_output)]
+
+    out: dict[str, Any] = {"ran": True, "case": case.name}
+    for key, tolerances in (("ok", GRADCHECK), ("ok_float32", GRADCHECK_FLOAT32)):
+        try:
+            torch.autograd.gradcheck(f, leaves, **tolerances)
+            out[key] = True
+            return out
+        except Exception as exc:
+            out[key] = False
+            out.setdefault("message", str(exc).strip().splitlines()[0][:500])
+    return out

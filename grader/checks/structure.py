@@ -1,0 +1,269 @@
+"""The structural checks (signature, types, graph, masks, mutation, rows, devices, behaviour),
+each a `Context -> CheckResult` that never prints."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from grader.core.compare import compare, equal_exactly, fmt_index, fmt_num
+from grader.core.results import CheckResult
+from grader.checks.context import Context, all_errored, constant_in, error_text, fail, mistake_at, named, \
+    smallest_first
+from grader.checks.diagnose import finding
+from grader.checks.spec import REQUIRED
+
+
+def check_signature(ctx: Context) -> CheckResult:
+    spec, sig = ctx.spec, ctx.cand.get("signature")
+    want = f"{spec.function}({', '.join(p.render() for p in spec.params)})"
+    if sig is None:
+        return CheckResult("signature", "skip", "the signature cannot be inspected (not a Python function)")
+    got = f"{spec.function}({', '.join(p['name'] + ('=' + repr(p['default']) if p['has_default'] else '') for p in sig)})"
+    named_params = [p for p in sig if p["kind"] in ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD", "KEYWORD_ONLY")]
+    problems = []
+    for i, want_p in enumerate(spec.params):
+        if i >= len(named_params) or named_params[i]["name"] != want_p.name:
+            have = named_params[i]["name"] if i < len(named_params) else "nothing"
+            problems.append(f"parameter {i + 1} should be '{want_p.name}', found {have}")
+            continue
+        p = named_params[i]
+        if want_p.default is not REQUIRED:
+            if not p["has_default"]:
+                problems.append(f"'{want_p.name}' should default to {want_p.default!r}")
+            elif not _same_default(p["default"], want_p.default):
+                problems.append(f"'{want_p.name}' defaults to {p['default']!r}, the contract says {want_p.default!r}")
+    extra = [p["name"] for p in named_params[len(spec.params):] if not p["has_default"]]
+    if extra:
+        problems.append(f"extra required parameters {extra}")
+    if problems:
+        return fail("signature", f"expected {want}; got {got}: " + "; ".join(problems) + ".")
+    return CheckResult("signature", "pass", want)
+
+
+def _same_default(got: Any, want: Any) -> bool:
+    try:
+        return float(got) == float(want)
+    except (TypeError, ValueError):
+        return got == want
+
+
+def squeezed(got: list[int], want: list[int]) -> bool:
+    """True when `got` is `want` with some of its size-1 dimensions dropped."""
+    return got != want and len(got) < len(want) and got == [d for d in want if d != 1][: len(got)] and \
+        [d for d in want if d != 1] == [d for d in got if d != 1]
+
+
+def check_output_types(ctx: Context) -> CheckResult:
+    spec = ctx.spec
+    problems, checked, key = [], 0, None
+    for i in smallest_first(list(range(len(ctx.cases))), ctx.cases):
+        run, ref = ctx.runs[i], ctx.ref_runs[i]
+        if run["error"]:
+            continue
+        checked += 1
+        where = f"case {ctx.cases[i].describe()}"
+        if len(spec.outputs) > 1 and run.get("container") not in ("tuple", "list"):
+            problems.append(f"{where}: expected a tuple {spec.outputs}, got {run.get('container')}")
+            continue
+        returned = run.get("returned")
+        if len(spec.outputs) > 1 and returned is not None and returned != len(spec.outputs):
+            problems.append(f"{where}: returned {returned} values; the contract has {len(spec.outputs)}: "
+                            f"({', '.join(spec.outputs)})")
+            key = key or ("extra_outputs" if returned > len(spec.outputs) else None)
+            continue
+        for name, got, want in zip(spec.outputs, run["types"], ref["types"]):
+            if not got["tensor"]:
+                problems.append(f"{where}: '{name}' should be a tensor, got {got['type']}")
+            elif got["shape"] != want["shape"]:
+                problems.append(f"{where}: '{name}' should have shape {want['shape']}, got {got['shape']}")
+                key = key or ("squeezed" if squeezed(got["shape"], want["shape"]) else None)
+            elif got["dtype"] != want["dtype"]:
+                problems.append(f"{where}: '{name}' should be {want['dtype']} (the inputs' dtype), got {got['dtype']}")
+    if not checked:
+        return all_errored("output_types", ctx)
+    if problems:
+        msg = problems[0] + (f" ({len(problems) - 1} more like it)" if len(problems) > 1 else "") + "."
+        mistake, said, details = finding(ctx, key) if key else (None, "", {})
+        return fail("output_types", msg + said, mistake, **details)
+    return CheckResult("output_types", "pass", f"{len(spec.outputs)} output(s) of the right shape and dtype on {checked} cases")
+
+
+def check_masked_grad_zero(ctx: Context) -> CheckResult:
+    spec = ctx.spec
+    checked = 0
+    for i in smallest_first(list(range(len(ctx.cases))), ctx.cases):
+        run, case = ctx.runs[i], ctx.cases[i]
+        for g_name in spec.masks:
+            grad = run["grads"].get(g_name) if not run["error"] else None
+            if grad is None or grad.shape != case.inputs[g_name].shape:
+                continue
+            checked += 1
+            masked = spec.masked_positions(case, g_name)
+            leaks = masked & (grad != 0)
+            if bool(leaks.any()):
+                idx = tuple(int(x) for x in leaks.nonzero()[0])
+                mistake = mistake_at(ctx, "masked_grad_zero")
+                return fail("masked_grad_zero",
+                            f"case {case.describe()}: d {spec.graph_output} / d {g_name} is nonzero at "
+                            f"{int(leaks.sum())} of {int(masked.sum())} masked positions, e.g. {fmt_index(idx)} = "
+                            f"{fmt_num(float(grad[idx]))}. Prompt and padding tokens must not move the loss."
+                            + named(mistake), mistake)
+    if not checked:
+        return CheckResult("masked_grad_zero", "skip", "no gradient to inspect (see the gradients check)")
+    return CheckResult("masked_grad_zero", "pass", f"gradients are exactly 0 at every masked position ({checked} tensors)")
+
+
+def check_rewards_detached(ctx: Context) -> CheckResult:
+    spec = ctx.spec
+    for i, run in enumerate(ctx.runs):
+        if run["error"]:
+            continue
+        for name in spec.detached:
+            t = run["types"][spec.outputs.index(name)]
+            if t["tensor"] and (t["requires_grad"] or t["grad_fn"]):
+                mistake = mistake_at(ctx, "rewards_detached")
+                return fail("rewards_detached", f"case {ctx.cases[i].describe()}: '{name}' carries an autograd graph "
+                            f"(requires_grad=True)." + named(mistake), mistake)
+    if all(r["error"] for r in ctx.runs):
+        return all_errored("rewards_detached", ctx)
+    return CheckResult("rewards_detached", "pass", f"{', '.join(spec.detached)} carry no graph")
+
+
+def check_constants_detached(ctx: Context) -> CheckResult:
+    spec = ctx.spec
+    checked = 0
+    for i in smallest_first(list(range(len(ctx.cases))), ctx.cases):
+        run, case = ctx.runs[i], ctx.cases[i]
+        if run["error"] or run["backward_error"]:
+            continue
+        checked += 1
+        for name in spec.constants:
+            grad = run["grads"].get(name)
+            if grad is not None and bool((grad != 0).any()):
+                mistake = mistake_at(ctx, "constants_detached", name)
+                moved = int((grad != 0).sum())
+                return fail("constants_detached",
+                            f"case {case.describe()}: a gradient reaches '{name}' ({moved} of {grad.numel()} elements "
+                            f"nonzero), which is a constant of the objective. Detach it (`{name}.detach()`) before "
+                            "using it: with a graph through it, the loss's gradient is not the contract's."
+                            + named(mistake), mistake)
+    if not checked:
+        return all_errored("constants_detached", ctx) if any(r["error"] for r in ctx.runs) else \
+            CheckResult("constants_detached", "skip", "no backward pass completed (see the gradients check)")
+    return CheckResult("constants_detached", "pass", f"no gradient reaches {', '.join(spec.constants)} "
+                       f"on {checked} cases")
+
+
+def check_bad_input(ctx: Context) -> CheckResult:
+    probes = ctx.cand.get("bad_inputs") or []
+    if not probes:
+        return CheckResult("bad_input", "skip", "no rejected inputs in this kata's contract")
+    for p in probes:
+        if p.get("value_error"):
+            continue
+        mistake = mistake_at(ctx, "bad_input")
+        got = "returned a result without raising" if p.get("raised") is None else \
+            f"raised {p['raised']} ({(p.get('message') or '').splitlines()[0][:120] if p.get('message') else ''})"
+        return fail("bad_input", f"input '{p['case']}' should raise ValueError with a message saying what is wrong; "
+                    f"it {got}." + named(mistake), mistake)
+    return CheckResult("bad_input", "pass", f"all {len(probes)} rejected inputs raise ValueError: "
+                       + ", ".join(p["case"] for p in probes))
+
+
+def check_keeps_graph(ctx: Context) -> CheckResult:
+    spec = ctx.spec
+    j = spec.outputs.index(spec.graph_output)
+    for i, run in enumerate(ctx.runs):
+        if run["error"]:
+            continue
+        t = run["types"][j]
+        if t["tensor"] and not t["grad_fn"] and not all(constant_in(ctx.ref_runs[i], g) for g in spec.grad_inputs):
+            return fail("keeps_graph", f"case {ctx.cases[i].describe()}: '{spec.graph_output}' is not connected to the "
+                        "inputs' graph (grad_fn is None). Something on the way cut it: .item(), .detach(), "
+                        "torch.tensor(...) around a result, or a NumPy round trip.")
+    if all(r["error"] for r in ctx.runs):
+        return all_errored("keeps_graph", ctx)
+    return CheckResult("keeps_graph", "pass", f"'{spec.graph_output}' has a grad_fn on every case")
+
+
+def check_inputs_unchanged(ctx: Context) -> CheckResult:
+    """Every tensor the function receives, options (a [B] label) included, bit for bit."""
+    checked = 0
+    for run, case in zip(ctx.runs, ctx.cases):
+        given = {**case.inputs, **{k: v for k, v in case.options.items() if isinstance(v, torch.Tensor)}}
+        for name, before in given.items():
+            checked += 1
+            after = run["inputs_after"].get(name)
+            if after is None or not equal_exactly(after, before):
+                mistake = mistake_at(ctx, "inputs_unchanged", name)
+                return fail("inputs_unchanged", f"case {case.describe()}: '{name}' was modified in place by the call. "
+                            "Work on new tensors (x = x * m, not x *= m; no .masked_fill_, .clamp_ or .copy_ on "
+                            "inputs; torch.as_tensor(t) returns t itself)." + named(mistake), mistake)
+    return CheckResult("inputs_unchanged", "pass", f"all {checked} tensors passed (inputs and options) unchanged")
+
+
+def check_row_independence(ctx: Context) -> CheckResult:
+    spec = ctx.spec
+    i = spec.row_case
+    case, run, rows = ctx.cases[i], ctx.runs[i], ctx.cand["rows"]
+    if run["error"]:
+        return CheckResult("row_independence", "error", f"case {case.describe()} {error_text(run['error'])}")
+    if "error" in rows:
+        return CheckResult("row_independence", "error", f"graded one row at a time, the function {error_text(rows['error'])}")
+    combine = spec.combine_rows or spec.default_combine
+    try:
+        expected = combine(rows["outputs"], case)
+    except Exception as exc:  # rows of the wrong shape or type
+        return fail("row_independence", f"row-by-row outputs cannot be combined ({type(exc).__name__}: {exc}); see output_types")
+    for name, got, want in zip(spec.outputs, run["outputs"], expected):
+        cmp = compare(got, want, case.scale)
+        if not cmp.ok:
+            return fail("row_independence", f"case {case.describe()}: graded as a batch vs one row at a time, "
+                        + cmp.explain(f"'{name}'") + ". Rows influence each other: a normaliser or a reduction taken over "
+                        "the whole batch (e.g. dividing by the batch's total token count) instead of per row.")
+    return CheckResult("row_independence", "pass", f"batch of {len(rows['outputs'])} rows equals its rows graded one by one")
+
+
+def check_cuda_agreement(ctx: Context) -> CheckResult:
+    cuda = ctx.cand["cuda"]
+    if "skip" in cuda:
+        return CheckResult("cuda_agreement", "skip", cuda["skip"])
+    spec = ctx.spec
+    for key, crun in cuda["runs"].items():
+        i = int(key)
+        case, cpu = ctx.cases[i], ctx.runs[i]
+        if crun["error"]:
+            return CheckResult("cuda_agreement", "error", f"on CUDA, case {case.describe()} {error_text(crun['error'])}")
+        if cpu["error"]:
+            continue
+        for name, got, want in zip(spec.outputs, crun["outputs"], cpu["outputs"]):
+            if isinstance(want, torch.Tensor):
+                cmp = compare(got, want, case.scale)
+                if not cmp.ok:
+                    return fail("cuda_agreement", f"case {case.describe()}: CUDA vs CPU, " + cmp.explain(f"'{name}'") + ".")
+        for name, want in cpu["grads"].items():
+            got = crun["grads"].get(name)
+            if want is not None and got is not None and not compare(got, want, case.scale).ok:
+                return fail("cuda_agreement", f"case {case.describe()}: CUDA vs CPU, " + compare(got, want, case.scale).explain(f"d/d {name}") + ".")
+    return CheckResult("cuda_agreement", "pass", f"{len(cuda['runs'])} cases agree on {cuda['device']} and the CPU")
+
+
+def check_device_hygiene(ctx: Context) -> CheckResult:
+    meta = ctx.cand["meta"]
+    if meta["status"] == "ok":
+        return CheckResult("device_hygiene", "pass", "runs on 'meta' tensors: no tensor is pinned to a fixed device", advisory=True)
+    if meta["status"] == "not_applicable":
+        return CheckResult("device_hygiene", "skip", f"not applicable: the code cannot run on 'meta' tensors "
+                           f"(data-dependent shapes or values; {meta['detail']})", advisory=True)
+    return CheckResult("device_hygiene", "fail", f"a tensor is created on a fixed device: {meta['detail']}. Pass "
+                       "device=x.device (or use torch.zeros_like / x.new_zeros) so the code also runs on GPU.", advisory=True)
+
+
+def check_behaviour(ctx: Context) -> CheckResult:
+    beh = ctx.cand.get("behaviour")
+    if beh is None or ctx.spec.behaviour is None:
+        return CheckResult("behaviour", "skip", "no behaviour run for this kata")
+    if "error" in beh:
+        return CheckResult("behaviour", "error", f"training the toy policy with your function, it {error_text(beh['error'])}")
+    return ctx.spec.behaviour.judge(beh["data"])

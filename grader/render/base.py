@@ -1,0 +1,75 @@
+"""What every screen shares: the console, the status words and marks, the margin. No torch.
+
+Each mark means one thing on every screen, so that a report read without colour is still
+unambiguous: ✓ pass, ✗ fail, ! error, · skipped or not run, i advice (an advisory check
+that found something; it never decides the verdict).
+"""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red", "timeout": "bold yellow",
+                "not_started": "dim", "skip": "dim", "advice": "yellow", "grader_error": "bold magenta"}
+STATUS_LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "not_started": "NOT STARTED",
+                "skip": "skip", "advice": "advice", "grader_error": "GRADER ERROR"}
+MARKS = {"pass": "✓", "fail": "✗", "error": "!", "skip": "·", "advice": "i"}
+NARROW = 70  # below this many columns the left margins shrink
+
+
+def fit(con: Console, pieces: list[Text], sep: str = "  ·  ", indent: str = "", first: str = "") -> Text:
+    """`pieces` joined by `sep`, a new line (after `indent`) wherever the next piece would pass the
+    console's width, the first line after `first`: a phrase (a command, a seed) is never broken
+    in the middle."""
+    lines: list[Text] = []
+    for piece in (p for p in pieces if p.plain):
+        if lines and lines[-1].cell_len + len(sep) + piece.cell_len <= con.width:
+            lines[-1] = lines[-1] + Text(sep) + piece
+        else:
+            lines.append(Text(indent if lines else first) + piece)
+    return Text("\n").join(lines)
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def margin(con: Console, wide: int = 4) -> int:
+    """The left indent of nested blocks: `wide` on a wide screen, half of it on a narrow one."""
+    return wide if con.width >= NARROW else max(1, wide // 2)
+
+
+def check_kind(status: str, advisory: bool) -> str:
+    """A check's status as shown: an advisory check that did not pass is 'advice', never 'fail'."""
+    return "advice" if advisory and status in ("fail", "error") else status
+
+
+def label(status: str) -> Text:
+    return Text(STATUS_LABEL.get(status, status), style=STATUS_STYLE.get(status, ""))
+
+
+def mark(kind: str) -> Text:
+    return Text(MARKS[kind], style=STATUS_STYLE.get(kind, ""))
+
+
+def error(con: Console, message: str) -> None:
+    con.print(Text.assemble(Text("error: ", style="bold red"), message))
+
+
+def notice(con: Console, message: str) -> None:
+    # Not wrapped here: a path or command folded mid-word by the renderer cannot be copied;
+    # the terminal wraps the line at its own width.
+    con.print(Text(message, style="yellow"), soft_wrap=True)
+
+
+def written(con: Console, path: object) -> None:
+    """`wrote PATH`, never wrapped: a path cut across lines cannot be copied."""
+    con.print(Text(f"wrote {path}"), soft_wrap=True)
+
+
+def command(text: str, ws: object = None) -> str:
+    """A command to suggest, with the workspace it applies to: `kata reset dpo --path ws2`.
+
+    The default workspace (`katas`, relative to where the user is) needs no --path.
+    """
+    return f"`{text}`" if ws is None or str(ws) == "katas" else f"`{text} --path {ws}`"

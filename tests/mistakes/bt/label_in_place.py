@@ -1,0 +1,20 @@
+# mistake: label modified in place
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class BTModel(nn.Module):
+    def __init__(self, n_items):
+        super().__init__()
+        self.reward = nn.Parameter(torch.zeros(n_items))
+
+    def forward(self, chosen_ids, rejected_ids):
+        return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids])
+
+
+def bt_loss(reward_chosen, reward_rejected, label=1.0):
+    d = reward_chosen - reward_rejected
+    y = torch.as_tensor(label, dtype=d.dtype, device=d.device)
+    y.clamp_(1e-6, 1 - 1e-6)  # "smooth" hard labels; as_tensor handed back the caller's tensor
+    return -(y * F.logsigmoid(d) + (1 - y) * F.logsigmoid(-d)).mean()

@@ -1,0 +1,129 @@
+"""The grader's judgment across seeds: every catalogued mistake file fails at its check with its
+name, every variant passes, and wrong code outside the catalogue is still named by the
+differential diagnosis (convention families and generic findings).
+
+Files are graded as one cohort per kata and seed (grader.core.engine.grade_many: cases and
+reference runs computed once). The suite sweeps seeds 0-2; KATA_SWEEP_SEEDS=25 sweeps 0-24.
+The mistake *models* are swept over 25 seeds in test_catalogue.py.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader import registry
+from grader.checks.function import FunctionSpec
+from grader.checks.probe import as_outputs, call
+from grader.core import engine
+from grader.core.compare import compare
+from tests.conftest import MISTAKES, TESTS, VARIANTS, declared
+
+UNCATALOGUED = TESTS / "uncatalogued"
+SEEDS = range(int(os.environ.get("KATA_SWEEP_SEEDS", "3")))
+KATAS = list(registry.KATAS)
+
+
+def files(root: Path, kata: str) -> list[Path]:
+    return sorted((root / kata).glob("*.py"))
+
+
+@pytest.fixture
+def grade_cohort(tmp_path, sandbox):
+    """grade_cohort(kata, paths, seed) -> one KataResult per file, graded together."""
+
+    def run(kata: str, paths: list[Path], seed: int):
+        workspaces = []
+        for p in paths:
+            ws = tmp_path / f"{seed}-{p.parent.name}-{p.stem}"
+            ws.mkdir()
+            (ws / f"{kata}.py").write_text(p.read_text())
+            workspaces.append(ws)
+        reports = engine.grade_many([kata], workspaces, engine.Options(seed=seed, device="cpu"), sandbox)
+        return [r.katas[0] for r in reports]
+
+    return run
+
+
+def spec_of(kata: str) -> FunctionSpec:
+    spec = importlib.import_module(registry.get(kata).spec).SPEC
+    return spec if isinstance(spec, FunctionSpec) else spec.loss
+
+
+@pytest.mark.parametrize("kata", KATAS)
+def test_every_mistake_file_is_named_at_every_seed(kata, grade_cohort):
+    paths = files(MISTAKES, kata)
+    by_name = {m.name: m for m in registry.get(kata).mistakes}
+    for seed in SEEDS:
+        for path, result in zip(paths, grade_cohort(kata, paths, seed)):
+            mistake = by_name[declared(path, "mistake")]
+            c = next(c for c in result.checks if c.name == mistake.check)
+            assert (result.status, c.status, c.mistake) == ("fail", "fail", mistake.name), (seed, path.name, c.message)
+            assert f"known mistake '{mistake.name}'" in c.message
+
+
+@pytest.mark.parametrize("kata", KATAS)
+def test_every_variant_passes_at_every_seed(kata, grade_cohort):
+    paths = files(VARIANTS, kata)
+    for seed in SEEDS:
+        for path, result in zip(paths, grade_cohort(kata, paths, seed)):
+            failed = [(c.name, c.message) for c in result.checks if c.decides_failure]
+            assert result.status == "pass", (seed, path.name, failed)
+
+
+@pytest.mark.parametrize("kata", [k for k in KATAS if files(UNCATALOGUED, k)])
+def test_uncatalogued_mistakes_are_named(kata, grade_cohort):
+    """Wrong code written for this test alone, in the catalogue's families: the failing check says
+    what it matches (`details['diagnosis']`: a convention's words or a generic finding)."""
+    paths = files(UNCATALOGUED, kata)
+    for seed in SEEDS:
+        for path, result in zip(paths, grade_cohort(kata, paths, seed)):
+            c = next(c for c in result.checks if c.name == declared(path, "check"))
+            assert result.status == "fail" and c.status == "fail", (seed, path.name, c.message)
+            assert c.details.get("diagnosis") == declared(path, "named"), (seed, path.name, c.message)
+
+
+def test_at_least_ten_uncatalogued_mistakes():
+    assert len(list(UNCATALOGUED.glob("*/*.py"))) >= 10
+
+
+@pytest.mark.parametrize("kata", KATAS)
+def test_catalogue_is_complete_enough(kata):
+    assert len(registry.get(kata).mistakes) >= 5
+    assert len(files(MISTAKES, kata)) >= 5 and len(files(VARIANTS, kata)) >= 3
+
+
+@pytest.mark.parametrize("kata", KATAS)
+def test_conventions_at_the_contract_reproduce_the_reference(kata):
+    """The differential diagnosis is only as good as its formula: at the contract's choices it is
+    the reference, on every case of 25 seeds (else a diagnosis could name the right code)."""
+    spec = spec_of(kata)
+    if spec.conventions is None:
+        assert registry.get(kata).track != "preference", f"{kata} declares no convention families"
+        pytest.skip(f"{kata} declares no convention families (grader/checks/conventions.py says how)")
+    reference = getattr(importlib.import_module(registry.get(kata).solution), spec.function)
+    formula = lambda *a, **o: spec.conventions.formula(spec.conventions.contract, *a, **o)
+    for seed in range(25):
+        for case in spec.make_cases(seed):
+            with torch.no_grad():
+                want = dict(zip(spec.outputs, as_outputs(spec, call(reference, case))))
+                got = call(formula, case)
+            for name, t in got.items():
+                assert compare(t, want[name], case.scale).ok, (seed, case.name, name)
+
+
+@pytest.mark.parametrize("kata", KATAS)
+def test_every_deviation_words_are_unique(kata):
+    """Two knobs' alternatives may share words only when they are one catalogued mistake."""
+    conv = spec_of(kata).conventions
+    if conv is None:
+        pytest.skip(f"{kata} declares no convention families")
+    catalogued = {m.name for m in registry.get(kata).mistakes}
+    seen: dict[str, str] = {}
+    for knob in conv.knobs:
+        for words in knob.alternatives.values():
+            assert seen.get(words, knob.name) == knob.name or words in catalogued, words
+            seen[words] = knob.name

@@ -1,0 +1,212 @@
+"""Every screen at 60 and 80 columns, piped, NO_COLOR=1: no cut cell, no formula or signature
+broken across lines, and each mark means one thing.
+
+The catalogue's screens run through the CLI (they never grade); reports, watch steps, the
+cohort table and the experiment screen are rendered from result objects built here, so this
+test needs no sandbox and covers every status and check kind at once.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from grader import registry, render
+from grader.catalog.common import DEVICE_HYGIENE
+from grader.cli import main
+from grader.core import workspace
+from grader.core.results import CheckResult, KataResult, Report
+from grader.practice.cohort import Cohort, Member
+from grader.practice.watch import Step
+
+WIDTHS = (60, 80)
+LABEL_OF_MARK = {"✓": "PASS", "✗": "FAIL", "!": "ERROR", "·": "skip", "i": "advice"}
+CHECK_ROW = re.compile(r"^([✓✗!·i]) +(\w+) +(PASS|FAIL|ERROR|skip|advice)\b")
+FOLDED = re.compile(r"^([✓·]) \d+ (pass|skipped or not run):")
+# 13 katas: the 7 of today and 6 of the policy-gradient track to come
+THIRTEEN = registry.names() + ["kl_estimators", "gae", "reinforce", "ppo_clip", "grpo", "kto"]
+PEOPLE = ["alice", "bob-the-candidate", "carol.smith", "d"]
+
+
+def unbroken(out: str, width: int, blocks: list[str] = ()) -> None:
+    """No ellipsis after a letter (a cut cell), no ANSI code, no line past `width` except the
+    lines of `blocks` (formulas, signatures, code), each of which is printed whole."""
+    assert "\x1b[" not in out
+    assert not re.search(r"\w…", out), [line for line in out.splitlines() if re.search(r"\w…", line)]
+    lines = [line.rstrip() for line in out.splitlines()]
+    for block in blocks:
+        assert block.rstrip() in lines, f"not printed whole on one line: {block!r}"
+    long = [line for line in lines if len(line) > width and line not in {b.rstrip() for b in blocks}]
+    assert long == [], long
+
+
+def marks_mean_one_thing(out: str) -> int:
+    """Every check row's mark is its status's; returns the number of rows seen."""
+    rows = 0
+    for line in out.splitlines():
+        row = CHECK_ROW.match(line)
+        if row:
+            rows += 1
+            assert LABEL_OF_MARK[row.group(1)] == row.group(3), line
+        folded = FOLDED.match(line)
+        if folded:
+            assert (folded.group(1), folded.group(2)) in (("✓", "pass"), ("·", "skipped or not run")), line
+    return rows
+
+
+def help_text(width: int, *args: str) -> str:
+    """--help as a terminal of `width` columns shows it (CliRunner fixes click's width at 80)."""
+    env = dict(os.environ, COLUMNS=str(width), NO_COLOR="1", PYTHONPATH=str(workspace.PACKAGE_ROOT))
+    proc = subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True, env=env,
+                          timeout=60, cwd=workspace.PACKAGE_ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def cli(width: int, *args: str) -> str:
+    result = CliRunner().invoke(main, list(args), env={"COLUMNS": str(width), "NO_COLOR": "1"},
+                                prog_name="kata")
+    assert result.exit_code in (0, 1), result.output
+    return result.output
+
+
+def piped(width: int) -> Console:
+    return Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None, highlight=False,
+                   soft_wrap=False)
+
+
+def text(con: Console) -> str:
+    return con.file.getvalue()  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ the catalogue, through the CLI
+@pytest.mark.parametrize("width", WIDTHS)
+def test_help_list_next_and_hint_outside_a_workspace(width, tmp_path):
+    ws = tmp_path / "a-rather-long-workspace-name"
+    workspace.init(ws)
+    for args in (["--help"], *[[c, "--help"] for c in main.commands]):
+        unbroken(help_text(width, *args), width)
+    for args in (["list", "--path", str(ws)], ["next", "--path", str(ws)],
+                 ["hint", "dpo", "--path", str(tmp_path / "nowhere")]):
+        out = cli(width, *args)
+        path_lines = [line for line in out.splitlines() if str(tmp_path) in line]  # tmp paths are long words
+        unbroken(out, width, path_lines)
+    listed = cli(width, "list", "--path", str(ws))
+    for kata in registry.KATAS.values():  # one row each, name and status whole on it
+        assert any(line.startswith(kata.name + " ") and "not started" in line for line in listed.splitlines())
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", registry.names())
+def test_show_and_hints_never_reflow_formulas_signatures_or_code(width, name):
+    kata = registry.get(name)
+    formulas = [line for line in render.reflow(kata.statement).splitlines() if line[:1].isspace()]
+    out = cli(width, "show", name)
+    unbroken(out, width, formulas + kata.signature.splitlines())
+    hints = cli(width, "hint", name, "--all", "--path", "/nonexistent/ws")
+    code = [f"    {s}" for h in kata.hints if render.is_code(h) for s in h.split("; ")]
+    unbroken(hints, width, code)
+
+
+# ------------------------------------------------------------------ reports, watch, cohort, experiment
+def failing_kata() -> KataResult:
+    series = {"pi_rejected_beta_0.1": [0.5 / (i + 1) for i in range(40)], "h_beta_0.1": [i / 8 for i in range(40)]}
+    return KataResult("dpo", "fail", seconds=0.21, hints_used=2, output="\n".join(f"line {i}" for i in range(30)),
+                      checks=[
+                          CheckResult("signature", "pass", "dpo_loss(policy_chosen_logps, policy_rejected_logps, "
+                                      "ref_chosen_logps, ref_rejected_logps, chosen_mask, rejected_mask, beta=0.1)"),
+                          CheckResult("values", "fail", "case 'B=1, T=1' (seed 3): 'loss': expected 0.6435, got "
+                                      "0.7458. This is the known mistake 'sign flipped': the loss is -log σ(β·h).",
+                                      mistake="sign flipped"),
+                          CheckResult("gradients", "error", "raised RuntimeError: boom at dpo.py:12 in dpo_loss: x"),
+                          CheckResult("cuda_agreement", "skip", "CUDA is not available on this machine."),
+                          CheckResult(DEVICE_HYGIENE.name, "fail", "torch.zeros(3) creates a tensor on the CPU "
+                                      "whatever the inputs' device.", advisory=True),
+                          CheckResult("behaviour", "fail", "π(y_l) stopped falling.", details=series),
+                      ])
+
+
+def every_status() -> list[KataResult]:
+    return [failing_kata(),
+            KataResult("ipo", "error", message="ipo.py:3: SyntaxError: invalid syntax\n    def ipo_loss("),
+            KataResult("simpo", "timeout", message="did not finish within 10 s and was stopped.", seconds=10.0),
+            KataResult("orpo", "not_started", message="orpo.py still raises NotImplementedError."),
+            KataResult("get_probs", "pass", checks=[CheckResult("signature", "pass", "get_probs(logits, labels)"),
+                                                   CheckResult("values", "pass", "all outputs match")])]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_reports_and_watch_steps(width):
+    rep = Report(every_status(), seed=16777215, workspace="katas", warnings=["a warning that is long " * 4])
+    for verbose in (False, True):
+        con = piped(width)
+        render.report(con, rep, {"dpo": "katas/dpo.py"}, verbose=verbose)
+        out = text(con)
+        unbroken(out, width)
+        assert marks_mean_one_thing(out) == 8  # `kata grade` lists every check: dpo's 6, get_probs' 2
+        lines = out.splitlines()
+        shown = [line.strip() for line in lines if re.fullmatch(r"\s*line \d+", line)]
+        assert shown == [f"line {i}" for i in (range(30) if verbose else range(18, 30))]
+        assert ("last 12 of 30 lines; --verbose shows all" in " ".join(out.split())) == (not verbose)
+        first = " · ".join(line.strip() for line in lines[1:3])  # the verdict: right under the kata's name
+        assert first.startswith("failing: values, gradients, behaviour · known mistake: 'sign flipped'"), lines[:3]
+        assert re.match(rf"i +{DEVICE_HYGIENE.name} +advice ", [line for line in lines if line.startswith("i ")][0])
+    con = piped(width)
+    for step in (Step("grading", "dpo"), Step("cancelled", "dpo"), Step("graded", "dpo", Report([failing_kata()], 7)),
+                 Step("next", "ipo"), Step("done", "ipo")):
+        render.watch_step(con, step, {"dpo": "katas/dpo.py", "ipo": "katas/ipo.py"})
+    out = text(con)
+    unbroken(out, width)
+    assert marks_mean_one_thing(out) == 4  # the compact report: the checks that did not pass
+    assert "✓ 1 pass: signature" in out and "· 1 skipped or not run: cuda_agreement" in out
+    assert "Every kata passes. Still watching" in " ".join(out.split())
+    verbose = piped(width)
+    render.watch_step(verbose, Step("graded", "dpo", Report([failing_kata()], 7)), verbose=True)
+    assert marks_mean_one_thing(text(verbose)) == 6  # `kata watch --verbose`: every check, as `kata grade`
+    footer = " ".join(" ".join(out.split("Ctrl-C")[0].split("→ next kata")[0].splitlines()[-4:]).replace(" · ", " ").split())
+    assert footer.endswith("dpo FAIL failing: values, gradients, behaviour mistake 'sign flipped' seed 7"), footer
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_cohort_of_thirteen_katas(width):
+    statuses = ["pass", "fail", "error", "timeout", "not_started"]
+    members = []
+    for p, person in enumerate(PEOPLE):
+        katas = [KataResult(name, statuses[(p + i) % 5] if p else "pass",
+                            checks=[CheckResult("values", "fail", "x")] if statuses[(p + i) % 5] == "fail" and p else [])
+                 for i, name in enumerate(THIRTEEN)]
+        members.append(Member(person, Report(katas, seed=3, workspace=f"/ws/{person}")))
+    con = piped(width)
+    render.cohort(con, Cohort(members, THIRTEEN, 3))
+    out = text(con)
+    unbroken(out, width)
+    for person, m in zip(PEOPLE, members):  # each person's row starts with the whole name and their count
+        row = next(line for line in out.splitlines() if line.startswith(person + " "))
+        assert f"{m.report.passed}/{m.report.total}" in row
+    words = set(re.findall(r"[\w.-]+", out))
+    for m in members:
+        for r in m.report.katas:
+            if r.status != "pass":
+                assert r.name in words  # every kata not passing is named, never cut
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_experiment_screen(width):
+    from grader.practice.experiment import ExperimentResult, Finding, Run
+
+    runs = [Run("DPO", 0.1, logp_rejected=[-1.0 - i / 5 for i in range(50)], h=[i / 10 for i in range(50)]),
+            Run("IPO", 0.5, logp_rejected=[-1.0 - i / 50 for i in range(50)], h=[1 - 0.9 ** i for i in range(50)],
+                target=1.0),
+            Run("IPO", 1.0, error="ipo_loss raised ValueError: shapes")]
+    res = ExperimentResult("dpo-vs-ipo", "DPO vs IPO on the toy preference problem", "katas", 0, 50,
+                           {"DPO": 2.0, "IPO": 0.1}, runs, findings=[Finding("DPO's π(y_l) is still falling", True),
+                                                                     Finding("IPO's h stops at 1/(2β)", False)])
+    con = piped(width)
+    render.experiment(con, res)
+    unbroken(text(con), width)

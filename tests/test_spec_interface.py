@@ -1,0 +1,67 @@
+"""The spec interface is written down and followed: every registered kata's spec implements
+grader.checks.spec.Spec, every check a record lists is implemented, and grader's modules do not
+import each other in a circle."""
+from __future__ import annotations
+
+import ast
+import importlib
+
+import pytest
+
+from grader import registry
+from grader.checks.judge import CHECKS
+from grader.checks.spec import Spec
+from grader.core import workspace
+
+
+@pytest.mark.parametrize("kata", list(registry.KATAS))
+def test_every_spec_implements_the_protocol(kata):
+    spec = importlib.import_module(registry.get(kata).spec).SPEC
+    assert isinstance(spec, Spec), f"{kata}'s SPEC lacks a method of grader.checks.spec.Spec"
+
+
+def test_bt_class_checks_share_the_check_signature():
+    from grader.catalog.bt.model import MODEL_CHECKS
+
+    listed = set(registry.get("bt").check_names)
+    assert set(MODEL_CHECKS) <= listed
+    assert listed - set(MODEL_CHECKS) - {"behaviour"} <= set(CHECKS)
+
+
+def _imports(path) -> set[str]:
+    """grader modules imported at module level (not inside functions) by the file at `path`."""
+    tree = ast.parse(path.read_text())
+    out = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("grader"):
+            out.add(node.module)
+            out.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("grader"))
+    return out
+
+
+def test_no_import_circles_in_grader():
+    root = workspace.PACKAGE_ROOT
+    modules = {}
+    for path in (root / "grader").rglob("*.py"):
+        name = ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph = {m: {i for i in _imports(p) if i in modules and i != m} for m, p in modules.items()}
+
+    def cycle_from(start):
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, trail = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    return trail
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, trail + [nxt]))
+        return None
+
+    # A package's __init__ importing its own submodules is not a circle of ours.
+    cycles = [c for m in graph if (c := cycle_from(m)) and not any(x.count(".") < m.count(".") and m.startswith(x)
+                                                                   for x in c)]
+    assert cycles == []

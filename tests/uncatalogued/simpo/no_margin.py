@@ -1,0 +1,11 @@
+# check: values
+# named: margin γ missing
+import torch.nn.functional as F
+
+
+def simpo_loss(policy_chosen_logps, policy_rejected_logps, chosen_mask, rejected_mask, beta=2.0, gamma=0.5):
+    mc, mr = chosen_mask.to(policy_chosen_logps.dtype), rejected_mask.to(policy_rejected_logps.dtype)
+    chosen = (policy_chosen_logps * mc).sum(-1) / mc.sum(-1)
+    rejected = (policy_rejected_logps * mr).sum(-1) / mr.sum(-1)
+    loss = -F.logsigmoid(beta * (chosen - rejected)).mean()
+    return loss, (beta * chosen).detach(), (beta * rejected).detach()
