@@ -65,16 +65,30 @@ def test_stub_is_not_started_and_shipped_as_generated(grade_one):
     assert r.status == "not_started"
 
 
-def test_half_written_kata_grades_the_written_function(grade_one):
+def test_half_written_kata_names_the_function_still_to_write(grade_one):
     stub, solution = workspace.stub_source(KATA), solution_source("advantages")
     cut_stub, cut_solution = stub.index("def rloo_advantages"), solution.index("def rloo_advantages")
     r = grade_one("advantages", solution[:cut_solution] + stub[cut_stub:])
     assert r.status == "fail"
     sig = check(r, "signature")
     assert sig.status == "error" and sig.message == "rloo_advantages: rloo_advantages still raises NotImplementedError"
-    values = check(r, "values")
-    assert values.status == "pass" and "rloo_advantages: waits for rloo_advantages" in values.message
     assert check(r, "behaviour").status == "skip"
+
+
+def test_judged_alone_the_written_function_s_checks_pass_and_the_other_waits():
+    """What the spec itself reports, before the report hides checks after a failed signature."""
+    from solutions import advantages as reference
+
+    cases = SPEC.make_cases(0)
+    group, rloo = SPEC.parts
+    cand = {"parts": {group.function: group.probe(reference, SPEC.cases_of(group, cases), 0, "off"),
+                      rloo.function: {"fatal": {"kind": "not_started", "message": "NotImplementedError"}}}}
+    results = {r.name: r for r in SPEC.judge(reference, cases, cand, KATA)}
+    assert results["signature"].status == "error"
+    values = results["values"]
+    assert values.status == "pass" and values.message.startswith("group_advantages: all outputs match")
+    assert "rloo_advantages: waits for rloo_advantages" in values.message
+    assert results["behaviour"].status == "skip"
 
 
 def test_a_missing_function_is_named(grade_one):

@@ -74,6 +74,19 @@ class FunctionsSpec:
         return result
 
     # ------------------------------------------------------------------ grader side
+    def malformed(self, cases: list[Case], result: dict[str, Any]) -> str:
+        """Why a child's report is not what an honest child writes ("" when it is): each part's
+        report is checked as its own FunctionSpec checks a one-function kata's."""
+        parts = result.get("parts")
+        if not isinstance(parts, dict) or any(not isinstance(parts.get(f), dict) for f in self.functions):
+            return f"no results for each of {', '.join(self.functions)}"
+        for p in self.parts:
+            got = parts[p.function]
+            problem = "" if "fatal" in got else p.malformed(self.cases_of(p, cases), got)
+            if problem:
+                return f"{p.function}: {problem}"
+        return ""
+
     def expected(self, reference: Any, cases: list[Case]) -> list[dict[str, Any]]:
         return [run for p in self.parts for run in p.expected(reference, self.cases_of(p, cases))]
 
@@ -83,9 +96,10 @@ class FunctionsSpec:
 
         names = [n for n in kata.check_names if n != "behaviour"]
         part_kata = dataclasses.replace(kata, checks=tuple(c for c in kata.checks if c.name != "behaviour"))
-        parts = cand.get("parts")
-        if not isinstance(parts, dict) or any(not isinstance(parts.get(f), dict) for f in self.functions):
-            raise MalformedResults(f"no results for each of {', '.join(self.functions)}")
+        problem = self.malformed(cases, cand)  # the engine asks first; judged alone, it is asked here
+        if problem:
+            raise MalformedResults(problem)
+        parts = cand["parts"]
         per_part: list[tuple[str, dict[str, CheckResult]]] = []
         start = 0
         for p in self.parts:
@@ -100,9 +114,6 @@ class FunctionsSpec:
                                           why if i == 0 else WAITS.format(function=p.function))
                            for i, n in enumerate(names)}
             else:
-                problem = malformed(p, own, got)
-                if problem:  # the child writes these results: a forged or truncated report is the submission's
-                    raise MalformedResults(f"{p.function}: {problem}")
                 results = {r.name: r for r in p.judge(reference, own, got, part_kata, ref_runs)}
             per_part.append((p.function, results))
         merged = [merge(n, [(f, r[n]) for f, r in per_part]) for n in names]
@@ -137,16 +148,3 @@ def merge(name: str, results: list[tuple[str, CheckResult]]) -> CheckResult:
     return CheckResult(name, status, message, mistake=mistake, advisory=all(r.advisory for _, r in results),
                        details=details)
 
-
-def malformed(spec: FunctionSpec, cases: list[Case], result: dict[str, Any]) -> str:
-    """Why one part's report is not what an honest child writes ("" when it is)."""
-    runs = result.get("runs")
-    if not isinstance(runs, list) or len(runs) != len(cases):
-        return f"{len(runs) if isinstance(runs, list) else 'no'} runs reported for {len(cases)} cases"
-    for i, run in enumerate(runs):
-        if not isinstance(run, dict):
-            return f"run {i} is not a record"
-        if not run.get("error") and not len(run.get("outputs") or ()) == len(run.get("types") or ()) \
-                == len(spec.outputs):
-            return f"run {i} reports {len(run.get('outputs') or ())} outputs; the function has {len(spec.outputs)}"
-    return ""
