@@ -49,8 +49,15 @@ def grade_cohort(tmp_path, sandbox):
 
 
 def spec_of(kata: str) -> FunctionSpec:
+    """The kata's function spec: itself, a class kata's loss, or the first function that declares
+    conventions of a kata of several functions (grader.checks.multi.FunctionsSpec)."""
     spec = importlib.import_module(registry.get(kata).spec).SPEC
-    return spec if isinstance(spec, FunctionSpec) else spec.loss
+    if isinstance(spec, FunctionSpec):
+        return spec
+    parts = getattr(spec, "parts", None)
+    if parts:
+        return next((p for p in parts if p.conventions is not None), parts[0])
+    return spec.loss
 
 
 @pytest.mark.parametrize("kata", KATAS)
