@@ -12,13 +12,10 @@ Order of work, chosen for speed and for trust:
 """
 from __future__ import annotations
 
-import ast
 import importlib
 import os
 import re
-import shutil
 import signal
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +24,14 @@ import torch
 
 from grader import registry
 from grader.core import workspace
+from grader.core import files
+from grader.core.sources import Source, private_copy, read_source as _source, shared_modules as _shared_modules  # noqa: F401
 from grader.core.files import Snapshot, python_files
 from grader.core.kata import Kata
 from grader.core.results import CheckResult, KataResult, Report
+from grader.sandbox import untrusted
 from grader.sandbox.pool import Job, Limits, Outcome, Sandbox
+from grader.sandbox.worker import UNWRITABLE
 from grader.checks.function import FunctionSpec
 
 
@@ -40,15 +41,6 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     device: str = "auto"  # auto | cpu | cuda
     parallel: int = 0  # children at once; 0: one per core
-
-
-@dataclass
-class Source:
-    """Where one kata's code comes from, and what was found before running it."""
-
-    kata: Kata
-    path: Path
-    problem: KataResult | None = None  # decided without running (missing file, syntax error, refused import)
 
 
 def grade(names: list[str], ws: Path | None, options: Options, reference: bool = False,
@@ -87,6 +79,11 @@ class _Plan:
         self.cases_file.chmod(0o444)  # children only read it
         self.reference = importlib.import_module(kata.solution)
         self.expected: list[Any] | None = None  # the reference's runs on the cases, once a submission needs them
+        # No honest result holds a tensor much larger than the kata's largest input (an output
+        # broadcast by mistake is (B, B) where (B,) was due): anything larger is refused unread.
+        sizes = [v.numel() for c in self.cases for d in (c.inputs, c.options) for v in d.values()
+                 if isinstance(v, torch.Tensor)]
+        self.max_elements = max(1 << 16, 64 * max(sizes, default=0))
 
     def prepare(self) -> None:
         if self.expected is None:
@@ -95,18 +92,29 @@ class _Plan:
 
 def _grade(names: list[str], workspaces: list[Path | None], options: Options, sandbox: Sandbox) -> list[Report]:
     katas = [registry.get(n) for n in dict.fromkeys(names)]  # a kata named twice is graded once
-    sources = [[_source(k, ws) for k in katas] for ws in workspaces]  # [workspace][kata]
-    own = [s.path for ws, row in zip(workspaces, sources) if ws is not None for s in row if s.path.exists()]
-    watched = [s.path for row in sources for s in row if s.path.exists()]
-    tmp = Path(tempfile.mkdtemp(prefix="kata-run-"))
+    sources = [[_source(k, ws, options.limits.source_cap) for k in katas] for ws in workspaces]  # [workspace][kata]
+    own = [s.path for ws, row in zip(workspaces, sources) if ws is not None for s in row if s.problem is None]
+    watched = [s.path for row in sources for s in row if s.problem is None]
+    files.sweep_runs()  # what a killed run left behind
+    tmp = files.run_folder()
     try:
         plans = {k.name: _Plan(k, options, tmp) for k in katas}
-        jobs = [_job(i, s, plans[s.kata.name], tmp, options)
-                for i, row in enumerate(sources) for s in row if s.problem is None]
+        jobs = []
+        for i, (ws, row) in enumerate(zip(workspaces, sources)):
+            modules = _shared_modules(ws, tmp / str(i) / "_modules", row, options.limits.source_cap)
+            for s in row:
+                if s.problem is None:
+                    try:
+                        jobs.append(_job(i, s, plans[s.kata.name], tmp, options, modules))
+                    except OSError as exc:  # the grader's own write (a full temporary folder): this kata only
+                        s.problem = KataResult(s.kata.name, "error", message=f"the grader could not prepare this "
+                                               f"kata in {tmp}: {exc.strerror or exc}. Nothing was run.")
         for name in dict.fromkeys(j.kata for j in jobs):  # while a fresh zygote warms up, not after the children
             plans[name].prepare()
         parallel = options.parallel or os.cpu_count() or 1
         outcomes, edited, tampered = run_guarded(sandbox, jobs, parallel, options.limits, watched, own)
+        outcomes, edited2, tampered2 = _retry_unwritable(sandbox, outcomes, parallel, options.limits, watched, own)
+        edited, tampered = edited + edited2, tampered + tampered2
         reports = []
         for i, (ws, row) in enumerate(zip(workspaces, sources)):
             results = [s.problem if s.problem is not None else
@@ -124,42 +132,25 @@ def _grade(names: list[str], workspaces: list[Path | None], options: Options, sa
             reports.append(Report(results, options.seed, str(ws) if ws is not None else "reference solutions", warnings))
         return reports
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        files.remove_tree(tmp)
 
 
-def _source(kata: Kata, ws: Path | None) -> Source:
-    """Where `kata`'s code is in workspace `ws` (None: the reference solutions), checked without running it."""
-    reference = ws is None
-    path = workspace.solution_path(kata) if reference else workspace.kata_path(ws, kata)
-    if not path.exists():
-        return Source(kata, path, KataResult(kata.name, "error", message=f"{path} does not exist. "
-                                             f"`kata reset {kata.name}` writes a fresh stub."))
-    text = path.read_text(errors="replace")
-    try:
-        tree = ast.parse(text, filename=str(path))
-    except SyntaxError as exc:
-        line = (exc.text or "").rstrip()
-        return Source(kata, path, KataResult(kata.name, "error", message=f"{path}:{exc.lineno}: SyntaxError: {exc.msg}"
-                                             + (f"\n    {line}" if line else "")))
-    if not reference:
-        for node in ast.walk(tree):
-            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            if any(m.split(".")[0] == "solutions" for m in mods):
-                return Source(kata, path, KataResult(kata.name, "error", message=(
-                    f"{path}:{node.lineno}: refused: the submission imports the reference solutions. "
-                    "Write your own implementation; `kata hint` helps, `kata solution` shows the reference once you pass.")))
-    return Source(kata, path)
-
-
-def private_copy(path: Path, folder: Path, filename: str) -> None:
-    """Copy `path`, as `filename`, and the other Python files beside it (the workspace's helpers)
-    into `folder`: a child runs from there, so it can delete or rewrite its files freely."""
-    folder.mkdir(parents=True)
-    for p in path.parent.glob("*.py"):
-        if p.is_file():  # not a dangling link (emacs's lock file .#NAME.py) or a folder
-            shutil.copy2(p, folder / p.name)
-    shutil.copy2(path, folder / filename)
+def _retry_unwritable(sandbox: Sandbox, outcomes: dict[str, Outcome], parallel: int, limits: Limits,
+                      watched: list[Path], own: list[Path]) -> tuple[dict[str, Outcome], list[Path], list[Path]]:
+    """A child that fills the temporary folder makes its neighbours' result writes fail (exit code
+    UNWRITABLE). Its folder is emptied (it is an error for leaving too much) and they run again once,
+    so they get the verdict they get alone."""
+    for o in outcomes.values():
+        o.disk = files.disk_usage(Path(o.job.dir))
+        if o.disk > limits.disk_cap:
+            for e in os.scandir(o.job.dir):  # keep its log for the report
+                if e.name != Path(o.job.log).name:
+                    files.remove_tree(Path(e.path)) if e.is_dir(follow_symlinks=False) else os.unlink(e.path)
+    again = [o.job for o in outcomes.values() if o.code == UNWRITABLE]
+    if not again:
+        return outcomes, [], []
+    more, edited, tampered = run_guarded(sandbox, again, parallel, limits, watched, own)
+    return {**outcomes, **more}, edited, tampered
 
 
 def run_guarded(sandbox: Sandbox, jobs: list[Job], parallel: int, limits: Limits, watched: list[Path],
@@ -190,31 +181,25 @@ def _job_id(index: int, kata: Kata) -> str:
     return f"{index}/{kata.name}"
 
 
-def _job(index: int, source: Source, plan: _Plan, tmp: Path, options: Options) -> Job:
-    """A private copy of the workspace's Python files for one child; the kata's shared cases."""
+def _job(index: int, source: Source, plan: _Plan, tmp: Path, options: Options, modules: Path | None) -> Job:
+    """A private copy of the kata's file for one child; the workspace's modules and the kata's cases, shared."""
     kata = source.kata
     d = tmp / str(index) / kata.name
-    private_copy(source.path, d, kata.filename)
+    private_copy(source.path, d, kata.filename, data=source.data)
+    modules = modules or workspace.SOLUTIONS  # the reference solutions' modules are their own folder's
     cuda = {"cpu": "off", "cuda": "on"}.get(options.device, "auto")
     return Job(id=_job_id(index, kata), kata=kata.name, dir=str(d), file=str(d / kata.filename),
                cases=str(plan.cases_file), result=str(d / "result.pt"), log=str(d / "output.log"), seed=options.seed,
-               cuda=cuda, limits=options.limits)
+               cuda=cuda, limits=options.limits, modules=(str(modules),))
 
 
 def _read_log_tail(path: str, limit: int = 2000) -> tuple[int, str]:
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - limit))
-            return size, f.read().decode("utf-8", "replace")
-    except OSError:
-        return 0, ""
+    return untrusted.read_tail(path, limit)  # the child may have made its log a FIFO or a link to /dev/zero
 
 
 def _output_text(size: int, tail: str) -> str:
-    # Control characters (ESC above all) could move the cursor and redraw the report: show them as U+FFFD.
-    tail = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "\ufffd", tail)
+    # Control characters (ESC above all, C1 too) could move the cursor and redraw the report: show them as U+FFFD.
+    tail = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "\ufffd", tail)
     if not tail:
         return ""
     if size > len(tail.encode()):
@@ -223,14 +208,27 @@ def _output_text(size: int, tail: str) -> str:
 
 
 def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
-    kata, job = plan.kata, outcome.job
+    kata, job, limits = plan.kata, outcome.job, options.limits
     size, tail = _read_log_tail(job.log)
     base = {"seconds": outcome.seconds, "output": _output_text(size, tail)}
     if outcome.lost:
         return KataResult(kata.name, "error", message=f"the sandbox failed: {outcome.lost}", **base)
+    if outcome.disk > limits.disk_cap:
+        return KataResult(kata.name, "error", message=f"left {outcome.disk / 2**20:.0f} MB in its folder, more than "
+                          f"the {limits.disk_cap >> 20} MB a kata may leave: filling the temporary folder would stop "
+                          "the submissions graded beside it. Its files were deleted.", **base)
+    if outcome.code == UNWRITABLE:
+        return KataResult(kata.name, "error", message="the grader could not store this kata's results: the temporary "
+                          "folder is full. This is not the submission's doing (another one may have filled it); free "
+                          "some space and grade it again.", **base)
     if outcome.timed_out:
-        return KataResult(kata.name, "timeout", message=f"did not finish within {options.limits.timeout:g} s and was "
+        return KataResult(kata.name, "timeout", message=f"did not finish within {limits.timeout:g} s and was "
                           "stopped (an infinite loop, or far too slow); every process it started was ended.", **base)
+    if outcome.signal == signal.SIGXCPU or outcome.signal == signal.SIGKILL and outcome.cpu is not None \
+            and outcome.cpu >= limits.cpu_seconds:
+        return KataResult(kata.name, "timeout", message=f"used {limits.cpu_seconds} s of CPU time (its threads "
+                          "together) and was stopped: the timeout limits CPU time too, so that one submission cannot "
+                          "slow down the others.", **base)
     if outcome.signal is not None:
         try:
             name = signal.Signals(outcome.signal).name
@@ -240,11 +238,14 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
             " (segmentation fault)" if outcome.signal == signal.SIGSEGV else ""
         return KataResult(kata.name, "error", message=f"the submission's process crashed with {name}{why}.", **base)
     try:
-        result = torch.load(job.result, weights_only=True)
-        assert isinstance(result, dict)
+        result = untrusted.load_result(job.result, limits.file_cap, plan.max_elements)
+        if not isinstance(result, dict):
+            raise untrusted.Untrusted(f"they are a {type(result).__name__}, not a record")
     except FileNotFoundError:
         return KataResult(kata.name, "error", message=f"the submission's process exited (code {outcome.code}) without "
                           "reporting results: sys.exit, os._exit or a crash inside the submission.", **base)
+    except untrusted.Untrusted as exc:  # a FIFO, a link, too large, too deep, tensors larger than the kata's
+        return KataResult(kata.name, "error", message=f"the submission's results could not be judged ({exc}).", **base)
     except Exception as exc:  # weights_only refuses anything but plain tensors and data (tensor subclasses included)
         found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
         what = f"it contains a {found.group(1)}, which the grader does not load (return plain torch.Tensor " \
@@ -253,10 +254,13 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
                           **base)
     try:  # everything in the file is the child's say-so: a malformed entry is an error, never a crash here
         out = result.get("output")
-        if isinstance(out, dict) and out.get("tail"):
-            base["output"] = _output_text(int(out.get("bytes", 0)), str(out["tail"]))
+        if isinstance(out, dict) and isinstance(out.get("tail"), str) and out["tail"]:
+            printed = out.get("bytes")  # a count the submission can set (sys.stdout.written = inf): checked
+            base["output"] = _output_text(printed if type(printed) is int and printed >= 0 else 0, out["tail"][-4096:])
         fatal = result.get("fatal")
         if fatal:
+            if not isinstance(fatal, dict) or not isinstance(fatal.get("message", ""), str):
+                raise TypeError("'fatal' is not a record with a message")
             return _fatal(kata, job, fatal, base)
         problem = _malformed(plan.spec, plan.cases, result)
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
@@ -301,9 +305,10 @@ def _fatal(kata: Kata, job: Job, fatal: dict[str, Any], base: dict[str, Any]) ->
     if kind == "missing":
         names = " and ".join(f"'{e}'" for e in kata.entry)
         return KataResult(kata.name, "error", message=f"{kata.filename} {fatal['message']}; the kata needs {names}.", **base)
-    line = f":{fatal['line']}" if fatal.get("line") else ""
-    text = f"\n    {fatal['text']}" if fatal.get("text") else ""
-    return KataResult(kata.name, "error", message=f"{kata.filename}{line}: {fatal['message']}{text}", **base)
+    line = f":{fatal['line']}" if type(fatal.get("line")) is int else ""
+    text = f"\n    {fatal['text'][:500]}" if isinstance(fatal.get("text"), str) and fatal["text"] else ""
+    return KataResult(kata.name, "error", message=f"{kata.filename}{line}: {str(fatal.get('message', ''))[:2000]}{text}",
+                      **base)
 
 
 def _memory_note(checks: list[CheckResult], options: Options) -> bool:
