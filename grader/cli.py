@@ -50,6 +50,20 @@ def main() -> None:
     Start:   kata list · kata show dpo · kata hint dpo · kata grade dpo
     Loop:    kata watch (re-grades on save) · kata solution dpo · kata experiment dpo-vs-ipo
     """
+    _end_cleanly_on_sigterm()
+
+
+def _end_cleanly_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C: running children are ended, tampering is repaired and the
+    run's temporary folder is removed before the process exits (code 143)."""
+    import signal
+    import threading
+
+    def terminated(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, terminated)
 
 
 @main.command("list")
@@ -136,11 +150,16 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
         seed = seed if seed is not None else int.from_bytes(os.urandom(3), "big")
         options = engine.Options(seed=seed, device=device, limits=Limits(timeout=timeout, memory_mb=memory_mb))
         report = engine.grade(names, None if reference else path, options, reference=reference, sandbox=sandbox)
+    state = None
     if not reference:
         from grader.practice.watch import record
 
-        state = record(path, report)
-        if state.notice:  # the state file was moved aside: name the backup (on stderr: --json owns stdout)
+        try:
+            state = record(path, report)
+        except OSError as exc:  # a read-only workspace is graded all the same; only progress is not kept
+            render.notice(render.console(stderr=True), f"progress was not recorded in {path} ({exc.strerror or exc}"
+                          f"{': ' + str(exc.filename) if exc.filename else ''}); the grades above are complete.")
+        if state is not None and state.notice:  # the state file was moved aside: name the backup (stderr: --json owns stdout)
             render.notice(render.console(stderr=True), state.notice)
     if as_json:
         click.echo(report.to_json())
@@ -148,7 +167,7 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
         con = render.console()
         paths = {r.name: str(workspace.kata_path(path, registry.get(r.name))) for r in report.katas} if not reference else {}
         render.report(con, report, paths)
-        if not reference and len(names) == len(registry.KATAS):
+        if state is not None and len(names) == len(registry.KATAS):
             render.progress_line(con, sum(s.status == "pass" for s in state.katas.values()), len(registry.KATAS))
     ctx.exit(EXIT_OK if report.ok else EXIT_FAIL)
 
@@ -196,11 +215,16 @@ def report(ctx: click.Context, dirs: tuple[Path, ...], names: list[str], csv_fil
     from grader.practice.cohort import Cohort, Member
 
     cohort = Cohort([Member(p, r) for p, r in zip(people, reports)], names, seed)
+    unwritten = False
     for out, write in ((csv_file, export.write_csv), (json_file, export.write_json), (junit_file, export.write_junit)):
         if out is not None:
-            write(cohort, out)
+            try:
+                write(cohort, out)
+            except OSError as exc:  # a full disk loses one file, never the table below
+                render.error(render.console(stderr=True), f"could not write {out}: {exc.strerror or exc}")
+                unwritten = True
     render.cohort(render.console(), cohort)
-    ctx.exit(EXIT_OK if cohort.ok else EXIT_FAIL)
+    ctx.exit(EXIT_OK if cohort.ok and not unwritten else EXIT_FAIL)
 
 
 def _people(dirs: tuple[Path, ...]) -> list[str]:

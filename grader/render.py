@@ -5,6 +5,7 @@ computes anything a check decides. No torch.
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any, Iterable
 
 from rich.console import Console
@@ -23,6 +24,17 @@ STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red", "
 STATUS_LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "not_started": "NOT STARTED",
                 "skip": "skip"}
 SPARKS = "▁▂▃▄▅▆▇█"
+
+
+# C0 and C1 control characters but newline and tab, DEL, and the bidirectional overrides
+# ("Trojan Source"): an escape sequence in a message could move the cursor and redraw the report.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def sanitize(text: Any) -> str:
+    """`text` as it may reach a terminal: every control character shown as U+FFFD (�).
+    Applied to every string that comes from a run (messages, output, paths, folder names)."""
+    return _CONTROL.sub("\ufffd", str(text))
 
 
 def console(stderr: bool = False) -> Console:
@@ -53,13 +65,14 @@ def _label(status: str) -> Text:
 
 # ------------------------------------------------------------------ grading
 def kata_result(con: Console, r: KataResult, path: str = "") -> None:
-    head = Text.assemble(Text(r.name, style="bold"), "  ", _label(r.status),
+    path = sanitize(path)
+    head = Text.assemble(Text(sanitize(r.name), style="bold"), "  ", _label(r.status),
                          Text(f"  {path}  {r.seconds:.2f} s" if path else f"  {r.seconds:.2f} s", style="dim"))
     if r.hints_used:
         head.append(f"  hints used: {r.hints_used}", style="dim")
     con.print(head)
     if r.message:
-        con.print(Text("  " + r.message))
+        con.print(Text("  " + sanitize(r.message)))
     if r.checks:
         table = Table(show_header=False, box=None, padding=(0, 1), pad_edge=False, expand=False)
         table.add_column(width=2)
@@ -70,7 +83,7 @@ def kata_result(con: Console, r: KataResult, path: str = "") -> None:
             mark = {"pass": "✓", "fail": "✗", "error": "!", "skip": "·"}[c.status]
             style = "yellow" if c.advisory and c.status == "fail" else STATUS_STYLE.get(c.status, "")
             label = "advice" if c.advisory and c.status == "fail" else STATUS_LABEL[c.status]
-            table.add_row(Text(mark, style=style), c.name, Text(label, style=style), Text(c.message))
+            table.add_row(Text(mark, style=style), sanitize(c.name), Text(label, style=style), Text(sanitize(c.message)))
         con.print(table)
         for c in r.checks:
             series = {k: v for k, v in c.details.items() if _is_series(v)}
@@ -79,7 +92,7 @@ def kata_result(con: Console, r: KataResult, path: str = "") -> None:
                 curves(con, series)
     if r.output and r.status != "pass":
         con.print(Text("  output of the submission:", style="dim"))
-        con.print(Text("\n".join("    " + line for line in r.output.splitlines()[-12:]), style="dim"))
+        con.print(Text("\n".join("    " + line for line in sanitize(r.output).splitlines()[-12:]), style="dim"))
     con.print()
 
 
@@ -88,7 +101,7 @@ def report(con: Console, rep: Report, paths: dict[str, str] | None = None) -> No
     for r in rep.katas:
         kata_result(con, r, paths.get(r.name, ""))
     for w in rep.warnings:
-        con.print(Text("warning: " + w, style="bold yellow"))
+        con.print(Text("warning: " + sanitize(w), style="bold yellow"))
     summary(con, rep)
 
 
@@ -116,11 +129,11 @@ def cohort(con: Console, co: Cohort) -> None:
     for m in co.members:
         status = {r.name: r.status for r in m.report.katas}
         passed = Text(f"{m.report.passed}/{m.report.total}", style="bold green" if m.report.ok else "")
-        table.add_row(m.person, *[_label(status[name]) if name in status else "" for name in co.kata_names], passed)
+        table.add_row(sanitize(m.person), *[_label(status[name]) if name in status else "" for name in co.kata_names], passed)
     con.print(table)
     for m in co.members:
         for w in m.report.warnings:
-            con.print(Text(f"warning ({m.person}): {w}", style="bold yellow"))
+            con.print(Text(sanitize(f"warning ({m.person}): {w}"), style="bold yellow"))
     con.print()
     style = "bold green" if co.ok else "bold"
     con.print(Text.assemble(Text(f"{co.passed} / {co.total} people pass every kata", style=style),
@@ -195,11 +208,11 @@ def kata_hints(con: Console, kata: Kata, shown: int, revealed_now: bool) -> None
 
 
 def error(con: Console, message: str) -> None:
-    con.print(Text.assemble(Text("error: ", style="bold red"), message))
+    con.print(Text.assemble(Text("error: ", style="bold red"), sanitize(message)))
 
 
 def notice(con: Console, message: str) -> None:
-    con.print(Text(message, style="yellow"))
+    con.print(Text(sanitize(message), style="yellow"))
 
 
 # ------------------------------------------------------------------ curves
@@ -269,7 +282,7 @@ def curves(con: Console, series: dict[str, list[float]], shared: bool = False, i
 def experiment(con: Console, res: "ExperimentResult") -> None:
     """The runs as a table, their curves on shared scales, then what the seeds say they show."""
     con.print(Text.assemble(Text(res.title, style="bold"),
-                            Text(f"  ·  {res.source}  ·  {res.steps} steps, seed {res.seed}, lr "
+                            Text(f"  ·  {sanitize(res.source)}  ·  {res.steps} steps, seed {res.seed}, lr "
                                  + ", ".join(f"{k} {v:g}" for k, v in res.lrs.items()), style="dim")))
     for p in res.problems:
         error(con, p)
@@ -279,7 +292,7 @@ def experiment(con: Console, res: "ExperimentResult") -> None:
             table.add_column(col, justify="left" if col == "loss" else "right", no_wrap=True)
         for r in res.runs:
             if r.error:
-                table.add_row(r.loss, f"{r.beta:g}", Text(r.error, style="red"), "", "", "")
+                table.add_row(r.loss, f"{r.beta:g}", Text(sanitize(r.error), style="red"), "", "", "")
                 continue
             table.add_row(r.loss, f"{r.beta:g}", f"{r.pi_rejected[0]:.4f}", f"{r.final_pi_rejected:.5f}",
                           f"{r.final_h:.3f}", "—" if r.target is None else f"{r.target:g}")
@@ -294,7 +307,7 @@ def experiment(con: Console, res: "ExperimentResult") -> None:
     for f in res.findings:
         con.print(Text.assemble(Text("✓ " if f.holds else "✗ ", style="green" if f.holds else "red"), f.text))
     for w in res.warnings:
-        con.print(Text("warning: " + w, style="bold yellow"))
+        con.print(Text("warning: " + sanitize(w), style="bold yellow"))
 
 
 def experiment_png(con: Console, path: str) -> None:
@@ -303,7 +316,7 @@ def experiment_png(con: Console, path: str) -> None:
 
 # ------------------------------------------------------------------ practice loop
 def watch_start(con: Console, ws: str, first: str, seed: int) -> None:
-    con.print(Text.assemble(Text(f"Watching {ws}", style="bold"),
+    con.print(Text.assemble(Text(f"Watching {sanitize(ws)}", style="bold"),
                             Text(f" · starting with {first} · seed {seed} · save a kata file to grade it · "
                                  "Ctrl-C to stop", style="dim")))
 
@@ -311,13 +324,13 @@ def watch_start(con: Console, ws: str, first: str, seed: int) -> None:
 def watch_step(con: Console, step: Any, paths: dict[str, str] | None = None) -> None:
     """One `grader.practice.watch.Step`: a report, the move to the next kata, or the end of the katas."""
     if step.kind == "grading":
-        con.print(Text(f"grading {step.kata} …", style="dim"))
+        con.print(Text(f"grading {sanitize(step.kata)} …", style="dim"))
     elif step.kind == "graded":
         con.rule(Text(step.kata, style="bold"), align="left", style="dim")
         for r in step.report.katas:  # no "n / m katas pass" line: one kata at a time here
             kata_result(con, r, (paths or {}).get(r.name, ""))
         for w in step.report.warnings:
-            con.print(Text("warning: " + w, style="bold yellow"))
+            con.print(Text("warning: " + sanitize(w), style="bold yellow"))
     elif step.kind == "next":
         con.print(Text.assemble(Text("→ next kata: ", style="bold green"), Text(step.kata, style="bold"),
                                 f" (`kata show {step.kata}` states it; save {(paths or {}).get(step.kata, step.kata + '.py')} "

@@ -75,8 +75,12 @@ class _Plan:
         self.spec = importlib.import_module(kata.spec).SPEC
         self.cases = self.spec.make_cases(options.seed)
         self.cases_file = tmp / f"{kata.name}.cases.pt"  # read by every child of this kata
-        torch.save([c.to_dict() for c in self.cases], self.cases_file)
-        self.cases_file.chmod(0o444)  # children only read it
+        self.problem = ""  # why this kata cannot be run at all (the grader's own write failed)
+        try:
+            torch.save([c.to_dict() for c in self.cases], self.cases_file)
+            self.cases_file.chmod(0o444)  # children only read it
+        except (OSError, RuntimeError) as exc:  # torch reports a failed write as RuntimeError
+            self.problem = f"the grader could not write this kata's cases to {tmp} ({exc}). Nothing was run."
         self.reference = importlib.import_module(kata.solution)
         self.expected: list[Any] | None = None  # the reference's runs on the cases, once a submission needs them
         # No honest result holds a tensor much larger than the kata's largest input (an output
@@ -103,6 +107,8 @@ def _grade(names: list[str], workspaces: list[Path | None], options: Options, sa
         for i, (ws, row) in enumerate(zip(workspaces, sources)):
             modules = _shared_modules(ws, tmp / str(i) / "_modules", row, options.limits.source_cap)
             for s in row:
+                if s.problem is None and plans[s.kata.name].problem:
+                    s.problem = KataResult(s.kata.name, "error", message=plans[s.kata.name].problem)
                 if s.problem is None:
                     try:
                         jobs.append(_job(i, s, plans[s.kata.name], tmp, options, modules))

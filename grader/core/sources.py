@@ -69,10 +69,17 @@ def shared_modules(ws: Path | None, folder: Path, row: list[Source], cap: int) -
     so; names Python could not import (an editor's lock link `.#dpo.py`) and folders are left out."""
     if ws is None:
         return None
-    folder.mkdir(parents=True)
+
+    def refuse(message: str) -> None:
+        for s in row:
+            if s.problem is None:
+                s.problem = KataResult(s.kata.name, "error", message=message)
+
     try:
+        folder.mkdir(parents=True)
         entries = sorted(os.scandir(ws), key=lambda e: e.name)
-    except OSError:
+    except OSError as exc:
+        refuse(f"the grader could not list or copy the workspace's modules ({exc}). Nothing was run.")
         return folder
     for e in entries:
         stem = e.name[:-3]
@@ -82,14 +89,15 @@ def shared_modules(ws: Path | None, folder: Path, row: list[Source], cap: int) -
             data = files.read_workspace_file(Path(e.path), ws, cap)
         except (OSError, untrusted.Untrusted) as exc:
             why = str(exc) if isinstance(exc, untrusted.Untrusted) else f"{e.name} cannot be read: {exc.strerror}"
-            for s in row:
-                if s.problem is None:
-                    s.problem = KataResult(s.kata.name, "error", message=(
-                        f"the workspace's module {why}. The grader offers every .py file of the workspace to the "
-                        f"submission as a module, and grades only regular files (at most {cap >> 20} MB); remove or "
-                        "rename it. Nothing was run."))
+            refuse(f"the workspace's module {why}. The grader offers every .py file of the workspace to the "
+                   f"submission as a module, and grades only regular files (at most {cap >> 20} MB); remove or "
+                   "rename it. Nothing was run.")
             continue
-        (folder / e.name).write_bytes(data)
+        try:
+            (folder / e.name).write_bytes(data)
+        except OSError as exc:  # the grader's own write (a full temporary folder)
+            refuse(f"the grader could not copy the workspace's module {e.name} to {folder} ({exc.strerror or exc}). "
+                   "Nothing was run.")
     return folder
 
 

@@ -25,7 +25,7 @@ class Limits:
     memory_mb: int = 2048  # memory a child may add on top of what the zygote (torch) already holds
     output_cap: int = 1 << 20  # bytes of printed output written to the log; the rest keeps only a tail
     file_cap: int = 64 << 20  # largest file a child may write (its results, its log)
-    confine: bool = True  # Landlock, seccomp, no capabilities, where the kernel has them (grader.sandbox.confine)
+    confine: bool = True  # Landlock, where the kernel has it (capabilities and seccomp apply regardless: sandbox.confine)
     source_cap: int = 1 << 20  # largest kata file or helper module the grader reads from a workspace
     disk_cap: int = 256 << 20  # what a child may leave in its folder (any number of files) before it is an error
 

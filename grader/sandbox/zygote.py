@@ -65,10 +65,11 @@ def _take_limits(job: dict[str, Any]) -> None:
 
 
 def _confine(job: dict[str, Any]) -> None:
-    """Give up what the submission must not have; exit (code 4) if Landlock was expected and failed."""
+    """Give up what the submission must not have: capabilities and metadata calls always (where the
+    kernel allows), Landlock when the job asks for it; exit (code 4) if Landlock was due and failed."""
     confine.drop_capabilities()
     confine.forbid_metadata_changes()
-    if LANDLOCK:
+    if job.get("confine") and LANDLOCK:
         gpus = tuple(confine.gpu_paths()) if job.get("cuda") != "off" and procs.gpu_present() else ()
         if not confine.confine([job["dir"]], LANDLOCK, gpus=gpus):
             os.write(2, b"[grader] the sandboxed child could not confine itself (Landlock); nothing was run\n")
@@ -100,8 +101,7 @@ def _child(job: dict[str, Any], out_fd: int) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         _take_limits(job)
-        if job.get("confine"):
-            _confine(job)
+        _confine(job)
         stdout, stderr = CappedWriter(1, job["output_cap"]), CappedWriter(2, job["output_cap"])
         sys.stdout, sys.stderr = stdout, stderr
         run_job(job, stdout, stderr)
