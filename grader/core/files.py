@@ -251,7 +251,7 @@ def read_workspace_file(path: Path, workspace: Path, cap: int) -> bytes:
         target = os.path.realpath(path)
         root = os.path.realpath(workspace)
         if os.path.commonpath([target, root]) != root:
-            raise Untrusted(f"{path} is a link to {target}, outside the workspace")
+            raise Untrusted(f"{path.name} is a link to {target}, outside the workspace")
         path = Path(target)
     try:
         return read_capped(str(path), cap)

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import registry
 from grader.core import files, workspace
 from grader.core.kata import Kata
 from grader.core.results import KataResult
@@ -64,9 +65,10 @@ def read_source(kata: Kata, ws: Path | None, cap: int) -> Source:
 
 def shared_modules(ws: Path | None, folder: Path, row: list[Source], cap: int) -> Path | None:
     """The workspace's Python files, checked and copied once into `folder`, which every child of the
-    workspace has on its import path after its own (they are its helper modules). A file that is not
-    a regular file of the workspace under `cap` makes every kata of the workspace an error saying
-    so; names Python could not import (an editor's lock link `.#dpo.py`) and folders are left out."""
+    workspace has on its import path after its own (they are its helper modules). A helper that is
+    not a regular file of the workspace under `cap` makes every kata of the workspace an error
+    saying so (any of them may import it); an unusable kata file is left out (its own kata says
+    why), and so are names Python could not import (an editor's lock link `.#dpo.py`) and folders."""
     if ws is None:
         return None
 
@@ -75,6 +77,7 @@ def shared_modules(ws: Path | None, folder: Path, row: list[Source], cap: int) -
             if s.problem is None:
                 s.problem = KataResult(s.kata.name, "error", message=message)
 
+    kata_files = {k.filename for k in registry.KATAS.values()}
     try:
         folder.mkdir(parents=True)
         entries = sorted(os.scandir(ws), key=lambda e: e.name)
@@ -88,6 +91,8 @@ def shared_modules(ws: Path | None, folder: Path, row: list[Source], cap: int) -
         try:
             data = files.read_workspace_file(Path(e.path), ws, cap)
         except (OSError, untrusted.Untrusted) as exc:
+            if e.name in kata_files:  # another kata's file: that kata's own error when it is graded
+                continue
             why = str(exc) if isinstance(exc, untrusted.Untrusted) else f"{e.name} cannot be read: {exc.strerror}"
             refuse(f"the workspace's module {why}. The grader offers every .py file of the workspace to the "
                    f"submission as a module, and grades only regular files (at most {cap >> 20} MB); remove or "
