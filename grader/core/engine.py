@@ -144,19 +144,28 @@ def _grade(names: list[str], workspaces: list[Path | None], options: Options, sa
 def _retry_unwritable(sandbox: Sandbox, outcomes: dict[str, Outcome], parallel: int, limits: Limits,
                       watched: list[Path], own: list[Path]) -> tuple[dict[str, Outcome], list[Path], list[Path]]:
     """A child that fills the temporary folder makes its neighbours' result writes fail (exit code
-    UNWRITABLE). Its folder is emptied (it is an error for leaving too much) and they run again once,
-    so they get the verdict they get alone."""
+    UNWRITABLE). The child that left more than the disk cap, or the most when the disk ran out, is
+    that kata's error and its files are deleted; the others run again once, so they get the
+    verdicts they get alone."""
     for o in outcomes.values():
         o.disk = files.disk_usage(Path(o.job.dir))
-        if o.disk > limits.disk_cap:
+    full = [o for o in outcomes.values() if o.code == UNWRITABLE]
+    biggest = max(outcomes.values(), key=lambda o: o.disk, default=None)
+    if full and biggest is not None and biggest.disk >= HOG_MIN:
+        biggest.filled_disk = True
+    for o in outcomes.values():
+        if o.disk > limits.disk_cap or o.filled_disk:
             for e in os.scandir(o.job.dir):  # keep its log for the report
                 if e.name != Path(o.job.log).name:
                     files.remove_tree(Path(e.path)) if e.is_dir(follow_symlinks=False) else os.unlink(e.path)
-    again = [o.job for o in outcomes.values() if o.code == UNWRITABLE]
+    again = [o.job for o in full if not o.filled_disk]
     if not again:
         return outcomes, [], []
     more, edited, tampered = run_guarded(sandbox, again, parallel, limits, watched, own)
     return {**outcomes, **more}, edited, tampered
+
+
+HOG_MIN = 16 << 20  # an honest child leaves a few kB to a few MB of results; the disk filler leaves more
 
 
 def run_guarded(sandbox: Sandbox, jobs: list[Job], parallel: int, limits: Limits, watched: list[Path],
@@ -223,6 +232,10 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
         return KataResult(kata.name, "error", message=f"left {outcome.disk / 2**20:.0f} MB in its folder, more than "
                           f"the {limits.disk_cap >> 20} MB a kata may leave: filling the temporary folder would stop "
                           "the submissions graded beside it. Its files were deleted.", **base)
+    if outcome.filled_disk:
+        return KataResult(kata.name, "error", message=f"filled the temporary folder (it left {outcome.disk / 2**20:.0f} "
+                          "MB in its folder when the disk ran out), so the submissions graded beside it could not "
+                          "store their results; they were graded again. Its files were deleted.", **base)
     if outcome.code == UNWRITABLE:
         return KataResult(kata.name, "error", message="the grader could not store this kata's results: the temporary "
                           "folder is full. This is not the submission's doing (another one may have filled it); free "

@@ -73,6 +73,7 @@ class Outcome:
     lost: str = ""  # the sandbox itself failed
     cpu: float | None = None  # CPU seconds the child used (the zygote's report)
     disk: int = 0  # bytes it left in its folder (measured by the engine)
+    filled_disk: bool = False  # it left the most when the disk ran out under others (decided by the engine)
 
 
 @dataclass
