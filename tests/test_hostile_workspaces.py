@@ -199,6 +199,8 @@ def test_special_files_in_a_workspace_are_errors_that_say_why(tmp_path):
     (ws / "src").mkdir()
     (ws / "src" / "simpo_impl.py").write_text(solution_source("simpo"))
     (ws / "simpo.py").symlink_to(ws / "src" / "simpo_impl.py")  # a link inside the workspace is followed
+    (ws / ".kata").mkdir()
+    os.mkfifo(ws / ".kata" / "state.json")  # the progress file too: read without blocking, then replaced
     done = Runner().kata(["grade", "--json", "--timeout", "20", "--path", str(ws), "dpo", "get_probs",
                           "sequence_logps", "ipo", "simpo"], cwd=tmp_path, folder=tmp_path)
     assert done.code == 1, done.stderr
@@ -212,6 +214,8 @@ def test_special_files_in_a_workspace_are_errors_that_say_why(tmp_path):
         assert "Nothing was run." in katas[name]["message"]
     assert katas["simpo"]["status"] == "pass", katas["simpo"]
     assert done.max_rss_mb < 1500, f"the run needed {done.max_rss_mb:.0f} MB"
+    assert "state.json is a FIFO (named pipe), not a regular file; progress starts afresh." in done.stderr
+    assert (ws / ".kata" / "state.json").is_file()
 
 
 def test_a_huge_helper_module_is_refused_once_not_copied_per_kata(tmp_path):
