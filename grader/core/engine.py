@@ -155,9 +155,7 @@ def _retry_unwritable(sandbox: Sandbox, outcomes: dict[str, Outcome], parallel: 
         biggest.filled_disk = True
     for o in outcomes.values():
         if o.disk > limits.disk_cap or o.filled_disk:
-            for e in os.scandir(o.job.dir):  # keep its log for the report
-                if e.name != Path(o.job.log).name:
-                    files.remove_tree(Path(e.path)) if e.is_dir(follow_symlinks=False) else os.unlink(e.path)
+            files.empty_folder(Path(o.job.dir), keep=Path(o.job.log).name)  # its log stays for the report
     again = [o.job for o in full if not o.filled_disk]
     if not again:
         return outcomes, [], []

@@ -278,6 +278,21 @@ def remove_tree(folder: Path) -> bool:
     return not os.path.lexists(folder)
 
 
+def empty_folder(folder: Path, keep: str = "") -> None:
+    """Delete what is in `folder` but the entry named `keep`; what cannot be deleted stays."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for e in entries:
+        if e.name == keep:
+            continue
+        try:
+            remove_tree(Path(e.path)) if e.is_dir(follow_symlinks=False) else os.unlink(e.path)
+        except OSError:
+            pass
+
+
 RUN_PREFIX = "kata-run-"
 
 
