@@ -23,7 +23,7 @@ import pytest
 import torch
 
 from grader import registry
-from grader.core import engine, files, workspace
+from grader.core import engine, files, runfolders, workspace
 from grader.core.results import CheckResult, KataResult, Report
 from grader.sandbox import confine, procs
 from grader.sandbox.pool import STARVED_MAX, Job, Limits, Outcome
@@ -66,7 +66,7 @@ def open_tmp():
     folder = Path(tempfile.mkdtemp(prefix="kata-hostile-test-", dir="/tmp"))
     folder.chmod(0o755)
     yield folder
-    files.remove_tree(folder)
+    runfolders.remove_tree(folder)
 
 
 def as_user(user) -> Runner:

@@ -24,7 +24,7 @@ import torch
 
 from grader import registry
 from grader.core import workspace
-from grader.core import files
+from grader.core import runfolders
 from grader.core.sources import Source, private_copy, read_source as _source, shared_modules as _shared_modules  # noqa: F401
 from grader.core.files import Snapshot, python_files
 from grader.core.kata import Kata
@@ -99,8 +99,8 @@ def _grade(names: list[str], workspaces: list[Path | None], options: Options, sa
     sources = [[_source(k, ws, options.limits.source_cap) for k in katas] for ws in workspaces]  # [workspace][kata]
     own = [s.path for ws, row in zip(workspaces, sources) if ws is not None for s in row if s.problem is None]
     watched = [s.path for row in sources for s in row if s.problem is None]
-    files.sweep_runs()  # what a killed run left behind
-    tmp = files.run_folder()
+    runfolders.sweep_runs()  # what a killed run left behind
+    tmp = runfolders.run_folder()
     try:
         plans = {k.name: _Plan(k, options, tmp) for k in katas}
         jobs = []
@@ -138,7 +138,7 @@ def _grade(names: list[str], workspaces: list[Path | None], options: Options, sa
             reports.append(Report(results, options.seed, str(ws) if ws is not None else "reference solutions", warnings))
         return reports
     finally:
-        files.remove_tree(tmp)
+        runfolders.remove_tree(tmp)
 
 
 def _retry_unwritable(sandbox: Sandbox, outcomes: dict[str, Outcome], parallel: int, limits: Limits,
@@ -148,14 +148,14 @@ def _retry_unwritable(sandbox: Sandbox, outcomes: dict[str, Outcome], parallel: 
     that kata's error and its files are deleted; the others run again once, so they get the
     verdicts they get alone."""
     for o in outcomes.values():
-        o.disk = files.disk_usage(Path(o.job.dir))
+        o.disk = runfolders.disk_usage(Path(o.job.dir))
     full = [o for o in outcomes.values() if o.code == UNWRITABLE]
     biggest = max(outcomes.values(), key=lambda o: o.disk, default=None)
     if full and biggest is not None and biggest.disk >= HOG_MIN:
         biggest.filled_disk = True
     for o in outcomes.values():
         if o.disk > limits.disk_cap or o.filled_disk:
-            files.empty_folder(Path(o.job.dir), keep=Path(o.job.log).name)  # its log stays for the report
+            runfolders.empty_folder(Path(o.job.dir), keep=Path(o.job.log).name)  # its log stays for the report
     again = [o.job for o in full if not o.filled_disk]
     if not again:
         return outcomes, [], []
