@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import signal
 import struct
 import subprocess
@@ -25,7 +24,7 @@ import torch
 from grader import registry
 from grader.core import engine, files, runfolders, workspace
 from grader.core.results import CheckResult, KataResult, Report
-from grader.sandbox import confine, procs
+from grader.sandbox import procs
 from grader.sandbox.pool import STARVED_MAX, Job, Limits, Outcome
 from tests.conftest import TESTS, solution_source
 from tests.sandbox_env import Runner, strict_json, unprivileged_runner

@@ -5,7 +5,6 @@ import ctypes
 import os
 import signal
 import sys
-from typing import Any
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
