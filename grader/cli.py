@@ -33,6 +33,20 @@ def main() -> None:
     Completion (bash, in ~/.bashrc):
             eval "$(_KATA_COMPLETE=bash_source kata)"
     """
+    _end_cleanly_on_sigterm()
+
+
+def _end_cleanly_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C: running children are ended, tampering is repaired and the
+    run's temporary folder is removed before the process exits (code 143)."""
+    import signal
+    import threading
+
+    def terminated(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, terminated)
 
 
 for _module in MODULES:

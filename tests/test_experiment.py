@@ -209,7 +209,7 @@ def test_a_child_ends_with_the_engine_s_messages(tmp_path):
               seed=0, cuda="off", limits=Limits(timeout=3))
     for outcome in (Outcome(job, signal=11), Outcome(job, timed_out=True), Outcome(job, code=0), Outcome(job, lost="x")):
         runs, problem = experiment._read(exp, arm, outcome, steps=2)
-        ending = outcomes.ended(outcome, 3) or outcomes.load(outcome)[1]
+        ending = outcomes.ended(outcome, job.limits) or outcomes.load(outcome)[1]
         assert runs == [] and problem == ending.message
     assert experiment._read(exp, arm, Outcome(job, signal=11), 2)[1] == \
         "the submission's process crashed with SIGSEGV (segmentation fault)."

@@ -181,7 +181,7 @@ def _source(arm: Arm, ws: Path | None) -> tuple[Path, str]:
 def _read(exp: Experiment, arm: Arm, outcome: Any, steps: int) -> tuple[list[Run], str]:
     """The child's runs, checked to be plain numbers; or how the child ended without them
     (the engine's messages, grader.core.outcomes)."""
-    ending = outcomes.ended(outcome, outcome.job.limits.timeout)
+    ending = outcomes.ended(outcome, outcome.job.limits)
     data = None
     if ending is None:
         data, ending = outcomes.load(outcome)

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.render.base import error
+from grader.render.base import error, sanitize
 
 if TYPE_CHECKING:
     from grader.practice.experiment import ExperimentResult
@@ -90,7 +90,7 @@ def experiment(con: Console, res: "ExperimentResult") -> None:
 
     exp = res.experiment
     con.print(Text.assemble(Text(exp.title, style="bold"), Text(
-        f"  ·  {res.source}  ·  {res.steps} steps, seed {res.seed}{settings_said(exp)}", style="dim")))
+        f"  ·  {sanitize(res.source)}  ·  {res.steps} steps, seed {res.seed}{settings_said(exp)}", style="dim")))
     for p in res.problems:
         error(con, p)
     if res.runs:
@@ -117,7 +117,7 @@ def experiment(con: Console, res: "ExperimentResult") -> None:
     for f in res.findings:
         con.print(Text.assemble(Text("✓ " if f.holds else "✗ ", style="green" if f.holds else "red"), f.text))
     for w in res.warnings:
-        con.print(Text("warning: " + w, style="bold yellow"))
+        con.print(Text("warning: " + sanitize(w), style="bold yellow"))
 
 
 def experiment_png(con: Console, path: str) -> None:
