@@ -32,3 +32,24 @@ def tolerance(dtype_name: str, scale: float = 1.0) -> tuple[float, float]:
     name = dtype_name.replace("torch.", "")
     rtol, atol = TOLERANCES[name]
     return rtol, atol * max(1.0, scale)
+
+
+# ---------------------------------------------------------------- ppo: behaviour thresholds
+# Used by grader.catalog.ppo.behaviour (the kata's behaviour check) and the ppo-clip experiment.
+PPO = {
+    # On-policy (logps == old_logps) policy_loss must equal -mean(A); the toy is float64, so this
+    # only leaves room for an implementation that computes in float32 inside.
+    "on_policy_rtol": 1e-5,
+    "on_policy_atol": 1e-6,
+    # The toy run: plain SGD, lr 0.1, 200 epochs (grader.catalog.ppo.toy). One step near the bound
+    # moves the advantaged ratio by about 0.013, so a clipped run stops within one step above 1 + ε;
+    # 0.05 leaves room for a float32-inside implementation and still fails anything that keeps going.
+    "plateau_margin": 0.05,
+    # Over the last third of the epochs a clipped run's ratio must move by at most this: the gradient
+    # is exactly 0 there, so the logits do not move at all.
+    "plateau_flat": 1e-6,
+    # With ε = inf the ratio passes this (1.2 + 0.8: far past any clip bound) on its way to 1/π_old = 5 ...
+    "unclipped_min": 2.0,
+    # ... and is still growing over the last third of the epochs.
+    "unclipped_growth": 1e-3,
+}
