@@ -41,8 +41,9 @@ PPO = {
     # only leaves room for an implementation that computes in float32 inside.
     "on_policy_rtol": 1e-5,
     "on_policy_atol": 1e-6,
-    # The toy run: plain SGD, lr 0.1, 200 epochs (grader.catalog.ppo.toy). One step near the bound
-    # moves the advantaged ratio by about 0.013, so a clipped run stops within one step above 1 + ε;
+    # The toy run: plain SGD, lr 0.1, 120 epochs (grader.catalog.ppo.toy). One step near the bound
+    # moves the advantaged ratio by 0.01 to 0.025 (with the rollout's count of advantaged tokens), so a
+    # clipped run stops within one step above 1 + ε;
     # 0.05 leaves room for a float32-inside implementation and still fails anything that keeps going.
     "plateau_margin": 0.05,
     # Over the last third of the epochs a clipped run's ratio must move by at most this: the gradient

@@ -60,7 +60,7 @@ def on_policy_inputs(seed: int) -> tuple[torch.Tensor, ...]:
 
 class PPOBehaviour:
     epsilons = (0.1, 0.2, math.inf)
-    epochs, lr = 200, 0.1
+    epochs, lr = 120, 0.1
     optimiser = "plain SGD"
 
     def run(self, fn: Callable, seed: int) -> dict[str, Any]:
