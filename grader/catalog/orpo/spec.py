@@ -7,7 +7,8 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from grader.catalog.toy import finite, sample, train_pair
+from grader.catalog.toy import finite, train_pair
+from grader.checks.details import details, series
 from grader.core.results import CheckResult
 from grader.checks.function import Param
 from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps
@@ -163,11 +164,12 @@ class ORPOBehaviour:
         return {"seed": seed, "loss_lam0": float(out[0]), "nll_lam0": float(out[1]), "runs": runs}
 
     def judge(self, data: dict[str, Any]) -> CheckResult:
-        problems, details, parts = [], {}, []
+        problems, curves, parts = [], [], []
         pc, pr, mc, mr = self.inputs(int(data["seed"]))
         want = float(nll(pc, mc))  # computed here, in the grader
         tokens = int(mc.sum())
         loss0, nll0 = data["loss_lam0"], data["nll_lam0"]
+        judged = {"loss_lam_0": loss0, "nll_loss_lam_0": nll0, "nll_expected": want}
         parts.append(f"λ = 0: loss {loss0:.6f}, nll_loss {nll0:.6f}, token-weighted NLL over the {tokens} chosen "
                      f"response tokens {want:.6f}")
         tol = self.tolerance * max(1.0, abs(want))
@@ -182,8 +184,11 @@ class ORPOBehaviour:
                 continue
             pw = [math.exp(x) for x in lc]
             pl = [math.exp(x) for x in lr_]
-            details[f"pi_chosen λ={float(lam):g}"] = sample(pw)
-            details[f"pi_rejected λ={float(lam):g}"] = sample(pl)
+            curves.append(series("π(y_w)", pw, λ=float(lam)))
+            curves.append(series("π(y_l)", pl, λ=float(lam)))
+            judged[f"logp_chosen_start_lam_{float(lam):g}"], judged[f"logp_chosen_final_lam_{float(lam):g}"] = lc[0], lc[-1]
+            judged[f"logp_rejected_start_lam_{float(lam):g}"], judged[f"logp_rejected_final_lam_{float(lam):g}"] = \
+                lr_[0], lr_[-1]
             parts.append(f"λ={float(lam):g}: π(y_w) {pw[0]:.4f} → {pw[-1]:.4f}, π(y_l) {pl[0]:.4f} → {pl[-1]:.5f}")
             if not (lc[-1] > lc[0] + 0.5 and lr_[-1] < lr_[0] - 0.5):
                 problems.append(f"λ={float(lam):g}: training should raise π(y_w) and lower π(y_l) "
@@ -193,11 +198,12 @@ class ORPOBehaviour:
             problems.append(f"the odds-ratio term should push π(y_l) further down than the NLL alone "
                             f"(λ=1: {math.exp(ends[1.0]):.5f}, λ=0: {math.exp(ends[0.0]):.5f})")
         summary = "; ".join(parts) + f" (π: per-token geometric mean on the toy policy, {self.steps} SGD steps, lr {self.lr:g})."
+        found = details(curves, **judged)
         if problems:
-            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=details)
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=found)
         return CheckResult("behaviour", "pass", summary + " The NLL alone already lowers π(y_l) here (both answers "
                            "share each position's softmax); the odds-ratio term lowers it further, in the same run "
-                           "that fine-tunes on y_w, with no reference model.", details=details)
+                           "that fine-tunes on y_w, with no reference model.", details=found)
 
 
 SPEC = pairwise_spec("orpo_loss", POLICY_NAMES, (Param("lam", 0.1),), ("loss", "nll_loss", "or_loss"),

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import torch
 
 from grader.catalog.toy import CHOSEN, PROMPT, VOCAB
+from grader.checks.details import details as behaviour_details
 from grader.core.results import CheckResult
 from grader.checks.function import FunctionSpec, Param
 from grader.checks.cases import Case, cast_mask, generator
@@ -189,7 +190,7 @@ class AlignmentBehaviour:
 
     def judge(self, data: dict[str, Any]) -> CheckResult:
         s, gap, n, pad = data["scores"], data["gap"], data["tokens"], data["padding"]
-        details = {k: round(v, 6) for k, v in s.items()}
+        details = behaviour_details(**{k: round(v, 6) for k, v in s.items()})  # no curves: six scores
         shown = (f"logits aimed at the next token score {s['next_mean']:.3g} per token (sum {s['next_sum']:.4g}), "
                  f"aimed at each position's own token {s['own_mean']:.3g} per token (sum {s['own_sum']:.4g})")
         bad = [f"{k.replace('_', ' ')} = {v}" for k, v in s.items() if not math.isfinite(v)]

@@ -7,7 +7,8 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from grader.catalog.toy import finite, sample, train_pair
+from grader.catalog.toy import finite, train_pair
+from grader.checks.details import details, series
 from grader.core.results import CheckResult
 from grader.checks.function import Param
 from grader.checks.cases import Case, generator, token_logps
@@ -86,8 +87,10 @@ class SimPOBehaviour:
         return {"plain": float(plain), "repeated": float(repeated), "at_margin": at_margin, "train": traj.to_dict()}
 
     def judge(self, data: dict[str, Any]) -> CheckResult:
-        problems, details = [], {}
+        problems, curves = [], []
         plain, repeated = data["plain"], data["repeated"]
+        judged = {"loss": plain, "loss_tokens_repeated": repeated}
+        judged.update({f"loss_at_margin_beta_{b:g}_gamma_{g:g}": v for v, (b, g) in zip(data["at_margin"], self.margin_settings)})
         kc, kr = self.repeats
         rep = (f"loss {plain:.6f} on a batch of 3 pairs, {repeated:.6f} with every chosen token repeated {kc}× "
                f"and every rejected token {kr}×")
@@ -106,20 +109,20 @@ class SimPOBehaviour:
             train = "training produced NaN or inf"
         else:
             gap = [self.beta * (c - r) for c, r in zip(lc, lr_)]
-            details["β·(m_c - m_r)"] = sample(gap)
-            details["logp_chosen"] = sample(lc)
-            details["logp_rejected"] = sample(lr_)
+            curves += [series("β·(m_c - m_r)", gap), series("m_c", lc), series("m_r", lr_)]
+            judged["margin_start"], judged["margin_final"] = gap[0], gap[-1]
             train = (f"trained {self.steps} steps with no reference model: m_c {lc[0]:.3f} → {lc[-1]:.3f}, "
                      f"m_r {lr_[0]:.3f} → {lr_[-1]:.3f}, β·(m_c - m_r) {gap[0]:.3f} → {gap[-1]:.3f}")
             if not (gap[-1] > self.gamma and gap[-1] - gap[0] > self.gamma):
                 problems.append(f"training did not lift the chosen answer above the rejected one by the margin γ = "
                                 f"{self.gamma:g} (β·(m_c - m_r) {gap[0]:.3f} → {gap[-1]:.3f})")
         summary = f"{rep}; {margin}; {train} (m: per-token mean log-prob on the toy policy)."
+        found = details(curves, **judged)
         if problems:
-            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=details)
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=found)
         return CheckResult("behaviour", "pass", summary + " Length-normalised rewards ignore how many tokens say the "
                            "same thing, γ is the margin where the loss is log 2, and the policy's own average "
-                           "log-likelihood is the only reward: no reference model was needed.", details=details)
+                           "log-likelihood is the only reward: no reference model was needed.", details=found)
 
 
 SPEC = pairwise_spec("simpo_loss", POLICY_NAMES, (Param("beta", 2.0), Param("gamma", 0.5)),
