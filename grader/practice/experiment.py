@@ -230,8 +230,8 @@ def plot_available() -> bool:
 
 
 def write_png(result: ExperimentResult, path: Path) -> None:
-    """One panel per curve of the record, a line per trained run (dashed for arms after the
-    first), each run's mark dotted. Needs matplotlib."""
+    """One panel per curve of the record, a line per trained run it shows (dashed for arms after
+    the first), each run's mark dotted. Needs matplotlib."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -243,7 +243,7 @@ def write_png(result: ExperimentResult, path: Path) -> None:
     first_arm = exp.arms[0].label if exp.arms else ""
     for ax, curve in zip(axes[0], curves):
         for r in result.runs:
-            if not r.trained:
+            if not r.trained or not curve.shows(r):
                 continue
             line, = ax.plot(curve.values(r), "-" if r.arm == first_arm else "--", label=exp.label(r))
             mark = curve.mark(r)

@@ -45,8 +45,9 @@ def rollout(seed: int) -> dict[str, torch.Tensor]:
 
 
 def train(loss_fn: Callable[..., Any], clip_eps: float, epochs: int, lr: float, seed: int,
-          optimiser: str = "sgd") -> dict[str, list[float]]:
-    """Train the logits on the fixed rollout with the first output of `loss_fn` (a ppo_loss).
+          adam_beta1: float | None = None) -> dict[str, list[float]]:
+    """Train the logits on the fixed rollout with the first output of `loss_fn` (a ppo_loss): one
+    full-batch step per epoch, plain gradient descent, or Adam with first-moment decay `adam_beta1`.
 
     Returns, per epoch and once more after the last: the advantaged action's ratio
     π(0) / π_old(0), KL(π_old ‖ π) computed exactly over the actions, and the loss's
@@ -56,7 +57,7 @@ def train(loss_fn: Callable[..., Any], clip_eps: float, epochs: int, lr: float, 
     zeros = torch.zeros_like(r["old_logps"])  # no critic here: values = old_values = returns = 0
     old_p = torch.softmax(r["old_logits"], 0)
     logits = r["old_logits"].clone().requires_grad_(True)
-    adam = torch.optim.Adam([logits], lr=lr) if optimiser == "adam" else None
+    adam = None if adam_beta1 is None else torch.optim.Adam([logits], lr=lr, betas=(adam_beta1, 0.999))
     out: dict[str, list[float]] = {"ratio": [], "kl": [], "clip_fraction": []}
 
     def record() -> None:

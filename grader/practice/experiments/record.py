@@ -59,6 +59,10 @@ class Curve:
     values: Callable[[Run], list[float]]
     log: bool = False
     mark: Callable[[Run], float | None] = lambda run: None  # a level drawn dotted in the PNG (a target)
+    arms: tuple[str, ...] = ()  # the labels of the arms whose runs it draws; every arm's when empty
+
+    def shows(self, run: Run) -> bool:
+        return not self.arms or run.arm in self.arms
 
 
 def _no_problem(run: Run) -> str:
