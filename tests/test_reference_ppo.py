@@ -193,7 +193,7 @@ def test_behaviour_passes_the_reference(seed):
     assert 2.0 < judged["final_ratio_eps_inf"] < 5.0
     assert judged["optimiser"] == "plain SGD" and "rollout" in judged
     names = {(s["name"], s["param"]["ε"]) for s in result.details["series"]}
-    assert ("ratio π/π_old of the advantaged action", "inf") in names and ("KL(π_old ‖ π)", "0.1") in names
+    assert ("ratio π/π_old", "inf") in names and ("KL(π_old‖π)", "0.1") in names
 
 
 def _min_negated(*a, **o):

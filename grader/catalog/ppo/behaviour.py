@@ -112,8 +112,8 @@ class PPOBehaviour:
         limit = 1 / math.exp(float(toy.rollout(seed)["old_logps"][0, 0]))  # 1 / π_old of the advantaged action
         for label, run in data["runs"].items():
             ratio = [float(x) for x in run["ratio"]]
-            curves += [series("ratio π/π_old of the advantaged action", ratio, x="epoch", ε=label),
-                       series("KL(π_old ‖ π)", run["kl"], x="epoch", ε=label)]
+            curves += [series("ratio π/π_old", ratio, x="epoch", ε=label),
+                       series("KL(π_old‖π)", run["kl"], x="epoch", ε=label)]
             if not all(map(math.isfinite, ratio)):
                 problems.append(f"ε={label}: training produced NaN or inf")
                 continue
