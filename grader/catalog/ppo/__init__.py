@@ -56,6 +56,8 @@ Conventions, where sources differ:
 - Values are clipped around old_values, the critic's estimate at sampling
   time (baselines' vpredclipped), and the larger of the two squared errors
   counts; the value loss carries the ½ (baselines and TRL both have it).
+- The advantages are used as given: no whitening inside the loss (normalising
+  them is the caller's choice, made once per batch of rollouts).
 - clip_fraction counts the tokens where the clipped term is strictly larger,
   i.e. where clipping is active and the token's gradient is 0 (TRL's
   pg_clipfrac). baselines' clipfrac counts every ratio outside the band,
@@ -130,7 +132,8 @@ ppo-clip` shows Adam carrying the ratio well past 1 + ε.""",
         Mistake("value clipping around returns instead of old_values", "values",
                 "the value may move at most ε_v from the estimate at sampling time: "
                 "v_clip = old_values + clamp(values - old_values, -ε_v, ε_v). Clipped around the returns, the "
-                "clipped error is never the larger one and the clipping does nothing."),
+                "clipped error is never the larger one and the clipping does nothing, which is also what a value "
+                "loss without clipping, ½·(values - returns)², computes."),
         Mistake("the ½ missing", "values",
                 "value_loss is half the token mean of the larger squared error (0.5 * ...), as in baselines and TRL."),
         Mistake("clip_fraction counting ties", "values",
@@ -145,6 +148,18 @@ ppo-clip` shows Adam carrying the ratio well past 1 + ε.""",
         Mistake("min of the two value terms", "values",
                 "the clipped value loss takes the larger of the two squared errors, "
                 "max((V - R)², (V_clip - R)²), as the policy term takes the pessimistic one."),
+        Mistake("mask not applied", "values",
+                "multiply every per-token term by the mask (cast to the logps' dtype) before summing, and divide by "
+                "the number of response tokens: padding holds numbers that must change nothing."),
+        Mistake("non-zero terms counted as tokens", "values",
+                "the denominator is the number of response tokens, max(mask.sum(), 1); a token whose advantage is 0 "
+                "contributes a policy term of exactly 0 and still counts."),
+        Mistake("log-ratio clipped to ±ε", "values",
+                "ε bounds the ratio, not its logarithm: clamp(ratio, 1 - ε, 1 + ε) (equivalently the log-ratio "
+                "to [log(1 - ε), log(1 + ε)]); clamping logps - old_logps to ±ε gives the band [e^-ε, e^ε]."),
+        Mistake("advantages whitened inside the loss", "values",
+                "use the advantages as given; normalising them (subtracting the mean, dividing by the std) is the "
+                "caller's choice, made before the loss, once per batch of rollouts."),
         Mistake("ratio from probabilities", "stability",
                 "exp(logps) / exp(old_logps) underflows to 0 / 0 for log-probs below about -100 in float32; "
                 "subtract in log space: torch.exp(logps - old_logps)."),

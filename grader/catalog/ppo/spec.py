@@ -40,7 +40,10 @@ def advantages_of(g: torch.Generator, b: int, t: int, kind: str) -> torch.Tensor
         return -(a.abs() + 0.1)
     if kind == "zero":
         return torch.zeros(b, t, dtype=F64)
-    return torch.where(torch.rand(b, t, generator=g, dtype=F64) < 0.15, 0.0, a)  # some exact zeros
+    a = torch.where(torch.rand(b, t, generator=g, dtype=F64) < 0.15, 0.0, a)  # some exact zeros ...
+    if b * t > 1:
+        a[0, 0] = 0.0  # ... and always one on a response token
+    return a
 
 
 def assemble(name: str, g_note: str, tensors: dict[str, torch.Tensor], dtype: torch.dtype, mask: torch.Tensor,
@@ -241,6 +244,42 @@ def _outside_band(lp, olp, a, v, ov, ret, m, clip_eps=0.2, **o):
     return {"clip_fraction": token_mean(((ratio - 1).abs() > clip_eps).to(lp.dtype), m)}
 
 
+def _unmasked(*a, **o):
+    out = outputs(*a, **o, reduce=lambda x, m: x.mean())
+    return [pick(out, *POLICY, "value_loss", "clip_fraction"), pick(out, *POLICY, "value_loss")]
+
+
+def _nonzero_count(*a, **o):
+    """The count of non-zero per-token terms as the denominator, for the policy term or for both."""
+    nonzero = lambda x, m: (x * m.to(x.dtype)).sum() / ((x * m.to(x.dtype)) != 0).sum().clamp(min=1)
+    both, policy = outputs(*a, **o, reduce=nonzero), outputs(*a, **o)
+    pl = nonzero(torch.maximum(*policy_terms(torch.exp(a[0] - a[1]), a[2], o.get("clip_eps", 0.2))), a[6])
+    return [pick(both, *POLICY, "value_loss"),
+            {"loss": policy["loss"] - policy["policy_loss"] + pl, "policy_loss": pl}]
+
+
+def _log_ratio_clipped(lp, olp, a, *rest, clip_eps=0.2, **o):
+    m = rest[-1]
+    u, c = -a * torch.exp(lp - olp), -a * torch.exp((lp - olp).clamp(-clip_eps, clip_eps))
+    pl = token_mean(torch.maximum(u, c), m)
+    out = outputs(lp, olp, a, *rest, clip_eps=clip_eps, **o)
+    policy = {"loss": out["loss"] - out["policy_loss"] + pl, "policy_loss": pl}
+    return [dict(policy, clip_fraction=token_mean((c > u).to(lp.dtype), m)), policy]
+
+
+def _whitened(lp, olp, a, v, ov, ret, m, **o):
+    mf = m.to(a.dtype)
+    mean = token_mean(a, m)
+    var = token_mean((a - mean) ** 2, m)
+    count = mf.sum().clamp(min=1)
+    variants = []
+    for a_w in ((a - mean) / (var.sqrt() + 1e-8), (a - mean) / ((var * count / (count - 1).clamp(min=1)).sqrt() + 1e-8),
+                (a - a.mean()) / (((a - a.mean()) ** 2).sum() / (a.numel() - 1)).sqrt().add(1e-8)):  # torch.std
+        out = outputs(lp, olp, a_w, v, ov, ret, m, **o)
+        variants += [pick(out, *POLICY, "clip_fraction"), pick(out, *POLICY)]
+    return variants
+
+
 MODELS: dict[str, Callable[..., Any]] = {
     "min of the negated terms": lambda *a, **o: pick(outputs(*a, **o, policy=torch.minimum), *POLICY),
     "clipping the advantage instead of the ratio": _advantage_clipped,
@@ -254,6 +293,10 @@ MODELS: dict[str, Callable[..., Any]] = {
     "clip_fraction counting every ratio outside the band": _outside_band,
     "vf_coef on the wrong term": _vf_wrong,
     "min of the two value terms": lambda *a, **o: pick(outputs(*a, **o, value=torch.minimum), *VALUE),
+    "mask not applied": _unmasked,
+    "non-zero terms counted as tokens": _nonzero_count,
+    "log-ratio clipped to ±ε": _log_ratio_clipped,
+    "advantages whitened inside the loss": _whitened,
     "ratio from probabilities": _with_ratio(lambda lp, olp: torch.exp(lp) / torch.exp(olp)),
 }
 
