@@ -154,6 +154,9 @@ ppo-clip` shows Adam carrying the ratio well past 1 + ε.""",
         Mistake("non-zero terms counted as tokens", "values",
                 "the denominator is the number of response tokens, max(mask.sum(), 1); a token whose advantage is 0 "
                 "contributes a policy term of exactly 0 and still counts."),
+        Mistake("token count not clamped to 1", "values",
+                "a batch may have no response token at all (every row empty): divide by max(mask.sum(), 1), "
+                "e.g. mask.sum().clamp(min=1), so that the losses are 0 there instead of 0 / 0 = NaN."),
         Mistake("log-ratio clipped to ±ε", "values",
                 "ε bounds the ratio, not its logarithm: clamp(ratio, 1 - ε, 1 + ε) (equivalently the log-ratio "
                 "to [log(1 - ε), log(1 + ε)]); clamping logps - old_logps to ±ε gives the band [e^-ε, e^ε]."),

@@ -295,6 +295,7 @@ MODELS: dict[str, Callable[..., Any]] = {
     "min of the two value terms": lambda *a, **o: pick(outputs(*a, **o, value=torch.minimum), *VALUE),
     "mask not applied": _unmasked,
     "non-zero terms counted as tokens": _nonzero_count,
+    "token count not clamped to 1": _reduced(lambda x, m: (x * m.to(x.dtype)).sum() / m.to(x.dtype).sum()),
     "log-ratio clipped to ±ε": _log_ratio_clipped,
     "advantages whitened inside the loss": _whitened,
     "ratio from probabilities": _with_ratio(lambda lp, olp: torch.exp(lp) / torch.exp(olp)),
