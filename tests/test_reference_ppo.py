@@ -225,3 +225,16 @@ def test_behaviour_fails_wrong_implementations(fn, says):
     result = _judge(fn)
     assert result.status == "fail"
     assert says in result.message, result.message
+
+
+def test_the_last_hint_written_out_passes(grade_one):
+    """Hint 3 is the formula as code; written out line by line it must pass the kata."""
+    from grader import registry
+
+    *body, ret = registry.get("ppo").hints[2].rstrip(".").split("; ")
+    assert ret.startswith("return ")
+    source = ("import torch\n\n\ndef ppo_loss(logps, old_logps, advantages, values, old_values, returns, mask,\n"
+              "             clip_eps=0.2, value_clip_eps=0.2, vf_coef=0.1):\n"
+              + "".join(f"    {line}\n" for line in body) + f"    {ret}\n")
+    result = grade_one("ppo", source)
+    assert result.status == "pass", [(c.name, c.message) for c in result.checks if c.status == "fail"]

@@ -85,12 +85,12 @@ ppo-clip` shows Adam carrying the ratio well past 1 + ε.""",
         "two squared value errors and their max. Then reduce each [B, T] tensor once: masked sum over "
         "the whole batch divided by max(mask.sum(), 1). clip_fraction is the same mean of a 0/1 tensor.",
         "m = mask.to(logps.dtype); n = m.sum().clamp(min=1); "
-        "ratio = torch.exp(logps - old_logps.detach()); A = advantages.detach(); "
-        "u = -A * ratio; c = -A * ratio.clamp(1 - clip_eps, 1 + clip_eps); "
+        "old, A, V_old, R = (t.detach() for t in (old_logps, advantages, old_values, returns)); "
+        "ratio = torch.exp(logps - old); u = -A * ratio; c = -A * ratio.clamp(1 - clip_eps, 1 + clip_eps); "
         "policy_loss = (torch.maximum(u, c) * m).sum() / n; "
-        "v_clip = old_values + (values - old_values).clamp(-value_clip_eps, value_clip_eps) (constants detached); "
+        "v_clip = V_old + (values - V_old).clamp(-value_clip_eps, value_clip_eps); "
         "value_loss = 0.5 * (torch.maximum((values - R) ** 2, (v_clip - R) ** 2) * m).sum() / n; "
-        "clip_fraction = (((c > u).to(m.dtype) * m).sum() / n).detach(); "
+        "clip_fraction = ((c > u).to(m.dtype) * m).sum() / n; "
         "return policy_loss + vf_coef * value_loss, policy_loss, value_loss, clip_fraction.",
     ),
     checks=(

@@ -7,7 +7,7 @@ def ppo_loss(logps, old_logps, advantages, values, old_values, returns, mask,
     old_logps, advantages = old_logps.detach(), advantages.detach()
     old_values, returns = old_values.detach(), returns.detach()
     m = mask.to(logps.dtype)
-    n = m.sum()  # TRL's masked_mean divides by mask.sum() as it is
+    n = m.sum()  # the number of response tokens
     ratio = torch.exp(logps - old_logps)
     pg1 = -advantages * ratio
     pg2 = -advantages * torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps)
