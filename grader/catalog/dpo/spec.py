@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from grader.catalog.toy import BetaSweep, finite
 from grader.checks.details import details, series
 from grader.core.results import CheckResult
+from grader.core.tolerances import DPO_PI_REJECTED_END_FRACTION, DPO_STILL_FALLING_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case
 from grader.catalog.pairs import REF_NAMES, extreme_pair_case, masked_mean, masked_sum, pair_case, pairwise_spec
@@ -87,9 +88,9 @@ class DPOBehaviour(BetaSweep):
             judged[f"pi_rejected_start_beta_{beta}"] = p0
             judged[f"pi_rejected_two_thirds_beta_{beta}"] = p_mid
             judged[f"pi_rejected_final_beta_{beta}"] = p_end
-            if p_end > 0.5 * p0:
+            if p_end > DPO_PI_REJECTED_END_FRACTION * p0:
                 problems.append(f"β={beta}: π(y_l) did not fall (from {p0:.4f} to {p_end:.4f})")
-            elif end - mid > -0.02:
+            elif end - mid > -DPO_STILL_FALLING_NATS:
                 problems.append(f"β={beta}: π(y_l) stopped falling at {p_end:.5f} (a fixed point DPO does not have)")
         summary = "; ".join(parts) + f" (per-token geometric mean, steps 0 / {2 * self.steps // 3} / {self.steps})."
         found = details(curves, **judged)

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from grader.catalog.toy import BetaSweep, finite
 from grader.checks.details import details, series
 from grader.core.results import CheckResult
+from grader.core.tolerances import IPO_SETTLED_NATS, IPO_TARGET_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case
 from grader.catalog.pairs import REF_NAMES, extreme_pair_case, masked_mean, masked_sum, pair_case, pairwise_spec
@@ -106,7 +107,6 @@ class IPOBehaviour(BetaSweep):
 
     betas = (0.1, 0.5, 1.0)
     steps, lr = 60, 0.25
-    tolerance = 0.02  # relative distance of the final h from 1/(2β)
 
     def judge(self, data: dict[str, Any]) -> CheckResult:
         parts, problems, curves, judged, settled = [], [], [], {}, {}
@@ -125,9 +125,9 @@ class IPOBehaviour(BetaSweep):
             judged[f"h_target_beta_{beta}"] = target
             judged[f"pi_rejected_two_thirds_beta_{beta}"] = p_mid
             judged[f"pi_rejected_final_beta_{beta}"] = p_end
-            if abs(h[-1] - target) > self.tolerance * target:
+            if abs(h[-1] - target) > IPO_TARGET_RTOL * target:
                 problems.append(f"β={beta}: h ended at {h[-1]:.4g}, not at 1/(2β) = {target:g}")
-            elif abs(lp[-1] - lp[mid]) > 0.01:
+            elif abs(lp[-1] - lp[mid]) > IPO_SETTLED_NATS:
                 problems.append(f"β={beta}: π(y_l) was still moving at the end ({p_mid:.5f} → {p_end:.5f})")
             else:
                 settled[float(beta)] = p_end

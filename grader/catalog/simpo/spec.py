@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from grader.catalog.toy import finite, train_pair
 from grader.checks.details import details, series
 from grader.core.results import CheckResult
+from grader.core.tolerances import BEHAVIOUR_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case, generator, token_logps
 from grader.catalog.pairs import (POLICY_NAMES, extreme_policy_case, layout_mask, masked_mean, masked_sum,
@@ -61,7 +62,6 @@ class SimPOBehaviour:
     margin_settings = ((2.0, 0.5), (10.0, 3.0))
     repeats = (3, 2)  # every chosen token 3 times, every rejected token twice
     steps, lr = 60, 2.0
-    tolerance = 1e-5
 
     @staticmethod
     def inputs(seed: int) -> tuple[torch.Tensor, ...]:
@@ -94,13 +94,13 @@ class SimPOBehaviour:
         kc, kr = self.repeats
         rep = (f"loss {plain:.6f} on a batch of 3 pairs, {repeated:.6f} with every chosen token repeated {kc}× "
                f"and every rejected token {kr}×")
-        if not (math.isfinite(plain) and abs(repeated - plain) <= self.tolerance * max(1.0, abs(plain))):
+        if not (math.isfinite(plain) and abs(repeated - plain) <= BEHAVIOUR_RTOL * max(1.0, abs(plain))):
             problems.append(f"repeating tokens changed the loss ({plain:.6f} → {repeated:.6f}): the reward must be "
                             "the per-token mean log-prob, which repetition leaves as it is")
         log2 = math.log(2)
         margin = ", ".join(f"{v:.6f} (β={b:g}, γ={g:g})" for v, (b, g) in zip(data["at_margin"], self.margin_settings))
         margin = f"at β·(m_c - m_r) = γ: {margin}, log 2 = {log2:.6f}"
-        if not all(abs(v - log2) <= self.tolerance for v in data["at_margin"]):
+        if not all(abs(v - log2) <= BEHAVIOUR_RTOL for v in data["at_margin"]):
             problems.append("where β·(m_c - m_r) equals γ the loss should be -log σ(0) = log 2")
         traj = data["train"]
         lc, lr_ = traj["logp_chosen"], traj["logp_rejected"]
