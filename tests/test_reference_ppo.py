@@ -238,3 +238,17 @@ def test_the_last_hint_written_out_passes(grade_one):
               + "".join(f"    {line}\n" for line in body) + f"    {ret}\n")
     result = grade_one("ppo", source)
     assert result.status == "pass", [(c.name, c.message) for c in result.checks if c.status == "fail"]
+
+
+def test_the_behaviour_judge_takes_its_thresholds_from_tolerances():
+    """The judge lives in behaviour.py, beside spec.py: held to the same rule as the spec.py judges."""
+    import ast
+    from pathlib import Path
+
+    from grader.catalog.ppo import behaviour
+    from tests.test_tolerances import _literals_compared
+
+    tree = ast.parse(Path(behaviour.__file__).read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "PPOBehaviour")
+    judge = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "judge")
+    assert _literals_compared(judge) == []

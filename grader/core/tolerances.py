@@ -78,6 +78,19 @@ BT_GAP_GROWTH = 0.1
 BT_COMPLEMENT_ATOL = 1e-5
 BT_FORWARD_ATOL = 1e-4
 
+# ppo (grader/catalog/ppo/behaviour.py; the ppo-clip experiment uses the same numbers): on-policy
+# policy_loss must equal -mean(A) at BEHAVIOUR_RTOL. The toy run is plain SGD, lr 0.1, 120 epochs
+# on one rollout (grader/catalog/ppo/toy.py). A clipped run's ratio must end above 1 + ε by at
+# most 0.05 (the reference: 1.1196 and 1.2111 at ε = 0.1 and 0.2; over seeds 0-59 never more
+# than 0.034 above, one step's move; the min of the negated terms and no clipping end above 1.5)
+# and move by at most 1e-6 over the last third (the reference: exactly 0, the gradient is 0
+# there). With ε = inf the ratio must pass 2.0 and still grow by more than 1e-3 over the last
+# third (the reference: 4.38 and +0.60, 4.16 and +0.78; 3.13 at the least over seeds 0-59).
+PPO_PLATEAU_MARGIN = 0.05
+PPO_PLATEAU_FLAT = 1e-6
+PPO_UNCLIPPED_MIN = 2.0
+PPO_UNCLIPPED_GROWTH = 1e-3
+
 
 # ------------------------------------------------------------------ experiments
 # `kata experiment dpo-vs-ipo` (grader/practice/experiments/dpo_vs_ipo.py). Its runs are
@@ -90,24 +103,3 @@ EXPERIMENT_STILL_FALLING_NATS = 0.02
 # 1e-3 of the target; a wrong target (1/β, 1/(4β)) is off by 50 % or more.
 EXPERIMENT_TARGET_RTOL = 0.01
 
-
-# ---------------------------------------------------------------- ppo: behaviour thresholds
-# Used by grader.catalog.ppo.behaviour (the kata's behaviour check) and the ppo-clip experiment.
-PPO = {
-    # On-policy (logps == old_logps) policy_loss must equal -mean(A); the toy is float64, so this
-    # only leaves room for an implementation that computes in float32 inside.
-    "on_policy_rtol": 1e-5,
-    "on_policy_atol": 1e-6,
-    # The toy run: plain SGD, lr 0.1, 120 epochs (grader.catalog.ppo.toy). One step near the bound
-    # moves the advantaged ratio by 0.01 to 0.025 (with the rollout's count of advantaged tokens), so a
-    # clipped run stops within one step above 1 + ε;
-    # 0.05 leaves room for a float32-inside implementation and still fails anything that keeps going.
-    "plateau_margin": 0.05,
-    # Over the last third of the epochs a clipped run's ratio must move by at most this: the gradient
-    # is exactly 0 there, so the logits do not move at all.
-    "plateau_flat": 1e-6,
-    # With ε = inf the ratio passes this (1.2 + 0.8: far past any clip bound) on its way to 1/π_old = 5 ...
-    "unclipped_min": 2.0,
-    # ... and is still growing over the last third of the epochs.
-    "unclipped_growth": 1e-3,
-}

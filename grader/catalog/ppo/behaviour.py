@@ -15,7 +15,8 @@ from grader.catalog.ppo import toy
 from grader.checks.cases import generator
 from grader.checks.details import details, series
 from grader.core.results import CheckResult
-from grader.core.tolerances import PPO
+from grader.core.tolerances import (BEHAVIOUR_RTOL, PPO_PLATEAU_FLAT, PPO_PLATEAU_MARGIN, PPO_UNCLIPPED_GROWTH,
+                                     PPO_UNCLIPPED_MIN)
 
 F64 = torch.float64
 CLIP_EPS = 0.2
@@ -103,7 +104,7 @@ class PPOBehaviour:
         m = mask.to(F64)
         want = float(-(adv * m).sum() / m.sum().clamp(min=1))
         got = data["on_policy"]
-        if not abs(got - want) <= PPO["on_policy_atol"] + PPO["on_policy_rtol"] * abs(want):
+        if not abs(got - want) <= BEHAVIOUR_RTOL * max(1.0, abs(want)):
             problems.append(f"on-policy (logps == old_logps) policy_loss should be -mean(A) = {want:.6f}, got {got:.6g}")
         else:
             parts.append(f"on-policy policy_loss = -mean(A) = {want:.4f}")
@@ -120,14 +121,14 @@ class PPOBehaviour:
             end, later = ratio[-1], ratio[-1] - ratio[2 * len(ratio) // 3]
             ends[label] = end
             if label == "inf":
-                if not (end >= PPO["unclipped_min"] and later > PPO["unclipped_growth"] and end < limit):
+                if not (end >= PPO_UNCLIPPED_MIN and later > PPO_UNCLIPPED_GROWTH and end < limit):
                     problems.append(f"ε=inf (no clipping): the ratio should keep growing towards 1/π_old = {limit:g}, "
                                     f"got {ratio[0]:.3f} → {end:.4f} (last third: {later:+.2e})")
                 continue
             bound = 1 + float(label)
-            if not bound < end <= bound + PPO["plateau_margin"]:
+            if not bound < end <= bound + PPO_PLATEAU_MARGIN:
                 problems.append(f"ε={label}: the ratio should level off just above 1 + ε = {bound:g}, got {end:.4f}")
-            elif abs(later) > PPO["plateau_flat"]:
+            elif abs(later) > PPO_PLATEAU_FLAT:
                 problems.append(f"ε={label}: the ratio is still moving past 1 + ε ({end:.4f}, last third: {later:+.2e})")
         setting = f"{self.optimiser}, lr {self.lr:g}, {self.epochs} epochs on {toy.ROLLOUT}"
         if ends:

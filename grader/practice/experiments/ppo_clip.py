@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from grader.core.tolerances import PPO
+from grader.core.tolerances import PPO_PLATEAU_FLAT, PPO_PLATEAU_MARGIN, PPO_UNCLIPPED_GROWTH, PPO_UNCLIPPED_MIN
 from grader.practice.experiments.record import Arm, Column, Curve, Experiment, Finding, Run
 
 ACTIONS = 5  # grader.catalog.ppo.toy.ACTIONS (not imported: records never import torch)
@@ -57,12 +57,12 @@ def upper(run: Run) -> float | None:
 
 def levels_off(run: Run) -> bool:
     """Just above 1 + ε, and not moving: the kata's behaviour check, on this run."""
-    return 1 + eps(run) < final(run) <= 1 + eps(run) + PPO["plateau_margin"] and \
-        abs(last_third(run)) <= PPO["plateau_flat"]
+    return 1 + eps(run) < final(run) <= 1 + eps(run) + PPO_PLATEAU_MARGIN and \
+        abs(last_third(run)) <= PPO_PLATEAU_FLAT
 
 
 def keeps_growing(run: Run) -> bool:
-    return PPO["unclipped_min"] <= final(run) < ACTIONS and last_third(run) > PPO["unclipped_growth"]
+    return PPO_UNCLIPPED_MIN <= final(run) < ACTIONS and last_third(run) > PPO_UNCLIPPED_GROWTH
 
 
 def findings(runs: list[Run]) -> list[Finding]:
@@ -84,7 +84,7 @@ def findings(runs: list[Run]) -> list[Finding]:
                          f"{final(sgd[e], 'kl'):.4f}" for e in both)
         out.append(Finding(f"Adam, same clip: the ratio ends far past 1 + ε ({ends}): momentum keeps moving the "
                            "logits after the clipped tokens' gradient is 0, so the clip bounds the gradient, not "
-                           "the step", all(final(adam[e]) > 1 + e + PPO["plateau_margin"] and
+                           "the step", all(final(adam[e]) > 1 + e + PPO_PLATEAU_MARGIN and
                                            final(adam[e], "kl") > final(sgd[e], "kl") for e in both)))
     if out and clipped and both:
         out.append(Finding("What the clip guarantees: no incentive to push a sampled token's ratio past 1 ± ε in "
