@@ -252,3 +252,15 @@ def test_the_behaviour_judge_takes_its_thresholds_from_tolerances():
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "PPOBehaviour")
     judge = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "judge")
     assert _literals_compared(judge) == []
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_the_reference_passes_the_grader_and_the_stub_is_not_started(grade_one, seed):
+    from grader import registry
+    from grader.core import workspace
+    from tests.conftest import solution_source
+
+    result = grade_one("ppo", solution_source("ppo"), seed=seed)
+    assert result.status == "pass", [(c.name, c.message) for c in result.checks if c.status == "fail"]
+    stub = grade_one("ppo", workspace.stub_source(registry.get("ppo")), seed=seed)
+    assert stub.status == "not_started"
