@@ -210,6 +210,11 @@ def _policy_detached(*a, **o):
     return loss, policy.detach(), value, frac
 
 
+def _value_detached(*a, **o):
+    loss, policy, value, frac = ppo_loss(*a, **o)
+    return loss, policy, value.detach(), frac
+
+
 def _per_sequence(*a, **o):
     out = ppo_spec.outputs(*a, **o, reduce=ppo_spec.sequence_mean)
     return out["loss"], out["policy_loss"], out["value_loss"], out["clip_fraction"].detach()
@@ -219,6 +224,7 @@ def _per_sequence(*a, **o):
     (_min_negated, "nonzero at 4 of the 4 tokens clipped"),
     (_no_clipping, "ε=0.1: the ratio should level off just above 1 + ε = 1.1"),
     (_policy_detached, "policy_loss carries no graph"),
+    (_value_detached, "value_loss carries no graph"),
     (_per_sequence, "on-policy (logps == old_logps) policy_loss should be -mean(A)"),
 ])
 def test_behaviour_fails_wrong_implementations(fn, says):
@@ -264,3 +270,22 @@ def test_the_reference_passes_the_grader_and_the_stub_is_not_started(grade_one, 
     assert result.status == "pass", [(c.name, c.message) for c in result.checks if c.status == "fail"]
     stub = grade_one("ppo", workspace.stub_source(registry.get("ppo")), seed=seed)
     assert stub.status == "not_started"
+
+
+def test_behaviour_data_not_shaped_as_the_run_writes_is_the_submissions_fault():
+    from grader.core.faults import MalformedResults
+
+    beh = PPOBehaviour()
+    good = beh.run(ppo_loss, 0)
+    assert beh.judge(good).status == "pass"
+    forged = [
+        {**good, "clip": {"graph": True}},
+        {**good, "clip": {**good["clip"], "grad": [[0.0] * 8]}},
+        {**good, "runs": {k: v for k, v in good["runs"].items() if k != "inf"}},
+        {**good, "runs": {**good["runs"], "0.1": {"ratio": [1.0] * 3, "kl": [0.0] * 3}}},
+        {**good, "on_policy": "0.1"},
+        [],
+    ]
+    for data in forged:
+        with pytest.raises(MalformedResults, match="the behaviour run's data is not what the grader's run writes"):
+            beh.judge(data)

@@ -14,6 +14,7 @@ import torch
 from grader.catalog.ppo import toy
 from grader.checks.cases import generator
 from grader.checks.details import details, series
+from grader.core.faults import MalformedResults
 from grader.core.results import CheckResult
 from grader.core.tolerances import (BEHAVIOUR_RTOL, PPO_PLATEAU_FLAT, PPO_PLATEAU_MARGIN, PPO_UNCLIPPED_GROWTH,
                                      PPO_UNCLIPPED_MIN)
@@ -65,10 +66,11 @@ class PPOBehaviour:
     optimiser = "plain SGD"
 
     def run(self, fn: Callable, seed: int) -> dict[str, Any]:
-        logps, *rest = clip_inputs(seed)
-        logps = logps.clone().requires_grad_(True)
-        policy_loss = fn(logps, *rest, clip_eps=CLIP_EPS)[1]
-        clip: dict[str, Any] = {"graph": isinstance(policy_loss, torch.Tensor) and policy_loss.requires_grad}
+        logps, old, adv, values, *rest = clip_inputs(seed)
+        logps, values = logps.clone().requires_grad_(True), values.clone().requires_grad_(True)
+        _, policy_loss, value_loss, _ = fn(logps, old, adv, values, *rest, clip_eps=CLIP_EPS)
+        has_graph = lambda t: isinstance(t, torch.Tensor) and t.requires_grad  # noqa: E731
+        clip: dict[str, Any] = {"graph": has_graph(policy_loss), "value_graph": has_graph(value_loss)}
         if clip["graph"]:
             (grad,) = torch.autograd.grad(policy_loss, logps, allow_unused=True)
             clip["grad"] = None if grad is None else grad.detach().to(F64).tolist()
@@ -76,12 +78,39 @@ class PPOBehaviour:
         runs = {eps_label(e): toy.train(fn, e, self.epochs, self.lr, seed) for e in self.epsilons}
         return {"seed": seed, "clip": clip, "on_policy": on_policy, "runs": runs}
 
+    def refuse_malformed(self, data: Any) -> None:
+        """What the child wrote must have the shape `run` gives it; anything else is the submission's
+        doing (a forged result), not the grader's."""
+        def numbers(xs: Any, n: int) -> bool:
+            return isinstance(xs, list) and len(xs) == n and all(isinstance(x, (int, float)) for x in xs)
+
+        clip = data.get("clip") if isinstance(data, dict) else None
+        runs = data.get("runs") if isinstance(data, dict) else None
+        problem = ""
+        if not (isinstance(clip, dict) and isinstance(clip.get("graph"), bool)
+                and isinstance(clip.get("value_graph"), bool) and isinstance(data.get("seed"), int)
+                and isinstance(data.get("on_policy"), (int, float))):
+            problem = "the clipping probe's record"
+        elif clip.get("grad") is not None and not (isinstance(clip["grad"], list) and len(clip["grad"]) == 2
+                                                   and all(numbers(row, 8) for row in clip["grad"])):
+            problem = "the clipping probe's gradient"
+        elif not (isinstance(runs, dict) and set(runs) == {eps_label(e) for e in self.epsilons}
+                  and all(isinstance(r, dict) and numbers(r.get("ratio"), self.epochs + 1)
+                          and numbers(r.get("kl"), self.epochs + 1) for r in runs.values())):
+            problem = "the training runs"
+        if problem:
+            raise MalformedResults(f"the behaviour run's data is not what the grader's run writes: {problem}")
+
     def judge(self, data: dict[str, Any]) -> CheckResult:
+        self.refuse_malformed(data)
         seed = int(data["seed"])
         problems, parts = [], []
         # 1. The gradient is 0 exactly where clipping is active, and only there.
         clipped, judged = clipped_in_direction(seed)
         clip = data["clip"]
+        if not clip["value_graph"]:
+            problems.append("value_loss carries no graph: loss, policy_loss and value_loss keep theirs "
+                            "(no .detach() or .item() on the way)")
         if not clip["graph"] or clip.get("grad") is None:
             problems.append("policy_loss carries no graph to logps, so its gradient cannot be inspected; "
                             "return it with its graph")
