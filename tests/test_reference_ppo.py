@@ -191,7 +191,8 @@ def test_behaviour_passes_the_reference(seed):
     judged = result.details["judged"]
     assert 1.1 < judged["final_ratio_eps_0.1"] <= 1.15 and 1.2 < judged["final_ratio_eps_0.2"] <= 1.25
     assert 2.0 < judged["final_ratio_eps_inf"] < 5.0
-    assert judged["optimiser"] == "plain SGD" and "rollout" in judged
+    assert judged["lr"] == 0.1 and judged["epochs"] == 120
+    assert "plain SGD, lr 0.1, 120 epochs on one rollout of 26 tokens" in result.message  # the optimiser, the rollout
     names = {(s["name"], s["param"]["ε"]) for s in result.details["series"]}
     assert ("ratio π/π_old", "inf") in names and ("KL(π_old‖π)", "0.1") in names
 

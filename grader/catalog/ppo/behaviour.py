@@ -164,8 +164,7 @@ class PPOBehaviour:
             parts.append("ratio of the advantaged action after training: "
                          + ", ".join(f"ε={k}: {v:.4f}" for k, v in ends.items()) + f" ({setting})")
         judged_numbers = {f"final_ratio_eps_{k}": round(v, 6) for k, v in ends.items()}
-        judged_numbers.update(on_policy_policy_loss=got, minus_mean_advantage=want, optimiser=self.optimiser,
-                              lr=self.lr, epochs=self.epochs, rollout=toy.ROLLOUT)
+        judged_numbers.update(on_policy_policy_loss=got, minus_mean_advantage=want, lr=self.lr, epochs=self.epochs)
         info = details(curves, **judged_numbers)
         if problems:
             return CheckResult("behaviour", "fail", "; ".join(problems) + ". Measured: " + "; ".join(parts) + ".",
