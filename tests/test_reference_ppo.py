@@ -184,7 +184,7 @@ def _judge(fn, seed=0):
     return beh.judge(beh.run(fn, seed))
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1, 2, -5, 2**62])  # any int `--seed` accepts
 def test_behaviour_passes_the_reference(seed):
     result = _judge(ppo_loss, seed)
     assert result.status == "pass", result.message

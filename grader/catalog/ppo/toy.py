@@ -30,7 +30,7 @@ ROLLOUT = f"one rollout of {sum(LENGTHS)} tokens from a uniform policy over {ACT
 
 def rollout(seed: int) -> dict[str, torch.Tensor]:
     """The fixed rollout: the sampled actions [B, T], their old log-probs, advantages and a mask (float64)."""
-    g = torch.Generator().manual_seed(seed * 7919 + 17)
+    g = torch.Generator().manual_seed((seed * 7919 + 17) % (2**63))  # any int the CLI accepts
     b, t = len(LENGTHS), max(LENGTHS)
     actions = torch.randint(0, ACTIONS, (b, t), generator=g)  # uniform π_old: a uniform draw
     actions[0, 0] = actions[2, 3] = ADVANTAGED  # every rollout holds the advantaged action
