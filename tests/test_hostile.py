@@ -332,6 +332,7 @@ def test_an_editors_lock_link_in_the_workspace_is_left_out(grade_files, tmp_path
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="process checks read /proc")
+@pytest.mark.own_sandbox  # interrupted on purpose: a sandbox of its own
 def test_ctrl_c_ends_the_children_and_still_undoes_tampering(tmp_path, tamper_guard):
     """Interrupted (Ctrl-C; in a notebook the sandbox lives on), a run ends every child it handed out,
     and what an unconfined child changed is restored before the interrupt goes through."""

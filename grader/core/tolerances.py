@@ -87,6 +87,19 @@ BT_GAP_GROWTH = 0.1
 BT_COMPLEMENT_ATOL = 1e-5
 BT_FORWARD_ATOL = 1e-4
 
+# ppo (grader/catalog/ppo/behaviour.py; the ppo-clip experiment uses the same numbers): on-policy
+# policy_loss must equal -mean(A) at BEHAVIOUR_RTOL. The toy run is plain SGD, lr 0.1, 120 epochs
+# on one rollout (grader/catalog/ppo/toy.py). A clipped run's ratio must end above 1 + ε by at
+# most 0.05 (the reference: 1.1196 and 1.2111 at ε = 0.1 and 0.2; over seeds 0-59 never more
+# than 0.034 above, one step's move; the min of the negated terms and no clipping end above 1.5)
+# and move by at most 1e-6 over the last third (the reference: exactly 0, the gradient is 0
+# there). With ε = inf the ratio must pass 2.0 and still grow by more than 1e-3 over the last
+# third (the reference: 4.38 and +0.60, 4.16 and +0.78; 3.13 at the least over seeds 0-59).
+PPO_PLATEAU_MARGIN = 0.05
+PPO_PLATEAU_FLAT = 1e-6
+PPO_UNCLIPPED_MIN = 2.0
+PPO_UNCLIPPED_GROWTH = 1e-3
+
 
 # ------------------------------------------------------------------ experiments
 # `kata experiment dpo-vs-ipo` (grader/practice/experiments/dpo_vs_ipo.py). Its runs are
@@ -98,3 +111,4 @@ EXPERIMENT_STILL_FALLING_NATS = 0.02
 # "At its target": IPO's final h within this fraction of 1/(2β). The reference ends within
 # 1e-3 of the target; a wrong target (1/β, 1/(4β)) is off by 50 % or more.
 EXPERIMENT_TARGET_RTOL = 0.01
+

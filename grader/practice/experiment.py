@@ -254,7 +254,7 @@ def figure(result: ExperimentResult) -> Any:
     for ax, curve in zip(axes[0], curves):
         shown = []
         for r in result.runs:
-            if not r.trained:
+            if not r.trained or not curve.shows(r):
                 continue
             values = curve.values(r)
             shown += [v for v in values if math.isfinite(v) and v > 0]

@@ -61,6 +61,10 @@ class Curve:
     mark: Callable[[Run], float | None] = lambda run: None  # a level drawn dotted in the PNG (a target)
     ylabel: str = ""  # the PNG's y-axis label (default: the title)
     mark_label: Callable[[Run], str] = lambda run: ""  # the dotted level's entry in the PNG's legend
+    arms: tuple[str, ...] = ()  # the labels of the arms whose runs it draws; every arm's when empty
+
+    def shows(self, run: Run) -> bool:
+        return not self.arms or run.arm in self.arms
 
 
 def _no_problem(run: Run) -> str:
