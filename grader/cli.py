@@ -14,7 +14,7 @@ import click
 
 from grader import __version__
 from grader.commands import MODULES
-from grader.commands._common import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: F401  (the exit codes, for callers)
+from grader.commands._common import EXIT_FAIL, EXIT_GRADER_FAULT, EXIT_OK, EXIT_USAGE  # noqa: F401  (the exit codes, for callers)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
