@@ -65,6 +65,9 @@ class FunctionSpec:
     models: dict[str, Callable[..., Any]] = field(default_factory=dict)
     behaviour: Behaviour | None = None
     row_case: int = 0  # index of the case graded row by row
+    # Checks of this kata alone, by name (e.g. an advisory accuracy check); `judge` looks a
+    # name up here before the shared checks, so a kata adds a check without editing them.
+    checks: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     combine_rows: Callable[[list[list[torch.Tensor]], Case], list[torch.Tensor]] | None = None
 
     @property
@@ -210,9 +213,21 @@ def has_custom_backward(root: Any, limit: int = 10_000) -> bool:
     return False
 
 
+def clone_layout(t: torch.Tensor) -> torch.Tensor:
+    """A detached copy of `t` with its layout: a slice of a wider tensor stays a non-contiguous
+    view, an expanded tensor keeps its zero strides (`clone` would make both contiguous, and the
+    cases that exist to catch `.view(...)` on such inputs would test nothing)."""
+    t = t.detach()
+    if t.is_contiguous() or t.device.type == "meta":
+        return t.clone()
+    copy = torch.empty(0, dtype=t.dtype, device=t.device)
+    copy.set_(t.untyped_storage().clone(), t.storage_offset(), t.size(), t.stride())
+    return copy
+
+
 def run_case(spec: FunctionSpec, fn: Callable, case: Case, device: str = "cpu") -> dict[str, Any]:
     """Call `fn` once on `case` and differentiate; used for the submission and the reference alike."""
-    inputs = {k: v.detach().clone().to(device) for k, v in case.inputs.items()}
+    inputs = {k: clone_layout(v).to(device) for k, v in case.inputs.items()}
     options = {k: (v.clone().to(device) if isinstance(v, torch.Tensor) else v) for k, v in case.options.items()}
     for name in spec.grad_inputs + spec.constants:
         inputs[name].requires_grad_(True)

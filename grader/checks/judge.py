@@ -43,7 +43,8 @@ def reference_runs(spec: FunctionSpec, reference: Callable, cases: list[Case]) -
 
 
 def judge(ctx: Context, check_names: tuple[str, ...]) -> list[CheckResult]:
-    results = [CHECKS[name](ctx) for name in check_names]
+    checks = {**CHECKS, **ctx.spec.checks}  # a kata's own checks (FunctionSpec.checks) by their names
+    results = [checks[name](ctx) for name in check_names]
     return suggest_next_step(results, ctx.hint_command)
 
 

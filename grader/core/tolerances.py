@@ -32,3 +32,32 @@ def tolerance(dtype_name: str, scale: float = 1.0) -> tuple[float, float]:
     name = dtype_name.replace("torch.", "")
     rtol, atol = TOLERANCES[name]
     return rtol, atol * max(1.0, scale)
+
+
+# ---------------------------------------------------------------- kl_penalty
+# The advisory `k3_precision` check: k3 on float32 inputs with 1e-5 <= |d| < 1e-3, against
+# expm1(d) - d computed in float64 from the same float32 inputs. k3 ≈ d²/2 there, so
+# e^d - 1 - d keeps none of its digits below |d| ≈ 1e-4 (e^d is rounded to 6e-8, k3 is 5e-11
+# at |d| = 1e-5: worst relative error measured about 1e3), while expm1(d) - d is off by at
+# most half an ulp of d, 1.2e-7 / |d| relative: 1.2e-2 at |d| = 1e-5 (measured 8e-3 worst,
+# 8e-4 on average). The bound sits between the two, four times above the good form's worst.
+K3_PRECISION_RANGE = (1e-5, 1e-3)
+K3_PRECISION_MAX_REL = 5e-2
+
+# The behaviour check sums k1, k2, k3 against π over a vocabulary of 32 in float64: the
+# unbiased estimators must give KL(π‖π_ref) to this relative error (float64 sums are good to
+# 1e-15; the bound leaves room for an implementation that computes in float32 inside).
+KL_EXPECTATION_RTOL = 1e-5
+# E_π[k2] is biased: on the far pair (π_ref's logits moved by N(0, 1)) it misses KL by 20% to
+# 60% over seeds 0-24; on the close pair (moved by N(0, 0.1)) by under 3%. A k2 within 5% of KL
+# on the far pair is not k2; one more than 10% off on the close pair is not either.
+KL_K2_FAR_MIN_BIAS = 0.05
+KL_K2_CLOSE_MAX_BIAS = 0.10
+
+
+# ---------------------------------------------------------------- gae
+# The behaviour check compares the user's advantages with closed forms (TD errors at λ = 0,
+# reward-to-go minus V at λ = γ = 1, (γλ)^(L-1-t)·r for a single reward) on float64 inputs of
+# magnitude about 1: |got - want| <= atol + rtol·|want|, float32 arithmetic inside allowed.
+GAE_BEHAVIOUR_RTOL = 1e-5
+GAE_BEHAVIOUR_ATOL = 1e-6
