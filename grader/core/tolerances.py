@@ -48,11 +48,12 @@ K3_PRECISION_MAX_REL = 5e-2
 # unbiased estimators must give KL(π‖π_ref) to this relative error (float64 sums are good to
 # 1e-15; the bound leaves room for an implementation that computes in float32 inside).
 KL_EXPECTATION_RTOL = 1e-5
-# E_π[k2] is biased: on the far pair (π_ref's logits moved by N(0, 1)) it misses KL by 20% to
-# 60% over seeds 0-24; on the close pair (moved by N(0, 0.1)) by under 3%. A k2 within 5% of KL
-# on the far pair is not k2; one more than 10% off on the close pair is not either.
-KL_K2_FAR_MIN_BIAS = 0.05
-KL_K2_CLOSE_MAX_BIAS = 0.10
+# E_π[k2] is biased: on the far pair (π uniform, π_ref's logits N(0, 2²)) it exceeds KL by 43%
+# to 215% over seeds 0-199; on the close pair (π_ref's logits π's moved by N(0, 0.1²)) it is
+# within 7% of KL. A k2 within 20% of KL on the far pair is not d²/2; nor is one more than 15%
+# off on the close pair.
+KL_K2_FAR_MIN_BIAS = 0.20
+KL_K2_CLOSE_MAX_BIAS = 0.15
 
 
 # ---------------------------------------------------------------- gae

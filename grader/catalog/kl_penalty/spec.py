@@ -250,19 +250,22 @@ class EstimatorBehaviour:
     """k1, k2 and k3 over every token of a vocabulary of 32, weighted by π: exact expectations.
 
     Two pairs (π, π_ref) from one seed: 'close' (π_ref's logits are π's moved by N(0, 0.1²))
-    and 'far' (moved by N(0, 1)). The child calls the submission; the grader computes π, the
-    true KL and the expectations.
+    and 'far' (π uniform, π_ref's logits N(0, 2²)). The child calls the submission; the grader
+    computes π, the true KL and the expectations.
     """
 
     vocab = 32
-    spreads = {"close": 0.1, "far": 1.0}
+    pairs = ("close", "far")
 
     def inputs(self, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """[2, V] log π and log π_ref: row 0 the close pair, row 1 the far pair."""
         g = generator(seed, 950)
-        logits = torch.randn(len(self.spreads), self.vocab, generator=g, dtype=torch.float64)
-        spread = torch.tensor(list(self.spreads.values()), dtype=torch.float64).unsqueeze(1)
-        moved = logits + spread * torch.randn(len(self.spreads), self.vocab, generator=g, dtype=torch.float64)
-        return torch.log_softmax(logits, -1), torch.log_softmax(moved, -1)  # [2, V] each
+        close = torch.randn(self.vocab, generator=g, dtype=torch.float64)
+        close_ref = close + 0.1 * torch.randn(self.vocab, generator=g, dtype=torch.float64)
+        far = torch.zeros(self.vocab, dtype=torch.float64)  # π uniform
+        far_ref = 2.0 * torch.randn(self.vocab, generator=g, dtype=torch.float64)  # π_ref peaked
+        return (torch.log_softmax(torch.stack([close, far]), -1),
+                torch.log_softmax(torch.stack([close_ref, far_ref]), -1))
 
     def run(self, fn: Callable, seed: int) -> dict[str, Any]:
         logps, ref = self.inputs(seed)
@@ -290,7 +293,7 @@ class EstimatorBehaviour:
         mean = {k: (p * v).sum(-1) for k, v in est.items()}  # [2] each: E_π[k]
         sd = {k: ((p * (v - mean[k].unsqueeze(1)) ** 2).sum(-1)).sqrt() for k, v in est.items()}
         judged, parts, problems = {}, [], []
-        order = list(self.spreads)
+        order = list(self.pairs)
         for row, pair in enumerate(order):
             kl_, e1, e2, e3 = (float(x[row]) for x in (kl, mean["k1"], mean["k2"], mean["k3"]))
             s1, s3 = float(sd["k1"][row]), float(sd["k3"][row])
