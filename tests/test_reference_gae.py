@@ -180,3 +180,14 @@ def test_stub_is_not_started_and_shipped_as_generated(grade_one):
     stub = workspace.stub_source(kata)
     assert (workspace.PACKAGE_ROOT / "katas" / kata.filename).read_text() == stub
     assert grade_one(kata.name, stub).status == "not_started"
+
+
+def test_expanded_and_sliced_inputs_reach_the_submission(grade_one):
+    """`.view` on an expanded mask or a sliced reward tensor raises: the battery's layout cases
+    must arrive with their strides."""
+    source = solution_source("gae").replace("m = mask.to(rewards.dtype)  # [B, T]",
+                                            "m = mask.view(-1).view(mask.shape).to(rewards.dtype)  # [B, T]")
+    assert "mask.view(-1)" in source
+    c = check(grade_one("gae", source), "values")
+    assert c.status == "error" and "view size is not compatible" in c.message
+    assert "(2 of 14 cases raised)" in c.message  # the sliced mask and the expanded one

@@ -171,3 +171,14 @@ def test_stub_is_not_started_and_shipped_as_generated(grade_one):
     stub = workspace.stub_source(kata)
     assert (workspace.PACKAGE_ROOT / "katas" / kata.filename).read_text() == stub
     assert grade_one(kata.name, stub).status == "not_started"
+
+
+def test_non_contiguous_inputs_reach_the_submission(grade_one):
+    """`.view` on a slice raises: the battery's non-contiguous case must arrive as a slice."""
+    source = solution_source("kl_penalty").replace("d = ref_logps - logps  # [B, T] log r",
+                                                   "d = (ref_logps.view(-1) - logps.view(-1)).view(logps.shape)")
+    assert ".view(-1)" in source
+    c = check(grade_one("kl_penalty", source), "values")
+    # Two sliced or transposed cases and two expanded ones: the four layout cases of the battery.
+    assert c.status == "error" and "view size is not compatible" in c.message
+    assert "(4 of 16 cases raised)" in c.message

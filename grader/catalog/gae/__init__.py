@@ -17,8 +17,8 @@ right-padded, never have holes, and may be empty. Rewards and values share one f
 dtype (float32 or float64); both outputs have that dtype.
 
     δ_t        = r_t + γ·V_{t+1}·m_{t+1} - V_t
-    A_t        = δ_t + γ·λ·m_{t+1}·A_{t+1}          computed backwards from t = T - 1
-    returns_t  = A_t + V_t                          on response tokens
+    A_t        = δ_t + γ·λ·m_{t+1}·A_{t+1}      backwards, from t = T - 1 to 0
+    returns_t  = A_t + V_t                      on response tokens
 
 The value after a row's last response token is 0: the response is complete, there is
 nothing to bootstrap from. At padding positions both outputs are 0. Rewards and values

@@ -14,10 +14,10 @@ Inputs are the per-token log-probs of sampled tokens under the policy π (`logps
 and under the reference model π_ref (`ref_logps`, [B, T]), in one float dtype (float32 or
 float64). The tokens were sampled from π. With r = π_ref(x) / π(x):
 
-    d   = log r = ref_logps - logps                                  [B, T]
-    k1  = -d                   unbiased, high variance, negative on some tokens
-    k2  = d² / 2               biased (close when π ≈ π_ref), low variance
-    k3  = e^d - 1 - d          unbiased, low variance, never negative
+    d   = log r = ref_logps - logps                               [B, T]
+    k1  = -d             unbiased, high variance, negative on some tokens
+    k2  = d² / 2         biased (close when π ≈ π_ref), low variance
+    k3  = e^d - 1 - d    unbiased, low variance, never negative
 
 Return the [B, T] estimate of the `kind` asked for ("k1", "k2" or "k3"; default "k3")
 in the inputs' dtype. No reduction (the caller masks and averages), and no clamping.
@@ -28,10 +28,10 @@ down to -200, and T may be 0. Gradients flow to `logps`, and to `ref_logps` when
 requires grad: do not detach either.
 
 Conventions, where code you may have seen differs:
-- d is log(π_ref / π), the blog's log r, so k1 = logps - ref_logps (TRL and verl write
-  k1 the same way). The sign matters most for k3: e^(logps - ref_logps) - 1 - ... is
-  the estimator of the other KL, KL(π_ref ‖ π), which tokens sampled from π do not
-  estimate without importance weights.
+- d is log(π_ref / π), the blog's log r, so k1 = logps - ref_logps (TRL and verl
+  write k1 the same way). The sign matters most for k3: with logps - ref_logps in
+  the exponent it estimates the other KL, KL(π_ref ‖ π), which tokens sampled from π
+  do not estimate without importance weights.
 - No clamping. verl's "low_var_kl" clamps d to ±20 and k3 to ±10; this kata does not,
   so k3 at d = 20 is e^20 - 21 ≈ 4.85e8.
 - Stay in log space. e^logps underflows to 0 below about -104 in float32, so a ratio of
