@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from grader import registry
-from grader.catalog.gae.spec import ClosedFormBehaviour
+from grader.catalog.gae.behaviour import ClosedFormBehaviour
 from grader.core import workspace
 from solutions.gae import gae
 from tests.conftest import check, solution_source

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from grader import registry
-from grader.catalog.kl_penalty.spec import EstimatorBehaviour
+from grader.catalog.kl_penalty.behaviour import EstimatorBehaviour
 from grader.core import workspace
 from grader.core.tolerances import K3_PRECISION_MAX_REL
 from solutions.kl_penalty import kl_penalty
