@@ -8,7 +8,8 @@ import torch
 from grader.checks.cases import generator
 from grader.checks.details import details, series
 from grader.core.results import CheckResult
-from grader.core.tolerances import KL_EXPECTATION_RTOL, KL_K2_CLOSE_MAX_BIAS, KL_K2_FAR_MIN_BIAS
+from grader.core.tolerances import (KL_EXPECTATION_ATOL, KL_EXPECTATION_RTOL, KL_K2_CLOSE_MAX_BIAS,
+                                    KL_K2_FAR_MIN_BIAS)
 
 
 class EstimatorBehaviour:
@@ -68,7 +69,7 @@ class EstimatorBehaviour:
             parts.append(f"{pair} pair: KL {kl_:.5g}, E[k1] {e1:.5g}, E[k2] {e2:.5g}, E[k3] {e3:.5g}; "
                          f"sd k1 {s1:.3g}, sd k3 {s3:.3g}; min k1 {min1:.3g}, min k3 {min3:.3g}")
             for kind, e in (("k1", e1), ("k3", e3)):
-                if abs(e - kl_) > KL_EXPECTATION_RTOL * abs(kl_):
+                if abs(e - kl_) > KL_EXPECTATION_ATOL + KL_EXPECTATION_RTOL * abs(kl_):
                     problems.append(f"{pair} pair: E_π[{kind}] = {e:.6g} should equal KL = {kl_:.6g} ({kind} is unbiased)")
             bias = abs(e2 - kl_) / kl_
             if pair == "far" and bias < KL_K2_FAR_MIN_BIAS:

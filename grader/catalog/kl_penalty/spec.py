@@ -110,8 +110,10 @@ def extreme_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.d
     d = 40 * torch.rand(b, t, generator=g, dtype=torch.float64) - 20  # [-20, 20]
     d[0, 0], d[0, 1] = 20.0, -20.0
     logps[0, 0], logps[0, 1] = -20.0, -180.0  # ref_logps 0 and -200: the range's two ends
-    # The absolute tolerance grows with the inputs' magnitude (about 200): an implementation that
-    # computes in float32 inside rounds log-probs near -200 to 8e-6.
+    # On a grid of 2^-8, so that float32 holds every input exactly: near -200 float32 rounds a
+    # log-prob by up to 8e-6, which moves e^d by 1.5e-5 relative, beyond float64's tolerance, and
+    # an implementation that computes in float32 inside would be blamed for its inputs' rounding.
+    logps, d = (logps * 256).round() / 256, (d * 256).round() / 256
     return _case(seed, salt, name, logps, d, dtype, options, extreme=True, scale=200.0,
                  remark="|d| up to 20, log-probs down to -200")
 
