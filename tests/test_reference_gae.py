@@ -191,3 +191,33 @@ def test_expanded_and_sliced_inputs_reach_the_submission(grade_one):
     c = check(grade_one("gae", source), "values")
     assert c.status == "error" and "view size is not compatible" in c.message
     assert "(2 of 14 cases raised)" in c.message  # the sliced mask and the expanded one
+
+
+UNCATALOGUED = {
+    # Values left unmasked and the next value masked by m_t instead of m_{t+1}: the pad token's
+    # value leaks in at each row's last token.
+    "the value after the last token taken from padding": [
+        ("r, v = rewards * m, values * m", "r, v = rewards * m, values"),
+        ("next_value * next_m", "next_value * m[:, t]")],
+    # Whitened with torch.std (Bessel) over the response tokens.
+    "advantages whitened": [
+        ("    returns = (advantages + v) * m  # [B, T]\n",
+         "    returns = (advantages + v) * m  # [B, T]\n    sel = advantages[m.bool()]\n"
+         "    advantages = (advantages - sel.mean()) / (sel.std() + 1e-8) * m\n")],
+    # Nothing masked inside the recursion; only the outputs, at the end.
+    "mask ignored (garbage padding leaks)": [
+        ("    r, v = rewards * m, values * m  # [B, T]\n",
+         "    r, v = rewards, values  # [B, T]\n    m_out = m\n    m = torch.ones_like(m)\n"),
+        ("    returns = (advantages + v) * m  # [B, T]\n    return advantages, returns",
+         "    return advantages * m_out, (advantages + v) * m_out")],
+}
+
+
+@pytest.mark.parametrize("name", list(UNCATALOGUED))
+def test_uncatalogued_forms_of_catalogued_mistakes_are_named(name, grade_one):
+    source = solution_source("gae")
+    for old, new in UNCATALOGUED[name]:
+        assert old in source
+        source = source.replace(old, new)
+    c = check(grade_one("gae", source), "values")
+    assert c.status == "fail" and c.mistake == name, c.message

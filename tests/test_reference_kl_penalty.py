@@ -182,3 +182,20 @@ def test_non_contiguous_inputs_reach_the_submission(grade_one):
     # Two sliced or transposed cases and two expanded ones: the four layout cases of the battery.
     assert c.status == "error" and "view size is not compatible" in c.message
     assert "(4 of 16 cases raised)" in c.message
+
+
+UNCATALOGUED = {
+    # The reverse KL's k3 written with the log-ratio's sign flipped everywhere.
+    "d with the wrong sign": ("return torch.expm1(d) - d  # [B, T]", "return torch.exp(-d) + d - 1"),
+    "k2 without the ½": ("return 0.5 * d * d", "return (logps - ref_logps) ** 2"),
+    "k1 with the sign flipped": ("return -d\n", "return ref_logps - logps\n"),
+}
+
+
+@pytest.mark.parametrize("name", list(UNCATALOGUED))
+def test_uncatalogued_forms_of_catalogued_mistakes_are_named(name, grade_one):
+    old, new = UNCATALOGUED[name]
+    source = solution_source("kl_penalty")
+    assert old in source
+    c = check(grade_one("kl_penalty", source.replace(old, new)), "values")
+    assert c.status == "fail" and c.mistake == name, c.message
