@@ -138,11 +138,13 @@ def main() -> None:
             seconds, paired_unit, note = timed(kata(*cmd), runs, cwd=tmp, paired=True)
             return Figure(label, seconds, paired_unit, f"<= {target:g} x", seconds <= target * paired_unit, note)
 
+        # The project's targets: one kata near the torch import itself (1.2 x, measured with a
+        # margin of 0.1 for noise), every kata within 2.5 x.
         names = registry_names()
-        figures.append(ratio_figure("kata grade dpo --reference", ["grade", "dpo", "--reference", "--seed", "0"], 1.7))
-        figures.append(ratio_figure("kata grade dpo (workspace)", ["grade", "dpo", "--path", str(ws), "--seed", "0"], 1.7))
+        figures.append(ratio_figure("kata grade dpo --reference", ["grade", "dpo", "--reference", "--seed", "0"], 1.3))
+        figures.append(ratio_figure("kata grade dpo (workspace)", ["grade", "dpo", "--path", str(ws), "--seed", "0"], 1.3))
         figures.append(ratio_figure(f"kata grade --reference ({len(names)} katas)", ["grade", "--reference", "--seed", "0"],
-                                    3.5))
+                                    2.5))
 
         # -------------------------------------------------------------- cohorts
         report = ["report", "--seed", "0"]

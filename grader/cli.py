@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from grader import registry, render
 from grader.core import workspace
+from grader.core.faults import GraderFault, stage
 from grader.core.state import State
 
+if TYPE_CHECKING:
+    from grader.practice.cohort import Cohort
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_GRADER_FAULT = 3  # the grader's own code failed (grader.core.faults): a bug to report, no verdict
 
 
 def _kata(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -56,24 +62,15 @@ def main() -> None:
 @path_option
 def list_(path: Path) -> None:
     """Every kata, its status in the workspace, and the hints used."""
+    from grader.core.progress import standings
+
     state = State.load(path) if path.is_dir() else None
-    rows = []
-    for fs in workspace.file_states(path):
-        progress = state.get(fs.kata.name) if state else None
-        if progress and progress.status:
-            status = progress.status.replace("_", " ")
-            if fs.state == "stub" and progress.status != "not_started":
-                status = "not started (reset)"
-        else:
-            status = {"missing": "missing", "stub": "not started", "edited": "in progress"}[fs.state]
-        hints = f"{progress.hints}/{len(fs.kata.hints)}" if progress and progress.hints else ""
-        rows.append((fs.kata, status, hints))
     con = render.console()
     if state and state.notice:
         render.notice(con, state.notice)
     if not path.is_dir():
         render.notice(con, f"no workspace at '{path}' yet: `kata init {path}` creates one.")
-    render.kata_list(con, rows)
+    render.kata_list(con, standings(path, state))
 
 
 @main.command()
@@ -116,10 +113,20 @@ def hint(name: str, show_all: bool, path: Path) -> None:
               help="auto: also compare CUDA with the CPU when CUDA is present.")
 @click.option("--memory-mb", type=click.IntRange(min=16), default=2048, show_default=True,
               help="Memory a submission may allocate on top of torch itself.")
+@click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write JUnit XML to FILE: a testcase per kata.")
+@click.option("--summary", "summary_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a Markdown summary to FILE (a CI job summary).")
 @click.pass_context
 def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, reference: bool, as_json: bool,
-          seed: int | None, timeout: float, device: str, memory_mb: int) -> None:
-    """Grade katas (all when none is named). Exit code 0: all pass, 1: any does not, 2: usage error."""
+          seed: int | None, timeout: float, device: str, memory_mb: int, junit_file: Path | None,
+          summary_file: Path | None) -> None:
+    """Grade katas (all when none is named).
+
+    Exit code 0: all pass, 1: any does not, 2: usage error, 3: the grader itself failed on a
+    kata (a bug in the grader, to report; that kata gets no verdict and is not charged).
+    """
+    _writable(junit_file, summary_file)
     if track is not None:
         if len(names) != len(registry.KATAS):
             raise click.UsageError("--track grades a whole track: name no kata with it.")
@@ -137,25 +144,56 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
         options = engine.Options(seed=seed, device=device, limits=Limits(timeout=timeout, memory_mb=memory_mb))
         report = engine.grade(names, None if reference else path, options, reference=reference, sandbox=sandbox)
     if not reference:
-        from grader.practice.watch import record
+        from grader.core.progress import record
 
         state = record(path, report)
         if state.notice:  # the state file was moved aside: name the backup (on stderr: --json owns stdout)
             render.notice(render.console(stderr=True), state.notice)
-    if as_json:
-        click.echo(report.to_json())
-    else:
-        con = render.console()
-        paths = {r.name: str(workspace.kata_path(path, registry.get(r.name))) for r in report.katas} if not reference else {}
-        render.report(con, report, paths)
-        if not reference and len(names) == len(registry.KATAS):
-            render.progress_line(con, sum(s.status == "pass" for s in state.katas.values()), len(registry.KATAS))
-    ctx.exit(EXIT_OK if report.ok else EXIT_FAIL)
+    if junit_file or summary_file:
+        from grader.practice import export
+        from grader.practice.cohort import Cohort, Member
+
+        person = "reference solutions" if reference else (path.resolve().name or str(path))
+        one = Cohort([Member(person, report)], [k.name for k in report.katas], report.seed)
+        for out, write in ((junit_file, export.write_junit), (summary_file, export.write_summary)):
+            if out is not None:
+                write(one, out)
+    try:
+        with stage("rendering"):
+            if as_json:
+                click.echo(report.to_json())
+            else:
+                con = render.console()
+                paths = {r.name: str(workspace.kata_path(path, registry.get(r.name)))
+                         for r in report.katas} if not reference else {}
+                render.report(con, report, paths)
+                if not reference and len(names) == len(registry.KATAS):
+                    render.progress_line(con, sum(s.status == "pass" for s in state.katas.values()),
+                                         len(registry.KATAS))
+    except GraderFault as fault:  # the report is the grader's: say so on stderr, where --json is not read
+        render.error(render.console(stderr=True), fault.message)
+        ctx.exit(EXIT_GRADER_FAULT)
+    ctx.exit(_exit_code([report]))
+
+
+def _exit_code(reports: list[Any]) -> int:
+    """3 when the grader failed on any kata (its verdict is missing), else 0 when all pass, else 1."""
+    if any(r.grader_faults for r in reports):
+        return EXIT_GRADER_FAULT
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_FAIL
+
+
+def _writable(*files: Path | None) -> None:
+    for out in files:
+        if out is not None and not out.resolve().parent.is_dir():
+            raise click.UsageError(f"cannot write '{out}': its folder does not exist.")
 
 
 @main.command()
-@click.argument("dirs", nargs=-1, required=True, metavar="DIR...",
-                type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("dirs", nargs=-1, required=True, metavar="DIR...", type=click.Path(path_type=Path))
+@click.option("--from-json", "from_json", is_flag=True,
+              help="The arguments are `kata grade --json` files (e.g. CI artifacts): build the report from them "
+                   "without grading.")
 @click.option("--kata", "names", multiple=True, callback=_katas, metavar="NAME",
               help="Grade only this kata (repeatable); all when not given.")
 @click.option("--csv", "csv_file", type=click.Path(path_type=Path, dir_okay=False),
@@ -170,15 +208,31 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
 @click.option("--parallel", type=click.IntRange(min=0), default=0, show_default=True,
               help="Submissions run at once; 0: one per core.")
 @click.pass_context
-def report(ctx: click.Context, dirs: tuple[Path, ...], names: list[str], csv_file: Path | None,
-           json_file: Path | None, junit_file: Path | None, timeout: float, seed: int | None, parallel: int) -> None:
+def report(ctx: click.Context, dirs: tuple[Path, ...], from_json: bool, names: list[str],
+           csv_file: Path | None, json_file: Path | None, junit_file: Path | None, timeout: float, seed: int | None,
+           parallel: int) -> None:
     """Grade many workspaces, one per person (DIR names the person), and print a person x kata table.
 
-    Exit code 0: every kata of every workspace passes, 1: any does not, 2: usage error.
+    With --from-json, the arguments are the JSON reports people's CI jobs wrote (a file named
+    kata-results.json is named after its folder, any other after itself): the same table and
+    files are built from them without running anyone's code.
+
+    Exit code 0: every kata of every workspace passes, 1: any does not, 2: usage error, 3: the
+    grader itself failed on a kata (a bug to report; no verdict on that kata).
     """
-    for out in (csv_file, json_file, junit_file):
-        if out is not None and not out.resolve().parent.is_dir():
-            raise click.UsageError(f"cannot write '{out}': its folder does not exist.")
+    _writable(csv_file, json_file, junit_file)
+    if from_json:
+        from grader.practice.gather import GatherError, gather
+
+        try:
+            gathered = gather(list(dirs))
+        except GatherError as exc:
+            raise click.UsageError(str(exc)) from None
+        _cohort_out(ctx, gathered.cohort, csv_file, json_file, junit_file, gathered.warnings)
+    for d in dirs:
+        if not d.is_dir():
+            raise click.UsageError(f"'{d}' is not a workspace folder" + (" (JSON results need --from-json)."
+                                                                       if d.suffix == ".json" else "."))
     unique: dict[Path, Path] = {}
     for d in dirs:  # a folder named twice is graded once
         unique.setdefault(d.resolve(), d)
@@ -192,15 +246,75 @@ def report(ctx: click.Context, dirs: tuple[Path, ...], names: list[str], csv_fil
         seed = seed if seed is not None else int.from_bytes(os.urandom(3), "big")
         options = engine.Options(seed=seed, parallel=parallel, limits=Limits(timeout=timeout))
         reports = engine.grade_many(names, list(dirs), options, sandbox=sandbox)
-    from grader.practice import export
     from grader.practice.cohort import Cohort, Member
 
-    cohort = Cohort([Member(p, r) for p, r in zip(people, reports)], names, seed)
+    _cohort_out(ctx, Cohort([Member(p, r) for p, r in zip(people, reports)], names, seed), csv_file, json_file,
+                junit_file)
+
+
+def _cohort_out(ctx: click.Context, cohort: "Cohort", csv_file: Path | None, json_file: Path | None,
+                junit_file: Path | None, warnings: list[str] = ()) -> None:
+    from grader.practice import export
+
     for out, write in ((csv_file, export.write_csv), (json_file, export.write_json), (junit_file, export.write_junit)):
         if out is not None:
             write(cohort, out)
-    render.cohort(render.console(), cohort)
-    ctx.exit(EXIT_OK if cohort.ok else EXIT_FAIL)
+    con = render.console()
+    for w in warnings:
+        render.notice(con, w)
+    render.cohort(con, cohort)
+    ctx.exit(_exit_code([m.report for m in cohort.members]))
+
+
+@main.command()
+@click.argument("system", type=click.Choice(["github", "gitlab"]))
+@click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
+              help="The workspace's repository: the workflow is written under it.")
+@click.option("--path", "ws", default="katas", show_default=True,
+              help="The workspace inside the repository, as CI sees it (relative to the repository's root).")
+@click.option("--kata", "names", multiple=True, callback=lambda c, p, v: [_kata(c, p, n) for n in v] if v else [],
+              metavar="NAME", help="A kata that counts (repeatable); every kata when not given.")
+@click.option("--mode", type=click.Choice(["gate", "progress"]), default="gate", show_default=True,
+              help="gate: the job fails until every counted kata passes; progress: it succeeds and reports.")
+@click.option("--seed", type=int, default=None,
+              help="Grade with this seed, so that everyone's results compare; the grader picks one when not given.")
+@click.option("--classroom", is_flag=True, help="github only: GitHub Classroom's autograding, one test per kata.")
+@click.option("--points", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Points per kata (--classroom).")
+@click.option("--install", default=None, metavar="SPEC",
+              help="What pip installs in the job; default: this version of dpo-kata from the package index.")
+def ci(system: str, repo: Path, ws: str, names: list[str], mode: str, seed: int | None, classroom: bool, points: int,
+       install: str | None) -> None:
+    """Write a CI workflow that grades the workspace on every push.
+
+    \b
+    kata ci github        .github/workflows/kata.yml: job summary, JSON and JUnit artifacts
+    kata ci github --classroom   .github/workflows/classroom.yml: a Classroom test per kata
+    kata ci gitlab        .gitlab-ci.yml: JUnit test report, JSON artifact
+
+    An existing file is saved to a timestamped backup first. Gather everyone's results with
+    `kata report --from-json`.
+    """
+    from grader.practice import ci as workflows
+
+    if classroom and system != "github":
+        raise click.UsageError("--classroom is GitHub Classroom's: use it with `kata ci github`.")
+    if Path(ws).is_absolute() or ".." in Path(ws).parts:
+        raise click.UsageError(f"--path '{ws}' must be a folder inside the repository, relative to its root.")
+    if not repo.is_dir():
+        raise click.UsageError(f"no repository folder at '{repo}'.")
+    extra = {"install": install} if install else {}
+    setup = workflows.Setup(tuple(names), ws, mode, seed, points=points, **extra)
+    try:
+        written = workflows.write(repo, "classroom" if classroom else system, setup, registry.names())
+    except OSError as exc:
+        raise click.ClickException(f"could not write the workflow: {exc}") from None
+    con = render.console()
+    if written.backup:
+        render.notice(con, f"the existing {written.path} was saved as {written.backup}.")
+    if not (repo / ws).is_dir():
+        render.notice(con, f"there is no workspace at '{repo / ws}' yet: `kata init {repo / ws}` creates one.")
+    render.written(con, written.path)
 
 
 def _people(dirs: tuple[Path, ...]) -> list[str]:
@@ -241,7 +355,7 @@ def _optional_kata(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 def _experiment(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from grader.practice.experiment import EXPERIMENTS
+    from grader.practice.experiments import EXPERIMENTS
 
     if value not in EXPERIMENTS:
         raise click.BadParameter(f"unknown experiment '{value}'. Known experiments: {', '.join(EXPERIMENTS)}.")
@@ -307,12 +421,12 @@ def solution(ctx: click.Context, name: str, force: bool, path: Path) -> None:
               help="Also draw the curves into FILE (needs matplotlib: pip install 'dpo-kata[plot]').")
 @click.option("--steps", type=click.IntRange(min=3, max=20000), default=200, show_default=True,
               help="Gradient steps per run.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the toy policy's starting logits.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the runs' starting point.")
 @click.pass_context
 def experiment(ctx: click.Context, name: str, reference: bool, path: Path, png: Path | None, steps: int,
                seed: int) -> None:
-    """Replay an experiment with your own losses. dpo-vs-ipo: DPO (β 0.1, 0.5) and IPO (β 0.1, 0.5, 1.0)
-    train the toy policy; DPO's π(y_l) keeps falling, IPO's h stops at 1/(2β).
+    """Replay an experiment from the seeds with your own code (in the sandbox, as when grading):
+    each run's numbers, its curves, and whether they show what the seeds say.
 
     Exit code 0: every run trained, 1: a loss is missing or failed, 2: usage error.
     """

@@ -5,23 +5,26 @@ computes anything a check decides. No torch.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from grader.checks.details import curves_of, label as curve_label
 from grader.core.kata import Kata
 from grader.practice.cohort import Cohort
 from grader.core.results import KataResult, Report
 
 if TYPE_CHECKING:
+    from grader.core.progress import Standing
     from grader.practice.experiment import ExperimentResult
 
 STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red", "timeout": "bold yellow",
-                "not_started": "dim", "skip": "dim"}
+                "not_started": "dim", "skip": "dim", "grader_error": "bold magenta"}
 STATUS_LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "not_started": "NOT STARTED",
-                "skip": "skip"}
+                "skip": "skip", "grader_error": "GRADER ERROR"}
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -73,10 +76,10 @@ def kata_result(con: Console, r: KataResult, path: str = "") -> None:
             table.add_row(Text(mark, style=style), c.name, Text(label, style=style), Text(c.message))
         con.print(table)
         for c in r.checks:
-            series = {k: v for k, v in c.details.items() if _is_series(v)}
-            if series:
+            drawn = [s for s in curves_of(c.details) if len(s["values"]) > 2]
+            if drawn:  # titled from each curve's name and parameters (grader/checks/details.py)
                 con.print(Text(f"  curves ({c.name}), over training:", style="dim"))
-                curves(con, series)
+                curves(con, {curve_label(s): s["values"] for s in drawn})
     if r.output and r.status != "pass":
         con.print(Text("  output of the submission:", style="dim"))
         con.print(Text("\n".join("    " + line for line in r.output.splitlines()[-12:]), style="dim"))
@@ -128,11 +131,14 @@ def cohort(con: Console, co: Cohort) -> None:
 
 
 # ------------------------------------------------------------------ catalogue
-def kata_list(con: Console, rows: list[tuple[Kata, str, str]]) -> None:
-    """rows: (kata, status word, extra such as hints used), grouped by the curriculum's tracks."""
+LIST_WORDS = {"not_started": "not started", "in_progress": "in progress", "grader_error": "grader error"}
+
+
+def kata_list(con: Console, rows: list["Standing"]) -> None:
+    """Each kata's standing (grader.core.progress.Standing), grouped by the curriculum's tracks."""
     from grader.registry import TRACKS
 
-    for n, track in enumerate(t for t in TRACKS if any(k.track == t for k, _, _ in rows)):
+    for n, track in enumerate(t for t in TRACKS if any(r.kata.track == t for r in rows)):
         if n:
             con.print()
         con.print(Text(f"{track}: {TRACKS[track]}", style="bold"))
@@ -141,11 +147,13 @@ def kata_list(con: Console, rows: list[tuple[Kata, str, str]]) -> None:
         table.add_column("status", no_wrap=True)
         table.add_column("hints", no_wrap=True)
         table.add_column("what it is")
-        for kata, status, hints in rows:
-            if kata.track != track:
+        for r in rows:
+            if r.kata.track != track:
                 continue
-            style = {"pass": "green", "fail": "red", "error": "red", "timeout": "yellow"}.get(status.split()[0], "dim")
-            table.add_row(kata.name, Text(status, style=style), hints, kata.summary)
+            word = LIST_WORDS.get(r.status, r.status) + (" (reset)" if r.reset else "")
+            style = {"pass": "green", "fail": "red", "error": "red", "timeout": "yellow"}.get(r.status, "dim")
+            hints = f"{r.hints_used}/{len(r.kata.hints)}" if r.hints_used else ""
+            table.add_row(r.kata.name, Text(word, style=style), hints, r.kata.summary)
         con.print(table)
 
 
@@ -199,25 +207,12 @@ def error(con: Console, message: str) -> None:
 
 
 def notice(con: Console, message: str) -> None:
-    con.print(Text(message, style="yellow"))
+    # Not wrapped here: a path or command folded mid-word by the renderer cannot be copied;
+    # the terminal wraps the line at its own width.
+    con.print(Text(message, style="yellow"), soft_wrap=True)
 
 
 # ------------------------------------------------------------------ curves
-CURVE_WORDS = (("logp_rejected", "log π(y_l)"), ("logp_chosen", "log π(y_w)"), ("pi_rejected", "π(y_l)"),
-               ("pi_chosen", "π(y_w)"), ("h_mean", "h"), ("_beta_", " β="))
-
-
-def _is_series(value: Any) -> bool:
-    return isinstance(value, list) and len(value) > 2 and all(isinstance(v, (int, float)) for v in value)
-
-
-def curve_label(key: str) -> str:
-    """A details key as a person reads it: 'pi_rejected_beta_0.1' -> 'π(y_l) β=0.1'."""
-    for word, shown in CURVE_WORDS:
-        key = key.replace(word, shown)
-    return key
-
-
 def _resample(xs: list[float], width: int) -> list[float]:
     """At most `width` evenly spaced values, always keeping the first and the last."""
     if len(xs) <= width or width < 2:
@@ -240,13 +235,13 @@ def curves(con: Console, series: dict[str, list[float]], shared: bool = False, i
     the scale (True: log where positive, False: linear) instead of choosing it per series.
     """
     rows = []
-    for key, xs in series.items():
+    for label, xs in series.items():
         xs = [float(x) for x in xs]
         finite = [x for x in xs if math.isfinite(x)]
         probability = bool(finite) and 0 < min(finite) and max(finite) <= 1
         use_log = bool(finite) and min(finite) > 0 and \
             (probability and max(finite) / min(finite) > 3 if log is None else log)
-        rows.append((curve_label(key) + (" (log)" if use_log else ""), xs,
+        rows.append((label + (" (log)" if use_log else ""), xs,
                      [math.log10(x) if use_log and x > 0 else x for x in xs]))
     lo = hi = None
     if shared:
@@ -267,30 +262,34 @@ def curves(con: Console, series: dict[str, list[float]], shared: bool = False, i
 
 # ------------------------------------------------------------------ experiments
 def experiment(con: Console, res: "ExperimentResult") -> None:
-    """The runs as a table, their curves on shared scales, then what the seeds say they show."""
-    con.print(Text.assemble(Text(res.title, style="bold"),
-                            Text(f"  ·  {res.source}  ·  {res.steps} steps, seed {res.seed}, lr "
-                                 + ", ".join(f"{k} {v:g}" for k, v in res.lrs.items()), style="dim")))
+    """The runs as a table, their curves on shared scales, then what the seeds say they show.
+    Columns, labels and curves are the experiment record's (grader/practice/experiments/)."""
+    exp = res.experiment
+    settings = dict.fromkeys(k for arm in exp.arms for k in arm.settings)  # "lr DPO 2, IPO 0.1"
+    said = "".join(f", {k} " + ", ".join(f"{a.label} {a.settings[k]:g}" for a in exp.arms if k in a.settings)
+                   for k in settings)
+    con.print(Text.assemble(Text(exp.title, style="bold"),
+                            Text(f"  ·  {res.source}  ·  {res.steps} steps, seed {res.seed}{said}", style="dim")))
     for p in res.problems:
         error(con, p)
     if res.runs:
         table = Table(box=None, padding=(0, 2), pad_edge=False)
-        for col in ("loss", "β", "π(y_l) start", "final π(y_l)", "final h", "1/(2β)"):
-            table.add_column(col, justify="left" if col == "loss" else "right", no_wrap=True)
+        for n, col in enumerate(exp.columns):
+            table.add_column(col.title, justify="left" if n == 0 else "right", no_wrap=True)
+        keys = sum(1 for col in exp.columns if col.key)
         for r in res.runs:
-            if r.error:
-                table.add_row(r.loss, f"{r.beta:g}", Text(r.error, style="red"), "", "", "")
-                continue
-            table.add_row(r.loss, f"{r.beta:g}", f"{r.pi_rejected[0]:.4f}", f"{r.final_pi_rejected:.5f}",
-                          f"{r.final_h:.3f}", "—" if r.target is None else f"{r.target:g}")
+            if r.error:  # the run's identity, then its error
+                rest = [""] * max(0, len(exp.columns) - keys - 1)
+                table.add_row(*[col.cell(r) for col in exp.columns[:keys]], Text(r.error, style="red"), *rest)
+            else:
+                table.add_row(*[col.cell(r) for col in exp.columns])
         con.print(table)
-        trained = [r for r in res.runs if not r.error and r.h]
-        if trained:
-            con.print()
-            con.print(Text("π(y_l) per step, one scale for all runs:", style="dim"))
-            curves(con, {f"{r.loss} β={r.beta:g}": r.pi_rejected for r in trained}, shared=True, log=True, indent=2)
-            con.print(Text("h per step, one scale for all runs:", style="dim"))
-            curves(con, {f"{r.loss} β={r.beta:g}": r.h for r in trained}, shared=True, log=False, indent=2)
+        trained = [r for r in res.runs if r.trained]
+        for n, curve in enumerate(exp.curves if trained else ()):
+            if n == 0:
+                con.print()
+            con.print(Text(f"{curve.title}, one scale for all runs:", style="dim"))
+            curves(con, {exp.label(r): curve.values(r) for r in trained}, shared=True, log=curve.log, indent=2)
     for f in res.findings:
         con.print(Text.assemble(Text("✓ " if f.holds else "✗ ", style="green" if f.holds else "red"), f.text))
     for w in res.warnings:
@@ -370,3 +369,8 @@ def report_html(rep: Report, width: int = 100) -> str:
     return con.export_html(inline_styles=True, code_format=(
         '<pre style="font-family: Menlo, \'DejaVu Sans Mono\', consolas, monospace; font-size: 12px; '
         'line-height: 1.3">{code}</pre>'))
+
+
+def written(con: Console, path: Path | str) -> None:
+    """`wrote PATH`, never wrapped: a path cut across lines cannot be copied."""
+    con.print(Text(f"wrote {path}"), soft_wrap=True)

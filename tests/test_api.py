@@ -71,7 +71,7 @@ def test_to_json_is_kata_grade_json(sandbox, monkeypatch, tmp_path):
             "katas": [{k: v for k, v in kata.items() if k != "seconds"} for kata in doc["katas"]]}
 
     assert shape(api_doc) == shape(cli_doc)  # statuses, messages, details and hints_used included
-    assert set(api_doc) == set(cli_doc) == {"katas", "passed", "total", "seed", "workspace", "warnings"}
+    assert set(api_doc) == set(cli_doc) == {"katas", "passed", "total", "seed", "workspace", "warnings", "version"}
     assert api_doc["katas"][0]["status"] == "pass" and api_doc["katas"][0]["hints_used"] == 0
 
 

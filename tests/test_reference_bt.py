@@ -16,6 +16,7 @@ from grader.core.compare import compare
 from grader.catalog.bt.spec import FORWARD_MODELS, SPEC, BTBehaviour, model_cases
 from solutions import bt as reference
 from solutions.bt import BTModel, bt_loss
+from grader.checks.details import curve
 from tests.conftest import check, mistake_model_problems, solution_source
 
 
@@ -121,8 +122,11 @@ def test_reference_passes_the_grader(grade_one):
     assert result.status == "pass", [(c.name, c.message) for c in result.checks if c.decides_failure]
     assert {c.status for c in result.checks} <= {"pass", "skip"}
     assert [c.name for c in result.checks] == list(registry.get("bt").check_names)
-    gap = check(result, "behaviour").details["r0 - r3"]
+    found = check(result, "behaviour").details
+    gap = curve(found, "r0 - r3")
     assert all(b > a for a, b in zip(gap, gap[1:]))
+    assert found["series"][0]["x"] == "epoch" and found["judged"]["forward_complement_worst"] < 1e-5
+    assert found["judged"]["gap_r0_r3_epoch_300"] > found["judged"]["gap_r0_r3_epoch_100"]
 
 
 def test_stub_is_not_started_keeps_super_init_and_is_shipped_as_generated(grade_one):

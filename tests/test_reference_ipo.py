@@ -8,6 +8,7 @@ import torch
 from grader import registry
 from grader.core import workspace
 from solutions.ipo import ipo_loss
+from grader.checks.details import curve
 from tests.conftest import check, solution_source
 
 
@@ -162,10 +163,12 @@ def test_reference_passes_the_grader(grade_one):
     result = grade_one("ipo", solution_source("ipo"))
     assert result.status == "pass", [(c.name, c.message) for c in result.checks if c.decides_failure]
     assert {c.status for c in result.checks} <= {"pass", "skip"}
-    details = check(result, "behaviour").details
-    for beta, target in (("0.1", 5.0), ("0.5", 1.0), ("1.0", 0.5)):
-        assert details[f"h_beta_{beta}"][-1] == pytest.approx(target, rel=1e-3)
-    ends = [details[f"pi_rejected_beta_{b}"][-1] for b in ("0.1", "0.5", "1.0")]
+    found = check(result, "behaviour").details
+    for beta, target in ((0.1, 5.0), (0.5, 1.0), (1.0, 0.5)):
+        assert curve(found, "h", β=beta)[-1] == pytest.approx(target, rel=1e-3)
+        assert found["judged"][f"h_final_beta_{beta}"] == pytest.approx(target, rel=1e-3)
+        assert found["judged"][f"h_target_beta_{beta}"] == target
+    ends = [curve(found, "π(y_l)", β=b)[-1] for b in (0.1, 0.5, 1.0)]
     assert 0 < ends[0] < ends[1] < ends[2]
 
 

@@ -12,6 +12,7 @@ from grader import registry
 from grader.core import workspace
 from grader.catalog.orpo.spec import SPEC, ORPOBehaviour, combine_rows
 from solutions.orpo import orpo_loss
+from grader.checks.details import curve
 from tests.conftest import check, solution_source
 
 
@@ -141,8 +142,9 @@ def test_reference_passes_the_grader(grade_one):
     assert result.status == "pass", [(c.name, c.message) for c in result.checks if c.decides_failure]
     assert {c.status for c in result.checks} <= {"pass", "skip"}
     d = check(result, "behaviour").details
-    assert d["pi_chosen λ=1"][-1] > 0.5 > d["pi_chosen λ=1"][0]
-    assert d["pi_rejected λ=1"][-1] < d["pi_rejected λ=0"][-1] < d["pi_rejected λ=0"][0]
+    assert curve(d, "π(y_w)", λ=1.0)[-1] > 0.5 > curve(d, "π(y_w)", λ=1.0)[0]
+    assert curve(d, "π(y_l)", λ=1.0)[-1] < curve(d, "π(y_l)", λ=0.0)[-1] < curve(d, "π(y_l)", λ=0.0)[0]
+    assert d["judged"]["loss_lam_0"] == pytest.approx(d["judged"]["nll_expected"], rel=1e-5)
 
 
 def test_stub_is_not_started_and_shipped_as_generated(grade_one):

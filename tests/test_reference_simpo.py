@@ -12,6 +12,7 @@ from grader import registry
 from grader.core import workspace
 from grader.catalog.simpo.spec import SimPOBehaviour
 from solutions.simpo import simpo_loss
+from grader.checks.details import curve
 from tests.conftest import check, solution_source
 
 
@@ -135,8 +136,9 @@ def test_reference_passes_the_grader(grade_one):
     assert {c.status for c in result.checks} <= {"pass", "skip"}
     behaviour = check(result, "behaviour")
     assert "log 2 = 0.693147" in behaviour.message
-    margin = behaviour.details["β·(m_c - m_r)"]
+    margin = curve(behaviour.details, "β·(m_c - m_r)")
     assert margin[-1] > 0.5 > margin[0]
+    assert behaviour.details["judged"]["margin_final"] == pytest.approx(margin[-1], abs=1e-6)
 
 
 def test_stub_is_not_started_and_shipped_as_generated(grade_one):

@@ -112,7 +112,7 @@ def test_json_structure(cohort_run):
     assert [p["person"] for p in doc["people"]] == ["carol", "alice", "bob", "dave"]
     for p in doc["people"]:
         # a person's entry is their `kata grade --json` document plus their name
-        assert set(p) == {"person", "katas", "passed", "total", "seed", "workspace", "warnings"}
+        assert set(p) == {"person", "katas", "passed", "total", "seed", "workspace", "warnings", "version"}
         assert p["workspace"] == str(cohort_run["dirs"][p["person"]])
         assert [k["name"] for k in p["katas"]] == KATAS
         assert p["seed"] == SEED and p["warnings"] == []

@@ -36,3 +36,25 @@ def _plain(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)  # strict JSON has no NaN or Infinity
     return v
+
+
+def curves_of(found: Any) -> list[dict[str, Any]]:
+    """The well-formed curves of a check's `details` (a reader never trusts a shape it did not check)."""
+    listed = found.get("series") if isinstance(found, dict) else None
+    return [c for c in listed or () if isinstance(c, dict) and isinstance(c.get("name"), str)
+            and isinstance(c.get("param"), dict) and isinstance(c.get("values"), list)
+            and all(isinstance(v, (int, float)) for v in c["values"])] if isinstance(listed, list) else []
+
+
+def curve(found: dict[str, Any], name: str, **param: Any) -> list[float]:
+    """The values of the curve called `name` with exactly `param`; KeyError when there is none."""
+    for c in curves_of(found):
+        if c["name"] == name and c["param"] == param:
+            return c["values"]
+    raise KeyError(f"no curve {name!r} with {param} in {[(c['name'], c['param']) for c in curves_of(found)]}")
+
+
+def label(c: dict[str, Any]) -> str:
+    """How a person reads a curve: its name, then its parameters ("π(y_l) β=0.1")."""
+    said = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in c.get("param", {}).items()]
+    return " ".join([c["name"], *said])

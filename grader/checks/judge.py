@@ -12,6 +12,7 @@ from typing import Any, Callable
 import torch
 
 from grader.core.compare import Comparison, compare, equal_exactly, fmt_index, fmt_num
+from grader.core.faults import stage
 from grader.core.results import CheckResult
 from grader.core.kata import Mistake
 from grader.checks.function import REQUIRED, FunctionSpec, run_case
@@ -43,8 +44,16 @@ def reference_runs(spec: FunctionSpec, reference: Callable, cases: list[Case]) -
 
 
 def judge(ctx: Context, check_names: tuple[str, ...]) -> list[CheckResult]:
-    checks = {**CHECKS, **ctx.spec.checks}  # a kata's own checks (FunctionSpec.checks) by their names
-    results = [checks[name](ctx) for name in check_names]
+    """Run the named checks; one that raises is the grader's fault, named (grader.core.faults).
+    A kata's own checks (FunctionSpec.checks) are found by name before the shared CHECKS."""
+    checks = {**CHECKS, **ctx.spec.checks}
+    results = []
+    for name in check_names:
+        with stage("judging", check=name):
+            if name not in checks:
+                raise LookupError(f"the kata lists the check '{name}', which neither grader/checks/judge.py nor "
+                                  "the kata's spec implements")
+            results.append(checks[name](ctx))
     return suggest_next_step(results, ctx.hint_command)
 
 

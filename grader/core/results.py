@@ -9,8 +9,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader import __version__
+
 CHECK_STATUSES = ("pass", "fail", "skip", "error")
-KATA_STATUSES = ("pass", "fail", "error", "timeout", "not_started")
+KATA_STATUSES = ("pass", "fail", "error", "timeout", "not_started", "grader_error")  # grader_error: no verdict
 
 
 @dataclass
@@ -28,6 +30,11 @@ class CheckResult:
     @property
     def decides_failure(self) -> bool:
         return not self.advisory and self.status in ("fail", "error")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CheckResult":
+        return cls(str(d["name"]), str(d["status"]), str(d.get("message", "")), d.get("mistake"),
+                   bool(d.get("advisory", False)), dict(d.get("details") or {}))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "status": self.status, "message": self.message}
@@ -49,6 +56,7 @@ class KataResult:
     output: str = ""  # tail of what the submission printed
     seconds: float = 0.0
     hints_used: int = 0
+    fault: dict[str, Any] | None = None  # status grader_error: stage, check, exception (grader.core.faults)
 
     def __post_init__(self) -> None:
         assert self.status in KATA_STATUSES, f"unknown kata status {self.status!r}"
@@ -57,6 +65,17 @@ class KataResult:
     def from_checks(cls, name: str, checks: list[CheckResult], **kw: Any) -> "KataResult":
         status = "fail" if any(c.decides_failure for c in checks) else "pass"
         return cls(name=name, status=status, checks=checks, **kw)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "KataResult":
+        return cls(str(d["name"]), str(d["status"]), [CheckResult.from_dict(c) for c in d.get("checks", [])],
+                   str(d.get("message", "")), str(d.get("output", "")), float(d.get("seconds", 0.0)),
+                   int(d.get("hints_used", 0)), d.get("grader_fault") or None)
+
+    @classmethod
+    def from_fault(cls, name: str, fault: Any, **kw: Any) -> "KataResult":
+        """No verdict: the grader's own code failed (`fault` is a grader.core.faults.GraderFault)."""
+        return cls(name=name, status="grader_error", message=fault.message, fault=fault.to_dict(), **kw)
 
     @property
     def failed_checks(self) -> list[CheckResult]:
@@ -73,6 +92,8 @@ class KataResult:
         }
         if self.output:
             out["output"] = self.output
+        if self.fault:
+            out["grader_fault"] = self.fault
         return out
 
 
@@ -82,6 +103,7 @@ class Report:
     seed: int
     workspace: str = ""
     warnings: list[str] = field(default_factory=list)
+    version: str = __version__  # the grader's that judged it: `kata report --from-json` compares them
 
     @property
     def passed(self) -> int:
@@ -95,6 +117,17 @@ class Report:
     def ok(self) -> bool:
         return self.passed == self.total
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Report":
+        """A report as `kata grade --json` wrote it (KeyError, TypeError or ValueError when it is not one)."""
+        return cls([KataResult.from_dict(k) for k in d["katas"]], int(d["seed"]), str(d.get("workspace", "")),
+                   [str(w) for w in d.get("warnings", [])], str(d.get("version", "unknown")))
+
+    @property
+    def grader_faults(self) -> list[KataResult]:
+        """Katas the grader could not judge because its own code failed (grader.core.faults)."""
+        return [k for k in self.katas if k.status == "grader_error"]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "katas": [k.to_dict() for k in self.katas],
@@ -103,6 +136,7 @@ class Report:
             "seed": self.seed,
             "workspace": self.workspace,
             "warnings": list(self.warnings),
+            "version": self.version,
         }
 
     def to_json(self) -> str:

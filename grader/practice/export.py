@@ -57,7 +57,8 @@ def write_json(cohort: Cohort, path: Path) -> None:
 
 # ------------------------------------------------------------------ JUnit XML
 # fail and not_started are the submission's failures; error and timeout stop it from being graded.
-JUNIT_ELEMENT = {"fail": "failure", "not_started": "failure", "error": "error", "timeout": "error"}
+JUNIT_ELEMENT = {"fail": "failure", "not_started": "failure", "error": "error", "timeout": "error",
+                 "grader_error": "error"}  # the grader's fault: JUnit's "error" (not a test failure)
 
 
 def _clean(text: str) -> str:
@@ -106,3 +107,48 @@ def junit_text(cohort: Cohort) -> str:
 
 def write_junit(cohort: Cohort, path: Path) -> None:
     atomic_write(path, junit_text(cohort))
+
+
+# ------------------------------------------------------------------ Markdown (a CI job summary)
+SUMMARY_MARK = {"pass": "✅ pass", "fail": "❌ fail", "error": "⚠️ error", "timeout": "⏱️ timeout",
+                "not_started": "⬜ not started"}
+
+
+def _cell(text: str) -> str:
+    """A Markdown table cell: one line, pipes escaped, control characters and HTML made harmless."""
+    text = _NOT_XML.sub("\ufffd", " ".join(text.split()))
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def summary_markdown(cohort: Cohort) -> str:
+    """A Markdown page for a CI run's summary: per person, a table of katas with status, the
+    failing check and the named mistake, then each failure's messages, folded away."""
+    from grader import __version__
+
+    out = []
+    for m in cohort.members:
+        r = m.report
+        who = f"{_cell(m.person)}: " if len(cohort.members) > 1 else ""
+        out += [f"## {who}{r.passed} / {r.total} katas pass", "",
+                "| kata | status | failing check | mistake |", "| --- | --- | --- | --- |"]
+        for k in r.katas:
+            first = k.failed_checks[0] if k.failed_checks else None
+            mistake = next((c.mistake for c in k.failed_checks if c.mistake), None) or ""
+            out.append(f"| {_cell(k.name)} | {SUMMARY_MARK.get(k.status, k.status)} | "
+                       f"{_cell(first.name) if first else ''} | {_cell(mistake)} |")
+        out.append("")
+        for k in r.katas:
+            text = _details(k)
+            if text:  # inside a fence nothing is interpreted; a fence in the text itself is defused
+                body = _NOT_XML.sub("\ufffd", text).replace("```", "'''")
+                out += ["<details>", f"<summary>{_cell(k.name)}: {SUMMARY_MARK.get(k.status, k.status)}</summary>",
+                        "", "```text", body, "```", "", "</details>", ""]
+        out += [f"> warning: {_cell(w)}" for w in r.warnings]
+        if r.warnings:
+            out.append("")
+    out.append(f"Seed {cohort.seed} (reproduce with `kata grade --seed {cohort.seed}`) · dpo-kata {__version__}")
+    return "\n".join(out) + "\n"
+
+
+def write_summary(cohort: Cohort, path: Path) -> None:
+    atomic_write(path, summary_markdown(cohort))

@@ -15,10 +15,12 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from grader.catalog.toy import finite, sample
+from grader.catalog.toy import finite
+from grader.checks.details import details as behaviour_details, series
 from grader.core.compare import compare, fmt_num
 from grader.core.kata import Kata, Mistake
 from grader.core.results import CheckResult
+from grader.core.tolerances import BT_COMPLEMENT_ATOL, BT_FORWARD_ATOL, BT_GAP_GROWTH
 from grader.checks.function import FunctionSpec, Param, describe_error, describe_type
 from grader.checks.cases import Case, generator
 from grader.checks.judge import error_text, suggest_next_step
@@ -383,19 +385,23 @@ class BTBehaviour:
         r = rewards[-1]
         gaps = [x[0] - x[3] for x in rewards]
         at = [gaps[e - 1] for e in self.checkpoints]
-        problems, details = [], {"r0 - r3": sample(gaps),
-                                 "P(0 ≻ 1)": sample([1 / (1 + math.exp(-(x[0] - x[1]))) for x in rewards])}
+        problems = []
+        details = behaviour_details(
+            [series("r0 - r3", gaps, x="epoch"),
+             series("P(0 ≻ 1)", [1 / (1 + math.exp(-(x[0] - x[1]))) for x in rewards], x="epoch")],
+            rewards_final=[round(x, 6) for x in r], **{f"gap_r0_r3_epoch_{e}": g for e, g in zip(self.checkpoints, at)})
         if not (r[0] > r[1] > r[3] and r[2] > r[3]):
             problems.append(f"the rewards should order r0 > r1 > r3 and r2 > r3, got r = {_fmt(r)}")
-        if not all(b - a > 0.1 for a, b in zip(at, at[1:])):
+        if not all(b - a > BT_GAP_GROWTH for a, b in zip(at, at[1:])):
             problems.append("the gap r0 - r3 should keep growing on separable data, got "
                             + " / ".join(f"{g:.3f}" for g in at))
         p = dict(zip(zip(data["i"], data["j"]), data["p"]))
         worst_sum = max(abs(p[(i, j)] + p[(j, i)] - 1) for (i, j) in p)
         worst_val = max(abs(v - 1 / (1 + math.exp(-(r[i] - r[j])))) for (i, j), v in p.items())
-        if worst_sum > 1e-5:
+        details["judged"].update(forward_complement_worst=worst_sum, forward_value_worst=worst_val)
+        if worst_sum > BT_COMPLEMENT_ATOL:
             problems.append(f"forward(i, j) + forward(j, i) is off 1 by up to {fmt_num(worst_sum)}")
-        if worst_val > 1e-4:
+        if worst_val > BT_FORWARD_ATOL:
             problems.append(f"forward(i, j) is off σ(r_i - r_j) by up to {fmt_num(worst_val)} after training")
         summary = (f"trained on 0≻1, 2≻3, 1≻3 (label 1, full-batch gradient descent, lr {self.lr:g}): after "
                    f"{self.epochs} epochs r = {_fmt(r)}; the gap r0 - r3 is "

@@ -6,8 +6,10 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from grader.catalog.toy import BetaSweep, finite, sample
+from grader.catalog.toy import BetaSweep, finite
+from grader.checks.details import details, series
 from grader.core.results import CheckResult
+from grader.core.tolerances import DPO_PI_REJECTED_END_FRACTION, DPO_STILL_FALLING_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case
 from grader.catalog.pairs import REF_NAMES, extreme_pair_case, masked_mean, masked_sum, pair_case, pairwise_spec
@@ -73,7 +75,7 @@ class DPOBehaviour(BetaSweep):
     def judge(self, data: dict[str, Any]) -> CheckResult:
         import math
 
-        parts, problems, details = [], [], {}
+        parts, problems, curves, judged = [], [], [], {}
         for beta, traj in data["runs"].items():
             lp = traj["logp_rejected"]
             if not finite(lp):
@@ -82,17 +84,21 @@ class DPOBehaviour(BetaSweep):
             start, mid, end = lp[0], lp[2 * len(lp) // 3], lp[-1]
             p0, p_mid, p_end = math.exp(start), math.exp(mid), math.exp(end)
             parts.append(f"β={beta}: π(y_l) {p0:.4f} → {p_mid:.5f} → {p_end:.5f}")
-            details[f"pi_rejected_beta_{beta}"] = sample([math.exp(x) for x in lp])
-            if p_end > 0.5 * p0:
+            curves.append(series("π(y_l)", [math.exp(x) for x in lp], β=float(beta)))
+            judged[f"pi_rejected_start_beta_{beta}"] = p0
+            judged[f"pi_rejected_two_thirds_beta_{beta}"] = p_mid
+            judged[f"pi_rejected_final_beta_{beta}"] = p_end
+            if p_end > DPO_PI_REJECTED_END_FRACTION * p0:
                 problems.append(f"β={beta}: π(y_l) did not fall (from {p0:.4f} to {p_end:.4f})")
-            elif end - mid > -0.02:
+            elif end - mid > -DPO_STILL_FALLING_NATS:
                 problems.append(f"β={beta}: π(y_l) stopped falling at {p_end:.5f} (a fixed point DPO does not have)")
         summary = "; ".join(parts) + f" (per-token geometric mean, steps 0 / {2 * self.steps // 3} / {self.steps})."
+        found = details(curves, **judged)
         if problems:
-            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=details)
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=found)
         return CheckResult("behaviour", "pass", summary + " π(y_l) is still falling in both runs: DPO has no finite "
                            "optimum when the chosen answer always wins, so β sets the pace, not the end point.",
-                           details=details)
+                           details=found)
 
 
 SPEC = pairwise_spec("dpo_loss", REF_NAMES, (Param("beta", 0.1),), ("loss", "chosen_rewards", "rejected_rewards"),

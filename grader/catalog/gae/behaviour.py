@@ -6,7 +6,7 @@ from typing import Any, Callable
 import torch
 
 from grader.checks.cases import generator
-from grader.checks.details import details, series
+from grader.checks.details import details
 from grader.core.results import CheckResult
 from grader.core.tolerances import GAE_BEHAVIOUR_ATOL, GAE_BEHAVIOUR_RTOL
 
@@ -105,11 +105,6 @@ class ClosedFormBehaviour:
                                    f"(γλ)^(L-1-t)·{self.reward:g}",
         }
         problems = [f"{said[k]} (largest difference {err[k]:.3g})" for k, pair in checks.items() if not _within(*pair)]
-        longest = max(range(b), key=lambda i: self.lengths[i])
-        n = self.lengths[longest]
-        curves = [series("A_t, one reward at the last token", got["single"][0][longest, :n].tolist(), x="t",
-                         gamma=self.gamma, lam=self.lam),
-                  series("(γλ)^(L-1-t)·r", single[longest, :n].tolist(), x="t", gamma=self.gamma, lam=self.lam)]
         shown = (f"largest differences from the closed forms: TD errors (λ = 0) {err['td_error']:.2g}, reward-to-go - V "
                  f"(λ = γ = 1) {err['monte_carlo_error']:.2g}, returns - values vs advantages "
                  f"{err['returns_minus_values_error']:.2g}, after appending {self.extra} garbage padding columns "
@@ -119,10 +114,10 @@ class ClosedFormBehaviour:
         judged = {k: float(e) for k, e in err.items()}
         if problems:
             return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + shown[0].upper() + shown[1:] + ".",
-                               details=details(curves, **judged))
+                               details=details(**judged))
         return CheckResult("behaviour", "pass", shown[0].upper() + shown[1:] + ": all within tolerance. λ "
                            "slides from the one-step TD error (low variance, biased by V) to the Monte Carlo "
-                           "return (unbiased, high variance).", details=details(curves, **judged))
+                           "return (unbiased, high variance).", details=details(**judged))
 
 
 def _largest_difference(got: torch.Tensor, want: torch.Tensor) -> float:

@@ -7,8 +7,10 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from grader.catalog.toy import BetaSweep, finite, sample
+from grader.catalog.toy import BetaSweep, finite
+from grader.checks.details import details, series
 from grader.core.results import CheckResult
+from grader.core.tolerances import IPO_SETTLED_NATS, IPO_TARGET_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case
 from grader.catalog.pairs import REF_NAMES, extreme_pair_case, masked_mean, masked_sum, pair_case, pairwise_spec
@@ -105,10 +107,9 @@ class IPOBehaviour(BetaSweep):
 
     betas = (0.1, 0.5, 1.0)
     steps, lr = 60, 0.25
-    tolerance = 0.02  # relative distance of the final h from 1/(2β)
 
     def judge(self, data: dict[str, Any]) -> CheckResult:
-        parts, problems, details, settled = [], [], {}, {}
+        parts, problems, curves, judged, settled = [], [], [], {}, {}
         for beta, traj in data["runs"].items():
             h, lp = traj["h_mean"], traj["logp_rejected"]
             if not (finite(h) and finite(lp)):
@@ -118,11 +119,15 @@ class IPOBehaviour(BetaSweep):
             mid = 2 * len(lp) // 3
             p0, p_mid, p_end = math.exp(lp[0]), math.exp(lp[mid]), math.exp(lp[-1])
             parts.append(f"β={beta}: h → {h[-1]:.4g} (target {target:g}), π(y_l) {p0:.4f} → {p_end:.4f}")
-            details[f"h_beta_{beta}"] = sample(h)
-            details[f"pi_rejected_beta_{beta}"] = sample([math.exp(x) for x in lp])
-            if abs(h[-1] - target) > self.tolerance * target:
+            curves.append(series("h", h, β=float(beta)))
+            curves.append(series("π(y_l)", [math.exp(x) for x in lp], β=float(beta)))
+            judged[f"h_final_beta_{beta}"] = h[-1]
+            judged[f"h_target_beta_{beta}"] = target
+            judged[f"pi_rejected_two_thirds_beta_{beta}"] = p_mid
+            judged[f"pi_rejected_final_beta_{beta}"] = p_end
+            if abs(h[-1] - target) > IPO_TARGET_RTOL * target:
                 problems.append(f"β={beta}: h ended at {h[-1]:.4g}, not at 1/(2β) = {target:g}")
-            elif abs(lp[-1] - lp[mid]) > 0.01:
+            elif abs(lp[-1] - lp[mid]) > IPO_SETTLED_NATS:
                 problems.append(f"β={beta}: π(y_l) was still moving at the end ({p_mid:.5f} → {p_end:.5f})")
             else:
                 settled[float(beta)] = p_end
@@ -132,11 +137,12 @@ class IPOBehaviour(BetaSweep):
                             + ", ".join(f"{settled[b]:.4f} at β={b:g}" for b in order))
         summary = "; ".join(parts) + f" (h: per-token mean log-ratio margin; π(y_l): per-token geometric mean; " \
                                      f"{self.steps} SGD steps, lr {self.lr:g})."
+        found = details(curves, **judged)
         if problems:
-            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=details)
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=found)
         return CheckResult("behaviour", "pass", summary + " h stops at the finite target 1/(2β) and π(y_l) stops "
                            "falling there, higher for larger β: unlike DPO, IPO's β sets where training ends.",
-                           details=details)
+                           details=found)
 
 
 SPEC = pairwise_spec("ipo_loss", REF_NAMES, (Param("beta", 0.1),), ("loss", "chosen_rewards", "rejected_rewards"),

@@ -7,8 +7,10 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from grader.catalog.toy import finite, sample, train_pair
+from grader.catalog.toy import finite, train_pair
+from grader.checks.details import details, series
 from grader.core.results import CheckResult
+from grader.core.tolerances import BEHAVIOUR_RTOL, ORPO_MOVE_NATS, ORPO_ODDS_EXTRA_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps
 from grader.catalog.pairs import POLICY_NAMES, layout_mask, masked_mean, masked_sum, pairwise_spec, policy_case
@@ -146,7 +148,6 @@ class ORPOBehaviour:
 
     lams = (0.0, 1.0)
     steps, lr = 80, 1.0
-    tolerance = 1e-5
 
     @staticmethod
     def inputs(seed: int) -> tuple[torch.Tensor, ...]:
@@ -163,14 +164,15 @@ class ORPOBehaviour:
         return {"seed": seed, "loss_lam0": float(out[0]), "nll_lam0": float(out[1]), "runs": runs}
 
     def judge(self, data: dict[str, Any]) -> CheckResult:
-        problems, details, parts = [], {}, []
+        problems, curves, parts = [], [], []
         pc, pr, mc, mr = self.inputs(int(data["seed"]))
         want = float(nll(pc, mc))  # computed here, in the grader
         tokens = int(mc.sum())
         loss0, nll0 = data["loss_lam0"], data["nll_lam0"]
+        judged = {"loss_lam_0": loss0, "nll_loss_lam_0": nll0, "nll_expected": want}
         parts.append(f"λ = 0: loss {loss0:.6f}, nll_loss {nll0:.6f}, token-weighted NLL over the {tokens} chosen "
                      f"response tokens {want:.6f}")
-        tol = self.tolerance * max(1.0, abs(want))
+        tol = BEHAVIOUR_RTOL * max(1.0, abs(want))
         if not (abs(loss0 - want) <= tol and abs(nll0 - want) <= tol):
             problems.append(f"with λ = 0 the loss should be the token-weighted NLL alone ({want:.6f}), "
                             f"got loss {loss0:.6f} and nll_loss {nll0:.6f}")
@@ -182,22 +184,26 @@ class ORPOBehaviour:
                 continue
             pw = [math.exp(x) for x in lc]
             pl = [math.exp(x) for x in lr_]
-            details[f"pi_chosen λ={float(lam):g}"] = sample(pw)
-            details[f"pi_rejected λ={float(lam):g}"] = sample(pl)
+            curves.append(series("π(y_w)", pw, λ=float(lam)))
+            curves.append(series("π(y_l)", pl, λ=float(lam)))
+            judged[f"logp_chosen_start_lam_{float(lam):g}"], judged[f"logp_chosen_final_lam_{float(lam):g}"] = lc[0], lc[-1]
+            judged[f"logp_rejected_start_lam_{float(lam):g}"], judged[f"logp_rejected_final_lam_{float(lam):g}"] = \
+                lr_[0], lr_[-1]
             parts.append(f"λ={float(lam):g}: π(y_w) {pw[0]:.4f} → {pw[-1]:.4f}, π(y_l) {pl[0]:.4f} → {pl[-1]:.5f}")
-            if not (lc[-1] > lc[0] + 0.5 and lr_[-1] < lr_[0] - 0.5):
+            if not (lc[-1] > lc[0] + ORPO_MOVE_NATS and lr_[-1] < lr_[0] - ORPO_MOVE_NATS):
                 problems.append(f"λ={float(lam):g}: training should raise π(y_w) and lower π(y_l) "
                                 f"(π(y_w) {pw[0]:.4f} → {pw[-1]:.4f}, π(y_l) {pl[0]:.4f} → {pl[-1]:.5f})")
             ends[float(lam)] = lr_[-1]
-        if not problems and not ends[1.0] < ends[0.0] - 0.05:
+        if not problems and not ends[1.0] < ends[0.0] - ORPO_ODDS_EXTRA_NATS:
             problems.append(f"the odds-ratio term should push π(y_l) further down than the NLL alone "
                             f"(λ=1: {math.exp(ends[1.0]):.5f}, λ=0: {math.exp(ends[0.0]):.5f})")
         summary = "; ".join(parts) + f" (π: per-token geometric mean on the toy policy, {self.steps} SGD steps, lr {self.lr:g})."
+        found = details(curves, **judged)
         if problems:
-            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=details)
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=found)
         return CheckResult("behaviour", "pass", summary + " The NLL alone already lowers π(y_l) here (both answers "
                            "share each position's softmax); the odds-ratio term lowers it further, in the same run "
-                           "that fine-tunes on y_w, with no reference model.", details=details)
+                           "that fine-tunes on y_w, with no reference model.", details=found)
 
 
 SPEC = pairwise_spec("orpo_loss", POLICY_NAMES, (Param("lam", 0.1),), ("loss", "nll_loss", "or_loss"),

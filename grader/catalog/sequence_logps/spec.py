@@ -14,7 +14,9 @@ from typing import Any, Callable
 import torch
 
 from grader.catalog.toy import CHOSEN, PROMPT, VOCAB
+from grader.checks.details import details as behaviour_details
 from grader.core.results import CheckResult
+from grader.core.tolerances import SEQUENCE_NEXT_MEAN_ATOL, SEQUENCE_OWN_MEAN_MAX_FRACTION, SEQUENCE_PADDING_RTOL
 from grader.checks.function import FunctionSpec, Param
 from grader.checks.cases import Case, cast_mask, generator
 
@@ -189,7 +191,7 @@ class AlignmentBehaviour:
 
     def judge(self, data: dict[str, Any]) -> CheckResult:
         s, gap, n, pad = data["scores"], data["gap"], data["tokens"], data["padding"]
-        details = {k: round(v, 6) for k, v in s.items()}
+        details = behaviour_details(**{k: round(v, 6) for k, v in s.items()})  # no curves: six scores
         shown = (f"logits aimed at the next token score {s['next_mean']:.3g} per token (sum {s['next_sum']:.4g}), "
                  f"aimed at each position's own token {s['own_mean']:.3g} per token (sum {s['own_sum']:.4g})")
         bad = [f"{k.replace('_', ' ')} = {v}" for k, v in s.items() if not math.isfinite(v)]
@@ -197,18 +199,18 @@ class AlignmentBehaviour:
             return CheckResult("behaviour", "fail", f"scores that must be finite are not: {', '.join(bad)}.",
                                details=details)
         problems = []
-        if s["next_mean"] < -0.01:
+        if s["next_mean"] < -SEQUENCE_NEXT_MEAN_ATOL:
             problems.append(f"logits that give each next token a margin of {gap:g} should score about 0 per token, "
                             f"got {s['next_mean']:.3g}")
-        if s["own_mean"] > -gap / 2:
+        if s["own_mean"] > -SEQUENCE_OWN_MEAN_MAX_FRACTION * gap:
             problems.append(f"logits aimed at each position's own token should score about -{gap:g} per token, "
                             f"got {s['own_mean']:.3g}")
-        if s["next_mean"] < -gap / 2 and s["own_mean"] > -0.01:
+        if s["next_mean"] < -SEQUENCE_OWN_MEAN_MAX_FRACTION * gap and s["own_mean"] > -SEQUENCE_NEXT_MEAN_ATOL:
             problems.append("the function scores token t with logits[:, t]; a causal LM predicts token t with "
                             "logits[:, t - 1]")
         moved = [f"{k.replace('_', ' ')} {s[k]:.6g} → {s[k + '_padded']:.6g}" for k in
                  ("next_sum", "next_mean", "own_sum", "own_mean")
-                 if abs(s[k] - s[k + "_padded"]) > 1e-4 * (1 + abs(s[k]))]
+                 if abs(s[k] - s[k + "_padded"]) > SEQUENCE_PADDING_RTOL * (1 + abs(s[k]))]
         if moved:
             problems.append(f"appending {pad} padding tokens with mask 0 moved the scores: " + ", ".join(moved))
         if problems:

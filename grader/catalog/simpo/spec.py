@@ -7,8 +7,10 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from grader.catalog.toy import finite, sample, train_pair
+from grader.catalog.toy import finite, train_pair
+from grader.checks.details import details, series
 from grader.core.results import CheckResult
+from grader.core.tolerances import BEHAVIOUR_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case, generator, token_logps
 from grader.catalog.pairs import (POLICY_NAMES, extreme_policy_case, layout_mask, masked_mean, masked_sum,
@@ -60,7 +62,6 @@ class SimPOBehaviour:
     margin_settings = ((2.0, 0.5), (10.0, 3.0))
     repeats = (3, 2)  # every chosen token 3 times, every rejected token twice
     steps, lr = 60, 2.0
-    tolerance = 1e-5
 
     @staticmethod
     def inputs(seed: int) -> tuple[torch.Tensor, ...]:
@@ -86,18 +87,20 @@ class SimPOBehaviour:
         return {"plain": float(plain), "repeated": float(repeated), "at_margin": at_margin, "train": traj.to_dict()}
 
     def judge(self, data: dict[str, Any]) -> CheckResult:
-        problems, details = [], {}
+        problems, curves = [], []
         plain, repeated = data["plain"], data["repeated"]
+        judged = {"loss": plain, "loss_tokens_repeated": repeated}
+        judged.update({f"loss_at_margin_beta_{b:g}_gamma_{g:g}": v for v, (b, g) in zip(data["at_margin"], self.margin_settings)})
         kc, kr = self.repeats
         rep = (f"loss {plain:.6f} on a batch of 3 pairs, {repeated:.6f} with every chosen token repeated {kc}× "
                f"and every rejected token {kr}×")
-        if not (math.isfinite(plain) and abs(repeated - plain) <= self.tolerance * max(1.0, abs(plain))):
+        if not (math.isfinite(plain) and abs(repeated - plain) <= BEHAVIOUR_RTOL * max(1.0, abs(plain))):
             problems.append(f"repeating tokens changed the loss ({plain:.6f} → {repeated:.6f}): the reward must be "
                             "the per-token mean log-prob, which repetition leaves as it is")
         log2 = math.log(2)
         margin = ", ".join(f"{v:.6f} (β={b:g}, γ={g:g})" for v, (b, g) in zip(data["at_margin"], self.margin_settings))
         margin = f"at β·(m_c - m_r) = γ: {margin}, log 2 = {log2:.6f}"
-        if not all(abs(v - log2) <= self.tolerance for v in data["at_margin"]):
+        if not all(abs(v - log2) <= BEHAVIOUR_RTOL for v in data["at_margin"]):
             problems.append("where β·(m_c - m_r) equals γ the loss should be -log σ(0) = log 2")
         traj = data["train"]
         lc, lr_ = traj["logp_chosen"], traj["logp_rejected"]
@@ -106,20 +109,20 @@ class SimPOBehaviour:
             train = "training produced NaN or inf"
         else:
             gap = [self.beta * (c - r) for c, r in zip(lc, lr_)]
-            details["β·(m_c - m_r)"] = sample(gap)
-            details["logp_chosen"] = sample(lc)
-            details["logp_rejected"] = sample(lr_)
+            curves += [series("β·(m_c - m_r)", gap), series("m_c", lc), series("m_r", lr_)]
+            judged["margin_start"], judged["margin_final"] = gap[0], gap[-1]
             train = (f"trained {self.steps} steps with no reference model: m_c {lc[0]:.3f} → {lc[-1]:.3f}, "
                      f"m_r {lr_[0]:.3f} → {lr_[-1]:.3f}, β·(m_c - m_r) {gap[0]:.3f} → {gap[-1]:.3f}")
             if not (gap[-1] > self.gamma and gap[-1] - gap[0] > self.gamma):
                 problems.append(f"training did not lift the chosen answer above the rejected one by the margin γ = "
                                 f"{self.gamma:g} (β·(m_c - m_r) {gap[0]:.3f} → {gap[-1]:.3f})")
         summary = f"{rep}; {margin}; {train} (m: per-token mean log-prob on the toy policy)."
+        found = details(curves, **judged)
         if problems:
-            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=details)
+            return CheckResult("behaviour", "fail", "; ".join(problems) + ". " + summary, details=found)
         return CheckResult("behaviour", "pass", summary + " Length-normalised rewards ignore how many tokens say the "
                            "same thing, γ is the margin where the loss is log 2, and the policy's own average "
-                           "log-likelihood is the only reward: no reference model was needed.", details=details)
+                           "log-likelihood is the only reward: no reference model was needed.", details=found)
 
 
 SPEC = pairwise_spec("simpo_loss", POLICY_NAMES, (Param("beta", 2.0), Param("gamma", 0.5)),
