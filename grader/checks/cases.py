@@ -68,6 +68,18 @@ def _expanded(t: torch.Tensor) -> torch.Tensor:
 LAYOUTS = {"sliced": _sliced, "transposed": _transposed, "expanded": _expanded}
 
 
+def clone_layout(t: torch.Tensor) -> torch.Tensor:
+    """A detached copy of `t` with its layout: a slice of a wider tensor stays a non-contiguous
+    view, an expanded tensor keeps its zero strides (`clone` would make both contiguous, and a
+    case built to catch `.view(...)` on such inputs would test nothing)."""
+    t = t.detach()
+    if t.is_contiguous() or t.device.type == "meta":
+        return t.clone()
+    copy = torch.empty(0, dtype=t.dtype, device=t.device)
+    copy.set_(t.untyped_storage().clone(), t.storage_offset(), t.size(), t.stride())
+    return copy
+
+
 def laid_out(case: Case, name: str, t: torch.Tensor) -> torch.Tensor:
     """`t` (a fresh copy of input or tensor option `name`) in the memory layout `case` asks for."""
     kind = case.layout.get(name)

@@ -112,3 +112,35 @@ EXPERIMENT_STILL_FALLING_NATS = 0.02
 # 1e-3 of the target; a wrong target (1/β, 1/(4β)) is off by 50 % or more.
 EXPERIMENT_TARGET_RTOL = 0.01
 
+
+# ------------------------------------------------------------------ kl_penalty
+# The advisory `k3_precision` check: k3 on float32 inputs with 1e-5 <= |d| < 1e-3, against
+# expm1(d) - d computed in float64 from the same float32 inputs. k3 ≈ d²/2 there, so
+# e^d - 1 - d keeps none of its digits below |d| ≈ 1e-4 (e^d is rounded to 6e-8, k3 is 5e-11
+# at |d| = 1e-5: worst relative error measured about 1e3), while expm1(d) - d is off by at
+# most half an ulp of d, 1.2e-7 / |d| relative: 1.2e-2 at |d| = 1e-5 (measured 8e-3 worst,
+# 8e-4 on average). The bound sits between the two, four times above the good form's worst.
+K3_PRECISION_RANGE = (1e-5, 1e-3)
+K3_PRECISION_MAX_REL = 5e-2
+
+# The behaviour check sums k1, k2, k3 against π over a vocabulary of 32 in float64: the
+# unbiased estimators must give KL(π‖π_ref) within atol + rtol·KL. float64 sums are good to
+# 1e-15; the atol is for an implementation that computes in float32 inside, which rounds
+# log-probs near -3.5 by 2.4e-7 and so moves E_π[k1] by up to about 5e-7 (KL of the close
+# pair is about 3e-3, so a wrong estimator, off by a fraction of KL, is still far outside).
+KL_EXPECTATION_RTOL = 1e-5
+KL_EXPECTATION_ATOL = 1e-6
+# E_π[k2] is biased: on the far pair (π uniform, π_ref's logits N(0, 2²)) it exceeds KL by 43%
+# to 215% over seeds 0-199; on the close pair (π_ref's logits π's moved by N(0, 0.1²)) it is
+# within 7% of KL. A k2 within 20% of KL on the far pair is not d²/2; nor is one more than 15%
+# off on the close pair.
+KL_K2_FAR_MIN_BIAS = 0.20
+KL_K2_CLOSE_MAX_BIAS = 0.15
+
+
+# ------------------------------------------------------------------ gae
+# The behaviour check compares the user's advantages with closed forms (TD errors at λ = 0,
+# reward-to-go minus V at λ = γ = 1, (γλ)^(L-1-t)·r for a single reward) on float64 inputs of
+# magnitude about 1: |got - want| <= atol + rtol·|want|, float32 arithmetic inside allowed.
+GAE_BEHAVIOUR_RTOL = 1e-5
+GAE_BEHAVIOUR_ATOL = 1e-6
