@@ -150,7 +150,7 @@ def test_clone_layout_keeps_slices_and_expansions():
     """Cases made of a slice or an expanded view reach the submission as such (clone would not)."""
     import torch
 
-    from grader.checks.function import clone_layout
+    from grader.checks.cases import clone_layout
 
     wide = torch.arange(12.0).reshape(3, 4)
     for view in (wide[:, :-1], wide.t(), wide[:1].expand(5, 4)):
