@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import difflib
 
-from grader.catalog import bt, dpo, get_probs, ipo, orpo, sequence_logps, simpo
+from grader.catalog import bt, dpo, get_probs, grpo, ipo, orpo, sequence_logps, simpo
 from grader.core.kata import Kata
 
 # The curriculum, in order: the tracks, and within each its katas.
@@ -14,6 +14,7 @@ TRACKS: dict[str, str] = {
 
 KATAS: dict[str, Kata] = {k.name: k for k in (
     get_probs.KATA, sequence_logps.KATA, dpo.KATA, ipo.KATA, simpo.KATA, orpo.KATA, bt.KATA,
+    grpo.KATA,
 )}
 
 

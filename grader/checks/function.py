@@ -57,6 +57,9 @@ class FunctionSpec:
     # Inputs that are constants of the objective (old log-probs, advantages, returns): passed
     # with requires_grad so that `constants_detached` can verify that no gradient reaches them.
     constants: tuple[str, ...] = ()
+    # Inputs a case may leave out of `inputs` (an optional tensor argument): `call` then passes
+    # None in its place, and the checks never see it (e.g. grpo's ref_logps when beta == 0).
+    optional: tuple[str, ...] = ()
     # Calls the contract rejects: each case must raise ValueError (the `bad_input` check).
     bad_inputs: Callable[[int], list[Case]] | None = None
     # Catalogued mistake name -> the wrong computation, same arguments as the function,
@@ -81,6 +84,9 @@ class FunctionSpec:
              options: dict[str, Any] | None = None) -> Any:
         inputs = case.inputs if inputs is None else inputs
         options = case.options if options is None else options
+        if self.optional:  # positional in the contract's order, None for an optional input left out
+            names = [p.name for p in self.params if p.name in inputs or p.name in self.optional]
+            return fn(*(inputs.get(n) for n in names), **options)
         return fn(*inputs.values(), **options)
 
     def default_combine(self, rows: list[list[torch.Tensor]], case: Case) -> list[torch.Tensor]:
@@ -214,7 +220,8 @@ def run_case(spec: FunctionSpec, fn: Callable, case: Case, device: str = "cpu") 
     """Call `fn` once on `case` and differentiate; used for the submission and the reference alike."""
     inputs = {k: v.detach().clone().to(device) for k, v in case.inputs.items()}
     options = {k: (v.clone().to(device) if isinstance(v, torch.Tensor) else v) for k, v in case.options.items()}
-    for name in spec.grad_inputs + spec.constants:
+    names = tuple(n for n in spec.grad_inputs + spec.constants if n in inputs)  # an optional one may be absent
+    for name in names:
         inputs[name].requires_grad_(True)
     run: dict[str, Any] = {"error": None, "outputs": [], "types": [], "grads": {}, "backward_error": None,
                            "custom_backward": False, "inputs_after": {}}
@@ -239,7 +246,6 @@ def run_case(spec: FunctionSpec, fn: Callable, case: Case, device: str = "cpu") 
             if spec.loss is None:
                 upstream = case.upstream.to(device=target.device, dtype=target.dtype)
                 target = (target * upstream).sum()
-            names = spec.grad_inputs + spec.constants
             leaves = [inputs[n] for n in names]
             # A result with no graph reaches no input (None, as allow_unused gives): the judge
             # accepts that where the reference's gradient is all zero (e.g. no token counts).

@@ -32,3 +32,26 @@ def tolerance(dtype_name: str, scale: float = 1.0) -> tuple[float, float]:
     name = dtype_name.replace("torch.", "")
     rtol, atol = TOLERANCES[name]
     return rtol, atol * max(1.0, scale)
+
+
+# ---------------------------------------------------------------- grpo's behaviour run
+# (grader/catalog/grpo/behaviour.py). Everything there runs in float32.
+GRPO_BEHAVIOUR = {
+    # On-policy with β = 0 the "grpo" loss is -mean(A), 0 for group advantages; summing 4 advantages
+    # near ±1.2 in float32 leaves about 1e-7.
+    "zero_loss": 1e-6,
+    # The gradient -A_i/(B·|o_i|) is one float32 product and quotient away: relative error below 1e-4,
+    # measured against max(|expected|, grad_floor) so that padding's exact 0 is judged absolutely.
+    "grad_rtol": 1e-4,
+    "grad_floor": 1e-3,
+    # 4× (lengths 2 and 8) under "grpo", 1× under "bnpo" and "dr_grpo"; float32 rounding is ~1e-7.
+    "length_rtol": 1e-3,
+    # Training: 80 SGD steps of lr 1 on a [6, 8] table, 2 groups of 8 samples per step. Over seeds
+    # 0-24 the reference's expected reward rises from about 0.125 to 0.42 (β = 0.4) and 0.67 (β = 0);
+    # the final KL is about 4.6, 4.1 and 1.6 for β = 0, 0.04, 0.4 (each at most 0.93× the previous).
+    "train_steps": 80,
+    "train_lr": 1.0,
+    "train_betas": (0.0, 0.04, 0.4),
+    "reward_gain": 0.15,
+    "kl_drop": 0.97,
+}
