@@ -55,7 +55,7 @@ def _grad(fn: Callable, logps: torch.Tensor, old: torch.Tensor, adv: torch.Tenso
     leaf = logps.detach().clone().requires_grad_(True)
     loss = fn(leaf, old.clone(), logps.detach().clone(), adv.clone(), mask.clone(), beta=0.0, **options)[0]
     (grad,) = torch.autograd.grad(loss, leaf)
-    return float(loss), grad.tolist()
+    return float(loss.detach()), grad.tolist()
 
 
 def _train(fn: Callable, beta: float, seed: int) -> dict[str, list[float]]:
