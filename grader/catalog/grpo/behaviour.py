@@ -142,6 +142,13 @@ class GRPOBehaviour:
             if not abs(ratio - want) <= TH["length_rtol"] * want:
                 problems.append(f"under \"{lt}\" a token of the 2-token completion should get {want:g}× the gradient "
                                 f"of one of the 8-token completion, got {ratio:.4g}×")
+                continue
+            # A = 1, B = 2: -1/(B·|o_i|) under "grpo", -1/(number of tokens) under "bnpo", -1/(B·T) under "dr_grpo".
+            b, t = len(LENGTHS), max(LENGTHS)
+            expected = {"grpo": -1 / (b * LENGTHS[1]), "bnpo": -1 / sum(LENGTHS), "dr_grpo": -1 / (b * t)}[lt]
+            if not abs(long_ - expected) <= TH["length_rtol"] * abs(expected):
+                problems.append(f"under \"{lt}\" a token of the 8-token completion should get the gradient "
+                                f"{expected:.4g} (A = 1, B = 2, T = 8), got {long_:.4g}")
         parts.append("per-token gradient, lengths 2 vs 8: " + ", ".join(
             f"{lt} {s:.4f} vs {l:.4f}" for lt, (s, l) in per_token.items()))
         # 3.
