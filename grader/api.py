@@ -95,8 +95,12 @@ def grade(name: str, *objects: Any, seed: int | None = None, path: str | Path | 
 
     options = engine.Options(seed=seed, device=device, limits=Limits(timeout=timeout))
     if not objects:
-        ws = Path(path) if path is not None else workspace.DEFAULT
-        return _result(engine.grade([kata.name], workspace.require_workspace(ws), options, sandbox=sandbox))
+        from grader.core.progress import record
+
+        ws = workspace.require_workspace(Path(path) if path is not None else workspace.DEFAULT)
+        report = engine.grade([kata.name], ws, options, sandbox=sandbox)
+        record(ws, report)  # the workspace's own file: progress, as `kata grade` records it
+        return _result(report)
     source = kata_source(kata.name, *objects)
     with tempfile.TemporaryDirectory(prefix="kata-notebook-") as tmp:
         (Path(tmp) / kata.filename).write_text(source)

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
 from grader import registry, render
 from grader.core import workspace
+from grader.core.faults import GraderFault, stage
 from grader.core.state import State
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_GRADER_FAULT = 3  # the grader's own code failed (grader.core.faults): a bug to report, no verdict
 
 
 def _kata(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -119,7 +122,11 @@ def hint(name: str, show_all: bool, path: Path) -> None:
 @click.pass_context
 def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, reference: bool, as_json: bool,
           seed: int | None, timeout: float, device: str, memory_mb: int) -> None:
-    """Grade katas (all when none is named). Exit code 0: all pass, 1: any does not, 2: usage error."""
+    """Grade katas (all when none is named).
+
+    Exit code 0: all pass, 1: any does not, 2: usage error, 3: the grader itself failed on a
+    kata (a bug in the grader, to report; that kata gets no verdict and is not charged).
+    """
     if track is not None:
         if len(names) != len(registry.KATAS):
             raise click.UsageError("--track grades a whole track: name no kata with it.")
@@ -137,20 +144,34 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
         options = engine.Options(seed=seed, device=device, limits=Limits(timeout=timeout, memory_mb=memory_mb))
         report = engine.grade(names, None if reference else path, options, reference=reference, sandbox=sandbox)
     if not reference:
-        from grader.practice.watch import record
+        from grader.core.progress import record
 
         state = record(path, report)
         if state.notice:  # the state file was moved aside: name the backup (on stderr: --json owns stdout)
             render.notice(render.console(stderr=True), state.notice)
-    if as_json:
-        click.echo(report.to_json())
-    else:
-        con = render.console()
-        paths = {r.name: str(workspace.kata_path(path, registry.get(r.name))) for r in report.katas} if not reference else {}
-        render.report(con, report, paths)
-        if not reference and len(names) == len(registry.KATAS):
-            render.progress_line(con, sum(s.status == "pass" for s in state.katas.values()), len(registry.KATAS))
-    ctx.exit(EXIT_OK if report.ok else EXIT_FAIL)
+    try:
+        with stage("rendering"):
+            if as_json:
+                click.echo(report.to_json())
+            else:
+                con = render.console()
+                paths = {r.name: str(workspace.kata_path(path, registry.get(r.name)))
+                         for r in report.katas} if not reference else {}
+                render.report(con, report, paths)
+                if not reference and len(names) == len(registry.KATAS):
+                    render.progress_line(con, sum(s.status == "pass" for s in state.katas.values()),
+                                         len(registry.KATAS))
+    except GraderFault as fault:  # the report is the grader's: say so on stderr, where --json is not read
+        render.error(render.console(stderr=True), fault.message)
+        ctx.exit(EXIT_GRADER_FAULT)
+    ctx.exit(_exit_code([report]))
+
+
+def _exit_code(reports: list[Any]) -> int:
+    """3 when the grader failed on any kata (its verdict is missing), else 0 when all pass, else 1."""
+    if any(r.grader_faults for r in reports):
+        return EXIT_GRADER_FAULT
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_FAIL
 
 
 @main.command()
@@ -174,7 +195,8 @@ def report(ctx: click.Context, dirs: tuple[Path, ...], names: list[str], csv_fil
            json_file: Path | None, junit_file: Path | None, timeout: float, seed: int | None, parallel: int) -> None:
     """Grade many workspaces, one per person (DIR names the person), and print a person x kata table.
 
-    Exit code 0: every kata of every workspace passes, 1: any does not, 2: usage error.
+    Exit code 0: every kata of every workspace passes, 1: any does not, 2: usage error, 3: the
+    grader itself failed on a kata (a bug to report; no verdict on that kata).
     """
     for out in (csv_file, json_file, junit_file):
         if out is not None and not out.resolve().parent.is_dir():
@@ -200,7 +222,7 @@ def report(ctx: click.Context, dirs: tuple[Path, ...], names: list[str], csv_fil
         if out is not None:
             write(cohort, out)
     render.cohort(render.console(), cohort)
-    ctx.exit(EXIT_OK if cohort.ok else EXIT_FAIL)
+    ctx.exit(_exit_code(reports))
 
 
 def _people(dirs: tuple[Path, ...]) -> list[str]:
@@ -241,7 +263,7 @@ def _optional_kata(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 def _experiment(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from grader.practice.experiment import EXPERIMENTS
+    from grader.practice.experiments import EXPERIMENTS
 
     if value not in EXPERIMENTS:
         raise click.BadParameter(f"unknown experiment '{value}'. Known experiments: {', '.join(EXPERIMENTS)}.")
@@ -307,12 +329,12 @@ def solution(ctx: click.Context, name: str, force: bool, path: Path) -> None:
               help="Also draw the curves into FILE (needs matplotlib: pip install 'dpo-kata[plot]').")
 @click.option("--steps", type=click.IntRange(min=3, max=20000), default=200, show_default=True,
               help="Gradient steps per run.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the toy policy's starting logits.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the runs' starting point.")
 @click.pass_context
 def experiment(ctx: click.Context, name: str, reference: bool, path: Path, png: Path | None, steps: int,
                seed: int) -> None:
-    """Replay an experiment with your own losses. dpo-vs-ipo: DPO (β 0.1, 0.5) and IPO (β 0.1, 0.5, 1.0)
-    train the toy policy; DPO's π(y_l) keeps falling, IPO's h stops at 1/(2β).
+    """Replay an experiment from the seeds with your own code (in the sandbox, as when grading):
+    each run's numbers, its curves, and whether they show what the seeds say.
 
     Exit code 0: every run trained, 1: a loss is missing or failed, 2: usage error.
     """

@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from grader.practice.experiment import ExperimentResult
 
 STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red", "timeout": "bold yellow",
-                "not_started": "dim", "skip": "dim"}
+                "not_started": "dim", "skip": "dim", "grader_error": "bold magenta"}
 STATUS_LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "not_started": "NOT STARTED",
-                "skip": "skip"}
+                "skip": "skip", "grader_error": "GRADER ERROR"}
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -267,30 +267,34 @@ def curves(con: Console, series: dict[str, list[float]], shared: bool = False, i
 
 # ------------------------------------------------------------------ experiments
 def experiment(con: Console, res: "ExperimentResult") -> None:
-    """The runs as a table, their curves on shared scales, then what the seeds say they show."""
-    con.print(Text.assemble(Text(res.title, style="bold"),
-                            Text(f"  ·  {res.source}  ·  {res.steps} steps, seed {res.seed}, lr "
-                                 + ", ".join(f"{k} {v:g}" for k, v in res.lrs.items()), style="dim")))
+    """The runs as a table, their curves on shared scales, then what the seeds say they show.
+    Columns, labels and curves are the experiment record's (grader/practice/experiments/)."""
+    exp = res.experiment
+    settings = dict.fromkeys(k for arm in exp.arms for k in arm.settings)  # "lr DPO 2, IPO 0.1"
+    said = "".join(f", {k} " + ", ".join(f"{a.label} {a.settings[k]:g}" for a in exp.arms if k in a.settings)
+                   for k in settings)
+    con.print(Text.assemble(Text(exp.title, style="bold"),
+                            Text(f"  ·  {res.source}  ·  {res.steps} steps, seed {res.seed}{said}", style="dim")))
     for p in res.problems:
         error(con, p)
     if res.runs:
         table = Table(box=None, padding=(0, 2), pad_edge=False)
-        for col in ("loss", "β", "π(y_l) start", "final π(y_l)", "final h", "1/(2β)"):
-            table.add_column(col, justify="left" if col == "loss" else "right", no_wrap=True)
+        for n, col in enumerate(exp.columns):
+            table.add_column(col.title, justify="left" if n == 0 else "right", no_wrap=True)
+        keys = sum(1 for col in exp.columns if col.key)
         for r in res.runs:
-            if r.error:
-                table.add_row(r.loss, f"{r.beta:g}", Text(r.error, style="red"), "", "", "")
-                continue
-            table.add_row(r.loss, f"{r.beta:g}", f"{r.pi_rejected[0]:.4f}", f"{r.final_pi_rejected:.5f}",
-                          f"{r.final_h:.3f}", "—" if r.target is None else f"{r.target:g}")
+            if r.error:  # the run's identity, then its error
+                rest = [""] * max(0, len(exp.columns) - keys - 1)
+                table.add_row(*[col.cell(r) for col in exp.columns[:keys]], Text(r.error, style="red"), *rest)
+            else:
+                table.add_row(*[col.cell(r) for col in exp.columns])
         con.print(table)
-        trained = [r for r in res.runs if not r.error and r.h]
-        if trained:
-            con.print()
-            con.print(Text("π(y_l) per step, one scale for all runs:", style="dim"))
-            curves(con, {f"{r.loss} β={r.beta:g}": r.pi_rejected for r in trained}, shared=True, log=True, indent=2)
-            con.print(Text("h per step, one scale for all runs:", style="dim"))
-            curves(con, {f"{r.loss} β={r.beta:g}": r.h for r in trained}, shared=True, log=False, indent=2)
+        trained = [r for r in res.runs if r.trained]
+        for n, curve in enumerate(exp.curves if trained else ()):
+            if n == 0:
+                con.print()
+            con.print(Text(f"{curve.title}, one scale for all runs:", style="dim"))
+            curves(con, {exp.label(r): curve.values(r) for r in trained}, shared=True, log=curve.log, indent=2)
     for f in res.findings:
         con.print(Text.assemble(Text("✓ " if f.holds else "✗ ", style="green" if f.holds else "red"), f.text))
     for w in res.warnings:

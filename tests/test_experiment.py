@@ -2,6 +2,7 @@
 and with a candidate's own losses (run in the sandboxed child, never in the CLI's process)."""
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.practice import experiment
+from grader.practice.experiments import dpo_vs_ipo as dvi
 from grader import registry
 from grader.core import workspace
 from grader.cli import main
@@ -33,23 +35,25 @@ def reference(sandbox):
 
 def test_reference_numbers_dpo_keeps_falling_ipo_stops_at_its_target(reference):
     assert reference.ok and reference.problems == [] and reference.warnings == []
-    assert [(r.loss, r.beta) for r in reference.runs] == [("DPO", 0.1), ("DPO", 0.5),
-                                                         ("IPO", 0.1), ("IPO", 0.5), ("IPO", 1.0)]
+    assert [(r.arm, dvi.beta(r)) for r in reference.runs] == [("DPO", 0.1), ("DPO", 0.5),
+                                                              ("IPO", 0.1), ("IPO", 0.5), ("IPO", 1.0)]
     for r in reference.runs:
-        assert len(r.logp_rejected) == len(r.h) == 200
+        assert len(r.series["logp_rejected"]) == len(r.series["h_mean"]) == 200
     dpo, ipo = reference.runs_of("DPO"), reference.runs_of("IPO")
     for r in dpo:
-        lp = r.logp_rejected
-        assert all(b < a for a, b in zip(lp[100:], lp[101:])), f"DPO β={r.beta}: π(y_l) stopped falling"
-        assert r.still_falling and r.target is None
-        assert r.final_pi_rejected < 0.2 * r.pi_rejected[0]
-    assert dpo[0].final_pi_rejected < dpo[1].final_pi_rejected  # a smaller β falls faster
+        lp = r.series["logp_rejected"]
+        assert all(b < a for a, b in zip(lp[100:], lp[101:])), f"DPO β={dvi.beta(r)}: π(y_l) stopped falling"
+        assert dvi.still_falling(r) and dvi.target(r) is None
+        assert dvi.final_pi_rejected(r) < 0.2 * dvi.pi_rejected(r)[0]
+    assert dvi.final_pi_rejected(dpo[0]) < dvi.final_pi_rejected(dpo[1])  # a smaller β falls faster
     for r in ipo:
-        assert r.target == pytest.approx(1 / (2 * r.beta))
-        assert r.final_h == pytest.approx(r.target, abs=1e-3), f"IPO β={r.beta}: h ends at {r.final_h}"
-        assert not r.still_falling
-        assert abs(r.logp_rejected[-1] - r.logp_rejected[150]) < 1e-4  # π(y_l) has stopped
-    assert [r.final_pi_rejected for r in ipo] == sorted(r.final_pi_rejected for r in ipo)  # larger β, higher π(y_l)
+        assert dvi.target(r) == pytest.approx(1 / (2 * dvi.beta(r)))
+        assert dvi.final_h(r) == pytest.approx(dvi.target(r), abs=1e-3), f"IPO β={dvi.beta(r)}: h ends at {dvi.final_h(r)}"
+        assert not dvi.still_falling(r)
+        lp = r.series["logp_rejected"]
+        assert abs(lp[-1] - lp[150]) < 1e-4  # π(y_l) has stopped
+    finals = [dvi.final_pi_rejected(r) for r in ipo]
+    assert finals == sorted(finals)  # larger β, higher π(y_l)
     assert [(f.text.split(":")[0], f.holds) for f in reference.findings] == [("DPO", True), ("IPO", True), ("IPO", True)]
 
 
@@ -104,7 +108,7 @@ def test_a_wrong_ipo_shows_in_the_findings(sandbox, tmp_path):
     (ws / "ipo.py").write_text(solution_source("ipo").replace("1 / (2 * beta)", "1 / beta"))  # target 1/β
     result = experiment.run("dpo-vs-ipo", ws, 200, 0, sandbox)
     assert result.ok
-    assert [r.final_h for r in result.runs_of("IPO")] == pytest.approx([10.0, 2.0, 1.0], abs=1e-2)
+    assert [dvi.final_h(r) for r in result.runs_of("IPO")] == pytest.approx([10.0, 2.0, 1.0], abs=1e-2)
     holds = {f.text.split("(")[0].strip(): f.holds for f in result.findings}
     assert holds["IPO: h ends at its target 1/"] is False
 
@@ -178,16 +182,43 @@ def test_results_of_the_wrong_length_or_sign_are_malformed(tmp_path):
 
     from grader.sandbox.pool import Job, Limits, Outcome
 
-    arm = next(a for a in experiment.EXPERIMENTS["dpo-vs-ipo"].arms if a.kata == "ipo")  # three β
+    exp = experiment.EXPERIMENTS["dpo-vs-ipo"]
+    arm = next(a for a in exp.arms if a.kata == "ipo")  # three runs
     good = {"logp_rejected": [-3.0, -3.5], "logp_chosen": [-3.0, -2.5], "h_mean": [0.0, 1.0]}
     short = dict(good, h_mean=[0.0])
     positive = dict(good, logp_chosen=[-3.0, 2.5])
-    betas = [str(b) for b in arm.betas]
     result = tmp_path / "result.pt"
-    torch.save({"runs": dict(zip(betas, [good, short, positive]))}, result)
-    job = Job(id="ipo", kata="ipo", dir=str(tmp_path), file="", cases="", result=str(result), log="", seed=0,
+    torch.save({"runs": [{"series": s} for s in (good, short, positive)]}, result)
+    job = Job(id="1", kata="ipo", dir=str(tmp_path), file="", cases="", result=str(result), log="", seed=0,
               cuda="off", limits=Limits())
-    runs, problem = experiment._read(arm, Outcome(job, code=0), steps=2)
+    runs, problem = experiment._read(exp, arm, Outcome(job, code=0), steps=2)
     assert problem == ""
     assert [r.error for r in runs] == ["", "malformed results", "malformed results"]
-    assert runs[0].pi_rejected and not runs[1].pi_rejected and not runs[2].pi_rejected
+    assert runs[0].trained and not runs[1].trained and not runs[2].trained
+    assert dvi.pi_rejected(runs[0]) == pytest.approx([math.exp(-3.0), math.exp(-3.5)])
+
+
+def test_a_child_ends_with_the_engine_s_messages(tmp_path):
+    """One message for each way a child can end, shared with the engine (grader.core.outcomes)."""
+    from grader.core import outcomes
+    from grader.sandbox.pool import Job, Limits, Outcome
+
+    exp = experiment.EXPERIMENTS["dpo-vs-ipo"]
+    arm = exp.arms[0]
+    job = Job(id="0", kata="dpo", dir=str(tmp_path), file="", cases="", result=str(tmp_path / "none.pt"), log="",
+              seed=0, cuda="off", limits=Limits(timeout=3))
+    for outcome in (Outcome(job, signal=11), Outcome(job, timed_out=True), Outcome(job, code=0), Outcome(job, lost="x")):
+        runs, problem = experiment._read(exp, arm, outcome, steps=2)
+        ending = outcomes.ended(outcome, 3) or outcomes.load(outcome)[1]
+        assert runs == [] and problem == ending.message
+    assert experiment._read(exp, arm, Outcome(job, signal=11), 2)[1] == \
+        "the submission's process crashed with SIGSEGV (segmentation fault)."
+
+
+def test_every_experiment_record_names_registered_katas_and_functions():
+    for exp in experiment.EXPERIMENTS.values():
+        assert exp.arms and exp.columns and exp.curves and exp.series
+        for arm in exp.arms:
+            assert arm.kata in registry.KATAS, f"{exp.name}: no kata {arm.kata!r}"
+            assert arm.function in registry.get(arm.kata).entry, f"{exp.name}: {arm.kata} has no {arm.function}"
+            assert arm.runs, f"{exp.name}: arm {arm.label} has no runs"

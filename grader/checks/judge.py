@@ -12,6 +12,7 @@ from typing import Any, Callable
 import torch
 
 from grader.core.compare import Comparison, compare, equal_exactly, fmt_index, fmt_num
+from grader.core.faults import stage
 from grader.core.results import CheckResult
 from grader.core.kata import Mistake
 from grader.checks.function import REQUIRED, FunctionSpec, run_case
@@ -43,7 +44,13 @@ def reference_runs(spec: FunctionSpec, reference: Callable, cases: list[Case]) -
 
 
 def judge(ctx: Context, check_names: tuple[str, ...]) -> list[CheckResult]:
-    results = [CHECKS[name](ctx) for name in check_names]
+    """Run the named checks; one that raises is the grader's fault, named (grader.core.faults)."""
+    results = []
+    for name in check_names:
+        with stage("judging", check=name):
+            if name not in CHECKS:
+                raise LookupError(f"the kata lists the check '{name}', which grader/checks/judge.py does not implement")
+            results.append(CHECKS[name](ctx))
     return suggest_next_step(results, ctx.hint_command)
 
 

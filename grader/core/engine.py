@@ -17,7 +17,6 @@ import importlib
 import os
 import re
 import shutil
-import signal
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,8 @@ from typing import Any
 import torch
 
 from grader import registry
-from grader.core import workspace
+from grader.core import outcomes, workspace
+from grader.core.faults import GraderFault, MalformedResults, stage
 from grader.core.files import Snapshot, python_files
 from grader.core.kata import Kata
 from grader.core.results import CheckResult, KataResult, Report
@@ -79,18 +79,23 @@ class _Plan:
     """One kata's side of a run, shared by every workspace: spec, cases, the reference's runs."""
 
     def __init__(self, kata: Kata, options: Options, tmp: Path) -> None:
+        """Raises GraderFault: every step here is the grader's own code."""
         self.kata = kata
-        self.spec = importlib.import_module(kata.spec).SPEC
-        self.cases = self.spec.make_cases(options.seed)
-        self.cases_file = tmp / f"{kata.name}.cases.pt"  # read by every child of this kata
-        torch.save([c.to_dict() for c in self.cases], self.cases_file)
-        self.cases_file.chmod(0o444)  # children only read it
-        self.reference = importlib.import_module(kata.solution)
+        with stage("loading the kata's spec"):
+            self.spec = importlib.import_module(kata.spec).SPEC
+        with stage("case generation"):
+            self.cases = self.spec.make_cases(options.seed)
+            self.cases_file = tmp / f"{kata.name}.cases.pt"  # read by every child of this kata
+            torch.save([c.to_dict() for c in self.cases], self.cases_file)
+            self.cases_file.chmod(0o444)  # children only read it
+        with stage("loading the reference solution"):
+            self.reference = importlib.import_module(kata.solution)
         self.expected: list[Any] | None = None  # the reference's runs on the cases, once a submission needs them
 
     def prepare(self) -> None:
         if self.expected is None:
-            self.expected = self.spec.expected(self.reference, self.cases)
+            with stage("the reference run"):
+                self.expected = self.spec.expected(self.reference, self.cases)
 
 
 def _grade(names: list[str], workspaces: list[Path | None], options: Options, sandbox: Sandbox) -> list[Report]:
@@ -100,17 +105,24 @@ def _grade(names: list[str], workspaces: list[Path | None], options: Options, sa
     watched = [s.path for row in sources for s in row if s.path.exists()]
     tmp = Path(tempfile.mkdtemp(prefix="kata-run-"))
     try:
-        plans = {k.name: _Plan(k, options, tmp) for k in katas}
+        plans: dict[str, _Plan] = {}
+        faults: dict[str, GraderFault] = {}  # katas the grader itself cannot grade: nobody is charged
+        for k in dict.fromkeys(s.kata for row in sources for s in row if s.problem is None):
+            try:  # while a fresh zygote warms up, not after the children
+                plans[k.name] = _Plan(k, options, tmp)
+                plans[k.name].prepare()
+            except GraderFault as fault:
+                faults[k.name] = fault
+                plans.pop(k.name, None)
         jobs = [_job(i, s, plans[s.kata.name], tmp, options)
-                for i, row in enumerate(sources) for s in row if s.problem is None]
-        for name in dict.fromkeys(j.kata for j in jobs):  # while a fresh zygote warms up, not after the children
-            plans[name].prepare()
+                for i, row in enumerate(sources) for s in row if s.problem is None and s.kata.name in plans]
         parallel = options.parallel or os.cpu_count() or 1
-        outcomes, edited, tampered = run_guarded(sandbox, jobs, parallel, options.limits, watched, own)
+        ended, edited, tampered = run_guarded(sandbox, jobs, parallel, options.limits, watched, own)
         reports = []
         for i, (ws, row) in enumerate(zip(workspaces, sources)):
             results = [s.problem if s.problem is not None else
-                       _judge(plans[s.kata.name], outcomes[_job_id(i, s.kata)], options) for s in row]
+                       KataResult.from_fault(s.kata.name, faults[s.kata.name]) if s.kata.name in faults else
+                       _judge(plans[s.kata.name], ended[_job_id(i, s.kata)], options) for s in row]
             warnings = []
             if edited:
                 warnings.append("files the grader guards changed during the run; the submissions could not write "
@@ -178,11 +190,11 @@ def run_guarded(sandbox: Sandbox, jobs: list[Job], parallel: int, limits: Limits
     # Sandbox.run then ends them before it lets the interrupt through).
     snapshot = Snapshot.take(guarded, roots=(workspace.PACKAGE_ROOT / "grader", workspace.SOLUTIONS))
     try:
-        outcomes = {o.job.id: o for o in sandbox.run(jobs, parallel)}
+        done = {o.job.id: o for o in sandbox.run(jobs, parallel)}
     finally:
         edited, tampered = (snapshot.changed(), []) if sandbox.confined(limits) else \
             ([], snapshot.restore_changed(keep=own))
-    return outcomes, edited, tampered
+    return done, edited, tampered
 
 
 def _job_id(index: int, kata: Kata) -> str:
@@ -226,31 +238,12 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
     kata, job = plan.kata, outcome.job
     size, tail = _read_log_tail(job.log)
     base = {"seconds": outcome.seconds, "output": _output_text(size, tail)}
-    if outcome.lost:
-        return KataResult(kata.name, "error", message=f"the sandbox failed: {outcome.lost}", **base)
-    if outcome.timed_out:
-        return KataResult(kata.name, "timeout", message=f"did not finish within {options.limits.timeout:g} s and was "
-                          "stopped (an infinite loop, or far too slow); every process it started was ended.", **base)
-    if outcome.signal is not None:
-        try:
-            name = signal.Signals(outcome.signal).name
-        except ValueError:
-            name = str(outcome.signal)
-        why = " (killed: likely out of memory)" if outcome.signal == signal.SIGKILL else \
-            " (segmentation fault)" if outcome.signal == signal.SIGSEGV else ""
-        return KataResult(kata.name, "error", message=f"the submission's process crashed with {name}{why}.", **base)
-    try:
-        result = torch.load(job.result, weights_only=True)
-        assert isinstance(result, dict)
-    except FileNotFoundError:
-        return KataResult(kata.name, "error", message=f"the submission's process exited (code {outcome.code}) without "
-                          "reporting results: sys.exit, os._exit or a crash inside the submission.", **base)
-    except Exception as exc:  # weights_only refuses anything but plain tensors and data (tensor subclasses included)
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
-        what = f"it contains a {found.group(1)}, which the grader does not load (return plain torch.Tensor " \
-            "values, not a subclass)" if found else f"{type(exc).__name__}: {str(exc).strip()[:200]}"
-        return KataResult(kata.name, "error", message=f"the submission's results are not plain tensors and data: {what}.",
-                          **base)
+    ending = outcomes.ended(outcome, options.limits.timeout)
+    if ending is None:
+        result, ending = outcomes.load(outcome)
+    if ending is not None:
+        return KataResult(kata.name, ending.status, message=ending.message, **base)
+    assert result is not None
     try:  # everything in the file is the child's say-so: a malformed entry is an error, never a crash here
         out = result.get("output")
         if isinstance(out, dict) and out.get("tail"):
@@ -265,10 +258,12 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
         return KataResult(kata.name, "error", message=f"the submission's results could not be judged ({problem}).",
                           **base)
     try:
-        checks = plan.spec.judge(plan.reference, plan.cases, result, kata, plan.expected)
-    except Exception as exc:  # malformed results from the child are the submission's doing
-        return KataResult(kata.name, "error", message=f"the submission's results could not be judged "
-                          f"({type(exc).__name__}: {exc}).", **base)
+        with stage("judging"):  # a check that raises is the grader's bug, unless it refused the child's data
+            checks = plan.spec.judge(plan.reference, plan.cases, result, kata, plan.expected)
+    except MalformedResults as exc:
+        return KataResult(kata.name, "error", message=f"the submission's results could not be judged ({exc}).", **base)
+    except GraderFault as fault:
+        return KataResult.from_fault(kata.name, fault, **base)
     verdict = KataResult.from_checks(kata.name, checks, **base)
     if _memory_note(checks, options):  # e.g. a custom backward that allocates without bound
         verdict.status, verdict.message = "error", (f"ran out of memory: it needs more than the memory limit of "
@@ -294,16 +289,8 @@ def _malformed(spec: Any, cases: list[Any], result: dict[str, Any]) -> str:
 
 
 def _fatal(kata: Kata, job: Job, fatal: dict[str, Any], base: dict[str, Any]) -> KataResult:
-    kind = fatal.get("kind")
-    if kind == "not_started":
-        return KataResult(kata.name, "not_started", message=f"{kata.filename} still raises NotImplementedError. "
-                          f"`kata show {kata.name}` states the problem.", **base)
-    if kind == "missing":
-        names = " and ".join(f"'{e}'" for e in kata.entry)
-        return KataResult(kata.name, "error", message=f"{kata.filename} {fatal['message']}; the kata needs {names}.", **base)
-    line = f":{fatal['line']}" if fatal.get("line") else ""
-    text = f"\n    {fatal['text']}" if fatal.get("text") else ""
-    return KataResult(kata.name, "error", message=f"{kata.filename}{line}: {fatal['message']}{text}", **base)
+    ending = outcomes.fatal(kata, fatal)
+    return KataResult(kata.name, ending.status, message=ending.message, **base)
 
 
 def _memory_note(checks: list[CheckResult], options: Options) -> bool:

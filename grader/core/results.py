@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CHECK_STATUSES = ("pass", "fail", "skip", "error")
-KATA_STATUSES = ("pass", "fail", "error", "timeout", "not_started")
+KATA_STATUSES = ("pass", "fail", "error", "timeout", "not_started", "grader_error")  # grader_error: no verdict
 
 
 @dataclass
@@ -49,6 +49,7 @@ class KataResult:
     output: str = ""  # tail of what the submission printed
     seconds: float = 0.0
     hints_used: int = 0
+    fault: dict[str, Any] | None = None  # status grader_error: stage, check, exception (grader.core.faults)
 
     def __post_init__(self) -> None:
         assert self.status in KATA_STATUSES, f"unknown kata status {self.status!r}"
@@ -57,6 +58,11 @@ class KataResult:
     def from_checks(cls, name: str, checks: list[CheckResult], **kw: Any) -> "KataResult":
         status = "fail" if any(c.decides_failure for c in checks) else "pass"
         return cls(name=name, status=status, checks=checks, **kw)
+
+    @classmethod
+    def from_fault(cls, name: str, fault: Any, **kw: Any) -> "KataResult":
+        """No verdict: the grader's own code failed (`fault` is a grader.core.faults.GraderFault)."""
+        return cls(name=name, status="grader_error", message=fault.message, fault=fault.to_dict(), **kw)
 
     @property
     def failed_checks(self) -> list[CheckResult]:
@@ -73,6 +79,8 @@ class KataResult:
         }
         if self.output:
             out["output"] = self.output
+        if self.fault:
+            out["grader_fault"] = self.fault
         return out
 
 
@@ -94,6 +102,11 @@ class Report:
     @property
     def ok(self) -> bool:
         return self.passed == self.total
+
+    @property
+    def grader_faults(self) -> list[KataResult]:
+        """Katas the grader could not judge because its own code failed (grader.core.faults)."""
+        return [k for k in self.katas if k.status == "grader_error"]
 
     def to_dict(self) -> dict[str, Any]:
         return {

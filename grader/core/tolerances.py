@@ -56,3 +56,15 @@ GRPO_BEHAVIOUR = {
     "reward_gain": 0.15,
     "kl_drop": 0.97,
 }
+
+
+# ------------------------------------------------------------------ experiments
+# `kata experiment dpo-vs-ipo` (grader/practice/experiments/dpo_vs_ipo.py). Its runs are
+# 200 steps of plain gradient descent on the toy policy, in float32.
+# "Still falling": mean per-token log π(y_l) dropped by more than this over the last third
+# of the steps. DPO's reference runs drop by 0.3 to 1 nat there; a run that has settled
+# (IPO's) moves by less than 1e-4, so 0.02 separates the two by orders of magnitude either way.
+EXPERIMENT_STILL_FALLING_NATS = 0.02
+# "At its target": IPO's final h within this fraction of 1/(2β). The reference ends within
+# 1e-3 of the target; a wrong target (1/β, 1/(4β)) is off by 50 % or more.
+EXPERIMENT_TARGET_RTOL = 0.01

@@ -1,15 +1,42 @@
-"""Experiments: replay a result from the seeds with the candidate's own losses (or the references).
+"""Experiments: replay a result from the seeds with the candidate's own code (or the references).
 
-`dpo-vs-ipo` is the DPO/IPO notebook's experiment (Azar et al. 2023, section 4): train the toy
-policy of `grader.catalog.toy` with DPO for β in {0.1, 0.5} and with IPO for β in
-{0.1, 0.5, 1.0}. DPO drives π(y_l) towards 0 whatever β is (the Bradley-Terry objective has
-no finite optimum when the chosen answer always wins); IPO regresses h onto 1/(2β), so h
-stops there and β decides how far π(y_l) falls.
+An experiment is a record (`Experiment`, in grader/practice/experiments/), not code: its arms (which kata's function is
+trained, with which keyword arguments per run and which settings), the series each run
+records, how a run is labelled, tabled and drawn, and what the seeds say the curves show
+(its findings, computed from the runs as data). This module is the mechanism that runs any
+record: it sends one sandbox job per arm, reads the child's curves back, checks them, and
+hands the runs to the record's findings. It names no loss and no kata.
 
-The candidate's code runs in the sandbox's child, like a kata's: an experiment job is a
-kata job whose child trains (`TrainingProbe`) instead of probing cases. This process only
-reads plain lists of floats back (`weights_only=True`) and draws conclusions from them.
-Importing this module does not import torch.
+The candidate's code runs in the sandbox's child, like a kata's: an experiment job is a kata
+job whose child trains (`TrainingProbe`) instead of probing cases, and it ends the ways a
+kata job ends, with the same messages (grader.core.outcomes). This process only reads plain
+lists of floats back (`weights_only=True`) and draws conclusions from them.
+
+Adding an experiment
+--------------------
+Write one module in grader/practice/experiments/ (its name is free; the package finds it)
+that defines `EXPERIMENT = Experiment(...)`, with the types of
+grader/practice/experiments/record.py (dpo_vs_ipo.py there is a complete example):
+
+- `arms`: one `Arm(kata, function, label, runs=({"beta": 0.1}, ...), settings={"lr": ...})`
+  per function trained. Each dict in `runs` is one training run's keyword arguments for the
+  function; `settings` are the arm's own numbers for the training function (shown in the
+  report's first line).
+- `train(fn, kwargs, settings, steps, seed) -> {series name: [one float per step]}`: the
+  child side. It runs in the sandbox with the candidate's `fn`; it imports torch and its
+  helpers inside its body (this module and the records never import torch) and may raise
+  whatever the candidate's code raises. The zygote has imported every kata's spec, so
+  helpers under grader/catalog/ are loaded before a child starts.
+- `series`: the names `train` returns; the grader refuses a run whose series are missing,
+  not numbers, or not one per step. `check(run) -> str` adds the record's own sanity rule
+  (e.g. log-probabilities are never positive): a non-empty string marks the run malformed.
+- `findings(runs) -> [Finding(text, holds)]`: what the seeds say, checked on the runs that
+  trained (`run.error == ""`); thresholds come from grader/core/tolerances.py.
+- `label`, `columns` and `curves`: how the renderer shows a run (one row per run, one
+  sparkline per run and curve), so no renderer code is written for a new experiment.
+
+Then `kata experiment NAME` runs it; tests go in tests/test_experiment.py (or a file of their
+own) and the README's practice section gets a line. Importing this module does not import torch.
 """
 from __future__ import annotations
 
@@ -21,124 +48,37 @@ from pathlib import Path
 from typing import Any
 
 from grader import registry
-from grader.core import workspace
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One loss of an experiment: the kata whose function is trained, and with which β."""
-
-    kata: str  # its file is NAME.py in the workspace (or solutions/)
-    function: str
-    label: str
-    betas: tuple[float, ...]
-    lr: float  # plain gradient descent on the toy's logits
-    has_target: bool = False  # IPO: h has the finite target 1/(2β)
-
-
-@dataclass(frozen=True)
-class Experiment:
-    name: str
-    title: str
-    arms: tuple[Arm, ...]
-
-
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
-    Experiment("dpo-vs-ipo", "DPO vs IPO on the toy preference problem", (
-        # lr 2.0 is the dpo kata's behaviour run. IPO's loss is quadratic in h with curvature
-        # about 1 at the start, so lr ≥ 2 oscillates (the seeds' "IPO trains off with a large
-        # lr"); 0.1 converges smoothly in a few dozen steps.
-        Arm("dpo", "dpo_loss", "DPO", (0.1, 0.5), lr=2.0),
-        Arm("ipo", "ipo_loss", "IPO", (0.1, 0.5, 1.0), lr=0.1, has_target=True),
-    )),
-)}
-
-
-# ------------------------------------------------------------------ results
-@dataclass
-class Run:
-    """One training run: a loss and a β, the curves recorded at every step."""
-
-    loss: str
-    beta: float
-    logp_rejected: list[float] = field(default_factory=list)  # mean per-token log π(y_l)
-    logp_chosen: list[float] = field(default_factory=list)
-    h: list[float] = field(default_factory=list)  # per-token mean log-ratio difference
-    target: float | None = None  # IPO's 1/(2β)
-    error: str = ""  # the candidate's function failed during training
-
-    @property
-    def pi_rejected(self) -> list[float]:
-        return [math.exp(x) for x in self.logp_rejected]
-
-    @property
-    def final_pi_rejected(self) -> float:
-        return math.exp(self.logp_rejected[-1]) if self.logp_rejected else math.nan
-
-    @property
-    def final_h(self) -> float:
-        return self.h[-1] if self.h else math.nan
-
-    @property
-    def still_falling(self) -> bool:
-        """log π(y_l) fell by more than 0.02 over the last third: the behaviour kata's test."""
-        lp = self.logp_rejected
-        return len(lp) >= 3 and all(map(math.isfinite, lp)) and lp[-1] - lp[2 * len(lp) // 3] < -0.02
-
-    @property
-    def at_target(self) -> bool:
-        return self.target is not None and math.isfinite(self.final_h) and \
-            abs(self.final_h - self.target) <= 0.01 * self.target
-
-
-@dataclass
-class Finding:
-    """A statement the seeds make, and whether these runs bear it out."""
-
-    text: str
-    holds: bool
+from grader.core import outcomes, workspace
+from grader.practice.experiments import EXPERIMENTS
+from grader.practice.experiments.record import Arm, Column, Curve, Experiment, Finding, Run  # noqa: F401
 
 
 @dataclass
 class ExperimentResult:
-    name: str
-    title: str
+    experiment: Experiment
     source: str  # "reference solutions" or the workspace
     seed: int
     steps: int
-    lrs: dict[str, float]
     runs: list[Run] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # arms that could not run, and why
     findings: list[Finding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def name(self) -> str:
+        return self.experiment.name
+
+    @property
+    def title(self) -> str:
+        return self.experiment.title
+
+    @property
     def ok(self) -> bool:
         """Every arm ran and trained without an error (whatever the curves show)."""
         return not self.problems and all(not r.error for r in self.runs)
 
-    def runs_of(self, loss: str) -> list[Run]:
-        return [r for r in self.runs if r.loss == loss]
-
-
-def findings(runs: list[Run]) -> list[Finding]:
-    """What the seeds say the curves show, checked on these runs."""
-    out = []
-    dpo = [r for r in runs if r.loss == "DPO" and not r.error]
-    ipo = [r for r in runs if r.loss == "IPO" and not r.error]
-    if dpo:
-        falls = ", ".join(f"β={r.beta:g}: {r.pi_rejected[0]:.4f} → {r.final_pi_rejected:.5f}" for r in dpo)
-        out.append(Finding(f"DPO: π(y_l) is still falling at the last step for every β ({falls}); "
-                           "β sets the pace, not the end point", all(r.still_falling for r in dpo)))
-    if ipo:
-        hs = ", ".join(f"β={r.beta:g}: h={r.final_h:.3f} (1/(2β)={r.target:g})" for r in ipo)
-        out.append(Finding(f"IPO: h ends at its target 1/(2β) for every β ({hs})", all(r.at_target for r in ipo)))
-        ordered = sorted(ipo, key=lambda r: r.beta)
-        pis = [r.final_pi_rejected for r in ordered]
-        out.append(Finding("IPO: π(y_l) stops falling, and a larger β keeps it closer to the reference ("
-                           + ", ".join(f"β={r.beta:g}: {p:.4f}" for r, p in zip(ordered, pis)) + ")",
-                           all(not r.still_falling for r in ipo) and all(a < b for a, b in zip(pis, pis[1:]))))
-    return out
+    def runs_of(self, arm: str) -> list[Run]:
+        return [r for r in self.runs if r.arm == arm]
 
 
 # ------------------------------------------------------------------ child side
@@ -152,28 +92,22 @@ class TrainingProbe:
         self.params = params
 
     def probe(self, module: Any, cases: list[Any], seed: int, cuda: str) -> dict[str, Any]:
-        from grader.catalog.toy import train_pair
         from grader.checks.function import describe_error
 
         p = self.params
-        fn = getattr(module, p["function"], None)
+        exp = EXPERIMENTS[p["experiment"]]
+        arm = exp.arms[p["arm"]]
+        fn = getattr(module, arm.function, None)
         if fn is None or not callable(fn):
-            return {"fatal": {"kind": "missing", "message": f"defines no function '{p['function']}'"}}
-
-        def loss_of(beta: float) -> Any:
-            def loss(*args: Any) -> Any:
-                out = fn(*args, beta=beta)
-                return out[0] if isinstance(out, (tuple, list)) else out
-            return loss
-
-        runs: dict[str, Any] = {}
-        for beta in p["betas"]:
+            return {"fatal": {"kind": "missing", "message": f"defines no function '{arm.function}'"}}
+        runs: list[dict[str, Any]] = []
+        for kwargs in arm.runs:
             try:
-                runs[str(beta)] = train_pair(loss_of(beta), p["steps"], p["lr"], p["seed"]).to_dict()
+                runs.append({"series": exp.train(fn, dict(kwargs), dict(arm.settings), p["steps"], p["seed"])})
             except NotImplementedError as exc:
                 return {"fatal": {"kind": "not_started", "message": str(exc)}}
             except Exception as exc:
-                runs[str(beta)] = {"error": describe_error(exc)}
+                runs.append({"error": describe_error(exc)})
         return {"runs": runs}
 
 
@@ -184,50 +118,49 @@ def child_spec(job: dict[str, Any]) -> TrainingProbe | None:
 
 # ------------------------------------------------------------------ grader side
 def run(name: str, ws: Path | None, steps: int, seed: int, sandbox: Any) -> ExperimentResult:
-    """Run experiment `name` with the losses in workspace `ws` (None: the reference solutions)."""
+    """Run experiment `name` with the code in workspace `ws` (None: the reference solutions)."""
     import torch
 
     from grader.core.engine import private_copy, run_guarded
     from grader.sandbox.pool import Job, Limits
 
     exp = EXPERIMENTS[name]
-    result = ExperimentResult(exp.name, exp.title, "reference solutions" if ws is None else str(ws), seed, steps,
-                              {a.label: a.lr for a in exp.arms})
+    result = ExperimentResult(exp, "reference solutions" if ws is None else str(ws), seed, steps)
     tmp = Path(tempfile.mkdtemp(prefix="kata-experiment-"))
     try:
         cases = tmp / "cases.pt"  # an experiment job has no cases
         torch.save([], cases)
         jobs, arms = [], {}
-        for arm in exp.arms:
+        for index, arm in enumerate(exp.arms):
             path, problem = _source(arm, ws)
             if problem:
                 result.problems.append(f"{arm.label}: {problem}")
                 continue
-            d = tmp / arm.kata
+            d = tmp / str(index)
             private_copy(path, d, f"{arm.kata}.py")
-            params = {"function": arm.function, "betas": list(arm.betas), "steps": steps, "lr": arm.lr, "seed": seed}
-            limits = Limits(timeout=10.0 + 0.01 * steps * len(arm.betas))
-            jobs.append(Job(id=arm.kata, kata=arm.kata, dir=str(d), file=str(d / f"{arm.kata}.py"), cases=str(cases),
-                            result=str(d / "result.pt"), log=str(d / "output.log"), seed=seed, cuda="off",
-                            limits=limits, experiment=params))
-            arms[arm.kata] = arm
+            params = {"experiment": exp.name, "arm": index, "function": arm.function, "steps": steps, "seed": seed}
+            limits = Limits(timeout=10.0 + exp.seconds_per_step * steps * len(arm.runs))
+            jobs.append(Job(id=str(index), kata=arm.kata, dir=str(d), file=str(d / f"{arm.kata}.py"),
+                            cases=str(cases), result=str(d / "result.pt"), log=str(d / "output.log"), seed=seed,
+                            cuda="off", limits=limits, experiment=params))
+            arms[str(index)] = arm
         own = sorted(ws.glob("*.py")) if ws is not None else []
-        outcomes, edited, tampered = run_guarded(sandbox, jobs, len(jobs), Limits(), own, own)
+        ended, edited, tampered = run_guarded(sandbox, jobs, len(jobs), Limits(), own, own)
         if edited:
             result.warnings.append("files the grader guards changed during the run, though the submissions could "
                                    "not write there (Landlock); left as they are: " + ", ".join(map(str, edited)))
         if tampered:
             result.warnings.append("a submission changed files it must not touch; they were restored: "
                                    + ", ".join(str(p) for p in tampered))
-        for outcome in outcomes.values():
-            arm = arms[outcome.job.kata]
-            runs, problem = _read(arm, outcome, steps)
+        for job in jobs:  # in the record's order of arms, whatever order the children ended in
+            arm = arms[job.id]
+            runs, problem = _read(exp, arm, ended[job.id], steps)
             if problem:
                 result.problems.append(f"{arm.label}: {problem}")
             result.runs.extend(runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    result.findings = findings(result.runs)
+    result.findings = exp.findings([r for r in result.runs if r.trained])
     return result
 
 
@@ -245,52 +178,46 @@ def _source(arm: Arm, ws: Path | None) -> tuple[Path, str]:
     return path, ""
 
 
-def _read(arm: Arm, outcome: Any, steps: int) -> tuple[list[Run], str]:
-    """The child's runs, checked to be plain numbers; or what went wrong."""
-    import torch
-
-    if outcome.lost:
-        return [], f"the sandbox failed: {outcome.lost}"
-    if outcome.timed_out:
-        return [], f"training did not finish within {outcome.job.limits.timeout:g} s and was stopped."
-    if outcome.signal is not None:
-        return [], f"the process training {arm.kata}.py crashed (signal {outcome.signal})."
-    try:
-        data = torch.load(outcome.job.result, weights_only=True)
-    except Exception as exc:
-        return [], f"{arm.kata}.py's process exited (code {outcome.code}) without results ({type(exc).__name__})."
-    if not isinstance(data, dict):
-        return [], f"{arm.kata}.py's process wrote unreadable results."
-    fatal = data.get("fatal")
-    if isinstance(fatal, dict):
-        if fatal.get("kind") == "not_started":
-            return [], f"{arm.kata}.py still raises NotImplementedError: solve the {arm.kata} kata first, or add --reference."
-        line = f":{fatal['line']}" if fatal.get("line") else ""
-        return [], f"{arm.kata}.py{line}: {fatal.get('message', 'failed')}"
+def _read(exp: Experiment, arm: Arm, outcome: Any, steps: int) -> tuple[list[Run], str]:
+    """The child's runs, checked to be plain numbers; or how the child ended without them
+    (the engine's messages, grader.core.outcomes)."""
+    ending = outcomes.ended(outcome, outcome.job.limits.timeout)
+    data = None
+    if ending is None:
+        data, ending = outcomes.load(outcome)
+    if ending is None and isinstance(data, dict) and isinstance(data.get("fatal"), dict):
+        ending = outcomes.fatal(registry.get(arm.kata), data["fatal"])
+    if ending is not None:
+        return [], ending.message
+    assert data is not None
+    raw = data.get("runs") if isinstance(data.get("runs"), list) else []
     runs = []
-    raw = data.get("runs") if isinstance(data.get("runs"), dict) else {}
-    for beta in arm.betas:
-        entry = raw.get(str(beta))
-        run = Run(arm.label, beta, target=1 / (2 * beta) if arm.has_target else None)
+    for i, kwargs in enumerate(arm.runs):
+        entry = raw[i] if i < len(raw) else None
+        run = Run(arm.label, dict(kwargs))
         if not isinstance(entry, dict):
-            run.error = "no results for this β"
+            run.error = "no results for this run"
         elif "error" in entry:
             err = entry["error"] if isinstance(entry["error"], dict) else {}
             run.error = f"{err.get('type', 'error')}: {err.get('message', '')}" + \
                 (f" (at {err['where']})" if err.get("where") else "")
         else:
-            try:
-                run.logp_rejected, run.logp_chosen, run.h = (
-                    [float(x) for x in entry[k]] for k in ("logp_rejected", "logp_chosen", "h_mean"))
-            except (KeyError, TypeError, ValueError):
-                run.error = "malformed results"
-            else:  # one number per step, and log-probabilities are never positive
-                if any(len(xs) != steps for xs in (run.logp_rejected, run.logp_chosen, run.h)) or \
-                        any(x > 0 for x in run.logp_rejected + run.logp_chosen):
-                    run.logp_rejected, run.logp_chosen, run.h = [], [], []
-                    run.error = "malformed results"
+            run.series, run.error = _series(exp, entry.get("series"), steps)
+            if not run.error and exp.check(run):
+                run.series, run.error = {}, "malformed results"
         runs.append(run)
     return runs, ""
+
+
+def _series(exp: Experiment, raw: Any, steps: int) -> tuple[dict[str, list[float]], str]:
+    """Every series the record names, one float per step; ({}, "malformed results") otherwise."""
+    try:
+        series = {name: [float(x) for x in raw[name]] for name in exp.series}
+    except (KeyError, TypeError, ValueError):
+        return {}, "malformed results"
+    if any(len(xs) != steps for xs in series.values()):
+        return {}, "malformed results"
+    return series, ""
 
 
 # ------------------------------------------------------------------ pictures
@@ -303,27 +230,30 @@ def plot_available() -> bool:
 
 
 def write_png(result: ExperimentResult, path: Path) -> None:
-    """Two panels: π(y_l) on a log scale, and h with IPO's targets dashed. Needs matplotlib."""
+    """One panel per curve of the record, a line per trained run (dashed for arms after the
+    first), each run's mark dotted. Needs matplotlib."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    for r in result.runs:
-        if r.error or not r.h:
-            continue
-        style = "-" if r.loss == "DPO" else "--"
-        line, = left.plot(r.pi_rejected, style, label=f"{r.loss} β={r.beta:g}")
-        right.plot(r.h, style, color=line.get_color(), label=f"{r.loss} β={r.beta:g}")
-        if r.target is not None:
-            right.axhline(r.target, color=line.get_color(), linestyle=":", linewidth=1)
-    left.set_yscale("log")
-    left.set(title="π(y_l), per-token geometric mean", xlabel="step")
-    right.set(title="h = log-ratio(y_w) − log-ratio(y_l), per token (dotted: 1/(2β))", xlabel="step")
-    for ax in (left, right):
+    exp = result.experiment
+    curves = exp.curves
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4.2), constrained_layout=True, squeeze=False)
+    first_arm = exp.arms[0].label if exp.arms else ""
+    for ax, curve in zip(axes[0], curves):
+        for r in result.runs:
+            if not r.trained:
+                continue
+            line, = ax.plot(curve.values(r), "-" if r.arm == first_arm else "--", label=exp.label(r))
+            mark = curve.mark(r)
+            if mark is not None and math.isfinite(mark):
+                ax.axhline(mark, color=line.get_color(), linestyle=":", linewidth=1)
+        if curve.log:
+            ax.set_yscale("log")
+        ax.set(title=curve.title, xlabel="step")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{result.title} ({result.source}, seed {result.seed})")
+    fig.suptitle(f"{exp.title} ({result.source}, seed {result.seed})")
     fig.savefig(path, dpi=120)
     plt.close(fig)

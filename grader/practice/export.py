@@ -57,7 +57,8 @@ def write_json(cohort: Cohort, path: Path) -> None:
 
 # ------------------------------------------------------------------ JUnit XML
 # fail and not_started are the submission's failures; error and timeout stop it from being graded.
-JUNIT_ELEMENT = {"fail": "failure", "not_started": "failure", "error": "error", "timeout": "error"}
+JUNIT_ELEMENT = {"fail": "failure", "not_started": "failure", "error": "error", "timeout": "error",
+                 "grader_error": "error"}  # the grader's fault: JUnit's "error" (not a test failure)
 
 
 def _clean(text: str) -> str:

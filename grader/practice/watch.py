@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from grader import registry
 from grader.core import workspace
+from grader.core.progress import record
 from grader.core.results import Report
 from grader.core.state import State
 
@@ -124,7 +125,7 @@ def file_events(ws: Path, stop_event: threading.Event | None = None, tick_ms: in
 class WorkspaceGrader:
     """grade(name) -> Report for `kata watch`: one sandbox for every re-grade (torch is imported
     once, in the sandbox's zygote), progress recorded in the workspace's state as `kata grade`
-    records it. Start the sandbox before the first grade: the grader's own `import torch`
+    records it (grader.core.progress). Start the sandbox before the first grade: the grader's own `import torch`
     (at the first grade) then overlaps the zygote's."""
 
     def __init__(self, ws: Path, sandbox: Any, seed: int, limits: Any = None) -> None:
@@ -149,16 +150,6 @@ class WorkspaceGrader:
 
     def close(self) -> None:
         self.sandbox.close()
-
-
-def record(ws: Path, report: Report) -> State:
-    """Each kata's grade into the workspace state, and the hints used into the report; the state saved."""
-    state = State.load(ws)
-    for r in report.katas:
-        r.hints_used = state.get(r.name).hints
-        state.record_grade(r.name, r.status, sum(c.status == "pass" for c in r.checks), len(r.checks))
-    state.save()
-    return state
 
 
 def first_unfinished(ws: Path) -> str:
