@@ -68,3 +68,15 @@ EXPERIMENT_STILL_FALLING_NATS = 0.02
 # "At its target": IPO's final h within this fraction of 1/(2β). The reference ends within
 # 1e-3 of the target; a wrong target (1/β, 1/(4β)) is off by 50 % or more.
 EXPERIMENT_TARGET_RTOL = 0.01
+# `kata experiment grpo-length` (grader/practice/experiments/grpo_length.py).
+EXPERIMENT_GRPO_LENGTH = {
+    # The weight of a 2-token completion's token over a 32-token one's: 16 under "grpo", 1 under
+    # "bnpo" and "dr_grpo", up to float32 rounding (about 1e-6); a wrong normaliser is off by 2× or more.
+    "weight_rtol": 0.01,
+    # Over 200 steps (seed 0) the reference's wrong answers grow from 6.5 to about 8.5 tokens under
+    # "grpo" and right ones shrink to about 2.2; under "dr_grpo" both move by about 0.1 (sampling
+    # noise). A finding holds when "grpo" moves by at least `length_moves` tokens the biased way and
+    # "dr_grpo" by at most `unbiased_share` of that.
+    "length_moves": 0.5,
+    "unbiased_share": 0.25,
+}
