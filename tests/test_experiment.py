@@ -115,7 +115,8 @@ def test_a_wrong_ipo_shows_in_the_findings(sandbox, tmp_path):
 
 def test_unknown_experiment_and_missing_workspace_are_usage_errors(runner, tmp_path):
     unknown = runner.invoke(main, ["experiment", "dpo-vs-kto", "--reference"])
-    assert unknown.exit_code == 2 and "unknown experiment 'dpo-vs-kto'. Known experiments: dpo-vs-ipo." in unknown.output
+    known = ", ".join(experiment.EXPERIMENTS)  # every record, in the registry's order
+    assert unknown.exit_code == 2 and f"unknown experiment 'dpo-vs-kto'. Known experiments: {known}." in unknown.output
     missing = runner.invoke(main, ["experiment", "dpo-vs-ipo", "--path", str(tmp_path / "none")])
     assert missing.exit_code == 2 and "no workspace at" in missing.output
 
