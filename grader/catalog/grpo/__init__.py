@@ -12,35 +12,41 @@ computes it, with the variants that fixed its biases: Dr. GRPO's constant normal
 (Liu et al. 2025), DAPO's token-level mean and asymmetric clip (Yu et al. 2025) and
 GSPO's sequence-level ratio (Zheng et al. 2025).
 
-Inputs, for B completions of T response tokens (right-padded: each row of the mask is
-ones then zeros, never holes; a row may be empty):
+Inputs, for B completions of T response tokens (right-padded: each row of the
+mask is ones then zeros, never holes; a row may be empty):
 
-    logps        [B, T]  per-token log-probs under the policy being trained
-    old_logps    [B, T]  the same under the policy that sampled the completions
-    ref_logps    [B, T]  the same under the frozen reference model, or None when beta == 0
-    advantages   [B]     one advantage per completion, used as advantages[:, None]
-    mask         [B, T]  float, int or bool
+    logps       [B, T]  per-token log-probs under the policy being trained
+    old_logps   [B, T]  the same under the policy that sampled them
+    ref_logps   [B, T]  the same under the frozen reference model
+                        (or None when beta == 0)
+    advantages  [B]     one per completion, used as advantages[:, None]
+    mask        [B, T]  float, int or bool
 
 All float inputs share one dtype (float32 or float64) and every output has it.
-old_logps, ref_logps and advantages are constants of the objective: gradients flow to
-logps only (the grader passes the constants with requires_grad and checks that no
-gradient reaches them).
+old_logps, ref_logps and advantages are constants of the objective: gradients
+flow to logps only (the grader passes the constants with requires_grad and
+checks that no gradient reaches them).
 
-    ratio   "token":    ρ_t = exp(logps_t - old_logps_t)
-            "sequence": one ρ per completion (GSPO), exp of the masked mean of its
-                        token log-ratios (an empty row's ratio is 1), shared by its tokens
-    per token:  -min(ρ·A, clamp(ρ, 1 - epsilon_low, 1 + epsilon_high)·A) + beta·k3
-    k3      = exp(d) - d - 1,  d = ref_logps - logps  (when ref_logps is given)
-    loss    "grpo":    masked mean over each completion's tokens, then the mean over
-                       all B completions (an empty row contributes 0 and still counts)
-            "bnpo":    sum over all response tokens / their count (DAPO's token mean
-                       within one batch; TRL's "dapo" when the normaliser is this batch)
-            "dr_grpo": sum over all response tokens / (B · max_completion_length),
-                       max_completion_length defaulting to T
-    mean_kl        the mean of k3 over response tokens when ref_logps is given, else 0
-    clip_fraction  the mean over response tokens of "clipped in the advantage's
-                   direction": ρ > 1 + epsilon_high with A > 0, or ρ < 1 - epsilon_low
-                   with A < 0
+    ratio  "token":     ρ_t = exp(logps_t - old_logps_t)
+           "sequence":  one ρ per completion (GSPO): exp of the masked mean
+                        of its token log-ratios, shared by its tokens
+                        (an empty row's ratio is 1)
+    per token:  -min(ρ·A, clamp(ρ, 1 - eps_low, 1 + eps_high)·A) + beta·k3
+    k3     = exp(d) - d - 1,  d = ref_logps - logps  (when ref_logps is given)
+    loss   "grpo":     masked mean over each completion's tokens, then the
+                       mean over all B completions (an empty row contributes
+                       0 and still counts)
+           "bnpo":     sum over all response tokens / their count (DAPO's
+                       token mean within one batch; TRL's "dapo" when the
+                       normaliser is this batch)
+           "dr_grpo":  sum over all response tokens / (B · L), L =
+                       max_completion_length, T by default
+    mean_kl        mean of k3 over response tokens (0 without ref_logps)
+    clip_fraction  mean over response tokens of "clipped in the advantage's
+                   direction": ρ > 1 + eps_high with A > 0, or
+                   ρ < 1 - eps_low with A < 0
+
+(eps_low and eps_high stand for epsilon_low and epsilon_high.)
 
 Return (loss, mean_kl, clip_fraction), all 0-dim; mean_kl and clip_fraction carry no
 graph. Every masked mean divides by max(count, 1).
@@ -63,10 +69,12 @@ model learns" of many bug reports); a completion of 2 tokens gets 4× the per-to
 gradient of one of 8 under "grpo" and the same under "bnpo" and "dr_grpo"; clipped tokens
 get no gradient, and under "sequence" a completion is clipped as a whole; trained on a
 toy task, the mean reward rises, and the final KL to the reference falls as beta grows.""",
-    signature="def grpo_loss(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=0.2,\n"
-    "              epsilon_high=0.2, loss_type=\"grpo\", max_completion_length=None,\n"
-    "              importance_sampling_level=\"token\") -> (loss, mean_kl, clip_fraction)\n"
-    "    # logps, old_logps, ref_logps (or None), mask [B, T], advantages [B] -> [], [], []",
+    signature="def grpo_loss(logps, old_logps, ref_logps, advantages, mask, beta=0.04,\n"
+    "              epsilon_low=0.2, epsilon_high=0.2, loss_type=\"grpo\",\n"
+    "              max_completion_length=None, importance_sampling_level=\"token\")\n"
+    "    -> (loss, mean_kl, clip_fraction)\n"
+    "    # logps, old_logps, ref_logps (or None), mask: [B, T]; advantages: [B]\n"
+    "    # loss, mean_kl, clip_fraction: []",
     entry=("grpo_loss",),
     hints=(
         "GRPO is PPO's clipped surrogate with one advantage per completion (its reward, normalised "
@@ -89,8 +97,12 @@ toy task, the mean reward rises, and the final KL to the reference falls as beta
     ),
     checks=(
         c.SIGNATURE, c.OUTPUT_TYPES, c.VALUES, c.STABILITY, c.GRADIENTS, c.GRADCHECK,
-        c.MASKED_GRAD_ZERO, c.REWARDS_DETACHED, c.KEEPS_GRAPH, c.CONSTANTS_DETACHED, c.BAD_INPUT,
-        c.INPUTS_UNCHANGED, c.ROW_INDEPENDENCE, c.CUDA_AGREEMENT, c.DEVICE_HYGIENE,
+        c.MASKED_GRAD_ZERO,
+        Check("rewards_detached", "mean_kl and clip_fraction carry no autograd graph"),
+        c.KEEPS_GRAPH, c.CONSTANTS_DETACHED, c.BAD_INPUT, c.INPUTS_UNCHANGED,
+        Check("row_independence", "under \"grpo\", a batch's loss is the mean of its rows' losses, and mean_kl and "
+                                  "clip_fraction their means weighted by the rows' token counts"),
+        c.CUDA_AGREEMENT, c.DEVICE_HYGIENE,
         Check("behaviour", "on-policy β=0: loss ≈ 0 with gradient -A_i/(B·|o_i|); 4× length weighting under grpo "
                            "only; no gradient at clipped tokens (ε_high ≠ ε_low, and whole completions under "
                            "sequence); training raises the reward and a larger β ends closer to the reference"),
