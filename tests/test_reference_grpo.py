@@ -191,6 +191,9 @@ def test_cases_cover_the_contract_at_every_seed(seed):
     assert not by_name["non-contiguous inputs"].inputs["logps"].is_contiguous()
     assert "ref_logps" not in by_name["beta=0 without a reference model"].inputs
     assert any(c.options.get("max_completion_length", 0) > c.inputs["logps"].shape[1] for c in cases)
+    short = by_name["dr_grpo, no row reaches T"]  # B·T, not the longest completion, is the default normaliser
+    assert short.options == {"loss_type": "dr_grpo"}
+    assert int(short.inputs["mask"].sum(-1).max()) < short.inputs["logps"].shape[1]
     for c in cases:  # every ratio at least 1e-6 from a clip bound
         x = c.inputs
         m = x["mask"].bool()

@@ -141,6 +141,12 @@ toy task, the mean reward rises, and the final KL to the reference falls as beta
         Mistake("dr_grpo divided by the real lengths", "values",
                 "Dr. GRPO's normaliser is the constant B · max_completion_length (T by default), so a completion's "
                 "length does not rescale its tokens' gradients; dividing by token counts brings the bias back."),
+        Mistake("max_completion_length ignored", "values",
+                "under \"dr_grpo\" divide by B · max_completion_length when it is given (T only when it is None): "
+                "the constant is the longest completion the sampler allows, which may exceed this batch's T."),
+        Mistake("dr_grpo normalised by the longest completion", "values",
+                "without max_completion_length the \"dr_grpo\" normaliser is B · T, the padded length, a constant; "
+                "the longest completion in the batch changes from batch to batch and rescales every gradient."),
         Mistake("epsilon_high ignored", "values",
                 "clip the ratio to [1 - epsilon_low, 1 + epsilon_high]: DAPO's clip-higher uses a larger upper "
                 "bound so that unlikely tokens with a positive advantage can still grow."),
@@ -150,6 +156,10 @@ toy task, the mean reward rises, and the final KL to the reference falls as beta
         Mistake("clip fraction ignores the advantage's sign", "values",
                 "a token counts as clipped only when the min chose the clipped term: ρ > 1 + ε_high with A > 0, "
                 "or ρ < 1 - ε_low with A < 0. A ratio outside the range with the other sign still gets a gradient."),
+        Mistake("clip fraction per completion under \"sequence\"", "values",
+                "this kata's clip_fraction is a token mean under both levels: every token of a clipped completion "
+                "counts, and a long completion counts more. TRL logs the mean over completions instead "
+                "(is_clipped.float().mean() on [B, 1]); weight each completion by its token count."),
         Mistake("ratio from probabilities", "stability",
                 "exp(logps) / exp(old_logps) underflows to 0 / 0 = NaN for log-probs below about -100 (float32); "
                 "work in log space: exp(logps - old_logps), and the same for k3's exp(ref_logps - logps)."),

@@ -15,7 +15,8 @@ import torch
 def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=0.2, epsilon_high=0.2,
           loss_type="grpo", max_completion_length=None, importance_sampling_level="token", *,
           inverted=False, swapped=False, clamp=None, kl="k3", kl_outside=None, adv_row=False, grpo_over_t=False,
-          dr_over="constant", eps_high_ignored=None, seq_over_t=None, clip_any_sign=False, probabilities=None):
+          dr_over="constant", eps_high_ignored=None, seq_over_t=None, clip_any_sign=False, probabilities=None,
+          length_ignored=False, clip_per_completion=None, longest=False):
     B, T = logps.shape
     m = mask.to(logps.dtype)
     count = m.sum(-1)
@@ -66,7 +67,9 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
     else:
         per_token = per_token + beta * k if k is not None else per_token
         per_token_masked = per_token * m
-    n = T if max_completion_length is None else max_completion_length
+    n = T if max_completion_length is None or length_ignored else max_completion_length
+    if longest and max_completion_length is None:
+        n = count.max().clamp(min=1)
     reduction = loss_type
     if loss_type == "dr_grpo" and dr_over != "constant":
         reduction = dr_over
@@ -83,6 +86,10 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
     else:
         is_clipped = ((ratio > 1 + clip_high) & (adv > 0)) | ((ratio < 1 - epsilon_low) & (adv < 0))
     clip_fraction = (is_clipped.to(logps.dtype) * m).sum() / total
+    if clip_per_completion and importance_sampling_level == "sequence":  # [B, 1]: one entry per completion
+        counted = is_clipped.to(logps.dtype).squeeze(1)
+        clip_fraction = counted.mean() if clip_per_completion == "all" else \
+            (counted * (count > 0)).sum() / (count > 0).sum().clamp(min=1)
     return {"loss": loss, "mean_kl": mean_kl, "clip_fraction": clip_fraction}
 
 
@@ -104,8 +111,12 @@ MODELS: dict[str, Callable[..., Any]] = {
     "advantages broadcast along the wrong dimension": _model({"adv_row": True}),
     "grpo averaged over the padded length": _model({"grpo_over_t": True}),
     "dr_grpo divided by the real lengths": _model({"dr_over": "bnpo"}, {"dr_over": "grpo"}),
+    "max_completion_length ignored": _model({"length_ignored": True}),
+    "dr_grpo normalised by the longest completion": _model({"longest": True}),
     "epsilon_high ignored": _model({"eps_high_ignored": "everywhere"}, {"eps_high_ignored": "clamp"}),
     "sequence ratio averaged over padding": _model({"seq_over_t": "masked"}, {"seq_over_t": "padding"}),
     "clip fraction ignores the advantage's sign": _model({"clip_any_sign": True}),
+    "clip fraction per completion under \"sequence\"": _model({"clip_per_completion": "all"},
+                                                             {"clip_per_completion": "non-empty"}),
     "ratio from probabilities": _model({"probabilities": "ratio"}, {"probabilities": "both"}),
 }

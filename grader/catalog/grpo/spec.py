@@ -95,6 +95,7 @@ def make_cases(seed: int) -> list[Case]:
         grpo_case(seed, 8, "bnpo", [8, 5, 2, 7], 8, f64, "bool", {"loss_type": "bnpo", "beta": 0.2}),
         grpo_case(seed, 9, "dr_grpo, max_completion_length > T", [6, 1, 4, 5], 6, f32, "int",
                   {"loss_type": "dr_grpo", "max_completion_length": 9}),
+        grpo_case(seed, 19, "dr_grpo, no row reaches T", [4, 2, 3], 6, f64, "float", {"loss_type": "dr_grpo"}),
         grpo_case(seed, 10, "grpo, sequence", [6, 2, 0, 4], 6, f32, "float", {**seq}),
         grpo_case(seed, 11, "bnpo, sequence", [7, 3, 6], 7, f64, "int", {"loss_type": "bnpo", **seq},
                   zero_advantage=True),
