@@ -10,7 +10,7 @@
    direction get exactly no gradient and the others do (a ratio of 1.25 with A > 0 is inside
    only because ε_high is honoured); under "sequence" a completion is clipped as a whole.
 4. Training: a toy policy (6 independent positions over a vocabulary of 8, one rewarded answer,
-   reward = the fraction of right tokens) sampled in 2 groups of 8 and trained with plain SGD
+   reward = the fraction of right tokens) sampled in one group of 8 and trained with plain SGD
    on the submission's loss and group advantages computed here (the `advantages` kata is graded
    on its own): the expected reward rises, and the final KL(π ‖ π_ref) falls as β grows.
 """
@@ -37,7 +37,7 @@ CLIP_CLIPPED = ((False, False, False, False, True, True), (True, True, False, Fa
 SEQ_RATIOS = (1.4, 1.1)
 SEQ_OFFSETS = ((0.5, -0.6, 0.3, -0.2), (0.6, -0.2, -0.2, -0.2))
 TARGET = (3, 1, 4, 1, 5, 2)
-VOCAB, GROUP, GROUPS = 8, 8, 2
+VOCAB, GROUP, GROUPS = 8, 8, 1
 
 
 def group_advantages(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
