@@ -74,6 +74,7 @@ def kata_result(con: Console, r: KataResult, path: str = "") -> None:
         con.print(table)
         for c in r.checks:
             series = {k: v for k, v in c.details.items() if _is_series(v)}
+            series.update(_schema_series(c.details))
             if series:
                 con.print(Text(f"  curves ({c.name}), over training:", style="dim"))
                 curves(con, series)
@@ -205,6 +206,17 @@ def notice(con: Console, message: str) -> None:
 # ------------------------------------------------------------------ curves
 CURVE_WORDS = (("logp_rejected", "log π(y_l)"), ("logp_chosen", "log π(y_w)"), ("pi_rejected", "π(y_l)"),
                ("pi_chosen", "π(y_w)"), ("h_mean", "h"), ("_beta_", " β="))
+
+
+def _schema_series(details: dict[str, Any]) -> dict[str, list[float]]:
+    """The curves of a `details` built with grader/checks/details.py, titled from name and param."""
+    out = {}
+    for s in details.get("series") if isinstance(details.get("series"), list) else ():
+        if isinstance(s, dict) and _is_series(s.get("values")):
+            param = s.get("param") if isinstance(s.get("param"), dict) else {}
+            words = " ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in param.items())
+            out[f"{s.get('name', '')} {words}".strip()] = s["values"]
+    return out
 
 
 def _is_series(value: Any) -> bool:

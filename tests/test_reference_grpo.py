@@ -247,3 +247,12 @@ def test_behaviour_fails_wrong_implementations(mistake, says):
         return
     r = b.judge(b.run(fn, 0))
     assert r.status == "fail" and says in r.message, r.message
+
+
+def test_behaviour_curves_are_drawn_from_the_details_schema(reference_behaviour):
+    from grader.render import _schema_series
+
+    curves = _schema_series(reference_behaviour.details)
+    assert list(curves) == [f"{name} β={b:g}" for b in (0.0, 0.04, 0.4) for name in ("mean reward", "KL(π‖π_ref)")]
+    assert all(len(v) == 40 for v in curves.values())  # 50 steps sampled to 40 points
+    assert _schema_series({"series": [{"name": "x", "values": "not a curve"}], "judged": {}}) == {}
