@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import difflib
 
-from grader.catalog import bt, dpo, gae, get_probs, ipo, kl_penalty, orpo, ppo, sequence_logps, simpo
+from grader.catalog import bt, dpo, gae, get_probs, grpo, ipo, kl_penalty, orpo, ppo, sequence_logps, simpo
 from grader.core.kata import Kata
 
 # The curriculum, in order: the tracks, and within each its katas.
@@ -14,7 +14,7 @@ TRACKS: dict[str, str] = {
 
 KATAS: dict[str, Kata] = {k.name: k for k in (
     get_probs.KATA, sequence_logps.KATA, dpo.KATA, ipo.KATA, simpo.KATA, orpo.KATA, bt.KATA,
-    kl_penalty.KATA, gae.KATA, ppo.KATA,
+    kl_penalty.KATA, gae.KATA, ppo.KATA, grpo.KATA,
 )}
 
 

@@ -97,13 +97,13 @@ def test_hints_used_are_in_a_later_grade_json_and_report(runner, ws, lent):
 
 # ------------------------------------------------------------------ progress
 def list_rows(output: str) -> dict[str, tuple[str, str]]:
-    """kata -> (status, hints), sliced at the header's column starts."""
-    lines = output.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.startswith("kata ") and "status" in line)
-    cols = [lines[header].index(w) for w in ("status", "hints", "what it is")]
+    """kata -> (status, hints), sliced at the column starts of each track's table header."""
+    cols = None
     rows = {}
-    for line in lines[header + 1:]:
-        if line.strip():
+    for line in output.splitlines():
+        if line.startswith("kata ") and "status" in line:
+            cols = [line.index(w) for w in ("status", "hints", "what it is")]
+        elif cols is not None and line.strip() and not any(line.startswith(f"{t}: ") for t in registry.TRACKS):
             name = line[:cols[0]].strip()
             rows[name] = (line[cols[0]:cols[1]].strip(), line[cols[1]:cols[2]].strip())
     return rows

@@ -99,6 +99,29 @@ PPO_PLATEAU_MARGIN = 0.05
 PPO_PLATEAU_FLAT = 1e-6
 PPO_UNCLIPPED_MIN = 2.0
 PPO_UNCLIPPED_GROWTH = 1e-3
+# ---------------------------------------------------------------- grpo's behaviour run
+# (grader/catalog/grpo/behaviour.py). Everything there runs in float32.
+GRPO_BEHAVIOUR = {
+    # On-policy with β = 0 the "grpo" loss is -mean(A), 0 for group advantages; summing 4 advantages
+    # near ±1.2 in float32 leaves about 1e-7.
+    "zero_loss": 1e-6,
+    # The gradient -A_i/(B·|o_i|) is one float32 product and quotient away: relative error below 1e-4,
+    # measured against max(|expected|, grad_floor) so that padding's exact 0 is judged absolutely.
+    "grad_rtol": 1e-4,
+    "grad_floor": 1e-3,
+    # 4× (lengths 2 and 8) under "grpo", 1× under "bnpo" and "dr_grpo"; float32 rounding is ~1e-7.
+    "length_rtol": 1e-3,
+    # Training: 50 SGD steps of lr 2 on a [6, 8] table, one group of 8 samples per step (small, so
+    # that a correct loss written as a Python loop over rows stays fast). Over seeds 0-24 the
+    # reference's expected reward rises from 0.12-0.13 to 0.66-0.76 (β = 0), 0.63-0.73 (β = 0.04)
+    # and 0.39-0.46 (β = 0.4), by at least 0.27; the final KL is 5.0-6.3, 4.4-5.8 and 1.5-2.0, each
+    # β's at most 0.93× the previous one's on every seed.
+    "train_steps": 50,
+    "train_lr": 2.0,
+    "train_betas": (0.0, 0.04, 0.4),
+    "reward_gain": 0.15,
+    "kl_drop": 0.97,
+}
 
 
 # ------------------------------------------------------------------ experiments
@@ -144,3 +167,15 @@ KL_K2_CLOSE_MAX_BIAS = 0.15
 # magnitude about 1: |got - want| <= atol + rtol·|want|, float32 arithmetic inside allowed.
 GAE_BEHAVIOUR_RTOL = 1e-5
 GAE_BEHAVIOUR_ATOL = 1e-6
+# `kata experiment grpo-length` (grader/practice/experiments/grpo_length.py).
+EXPERIMENT_GRPO_LENGTH = {
+    # The weight of a 2-token completion's token over a 32-token one's: 16 under "grpo", 1 under
+    # "bnpo" and "dr_grpo", up to float32 rounding (about 1e-6); a wrong normaliser is off by 2× or more.
+    "weight_rtol": 0.01,
+    # Over 200 steps (seed 0) the reference's wrong answers grow from 6.5 to about 8.5 tokens under
+    # "grpo" and right ones shrink to about 2.2; under "dr_grpo" both move by about 0.1 (sampling
+    # noise). A finding holds when "grpo" moves by at least `length_moves` tokens the biased way and
+    # "dr_grpo" by at most `unbiased_share` of that.
+    "length_moves": 0.5,
+    "unbiased_share": 0.25,
+}
