@@ -14,7 +14,7 @@ import click
 
 from grader import __version__
 from grader.commands import MODULES
-from grader.commands._common import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: F401  (the exit codes, for callers)
+from grader.commands._common import EXIT_FAIL, EXIT_GRADER_FAULT, EXIT_OK, EXIT_USAGE  # noqa: F401  (the exit codes, for callers)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -33,6 +33,20 @@ def main() -> None:
     Completion (bash, in ~/.bashrc):
             eval "$(_KATA_COMPLETE=bash_source kata)"
     """
+    _end_cleanly_on_sigterm()
+
+
+def _end_cleanly_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C: running children are ended, tampering is repaired and the
+    run's temporary folder is removed before the process exits (code 143)."""
+    import signal
+    import threading
+
+    def terminated(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, terminated)
 
 
 for _module in MODULES:

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import difflib
 
-from grader.catalog import bt, dpo, get_probs, ipo, orpo, sequence_logps, simpo
-from grader.catalog import advantages
-from grader.catalog import kto
+from grader.catalog import advantages, bt, dpo, gae, get_probs, grpo, ipo, kl_penalty, kto, orpo, ppo, sequence_logps, simpo
 from grader.core.kata import Kata
 
 # The curriculum, in order: the tracks, and within each its katas.
@@ -16,8 +14,7 @@ TRACKS: dict[str, str] = {
 
 KATAS: dict[str, Kata] = {k.name: k for k in (
     get_probs.KATA, sequence_logps.KATA, dpo.KATA, ipo.KATA, simpo.KATA, orpo.KATA, bt.KATA,
-    advantages.KATA,
-    kto.KATA,
+    kl_penalty.KATA, gae.KATA, ppo.KATA, advantages.KATA, grpo.KATA, kto.KATA,
 )}
 
 

@@ -13,15 +13,38 @@ from grader.checks.function import as_outputs
 from grader.core.results import KataResult, Report
 from grader.sandbox.pool import Limits, Sandbox
 
+# The suite's tensors are tiny: one thread computes them faster than a pool that has to wake
+# (25 times faster on a busy 2-core machine), as the sandbox's children already do.
+torch.set_num_threads(1)
+
 TESTS = Path(__file__).resolve().parent
 MISTAKES = TESTS / "mistakes"
 VARIANTS = TESTS / "variants"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "own_sandbox: the test starts sandboxes of its own (Sandbox.start is not lent)")
 
 
 @pytest.fixture(scope="session")
 def sandbox():
     with Sandbox.start() as sb:
         yield sb
+
+
+@pytest.fixture(autouse=True)
+def lent_sandbox(request, monkeypatch):
+    """Every command a test runs in this process (the CLI through CliRunner, the notebook API,
+    watch, experiments) grades with the session's sandbox: `Sandbox.start` is the factory they
+    all call, and it lends the one sandbox, so torch is imported once per suite, not per test.
+    A test marked `own_sandbox` gets real ones; a test that patches `Sandbox.start` itself
+    overrides this. Tests that start `python -m grader` cover the real start-up path."""
+    if request.node.get_closest_marker("own_sandbox"):
+        yield None
+        return
+    from tests.borrowed import lend
+
+    yield lend(monkeypatch, request.getfixturevalue("sandbox"))
 
 
 @pytest.fixture

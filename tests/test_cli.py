@@ -411,3 +411,43 @@ def test_an_error_with_no_frame_of_the_submission_names_no_grader_or_torch_line(
     mine.write_text("def mine():\n    return 1 / 0\n")  # on disk, as a submission is: its line can be shown
     exec(compile(mine.read_text(), str(mine), "exec"), fake)
     assert describe_error(fake["run"](fake["mine"]))["where"] == "dpo.py:2 in mine: return 1 / 0"
+
+
+START_UP = """
+import sys
+from grader.cli import main
+try:
+    main(["grade", "dpo", "--path", sys.argv[1], "--json", "--seed", "3"], prog_name="kata")
+except SystemExit as exc:
+    code = exc.code
+sys.stderr.write("modules: " + " ".join(m for m in ("grader.practice.watch", "grader.core.progress") if m in sys.modules))
+sys.exit(code)
+"""
+
+
+@pytest.mark.own_sandbox
+def test_kata_grade_starts_for_real_in_a_fresh_interpreter(tmp_path):
+    """The real start-up path, not the lent sandbox: a fresh interpreter starts its own zygote and
+    grades; `kata grade` records progress without importing the watch loop."""
+    import subprocess
+    import sys
+
+    ws = tmp_path / "ws"
+    workspace.init(ws)
+    (ws / "dpo.py").write_text(solution_source("dpo"))
+    proc = subprocess.run([sys.executable, "-c", START_UP, str(ws)], capture_output=True, text=True,
+                          cwd=workspace.PACKAGE_ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [(k["name"], k["status"]) for k in doc["katas"]] == [("dpo", "pass")] and doc["seed"] == 3
+    assert proc.stderr.endswith("modules: grader.core.progress")  # progress recorded without the watch loop
+    assert json.loads((ws / ".kata" / "state.json").read_text())["katas"]["dpo"]["status"] == "pass"
+
+
+def test_grade_records_progress_without_the_watch_loop():
+    import ast
+
+    tree = ast.parse((workspace.PACKAGE_ROOT / "grader" / "commands" / "grade.py").read_text())
+    grade = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "grade")
+    imported = {node.module for node in ast.walk(grade) if isinstance(node, ast.ImportFrom)}
+    assert "grader.core.progress" in imported and "grader.practice.watch" not in imported

@@ -115,7 +115,9 @@ def test_a_wrong_ipo_shows_in_the_findings(sandbox, tmp_path):
 
 def test_unknown_experiment_and_missing_workspace_are_usage_errors(runner, tmp_path):
     unknown = runner.invoke(main, ["experiment", "dpo-vs-kto", "--reference"])
-    assert unknown.exit_code == 2 and "unknown experiment 'dpo-vs-kto'. Known experiments: dpo-vs-ipo." in unknown.output
+    known = ", ".join(experiment.EXPERIMENTS)  # every record's name, dpo-vs-ipo among them
+    assert "dpo-vs-ipo" in experiment.EXPERIMENTS
+    assert unknown.exit_code == 2 and f"unknown experiment 'dpo-vs-kto'. Known experiments: {known}." in unknown.output
     missing = runner.invoke(main, ["experiment", "dpo-vs-ipo", "--path", str(tmp_path / "none")])
     assert missing.exit_code == 2 and "no workspace at" in missing.output
 
@@ -209,7 +211,7 @@ def test_a_child_ends_with_the_engine_s_messages(tmp_path):
               seed=0, cuda="off", limits=Limits(timeout=3))
     for outcome in (Outcome(job, signal=11), Outcome(job, timed_out=True), Outcome(job, code=0), Outcome(job, lost="x")):
         runs, problem = experiment._read(exp, arm, outcome, steps=2)
-        ending = outcomes.ended(outcome, 3) or outcomes.load(outcome)[1]
+        ending = outcomes.ended(outcome, job.limits) or outcomes.load(outcome)[1]
         assert runs == [] and problem == ending.message
     assert experiment._read(exp, arm, Outcome(job, signal=11), 2)[1] == \
         "the submission's process crashed with SIGSEGV (segmentation fault)."

@@ -20,13 +20,23 @@ import pytest
 from grader.core import engine, workspace
 from grader.sandbox import procs
 from grader import registry
-from grader.sandbox.pool import Limits, Sandbox
+from grader.sandbox.pool import STARVED_MAX, Limits, Sandbox
 from tests.conftest import TESTS, declared, solution_source
 
 HOSTILE = TESTS / "hostile"
 SLACK = 2.5  # seconds a kata may take beyond its timeout: the kill, the zygote's report, judging
+# A child starved of CPU by others (this machine's load included) has its deadline extended up to
+# STARVED_MAX times its timeout (grader.sandbox.pool): the bounds below allow for it.
 MARKER = b"# kata-hostile-test-marker"  # written by tests/hostile/tamper.py
 GRADER = workspace.PACKAGE_ROOT / "grader"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_sandbox(sandbox):
+    """The timings below are a kata's, not the zygote's first `import torch`: it is warm before they start."""
+    from grader.core import engine as _engine
+
+    _engine.grade(["get_probs"], None, _engine.Options(), reference=True, sandbox=sandbox)
 
 
 def hostile(name: str, **placeholders: str) -> tuple[str, str]:
@@ -98,12 +108,21 @@ CASES = [
      "it contains a get_probs.Agreeable"),
     ("forged_result", {}, "error",
      "the submission's results could not be judged (run 0 reports 0 outputs; the kata has 1)"),
-    ("forged_junk_result", {}, "error", "the submission's results could not be judged (ValueError: "),
+    ("forged_junk_result", {}, "error",
+     "the submission's results could not be judged (TypeError: 'fatal' is not a record with a message)"),
     ("imports_reference", {}, "error", "refused: the submission imports the reference solutions"),
     ("imports_reference_at_call", {}, "error",
      "refused: the submission imports the reference solutions ('solutions') while being graded"),
     ("imports_reference_swallowed", {}, "error",
      "refused: the submission imports the reference solutions ('solutions') while being graded"),
+    # what a child leaves behind is read as untrusted data (grader.sandbox.untrusted)
+    ("sets_written_inf", {}, "pass", ""),
+    ("fifo_log", {}, "pass", ""),
+    ("fifo_result", {}, "error", "result.pt is a FIFO (named pipe), not a regular file"),
+    ("zero_link_result", {}, "error", "result.pt is a symbolic link"),
+    ("shared_nested_tail", {}, "error", "could not be judged (they hold more than 200000 values"),
+    ("stride_zero", {}, "error", "could not be judged (they hold a tensor of shape (67108864,) at the top["),
+    ("sigxcpu", {"timeout": 2}, "timeout", "used 2 s of CPU time (its threads together) and was stopped"),
 ]
 
 
@@ -115,7 +134,7 @@ def test_hostile_submission_gets_its_verdict(name, limits, status, phrase, grade
     result = grade_one(kata, source, **limits)
     elapsed = time.monotonic() - started
     assert (result.status, phrase in said(result)) == (status, True), said(result)
-    assert elapsed < limits["timeout"] + SLACK if status == "timeout" else elapsed < 8, elapsed
+    assert elapsed < limits["timeout"] * STARVED_MAX + SLACK if status == "timeout" else elapsed < 8, elapsed
     assert (tmp_path / "ws" / f"{kata}.py").read_text() == source
 
 
@@ -180,7 +199,7 @@ def test_spawned_processes_end_with_their_kata(loop, grade_one):
     try:
         assert len(pids) == 4, result.output
         assert result.status == ("timeout" if loop else "pass"), said(result)
-        assert elapsed < 2 + SLACK
+        assert elapsed < 2 * STARVED_MAX + SLACK
         assert _gone(pids) == [], "processes the submission started outlived its kata"
     finally:
         for p in pids:  # never leave a sleeper behind, even when the test fails
@@ -219,7 +238,7 @@ def test_stopped_zygote_times_out_that_kata_and_the_next_is_graded(grade_files):
     by_name = {k.name: k for k in report.katas}
     assert by_name[kata].status == "timeout", said(by_name[kata])
     assert by_name["dpo"].status == "pass", said(by_name["dpo"])
-    assert elapsed < 1 + SLACK + 3
+    assert elapsed < 1 * STARVED_MAX + SLACK + 3
 
 
 def test_forged_events_are_not_believed(grade_files):
@@ -233,11 +252,15 @@ def test_forged_events_are_not_believed(grade_files):
         report = grade_files({kata: source, "dpo": looping_dpo}, [kata, "dpo"], timeout=1, parallel=1, confine=False)
         by_name = {k.name: k for k in report.katas}
         assert by_name[kata].status == "error", said(by_name[kata])
-        assert "without reporting results" in by_name[kata].message
+        if os.geteuid() == 0:  # a child without capabilities may not open the pipes of a zygote that has them
+            assert by_name[kata].message.startswith("get_probs.py:14: PermissionError: [Errno 13] Permission "
+                                                    "denied: '/proc/"), by_name[kata].message
+        else:
+            assert "without reporting results" in by_name[kata].message
         assert by_name["dpo"].status == "timeout", said(by_name["dpo"])
         assert victim.poll() is None, "the timeout killed a process the grader never started"
         forger = int(by_name[kata].output.split("forger:")[1].split()[0])
-        assert _gone([forger]) == [], "a forged 'exited' left the child running"
+        assert _gone([forger]) == [], "a forged 'exited' left the child running"  # or it ended by itself
     finally:
         victim.kill()
         victim.wait()
@@ -309,6 +332,7 @@ def test_an_editors_lock_link_in_the_workspace_is_left_out(grade_files, tmp_path
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="process checks read /proc")
+@pytest.mark.own_sandbox  # interrupted on purpose: a sandbox of its own
 def test_ctrl_c_ends_the_children_and_still_undoes_tampering(tmp_path, tamper_guard):
     """Interrupted (Ctrl-C; in a notebook the sandbox lives on), a run ends every child it handed out,
     and what an unconfined child changed is restored before the interrupt goes through."""

@@ -97,16 +97,15 @@ def test_hints_used_are_in_a_later_grade_json_and_report(runner, ws, lent):
 
 # ------------------------------------------------------------------ progress
 def list_rows(output: str) -> dict[str, tuple[str, str]]:
-    """kata -> (status, hints) over every track's table, sliced at that table's header's column starts."""
-    rows: dict[str, tuple[str, str]] = {}
+    """kata -> (status, hints), sliced at the column starts of each track's table header."""
     cols = None
+    rows = {}
     for line in output.splitlines():
         if line.startswith("kata ") and "status" in line:
             cols = [line.index(w) for w in ("status", "hints", "what it is")]
-        elif not line.strip():
-            cols = None  # a blank line ends a track's table; its title line follows
-        elif cols and line[:cols[0]].strip():  # not a wrapped summary's continuation
-            rows[line[:cols[0]].strip()] = (line[cols[0]:cols[1]].strip(), line[cols[1]:cols[2]].strip())
+        elif cols is not None and line.strip() and not any(line.startswith(f"{t}: ") for t in registry.TRACKS):
+            name = line[:cols[0]].strip()
+            rows[name] = (line[cols[0]:cols[1]].strip(), line[cols[1]:cols[2]].strip())
     return rows
 
 

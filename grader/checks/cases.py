@@ -26,10 +26,14 @@ class Case:
     # input name -> how the tensor is laid out in memory when passed (`LAYOUTS`): the same values
     # as a non-contiguous or expanded tensor, as real code produces them (`logits[:, :-1]`).
     layout: dict[str, str] = field(default_factory=dict)
+    # An optional input this case leaves out -> its position among the positional arguments:
+    # None is passed there (grpo's ref_logps when beta == 0). The checks never see it.
+    absent: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "inputs": self.inputs, "options": self.options, "extreme": self.extreme,
-                "scale": self.scale, "upstream": self.upstream, "note": self.note, "layout": dict(self.layout)}
+                "scale": self.scale, "upstream": self.upstream, "note": self.note, "layout": dict(self.layout),
+                "absent": dict(self.absent)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Case":
@@ -68,6 +72,18 @@ def _expanded(t: torch.Tensor) -> torch.Tensor:
 LAYOUTS = {"sliced": _sliced, "transposed": _transposed, "expanded": _expanded}
 
 
+def clone_layout(t: torch.Tensor) -> torch.Tensor:
+    """A detached copy of `t` with its layout: a slice of a wider tensor stays a non-contiguous
+    view, an expanded tensor keeps its zero strides (`clone` would make both contiguous, and a
+    case built to catch `.view(...)` on such inputs would test nothing)."""
+    t = t.detach()
+    if t.is_contiguous() or t.device.type == "meta":
+        return t.clone()
+    copy = torch.empty(0, dtype=t.dtype, device=t.device)
+    copy.set_(t.untyped_storage().clone(), t.storage_offset(), t.size(), t.stride())
+    return copy
+
+
 def laid_out(case: Case, name: str, t: torch.Tensor) -> torch.Tensor:
     """`t` (a fresh copy of input or tensor option `name`) in the memory layout `case` asks for."""
     kind = case.layout.get(name)
@@ -79,7 +95,7 @@ def with_layout(case: Case, name: str, **layout: str) -> Case:
     note = case.note + "; " + ", ".join(f"{k} {v}" for k, v in layout.items())
     options = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in case.options.items()}
     return Case(name, {k: v.clone() for k, v in case.inputs.items()}, options, case.extreme, case.scale,
-                case.upstream, note, {**case.layout, **layout})
+                case.upstream, note, {**case.layout, **layout}, dict(case.absent))
 
 
 def generator(seed: int, salt: int) -> torch.Generator:

@@ -48,6 +48,9 @@ class FunctionSpec:
     models: dict[str, Callable[..., Any]] = field(default_factory=dict)
     behaviour: Behaviour | None = None
     row_case: int = 0  # index of the case graded row by row
+    # Checks of this kata alone, by name (e.g. an advisory accuracy check); `judge` looks a
+    # name up here before the shared checks, so a kata adds a check without editing them.
+    checks: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     combine_rows: Callable[[list[list[torch.Tensor]], Case], list[torch.Tensor]] | None = None
     # The kata's formula with its conventions as knobs, for the differential diagnosis
     # (grader.checks.conventions explains how to declare it).
@@ -113,4 +116,4 @@ class FunctionSpec:
         with one_thread():
             ctx = Context(self, cases, getattr(reference, self.function), cand, kata.mistakes,
                           f"kata hint {kata.name}", expected)
-            return _judge.judge(ctx, kata.check_names)
+            return _judge.judge(ctx, kata.check_names, {**_judge.CHECKS, **self.checks})

@@ -42,6 +42,11 @@ class FunctionsSpec:
         return tuple(p.function for p in self.parts)
 
     @property
+    def grad_inputs(self) -> tuple[str, ...]:
+        """Every function's differentiated inputs (none: the kata's outputs are targets without a graph)."""
+        return tuple(dict.fromkeys(n for p in self.parts for n in p.grad_inputs))
+
+    @property
     def models(self) -> dict[str, Callable[..., Any]]:
         return {name: model for p in self.parts for name, model in p.models.items()}
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from grader.checks.cases import Case, laid_out
+from grader.checks.cases import Case, clone_layout, laid_out
 from grader.core.tolerances import GRADCHECK, GRADCHECK_FLOAT32
 
 
@@ -51,10 +51,14 @@ def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: s
 
 
 def call(fn: Callable, case: Case, inputs: dict[str, Any] | None = None, options: dict[str, Any] | None = None) -> Any:
-    """`fn` called as the contract says: inputs positionally, in order; options as keywords."""
+    """`fn` called as the contract says: inputs positionally, in order (None where the case leaves
+    an optional input out); options as keywords."""
     inputs = case.inputs if inputs is None else inputs
     options = case.options if options is None else options
-    return fn(*inputs.values(), **options)
+    args = list(inputs.values())
+    for at in sorted(case.absent.values()):
+        args.insert(at, None)
+    return fn(*args, **options)
 
 
 def probe_rows(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
@@ -140,10 +144,11 @@ def run_case(spec: Any, fn: Callable, case: Case, device: str = "cpu") -> dict[s
     Inputs are fresh copies in the case's memory layout; tensor options (a [B] label) are fresh
     copies too, and both are reported as they are after the call (`inputs_unchanged`).
     """
-    inputs = {k: laid_out(case, k, v.detach().clone()).to(device) for k, v in case.inputs.items()}
-    options = {k: (laid_out(case, k, v.detach().clone()).to(device) if isinstance(v, torch.Tensor) else v)
+    inputs = {k: laid_out(case, k, clone_layout(v)).to(device) for k, v in case.inputs.items()}
+    options = {k: (laid_out(case, k, clone_layout(v)).to(device) if isinstance(v, torch.Tensor) else v)
                for k, v in case.options.items()}
-    for name in spec.grad_inputs + spec.constants:
+    present = tuple(n for n in spec.grad_inputs + spec.constants if n in inputs)  # an optional one may be absent
+    for name in present:
         inputs[name].requires_grad_(True)
     run: dict[str, Any] = {"error": None, "outputs": [], "types": [], "grads": {}, "backward_error": None,
                            "custom_backward": False, "inputs_after": {}, "returned": None}
@@ -170,7 +175,7 @@ def run_case(spec: Any, fn: Callable, case: Case, device: str = "cpu") -> dict[s
             if spec.loss is None:
                 upstream = case.upstream.to(device=target.device, dtype=target.dtype)
                 target = (target * upstream).sum()
-            names = spec.grad_inputs + spec.constants
+            names = present
             leaves = [inputs[n] for n in names]
             # A result with no graph reaches no input (None, as allow_unused gives): the judge
             # accepts that where the reference's gradient is all zero (e.g. no token counts).

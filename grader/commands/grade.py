@@ -55,11 +55,16 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
         options = engine.Options(seed=new_seed(seed), device=device,
                                  limits=Limits(timeout=timeout, memory_mb=memory_mb))
         report = engine.grade(names, None if reference else path, options, reference=reference, sandbox=sandbox)
+    state = None
     if not reference:
         from grader.core.progress import record
 
-        state = record(path, report, digests)
-        if state.notice:  # the state file was moved aside: name the backup (on stderr: --json owns stdout)
+        try:
+            state = record(path, report, digests)
+        except OSError as exc:  # a read-only workspace is graded all the same; only progress is not kept
+            render.notice(render.console(stderr=True), f"progress was not recorded in {path} ({exc.strerror or exc}"
+                          f"{': ' + str(exc.filename) if exc.filename else ''}); the grades above are complete.")
+        if state is not None and state.notice:  # the state file was moved aside: name the backup (stderr: --json owns stdout)
             render.notice(render.console(stderr=True), state.notice)
     if junit_file or summary_file:
         from grader.practice import export
@@ -79,7 +84,7 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
                 paths = {r.name: str(workspace.kata_path(path, registry.get(r.name)))
                          for r in report.katas} if not reference else {}
                 render.report(con, report, paths, verbose=verbose)
-                if not reference and len(names) == len(registry.KATAS):
+                if state is not None and len(names) == len(registry.KATAS):
                     render.progress_line(con, sum(s.status == "pass" for s in state.katas.values()),
                                          len(registry.KATAS))
     except GraderFault as fault:  # the report is the grader's: say so on stderr, where --json is not read

@@ -86,14 +86,20 @@ def _cohort_out(ctx: click.Context, cohort: "Cohort", csv_file: Path | None, jso
     """The files asked for, then the table; the exit code of the whole cohort."""
     from grader.practice import export
 
+    unwritten = False
     for out, write in ((csv_file, export.write_csv), (json_file, export.write_json), (junit_file, export.write_junit)):
         if out is not None:
-            write(cohort, out)
+            try:
+                write(cohort, out)
+            except OSError as exc:  # a full disk loses one file, never the table below
+                render.error(render.console(stderr=True), f"could not write {out}: {exc.strerror or exc}")
+                unwritten = True
     con = render.console()
     for w in warnings:
         render.notice(con, w)
     render.cohort(con, cohort)
-    ctx.exit(exit_code([m.report for m in cohort.members]))
+    code = exit_code([m.report for m in cohort.members])
+    ctx.exit(max(code, 1) if unwritten else code)
 
 
 def _people(dirs: tuple[Path, ...]) -> list[str]:

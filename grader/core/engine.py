@@ -12,12 +12,9 @@ Order of work, chosen for speed and for trust:
 """
 from __future__ import annotations
 
-import ast
 import importlib
 import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,12 +22,15 @@ from typing import Any
 import torch
 
 from grader import registry
-from grader.core import outcomes, workspace
+from grader.core import outcomes, runfolders, workspace
 from grader.core.faults import GraderFault, MalformedResults, stage
+from grader.core.sources import Source, private_copy, read_source as _source, shared_modules as _shared_modules  # noqa: F401
 from grader.core.files import Snapshot, python_files
 from grader.core.kata import Kata
 from grader.core.results import CheckResult, KataResult, Report, not_run_after_contract
+from grader.sandbox import untrusted
 from grader.sandbox.pool import Job, Limits, Outcome, Sandbox
+from grader.sandbox.worker import UNWRITABLE
 
 
 @dataclass
@@ -39,15 +39,6 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     device: str = "auto"  # auto | cpu | cuda
     parallel: int = 0  # children at once; 0: one per core
-
-
-@dataclass
-class Source:
-    """Where one kata's code comes from, and what was found before running it."""
-
-    kata: Kata
-    path: Path
-    problem: KataResult | None = None  # decided without running (missing file, syntax error, refused import)
 
 
 def grade(names: list[str], ws: Path | None, options: Options, reference: bool = False,
@@ -84,39 +75,66 @@ class _Plan:
             self.spec = importlib.import_module(kata.spec).SPEC
         with stage("case generation"):
             self.cases = self.spec.make_cases(options.seed)
-            self.cases_file = tmp / f"{kata.name}.cases.pt"  # read by every child of this kata
+        self.cases_file = tmp / f"{kata.name}.cases.pt"  # read by every child of this kata
+        self.problem = ""  # why this kata cannot be run at all (the grader's own write failed)
+        try:
             torch.save([c.to_dict() for c in self.cases], self.cases_file)
             self.cases_file.chmod(0o444)  # children only read it
+        except (OSError, RuntimeError) as exc:  # torch reports a failed write as RuntimeError
+            self.problem = f"the grader could not write this kata's cases to {tmp} ({exc}). Nothing was run."
         with stage("loading the reference solution"):
             self.reference = importlib.import_module(kata.solution)
         self.expected: list[Any] | None = None  # the reference's runs on the cases, once a submission needs them
+        # No honest result holds a tensor much larger than the kata's largest input (an output
+        # broadcast by mistake is (B, B) where (B,) was due): anything larger is refused unread.
+        sizes = [v.numel() for c in self.cases for d in (c.inputs, c.options) for v in d.values()
+                 if isinstance(v, torch.Tensor)]
+        self.max_elements = max(1 << 16, 64 * max(sizes, default=0))
 
     def prepare(self) -> None:
         if self.expected is None:
-            with stage("the reference run"):
+            with stage("the reference's runs"):
                 self.expected = self.spec.expected(self.reference, self.cases)
 
 
 def _grade(names: list[str], workspaces: list[Path | None], options: Options, sandbox: Sandbox) -> list[Report]:
     katas = [registry.get(n) for n in dict.fromkeys(names)]  # a kata named twice is graded once
-    sources = [[_source(k, ws) for k in katas] for ws in workspaces]  # [workspace][kata]
-    own = [s.path for ws, row in zip(workspaces, sources) if ws is not None for s in row if s.path.exists()]
-    watched = [s.path for row in sources for s in row if s.path.exists()]
-    tmp = Path(tempfile.mkdtemp(prefix="kata-run-"))
+    sources = [[_source(k, ws, options.limits.source_cap) for k in katas] for ws in workspaces]  # [workspace][kata]
+    own = [s.path for ws, row in zip(workspaces, sources) if ws is not None for s in row if s.problem is None]
+    watched = [s.path for row in sources for s in row if s.problem is None]
+    runfolders.sweep_runs()  # what a killed run left behind
+    tmp = runfolders.run_folder()
     try:
         plans: dict[str, _Plan] = {}
         faults: dict[str, GraderFault] = {}  # katas the grader itself cannot grade: nobody is charged
-        for k in dict.fromkeys(s.kata for row in sources for s in row if s.problem is None):
-            try:  # while a fresh zygote warms up, not after the children
+        for k in katas:
+            try:
                 plans[k.name] = _Plan(k, options, tmp)
-                plans[k.name].prepare()
             except GraderFault as fault:
                 faults[k.name] = fault
-                plans.pop(k.name, None)
-        jobs = [_job(i, s, plans[s.kata.name], tmp, options)
-                for i, row in enumerate(sources) for s in row if s.problem is None and s.kata.name in plans]
+        jobs = []
+        for i, (ws, row) in enumerate(zip(workspaces, sources)):
+            modules = _shared_modules(ws, tmp / str(i) / "_modules", row, options.limits.source_cap)
+            for s in row:
+                if s.problem is None and s.kata.name in faults:
+                    s.problem = KataResult.from_fault(s.kata.name, faults[s.kata.name])
+                if s.problem is None and plans[s.kata.name].problem:
+                    s.problem = KataResult(s.kata.name, "error", message=plans[s.kata.name].problem)
+                if s.problem is None:
+                    try:
+                        jobs.append(_job(i, s, plans[s.kata.name], tmp, options, modules))
+                    except OSError as exc:  # the grader's own write (a full temporary folder): this kata only
+                        s.problem = KataResult(s.kata.name, "error", message=f"the grader could not prepare this "
+                                               f"kata in {tmp}: {exc.strerror or exc}. Nothing was run.")
+        for name in dict.fromkeys(j.kata for j in jobs):  # while a fresh zygote warms up, not after the children
+            try:
+                plans[name].prepare()
+            except GraderFault as fault:
+                faults[name] = fault
         parallel = options.parallel or os.cpu_count() or 1
         ended, edited, tampered = run_guarded(sandbox, jobs, parallel, options.limits, watched, own)
+        ended, edited2, tampered2 = _retry_unwritable(sandbox, ended, parallel, options.limits, watched, own)
+        edited, tampered = edited + edited2, tampered + tampered2
         reports = []
         for i, (ws, row) in enumerate(zip(workspaces, sources)):
             results = [s.problem if s.problem is not None else
@@ -135,42 +153,32 @@ def _grade(names: list[str], workspaces: list[Path | None], options: Options, sa
             reports.append(Report(results, options.seed, str(ws) if ws is not None else "reference solutions", warnings))
         return reports
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        runfolders.remove_tree(tmp)
 
 
-def _source(kata: Kata, ws: Path | None) -> Source:
-    """Where `kata`'s code is in workspace `ws` (None: the reference solutions), checked without running it."""
-    reference = ws is None
-    path = workspace.solution_path(kata) if reference else workspace.kata_path(ws, kata)
-    if not path.exists():
-        return Source(kata, path, KataResult(kata.name, "error", message=f"{path} does not exist. "
-                                             f"`kata reset {kata.name} --path {ws}` writes a fresh stub."))
-    text = path.read_text(errors="replace")
-    try:
-        tree = ast.parse(text, filename=str(path))
-    except SyntaxError as exc:
-        line = (exc.text or "").rstrip()
-        return Source(kata, path, KataResult(kata.name, "error", message=f"{path}:{exc.lineno}: SyntaxError: {exc.msg}"
-                                             + (f"\n    {line}" if line else "")))
-    if not reference:
-        for node in ast.walk(tree):
-            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            if any(m.split(".")[0] == "solutions" for m in mods):
-                return Source(kata, path, KataResult(kata.name, "error", message=(
-                    f"{path}:{node.lineno}: refused: the submission imports the reference solutions. "
-                    "Write your own implementation; `kata hint` helps, `kata solution` shows the reference once you pass.")))
-    return Source(kata, path)
+def _retry_unwritable(sandbox: Sandbox, outcomes: dict[str, Outcome], parallel: int, limits: Limits,
+                      watched: list[Path], own: list[Path]) -> tuple[dict[str, Outcome], list[Path], list[Path]]:
+    """A child that fills the temporary folder makes its neighbours' result writes fail (exit code
+    UNWRITABLE). The child that left more than the disk cap, or the most when the disk ran out, is
+    that kata's error and its files are deleted; the others run again once, so they get the
+    verdicts they get alone."""
+    for o in outcomes.values():
+        o.disk = runfolders.disk_usage(Path(o.job.dir))
+    full = [o for o in outcomes.values() if o.code == UNWRITABLE]
+    biggest = max(outcomes.values(), key=lambda o: o.disk, default=None)
+    if full and biggest is not None and biggest.disk >= HOG_MIN:
+        biggest.filled_disk = True
+    for o in outcomes.values():
+        if o.disk > limits.disk_cap or o.filled_disk:
+            runfolders.empty_folder(Path(o.job.dir), keep=Path(o.job.log).name)  # its log stays for the report
+    again = [o.job for o in full if not o.filled_disk]
+    if not again:
+        return outcomes, [], []
+    more, edited, tampered = run_guarded(sandbox, again, parallel, limits, watched, own)
+    return {**outcomes, **more}, edited, tampered
 
 
-def private_copy(path: Path, folder: Path, filename: str) -> None:
-    """Copy `path`, as `filename`, and the other Python files beside it (the workspace's helpers)
-    into `folder`: a child runs from there, so it can delete or rewrite its files freely."""
-    folder.mkdir(parents=True)
-    for p in path.parent.glob("*.py"):
-        if p.is_file():  # not a dangling link (emacs's lock file .#NAME.py) or a folder
-            shutil.copy2(p, folder / p.name)
-    shutil.copy2(path, folder / filename)
+HOG_MIN = 16 << 20  # an honest child leaves a few kB to a few MB of results; the disk filler leaves more
 
 
 def run_guarded(sandbox: Sandbox, jobs: list[Job], parallel: int, limits: Limits, watched: list[Path],
@@ -189,11 +197,11 @@ def run_guarded(sandbox: Sandbox, jobs: list[Job], parallel: int, limits: Limits
     # Sandbox.run then ends them before it lets the interrupt through).
     snapshot = Snapshot.take(guarded, roots=(workspace.PACKAGE_ROOT / "grader", workspace.SOLUTIONS))
     try:
-        done = {o.job.id: o for o in sandbox.run(jobs, parallel)}
+        outcomes = {o.job.id: o for o in sandbox.run(jobs, parallel)}
     finally:
         edited, tampered = (snapshot.changed(), []) if sandbox.confined(limits) else \
             ([], snapshot.restore_changed(keep=own))
-    return done, edited, tampered
+    return outcomes, edited, tampered
 
 
 def _job_id(index: int, kata: Kata) -> str:
@@ -201,31 +209,25 @@ def _job_id(index: int, kata: Kata) -> str:
     return f"{index}/{kata.name}"
 
 
-def _job(index: int, source: Source, plan: _Plan, tmp: Path, options: Options) -> Job:
-    """A private copy of the workspace's Python files for one child; the kata's shared cases."""
+def _job(index: int, source: Source, plan: _Plan, tmp: Path, options: Options, modules: Path | None) -> Job:
+    """A private copy of the kata's file for one child; the workspace's modules and the kata's cases, shared."""
     kata = source.kata
     d = tmp / str(index) / kata.name
-    private_copy(source.path, d, kata.filename)
+    private_copy(source.path, d, kata.filename, data=source.data)
+    modules = modules or workspace.SOLUTIONS  # the reference solutions' modules are their own folder's
     cuda = {"cpu": "off", "cuda": "on"}.get(options.device, "auto")
     return Job(id=_job_id(index, kata), kata=kata.name, dir=str(d), file=str(d / kata.filename),
                cases=str(plan.cases_file), result=str(d / "result.pt"), log=str(d / "output.log"), seed=options.seed,
-               cuda=cuda, limits=options.limits)
+               cuda=cuda, limits=options.limits, modules=(str(modules),))
 
 
 def _read_log_tail(path: str, limit: int = 2000) -> tuple[int, str]:
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - limit))
-            return size, f.read().decode("utf-8", "replace")
-    except OSError:
-        return 0, ""
+    return untrusted.read_tail(path, limit)  # the child may have made its log a FIFO or a link to /dev/zero
 
 
 def _output_text(size: int, tail: str) -> str:
-    # Control characters (ESC above all) could move the cursor and redraw the report: show them as U+FFFD.
-    tail = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "\ufffd", tail)
+    # Control characters (ESC above all, C1 too) could move the cursor and redraw the report: show them as U+FFFD.
+    tail = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "\ufffd", tail)
     if not tail:
         return ""
     if size > len(tail.encode()):
@@ -237,20 +239,24 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
     kata, job = plan.kata, outcome.job
     size, tail = _read_log_tail(job.log)
     base = {"seconds": outcome.seconds, "output": _output_text(size, tail)}
-    ending = outcomes.ended(outcome, options.limits.timeout)
+    ending = outcomes.ended(outcome, options.limits)
     if ending is None:
-        result, ending = outcomes.load(outcome)
+        result, ending = outcomes.load(outcome, plan.max_elements)
     if ending is not None:
         return KataResult(kata.name, ending.status, message=ending.message, **base)
     assert result is not None
     try:  # everything in the file is the child's say-so: a malformed entry is an error, never a crash here
         out = result.get("output")
-        if isinstance(out, dict) and out.get("tail"):
-            base["output"] = _output_text(int(out.get("bytes", 0)), str(out["tail"]))
+        if isinstance(out, dict) and isinstance(out.get("tail"), str) and out["tail"]:
+            printed = out.get("bytes")  # a count the submission can set (sys.stdout.written = inf): checked
+            base["output"] = _output_text(printed if type(printed) is int and printed >= 0 else 0, out["tail"][-4096:])
         fatal = result.get("fatal")
         if fatal:
-            return _fatal(kata, job, fatal, base)
-        problem = _malformed(plan.spec, plan.cases, result)
+            if not isinstance(fatal, dict):
+                raise TypeError("'fatal' is not a record")
+            ending = outcomes.fatal(kata, fatal)
+            return KataResult(kata.name, ending.status, message=ending.message, **base)
+        problem = plan.spec.malformed(plan.cases, result)  # the spec knows what its child reports
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         problem = f"{type(exc).__name__}: {exc}"
     if problem:  # the child writes this file, so it is checked before any check reads it
@@ -268,17 +274,6 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
         verdict.status, verdict.message = "error", (f"ran out of memory: it needs more than the memory limit of "
                                                     f"{options.limits.memory_mb} MB (--memory-mb); see the checks.")
     return verdict
-
-
-def _malformed(spec: Any, cases: list[Any], result: dict[str, Any]) -> str:
-    """Why a child's report is not what an honest child writes ("" when it is); the spec knows
-    what its child reports (grader.checks.spec.Spec.malformed)."""
-    return spec.malformed(cases, result)
-
-
-def _fatal(kata: Kata, job: Job, fatal: dict[str, Any], base: dict[str, Any]) -> KataResult:
-    ending = outcomes.fatal(kata, fatal)
-    return KataResult(kata.name, ending.status, message=ending.message, **base)
 
 
 def _memory_note(checks: list[CheckResult], options: Options) -> bool:

@@ -6,14 +6,25 @@
   anything a submission deleted or rewrote and says which, keeping the other version in
   a backup (the change may have been a person's edit during the run).
 - `backup`: a timestamped copy next to a file, before anything replaces it.
+- `read_workspace_file`: a kata file or helper module, only if it is a regular file of the
+  workspace under a size cap (a FIFO would hang the grader, /dev/zero exhaust its memory).
+- run folders (their creation, sweeping and removal) are in `grader.core.runfolders`.
+
+Nothing here opens a file that a submission could have replaced without O_NONBLOCK and a
+check that it is a regular file (grader.sandbox.untrusted).
 """
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from grader.sandbox.untrusted import Untrusted, read_capped
+
+GUARDED_CAP = 16 << 20  # largest guarded file the snapshot reads (grader modules are a few kB)
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
@@ -79,9 +90,15 @@ class Change:
 
     path: Path
     kind: str  # "changed" (restored) | "deleted" (put back) | "kept" (left as is) | "planted" (moved aside)
+    #          | "metadata" (mode or owner put back) | "unrestorable" (the repair itself failed: `reason`)
     saved: Path | None = None  # the backup: the changed version ("changed"), the run's version ("kept")
+    reason: str = ""
 
     def __str__(self) -> str:
+        if self.kind == "metadata":
+            return f"{self.path} ({self.reason}; put back)"
+        if self.kind == "unrestorable":
+            return f"{self.path} (changed during the run and could not be restored: {self.reason})"
         if self.kind == "deleted":
             return f"{self.path} (deleted; put back)"
         if self.kind == "kept":
@@ -101,22 +118,38 @@ def _stat_key(p: Path) -> tuple[int, int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
+Meta = tuple[int, int, int]  # mode bits, owner, group
+
+
+def _meta(p: Path) -> Meta | None:
+    try:
+        st = os.stat(p)
+    except OSError:
+        return None
+    return (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+
+
+def _read_guarded(p: Path) -> bytes | None:
+    """A guarded file's bytes; None when it is missing, unreadable or no longer a regular file."""
+    try:
+        return read_capped(str(p), GUARDED_CAP, follow=True)
+    except (OSError, Untrusted):
+        return None
+
+
 @dataclass
 class Snapshot:
     files: dict[Path, bytes | None]  # None: the file did not exist
     roots: tuple[Path, ...] = ()  # package folders: also watched for planted packages and bytecode
     caches: dict[Path, tuple[int, int, int, int] | None] = field(default_factory=dict)
     folders: set[Path] = field(default_factory=set)
+    meta: dict[Path, Meta] = field(default_factory=dict)  # mode and owner, restored like the bytes
 
     @classmethod
     def take(cls, paths: list[Path], roots: tuple[Path, ...] | list[Path] = ()) -> "Snapshot":
-        files: dict[Path, bytes | None] = {}
-        for p in paths:
-            try:
-                files[Path(p)] = Path(p).read_bytes()
-            except OSError:
-                files[Path(p)] = None
+        files = {Path(p): _read_guarded(Path(p)) for p in paths}
         snap = cls(files, tuple(Path(r) for r in roots))
+        snap.meta = {p: m for p in files if (m := _meta(p)) is not None}
         for root in snap.roots:
             for d in _folders(root):
                 snap.folders.add(d)
@@ -125,58 +158,103 @@ class Snapshot:
         return snap
 
     def changed(self) -> list[Path]:
-        out = []
-        for p, data in self.files.items():
-            try:
-                now: bytes | None = p.read_bytes()
-            except OSError:
-                now = None
-            if now != data:
-                out.append(p)
-        return out
+        """Guarded files whose bytes, mode or owner differ from the snapshot's."""
+        return [p for p, data in self.files.items()
+                if self.meta.get(p, _meta(p)) != _meta(p) or (data is not None and _read_guarded(p) != data)]
 
     def restore_changed(self, keep: tuple[Path, ...] | list[Path] | set[Path] = ()) -> list[Change]:
         """Undo what a run changed; return what had changed.
 
+        Mode and owner are put back first (a file made unreadable would otherwise look deleted).
         A changed file is restored after its changed version is saved to a backup (a person may
         have edited it during the run); a deleted one is put back. Files in `keep` (the user's
         own workspace files) are never overwritten: the version the run started from is saved to
         a backup instead. New bytecode in the roots' `__pycache__` folders is deleted (Python
         writes it again; a planted .pyc would run instead of its source), and a new package that
-        shadows a module of the same name is moved aside.
+        shadows a module of the same name is moved aside. A repair that fails (a full disk) is
+        reported as such; it never stops the others.
         """
         keep = {Path(p) for p in keep}
         changes = []
-        for p in self.changed():
-            data = self.files[p]
-            if data is None:  # a file that did not exist then does now: not ours to judge
-                continue
-            if not p.exists():
-                p.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(p, data)
-                changes.append(Change(p, "deleted"))
-            elif p in keep:
-                saved = p.with_name(backup_name(p))
-                atomic_write(saved, data)
-                changes.append(Change(p, "kept", saved))
-            else:
-                saved = backup(p)
-                atomic_write(p, data)
-                changes.append(Change(p, "changed", saved))
+        for p, data in self.files.items():
+            try:
+                change = self._restore_one(p, data, p in keep)
+            except OSError as exc:
+                change = Change(p, "unrestorable", reason=f"{exc.strerror or exc}")
+            changes.extend(change if isinstance(change, list) else [change] if change else [])
         for root in self.roots:
             for d in _folders(root):
-                if d.name == "__pycache__":
-                    for c in d.iterdir():
-                        if c not in self.caches or _stat_key(c) != self.caches[c]:
-                            try:
-                                c.unlink()
-                            except OSError:
-                                pass
-                elif d not in self.folders and (d.parent / f"{d.name}.py").exists() and (d / "__init__.py").exists():
-                    moved = d.with_name(backup_name(d, "kata-quarantine"))
-                    d.rename(moved)
-                    changes.append(Change(d, "planted", moved))
+                try:
+                    changes.extend(self._sweep_folder(d))
+                except OSError as exc:
+                    changes.append(Change(d, "unrestorable", reason=f"{exc.strerror or exc}"))
         return changes
+
+    def _restore_one(self, p: Path, data: bytes | None, own: bool) -> list[Change]:
+        changes = []
+        before, now = self.meta.get(p), _meta(p)
+        if before is not None and now is not None and now != before:
+            os.chmod(p, before[0])
+            if now[1:] != before[1:]:
+                os.chown(p, before[1], before[2])
+            said = [f"mode {now[0]:04o} instead of {before[0]:04o}"] if now[0] != before[0] else []
+            said += [f"owner {now[1]}:{now[2]} instead of {before[1]}:{before[2]}"] if now[1:] != before[1:] else []
+            changes.append(Change(p, "metadata", reason=", ".join(said)))
+        if data is None:  # a file that did not exist (or could not be read) then: not ours to judge
+            return changes
+        current = _read_guarded(p)
+        if current == data:
+            return changes
+        if current is None and os.path.lexists(p) and not (os.path.isfile(p) and not os.path.islink(p)):
+            moved = p.with_name(backup_name(p, "kata-quarantine"))  # a FIFO, folder or link in its place
+            os.rename(p, moved)
+        if not os.path.lexists(p):
+            p.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(p, data)
+            if before is not None:
+                os.chmod(p, before[0])
+            changes.append(Change(p, "deleted"))
+        elif own:
+            saved = p.with_name(backup_name(p))
+            atomic_write(saved, data)
+            changes.append(Change(p, "kept", saved))
+        else:
+            saved = backup(p)
+            atomic_write(p, data)
+            changes.append(Change(p, "changed", saved))
+        return changes
+
+    def _sweep_folder(self, d: Path) -> list[Change]:
+        if d.name == "__pycache__":
+            for c in d.iterdir():
+                if c not in self.caches or _stat_key(c) != self.caches[c]:
+                    try:
+                        c.unlink()
+                    except OSError:
+                        pass
+        elif d not in self.folders and (d.parent / f"{d.name}.py").exists() and (d / "__init__.py").exists():
+            moved = d.with_name(backup_name(d, "kata-quarantine"))
+            d.rename(moved)
+            return [Change(d, "planted", moved)]
+        return []
+
+
+# ------------------------------------------------------------------ workspace files
+def read_workspace_file(path: Path, workspace: Path, cap: int) -> bytes:
+    """The bytes of a kata file or helper module, or Untrusted saying why it is not used: it must
+    be a regular file (a link is followed only to a regular file inside the workspace) of at
+    most `cap` bytes. Never blocks (a FIFO), never reads a device (/dev/zero) or a folder."""
+    path = Path(path)
+    if path.is_symlink():
+        target = os.path.realpath(path)
+        root = os.path.realpath(workspace)
+        if os.path.commonpath([target, root]) != root:
+            raise Untrusted(f"{path.name} is a link to {target}, outside the workspace")
+        path = Path(target)
+    try:
+        return read_capped(str(path), cap)
+    except Untrusted as exc:
+        raise Untrusted(str(exc).replace(str(path), path.name, 1)) from None
 
 
 def _folders(root: Path) -> list[Path]:

@@ -26,13 +26,32 @@ class Ending:
     message: str
 
 
-def ended(outcome: Any, timeout: float) -> Ending | None:
-    """Why `outcome` (a grader.sandbox.pool.Outcome) has no results, when the process did not exit by itself."""
+def ended(outcome: Any, limits: Any) -> Ending | None:
+    """Why `outcome` (a grader.sandbox.pool.Outcome) has no results to judge, when the process did
+    not end by itself with results (`limits`: the grader.sandbox.pool.Limits it ran under)."""
+    from grader.sandbox.worker import UNWRITABLE
+
     if outcome.lost:
         return Ending("error", f"the sandbox failed: {outcome.lost}")
+    if outcome.disk > limits.disk_cap:
+        return Ending("error", f"left {outcome.disk / 2**20:.0f} MB in its folder, more than the "
+                      f"{limits.disk_cap >> 20} MB a kata may leave: filling the temporary folder would stop the "
+                      "submissions graded beside it. Its files were deleted.")
+    if outcome.filled_disk:
+        return Ending("error", f"filled the temporary folder (it left {outcome.disk / 2**20:.0f} MB in its folder "
+                      "when the disk ran out), so the submissions graded beside it could not store their results; "
+                      "they were graded again. Its files were deleted.")
+    if outcome.code == UNWRITABLE:
+        return Ending("error", "the grader could not store this kata's results: the temporary folder is full. This "
+                      "is not the submission's doing (another one may have filled it); free some space and grade "
+                      "it again.")
     if outcome.timed_out:
-        return Ending("timeout", f"did not finish within {timeout:g} s and was stopped (an infinite loop, or far "
-                      "too slow); every process it started was ended.")
+        return Ending("timeout", f"did not finish within {limits.timeout:g} s and was stopped (an infinite loop, or "
+                      "far too slow); every process it started was ended.")
+    if outcome.signal == signal.SIGXCPU or outcome.signal == signal.SIGKILL and outcome.cpu is not None \
+            and outcome.cpu >= limits.cpu_seconds:
+        return Ending("timeout", f"used {limits.cpu_seconds} s of CPU time (its threads together) and was stopped: "
+                      "the timeout limits CPU time too, so that one submission cannot slow down the others.")
     if outcome.signal is not None:
         try:
             name = signal.Signals(outcome.signal).name
@@ -44,19 +63,24 @@ def ended(outcome: Any, timeout: float) -> Ending | None:
     return None
 
 
-def load(outcome: Any) -> tuple[dict[str, Any] | None, Ending | None]:
-    """The child's results file as plain data (`weights_only=True`), or why it cannot be read.
+def load(outcome: Any, max_elements: int | None = None) -> tuple[dict[str, Any] | None, Ending | None]:
+    """The child's results file as plain data, or why it cannot be read. The file is untrusted
+    (grader.sandbox.untrusted): a regular file of bounded size, parsed with bounded depth, its
+    tensors no larger than `max_elements` each, loaded with `weights_only=True`.
 
     Only the file's outer shape is checked here; what is inside is the child's say-so and
     each reader checks what it uses.
     """
-    import torch
+    from grader.sandbox import untrusted
 
+    job = outcome.job
     try:
-        result = torch.load(outcome.job.result, weights_only=True)
+        result = untrusted.load_result(job.result, job.limits.file_cap, max_elements)
     except FileNotFoundError:
         return None, Ending("error", f"the submission's process exited (code {outcome.code}) without reporting "
                             "results: sys.exit, os._exit or a crash inside the submission.")
+    except untrusted.Untrusted as exc:  # a FIFO, a link, too large, too deep, tensors larger than the kata's
+        return None, Ending("error", f"the submission's results could not be judged ({exc}).")
     except Exception as exc:  # weights_only refuses anything but plain tensors and data (tensor subclasses included)
         found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
         what = f"it contains a {found.group(1)}, which the grader does not load (return plain torch.Tensor " \
@@ -75,7 +99,7 @@ def fatal(kata: Kata, fatal: dict[str, Any]) -> Ending:
                       f"`kata show {kata.name}` states the problem.")
     if kind == "missing":
         names = " and ".join(f"'{e}'" for e in kata.entry)
-        return Ending("error", f"{kata.filename} {fatal.get('message', '')}; the kata needs {names}.")
-    line = f":{fatal['line']}" if fatal.get("line") else ""
-    text = f"\n    {fatal['text']}" if fatal.get("text") else ""
-    return Ending("error", f"{kata.filename}{line}: {fatal.get('message', 'failed')}{text}")
+        return Ending("error", f"{kata.filename} {str(fatal.get('message', ''))[:500]}; the kata needs {names}.")
+    line = f":{fatal['line']}" if type(fatal.get("line")) is int else ""  # the child's say-so: checked
+    text = f"\n    {fatal['text'][:500]}" if isinstance(fatal.get("text"), str) and fatal["text"] else ""
+    return Ending("error", f"{kata.filename}{line}: {str(fatal.get('message', 'failed'))[:2000]}{text}")

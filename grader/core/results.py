@@ -6,10 +6,32 @@ tool is built from these objects.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from grader import __version__
+
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}  # how --json writes them: as strings
+
+
+def strict(obj: Any) -> Any:
+    """`obj` with every non-finite float replaced by the string "NaN", "Infinity" or "-Infinity":
+    JSON has no such numbers (Python's `json` writes bare NaN/Infinity tokens, which other
+    parsers reject). A reader that wants the number back maps those three strings to floats."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return NON_FINITE[repr(obj)]
+    if isinstance(obj, dict):
+        return {k: strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict(v) for v in obj]
+    return obj
+
+
+def to_strict_json(obj: Any, indent: int | None = 2) -> str:
+    """Strict JSON (RFC 8259): non-finite numbers as strings (see `strict`); never a bare NaN."""
+    return json.dumps(strict(obj), indent=indent, allow_nan=False)
+
 
 CHECK_STATUSES = ("pass", "fail", "skip", "error")
 CONTRACT_CHECKS = ("signature",)  # when one fails, the other checks' verdicts are noise: they are not run
@@ -156,4 +178,4 @@ class Report:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
+        return to_strict_json(self.to_dict())

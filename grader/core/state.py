@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.core.files import atomic_write, backup
+from grader.sandbox.untrusted import Untrusted, read_capped
 
 VERSION = 1
 FOLDER = ".kata"
+MAX_STATE = 1 << 20  # a state file is a few kB
 
 
 def file_digest(path: Path) -> str:
@@ -46,17 +49,23 @@ class State:
     @classmethod
     def load(cls, workspace: Path) -> "State":
         path = Path(workspace) / FOLDER / "state.json"
-        if not path.exists():
+        if not os.path.lexists(path):
             return cls(path)
+        try:  # never blocks or follows a link: the workspace may be someone else's (a FIFO here hung `kata grade`)
+            raw = read_capped(str(path), MAX_STATE)
+        except Untrusted as exc:
+            if not os.path.isfile(path) or os.path.islink(path):  # a FIFO, a link: nothing to keep, the next save replaces it
+                return cls(path, notice=f"{exc}; progress starts afresh.")
+            raw = b""  # a regular file that cannot be used: moved aside below
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(raw)
             if not isinstance(data, dict) or data.get("version") != VERSION:
                 raise ValueError(f"state version {data.get('version') if isinstance(data, dict) else '?'}, "
                                  f"this grader writes version {VERSION}")
             katas = {k: KataProgress(**{f: v[f] for f in KataProgress.__dataclass_fields__ if f in v})
                      for k, v in data.get("katas", {}).items()}
             return cls(path, katas)
-        except (ValueError, TypeError, KeyError, OSError) as exc:
+        except (ValueError, TypeError, KeyError, OSError, RecursionError) as exc:
             saved = backup(path)
             path.unlink()
             return cls(path, notice=f"{path} could not be used ({exc}); it was moved to {saved.name} and progress starts afresh.")

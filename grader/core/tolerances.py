@@ -87,6 +87,42 @@ BT_GAP_GROWTH = 0.1
 BT_COMPLEMENT_ATOL = 1e-5
 BT_FORWARD_ATOL = 1e-4
 
+# ppo (grader/catalog/ppo/behaviour.py; the ppo-clip experiment uses the same numbers): on-policy
+# policy_loss must equal -mean(A) at BEHAVIOUR_RTOL. The toy run is plain SGD, lr 0.1, 120 epochs
+# on one rollout (grader/catalog/ppo/toy.py). A clipped run's ratio must end above 1 + ε by at
+# most 0.05 (the reference: 1.1196 and 1.2111 at ε = 0.1 and 0.2; over seeds 0-59 never more
+# than 0.034 above, one step's move; the min of the negated terms and no clipping end above 1.5)
+# and move by at most 1e-6 over the last third (the reference: exactly 0, the gradient is 0
+# there). With ε = inf the ratio must pass 2.0 and still grow by more than 1e-3 over the last
+# third (the reference: 4.38 and +0.60, 4.16 and +0.78; 3.13 at the least over seeds 0-59).
+PPO_PLATEAU_MARGIN = 0.05
+PPO_PLATEAU_FLAT = 1e-6
+PPO_UNCLIPPED_MIN = 2.0
+PPO_UNCLIPPED_GROWTH = 1e-3
+# ---------------------------------------------------------------- grpo's behaviour run
+# (grader/catalog/grpo/behaviour.py). Everything there runs in float32.
+GRPO_BEHAVIOUR = {
+    # On-policy with β = 0 the "grpo" loss is -mean(A), 0 for group advantages; summing 4 advantages
+    # near ±1.2 in float32 leaves about 1e-7.
+    "zero_loss": 1e-6,
+    # The gradient -A_i/(B·|o_i|) is one float32 product and quotient away: relative error below 1e-4,
+    # measured against max(|expected|, grad_floor) so that padding's exact 0 is judged absolutely.
+    "grad_rtol": 1e-4,
+    "grad_floor": 1e-3,
+    # 4× (lengths 2 and 8) under "grpo", 1× under "bnpo" and "dr_grpo"; float32 rounding is ~1e-7.
+    "length_rtol": 1e-3,
+    # Training: 50 SGD steps of lr 2 on a [6, 8] table, one group of 8 samples per step (small, so
+    # that a correct loss written as a Python loop over rows stays fast). Over seeds 0-24 the
+    # reference's expected reward rises from 0.12-0.13 to 0.66-0.76 (β = 0), 0.63-0.73 (β = 0.04)
+    # and 0.39-0.46 (β = 0.4), by at least 0.27; the final KL is 5.0-6.3, 4.4-5.8 and 1.5-2.0, each
+    # β's at most 0.93× the previous one's on every seed.
+    "train_steps": 50,
+    "train_lr": 2.0,
+    "train_betas": (0.0, 0.04, 0.4),
+    "reward_gain": 0.15,
+    "kl_drop": 0.97,
+}
+
 
 # advantages (policy gradient): float64 rewards, 4 groups of 6 with spreads of exactly 0.5 to 3.
 # The properties hold exactly in real arithmetic (the reference: within 5e-15); the bounds
@@ -122,3 +158,48 @@ EXPERIMENT_STILL_FALLING_NATS = 0.02
 # "At its target": IPO's final h within this fraction of 1/(2β). The reference ends within
 # 1e-3 of the target; a wrong target (1/β, 1/(4β)) is off by 50 % or more.
 EXPERIMENT_TARGET_RTOL = 0.01
+
+
+# ------------------------------------------------------------------ kl_penalty
+# The advisory `k3_precision` check: k3 on float32 inputs with 1e-5 <= |d| < 1e-3, against
+# expm1(d) - d computed in float64 from the same float32 inputs. k3 ≈ d²/2 there, so
+# e^d - 1 - d keeps none of its digits below |d| ≈ 1e-4 (e^d is rounded to 6e-8, k3 is 5e-11
+# at |d| = 1e-5: worst relative error measured about 1e3), while expm1(d) - d is off by at
+# most half an ulp of d, 1.2e-7 / |d| relative: 1.2e-2 at |d| = 1e-5 (measured 8e-3 worst,
+# 8e-4 on average). The bound sits between the two, four times above the good form's worst.
+K3_PRECISION_RANGE = (1e-5, 1e-3)
+K3_PRECISION_MAX_REL = 5e-2
+
+# The behaviour check sums k1, k2, k3 against π over a vocabulary of 32 in float64: the
+# unbiased estimators must give KL(π‖π_ref) within atol + rtol·KL. float64 sums are good to
+# 1e-15; the atol is for an implementation that computes in float32 inside, which rounds
+# log-probs near -3.5 by 2.4e-7 and so moves E_π[k1] by up to about 5e-7 (KL of the close
+# pair is about 3e-3, so a wrong estimator, off by a fraction of KL, is still far outside).
+KL_EXPECTATION_RTOL = 1e-5
+KL_EXPECTATION_ATOL = 1e-6
+# E_π[k2] is biased: on the far pair (π uniform, π_ref's logits N(0, 2²)) it exceeds KL by 43%
+# to 215% over seeds 0-199; on the close pair (π_ref's logits π's moved by N(0, 0.1²)) it is
+# within 7% of KL. A k2 within 20% of KL on the far pair is not d²/2; nor is one more than 15%
+# off on the close pair.
+KL_K2_FAR_MIN_BIAS = 0.20
+KL_K2_CLOSE_MAX_BIAS = 0.15
+
+
+# ------------------------------------------------------------------ gae
+# The behaviour check compares the user's advantages with closed forms (TD errors at λ = 0,
+# reward-to-go minus V at λ = γ = 1, (γλ)^(L-1-t)·r for a single reward) on float64 inputs of
+# magnitude about 1: |got - want| <= atol + rtol·|want|, float32 arithmetic inside allowed.
+GAE_BEHAVIOUR_RTOL = 1e-5
+GAE_BEHAVIOUR_ATOL = 1e-6
+# `kata experiment grpo-length` (grader/practice/experiments/grpo_length.py).
+EXPERIMENT_GRPO_LENGTH = {
+    # The weight of a 2-token completion's token over a 32-token one's: 16 under "grpo", 1 under
+    # "bnpo" and "dr_grpo", up to float32 rounding (about 1e-6); a wrong normaliser is off by 2× or more.
+    "weight_rtol": 0.01,
+    # Over 200 steps (seed 0) the reference's wrong answers grow from 6.5 to about 8.5 tokens under
+    # "grpo" and right ones shrink to about 2.2; under "dr_grpo" both move by about 0.1 (sampling
+    # noise). A finding holds when "grpo" moves by at least `length_moves` tokens the biased way and
+    # "dr_grpo" by at most `unbiased_share` of that.
+    "length_moves": 0.5,
+    "unbiased_share": 0.25,
+}

@@ -5,11 +5,10 @@ Built by the CLI from `engine.grade_many`; drawn by `render.cohort` and written 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from grader.core.results import Report
+from grader.core.results import Report, to_strict_json
 
 
 @dataclass
@@ -47,4 +46,4 @@ class Cohort:
                 "total": self.total, "people": [m.to_dict() for m in self.members]}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
+        return to_strict_json(self.to_dict())

@@ -28,7 +28,8 @@ grader/practice/experiments/record.py (dpo_vs_ipo.py there is a complete example
   whatever the candidate's code raises. The zygote has imported every kata's spec, so
   helpers under grader/catalog/ are loaded before a child starts.
 - `series`: the names `train` returns; the grader refuses a run whose series are missing,
-  not numbers, or not one per step. `check(run) -> str` adds the record's own sanity rule
+  not numbers, or not one per step (`points` names the series that have a fixed number of
+  points instead, drawn by a `Curve` with its own `x` and `xs`). `check(run) -> str` adds the record's own sanity rule
   (e.g. log-probabilities are never positive): a non-empty string marks the run malformed.
 - `findings(runs) -> [Finding(text, holds)]`: what the seeds say, checked on the runs that
   trained (`run.error == ""`); thresholds come from grader/core/tolerances.py.
@@ -181,7 +182,7 @@ def _source(arm: Arm, ws: Path | None) -> tuple[Path, str]:
 def _read(exp: Experiment, arm: Arm, outcome: Any, steps: int) -> tuple[list[Run], str]:
     """The child's runs, checked to be plain numbers; or how the child ended without them
     (the engine's messages, grader.core.outcomes)."""
-    ending = outcomes.ended(outcome, outcome.job.limits.timeout)
+    ending = outcomes.ended(outcome, outcome.job.limits)
     data = None
     if ending is None:
         data, ending = outcomes.load(outcome)
@@ -215,7 +216,7 @@ def _series(exp: Experiment, raw: Any, steps: int) -> tuple[dict[str, list[float
         series = {name: [float(x) for x in raw[name]] for name in exp.series}
     except (KeyError, TypeError, ValueError):
         return {}, "malformed results"
-    if any(len(xs) != steps for xs in series.values()):
+    if any(len(xs) != exp.points.get(name, steps) for name, xs in series.items()):
         return {}, "malformed results"
     return series, ""
 
@@ -254,11 +255,12 @@ def figure(result: ExperimentResult) -> Any:
     for ax, curve in zip(axes[0], curves):
         shown = []
         for r in result.runs:
-            if not r.trained:
+            if not r.trained or not curve.shows(r):
                 continue
             values = curve.values(r)
             shown += [v for v in values if math.isfinite(v) and v > 0]
-            line, = ax.plot(values, "-" if r.arm == first_arm else "--", label=exp.label(r))
+            xs = [list(curve.xs)] if curve.xs else []
+            line, = ax.plot(*xs, values, "-" if r.arm == first_arm else "--", label=exp.label(r))
             mark = curve.mark(r)
             if mark is not None and math.isfinite(mark):
                 ax.axhline(mark, color=line.get_color(), linestyle=":", linewidth=1, label=curve.mark_label(r) or None)
@@ -270,7 +272,7 @@ def figure(result: ExperimentResult) -> Any:
             ax.yaxis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=True))
             ax.yaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0), numticks=30))
             ax.grid(which="minor", alpha=0.15)
-        ax.set(title=curve.title, xlabel="step", ylabel=curve.ylabel or curve.title)
+        ax.set(title=curve.title, xlabel=curve.x, ylabel=curve.ylabel or curve.title)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle(f"{exp.title} ({result.source}, seed {result.seed}, {result.steps} steps{settings_said(exp)})")

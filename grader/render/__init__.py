@@ -7,7 +7,7 @@ reports, verdict first; cohort: `kata report`'s table; catalog: list, show, hint
 solution; curves: sparklines and experiments; watch: the practice loop's screens.
 """
 from grader.render.base import (MARKS, STATUS_LABEL, STATUS_STYLE, check_kind, command, console, error, label,
-                                margin, mark, notice, written)
+                                margin, mark, notice, sanitize, written)
 from grader.render.catalog import (is_code, kata_hints, kata_list, kata_show, next_kata, prose, reflow, solution,
                                    solution_locked)
 from grader.render.cohort import cohort
@@ -18,7 +18,7 @@ from grader.render.watch import footer, watch_goodbye, watch_start, watch_step
 
 __all__ = [
     "MARKS", "STATUS_LABEL", "STATUS_STYLE", "check_kind", "command", "console", "error", "label", "margin", "mark",
-    "notice", "written", "is_code", "kata_hints", "kata_list", "kata_show", "next_kata", "prose", "reflow", "solution",
+    "notice", "sanitize", "written", "is_code", "kata_hints", "kata_list", "kata_show", "next_kata", "prose", "reflow", "solution",
     "solution_locked", "cohort", "curves", "experiment", "experiment_png", "sparkline",
     "failing_names", "kata_result", "progress_line", "report", "report_ansi", "report_html", "summary", "verdict",
     "footer", "watch_goodbye", "watch_start", "watch_step",

@@ -6,8 +6,21 @@ that found something; it never decides the verdict).
 """
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from rich.console import Console
 from rich.text import Text
+
+# C0 and C1 control characters but newline and tab, DEL, and the bidirectional overrides
+# ("Trojan Source"): an escape sequence in a message could move the cursor and redraw the report.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def sanitize(text: Any) -> str:
+    """`text` as it may reach a terminal: every control character shown as U+FFFD.
+    Applied to every string that comes from a run (messages, output, paths, folder names)."""
+    return _CONTROL.sub("\ufffd", str(text))
 
 STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red", "timeout": "bold yellow",
                 "not_started": "dim", "skip": "dim", "advice": "yellow", "grader_error": "bold magenta"}
@@ -53,18 +66,18 @@ def mark(kind: str) -> Text:
 
 
 def error(con: Console, message: str) -> None:
-    con.print(Text.assemble(Text("error: ", style="bold red"), message))
+    con.print(Text.assemble(Text("error: ", style="bold red"), sanitize(message)))
 
 
 def notice(con: Console, message: str) -> None:
     # Not wrapped here: a path or command folded mid-word by the renderer cannot be copied;
     # the terminal wraps the line at its own width.
-    con.print(Text(message, style="yellow"), soft_wrap=True)
+    con.print(Text(sanitize(message), style="yellow"), soft_wrap=True)
 
 
 def written(con: Console, path: object) -> None:
     """`wrote PATH`, never wrapped: a path cut across lines cannot be copied."""
-    con.print(Text(f"wrote {path}"), soft_wrap=True)
+    con.print(Text(f"wrote {sanitize(path)}"), soft_wrap=True)
 
 
 def command(text: str, ws: object = None) -> str:

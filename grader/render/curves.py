@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.render.base import error
+from grader.render.base import error, sanitize
 
 if TYPE_CHECKING:
     from grader.practice.experiment import ExperimentResult
@@ -90,7 +90,7 @@ def experiment(con: Console, res: "ExperimentResult") -> None:
 
     exp = res.experiment
     con.print(Text.assemble(Text(exp.title, style="bold"), Text(
-        f"  ·  {res.source}  ·  {res.steps} steps, seed {res.seed}{settings_said(exp)}", style="dim")))
+        f"  ·  {sanitize(res.source)}  ·  {res.steps} steps, seed {res.seed}{settings_said(exp)}", style="dim")))
     for p in res.problems:
         error(con, p)
     if res.runs:
@@ -109,15 +109,16 @@ def experiment(con: Console, res: "ExperimentResult") -> None:
             if r.error:
                 error(con, f"{exp.label(r)}: {r.error}")
         trained = [r for r in res.runs if r.trained]
-        for n, curve in enumerate(exp.curves if trained else ()):
+        drawn = [(c, [r for r in trained if c.shows(r)]) for c in exp.curves]
+        for n, (curve, shown) in enumerate((c, shown) for c, shown in drawn if shown):
             if n == 0:
                 con.print()
             con.print(Text(f"{curve.title}, one scale for all runs:", style="dim"))
-            curves(con, {exp.label(r): curve.values(r) for r in trained}, shared=True, log=curve.log, indent=2)
+            curves(con, {exp.label(r): curve.values(r) for r in shown}, shared=True, log=curve.log, indent=2)
     for f in res.findings:
         con.print(Text.assemble(Text("✓ " if f.holds else "✗ ", style="green" if f.holds else "red"), f.text))
     for w in res.warnings:
-        con.print(Text("warning: " + w, style="bold yellow"))
+        con.print(Text("warning: " + sanitize(w), style="bold yellow"))
 
 
 def experiment_png(con: Console, path: str) -> None:

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.core.results import KataResult, Report
-from grader.render.base import NARROW, STATUS_STYLE, check_kind, fit, label, margin, mark
+from grader.render.base import NARROW, STATUS_STYLE, check_kind, fit, label, margin, mark, sanitize
 from grader.checks.details import curves_of, label as curve_label
 from grader.render.curves import curves
 
@@ -34,7 +34,7 @@ def verdict(r: KataResult) -> list[Text]:
 
 
 def headline(con: Console, r: KataResult, path: str = "") -> Text:
-    pieces = [Text.assemble(Text(r.name, style="bold"), "  ", label(r.status)), Text(path, style="dim"),
+    pieces = [Text.assemble(Text(sanitize(r.name), style="bold"), "  ", label(r.status)), Text(sanitize(path), style="dim"),
               Text(f"{r.seconds:.2f} s" + (f"  hints used: {r.hints_used}" if r.hints_used else ""), style="dim")]
     return fit(con, pieces, sep="  ", indent=" " * margin(con, 2))
 
@@ -47,7 +47,7 @@ def _checks_table(con: Console, rows: list[tuple[str, str, str]]) -> None:
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
     for kind, name, message in rows:
-        table.add_row(mark(kind), name, label(kind), Text(message))
+        table.add_row(mark(kind), sanitize(name), label(kind), Text(sanitize(message)))
     con.print(table)
 
 
@@ -60,14 +60,14 @@ def _output(con: Console, r: KataResult, limit: int | None) -> None:
         f"output of the submission (last {len(shown)} of {len(lines)} lines; --verbose shows all):"
     pad = " " * margin(con)
     con.print(Text("  " + said, style="dim"))
-    con.print(Text("\n".join(pad + line for line in shown), style="dim"))
+    con.print(Text(sanitize("\n".join(pad + line for line in shown)), style="dim"))
 
 
 def kata_result(con: Console, r: KataResult, path: str = "", compact: bool = False, verbose: bool = False) -> None:
     """One kata's report: the full one, or with `compact` the failures and one line of the rest."""
     con.print(headline(con, r, path))
     if r.message:
-        con.print(Text(" " * margin(con, 2) + r.message))
+        con.print(Text(" " * margin(con, 2) + sanitize(r.message)))
     pieces = verdict(r)
     if pieces:
         pad = " " * margin(con, 2)
@@ -101,7 +101,7 @@ def report(con: Console, rep: Report, paths: dict[str, str] | None = None, verbo
     for r in rep.katas:
         kata_result(con, r, paths.get(r.name, ""), verbose=verbose)
     for w in rep.warnings:
-        con.print(Text("warning: " + w, style="bold yellow"))
+        con.print(Text("warning: " + sanitize(w), style="bold yellow"))
     summary(con, rep, seed_hint)
 
 

@@ -11,12 +11,12 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from grader.render.base import command, fit, label
+from grader.render.base import command, fit, label, sanitize
 from grader.render.report import kata_result
 
 
 def watch_start(con: Console, ws: str, first: str, seed: int) -> None:
-    con.print(Text.assemble(Text(f"Watching {ws}", style="bold"),
+    con.print(Text.assemble(Text(f"Watching {sanitize(ws)}", style="bold"),
                             Text(f" · starting with {first} · seed {seed} · save a kata file to grade it · "
                                  "Ctrl-C to stop", style="dim")))
 
@@ -47,7 +47,7 @@ def watch_step(con: Console, step: Any, paths: dict[str, str] | None = None, ver
         for r in step.report.katas:  # no "n / m katas pass" line: one kata at a time here
             kata_result(con, r, paths.get(r.name, ""), compact=True, verbose=verbose)
         for w in step.report.warnings:
-            con.print(Text("warning: " + w, style="bold yellow"))
+            con.print(Text("warning: " + sanitize(w), style="bold yellow"))
         for r in step.report.katas:
             con.print(footer(con, r, step.report.seed))
     elif step.kind == "next":

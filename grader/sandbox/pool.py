@@ -6,6 +6,7 @@ grader imports torch itself, so the two imports run side by side on two cores.
 from __future__ import annotations
 
 import json
+import math
 import os
 import select
 import signal
@@ -24,7 +25,14 @@ class Limits:
     memory_mb: int = 2048  # memory a child may add on top of what the zygote (torch) already holds
     output_cap: int = 1 << 20  # bytes of printed output written to the log; the rest keeps only a tail
     file_cap: int = 64 << 20  # largest file a child may write (its results, its log)
-    confine: bool = True  # Landlock, where the kernel has it: write only in its own folder, signal nobody outside
+    confine: bool = True  # Landlock, where the kernel has it (capabilities and seccomp apply regardless: sandbox.confine)
+    source_cap: int = 1 << 20  # largest kata file or helper module the grader reads from a workspace
+    disk_cap: int = 256 << 20  # what a child may leave in its folder (any number of files) before it is an error
+
+    @property
+    def cpu_seconds(self) -> int:
+        """RLIMIT_CPU: the timeout, in CPU time of all the child's threads together."""
+        return max(1, math.ceil(self.timeout))
 
 
 @dataclass
@@ -40,13 +48,14 @@ class Job:
     cuda: str
     limits: Limits
     experiment: dict[str, Any] | None = None  # an experiment job (grader.practice.experiment): train, do not probe
+    modules: tuple[str, ...] = ()  # folders on the child's import path after its own (the workspace's helpers)
 
     def to_wire(self) -> str:
         wire = {"id": self.id, "kata": self.kata, "dir": self.dir, "file": self.file,
                 "cases": self.cases, "result": self.result, "log": self.log, "seed": self.seed,
                 "cuda": self.cuda, "memory_mb": self.limits.memory_mb,
                 "output_cap": self.limits.output_cap, "file_cap": self.limits.file_cap,
-                "confine": self.limits.confine}
+                "confine": self.limits.confine, "cpu_s": self.limits.cpu_seconds, "modules": list(self.modules)}
         if self.experiment is not None:
             wire["experiment"] = self.experiment
         return json.dumps(wire)
@@ -62,6 +71,9 @@ class Outcome:
     timed_out: bool = False
     seconds: float = 0.0
     lost: str = ""  # the sandbox itself failed
+    cpu: float | None = None  # CPU seconds the child used (the zygote's report)
+    disk: int = 0  # bytes it left in its folder (measured by the engine)
+    filled_disk: bool = False  # it left the most when the disk ran out under others (decided by the engine)
 
 
 @dataclass
@@ -72,14 +84,34 @@ class _Running:
     started: float | None = None
     timed_out: bool = False
     killed_at: float = 0.0
+    extended: float = 0.0  # seconds added to its deadline because it was starved of CPU by others
 
 
 class SandboxError(RuntimeError):
     pass
 
 
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The zygote's import path: this package's root first, then the standard library and site-packages.
+# Never the working folder (`python -m` and `-c` put it first; it may be a workspace being graded,
+# holding its own json.py or grader/), never PYTHONPATH (-E). -P (3.11+) also keeps '' off the path.
+_BOOT = ("import sys; root = sys.argv[1]; "
+         "sys.path[:] = [root] + [p for p in sys.path if p not in ('', '.', root)]; "
+         "sys.dont_write_bytecode = True; "
+         "from grader.sandbox.zygote import main; main()")
+
+
+def zygote_command() -> list[str]:
+    flags = ["-E", "-P"] if sys.version_info >= (3, 11) else ["-E"]
+    return [sys.executable, *flags, "-c", _BOOT, PACKAGE_ROOT]
+
+
 GRACE = 2.0  # seconds the zygote has to confirm that a killed child is gone
 START_GRACE = 10.0  # seconds a ready zygote has to fork a child for a job it was handed
+MAX_EVENT = 1 << 16  # longest event line from the zygote; a longer one is junk (an unconfined child can write there)
+# A child that was ready to run but waited for a CPU (neighbours hogging every core) is given more
+# wall time, up to STARVED_MAX times its timeout, while its CPU time is under STARVED_SHARE of it.
+STARVED_SHARE, STARVED_MAX = 0.5, 2.0
 
 
 class Sandbox:
@@ -95,11 +127,9 @@ class Sandbox:
 
     @staticmethod
     def _spawn() -> subprocess.Popen:
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1")
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        return subprocess.Popen([sys.executable, "-m", "grader.sandbox.zygote"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
+        return subprocess.Popen(zygote_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=dict(os.environ, OMP_NUM_THREADS="1"), close_fds=True,
+                                cwd="/")
 
     @classmethod
     def start(cls) -> "Sandbox":
@@ -118,12 +148,14 @@ class Sandbox:
         if not chunk:
             raise SandboxError("the sandbox process exited unexpectedly")
         self._buffer += chunk
+        if b"\n" not in self._buffer and len(self._buffer) > MAX_EVENT:
+            self._buffer = b""  # no event is this long
         events = []
         while b"\n" in self._buffer:
             line, self._buffer = self._buffer.split(b"\n", 1)
             try:
-                event = json.loads(line)
-            except ValueError:
+                event = json.loads(line) if len(line) <= MAX_EVENT else None
+            except (ValueError, RecursionError):
                 continue  # not from the zygote (a child can reach its pipe through /proc): ignore it
             if isinstance(event, dict) and isinstance(event.get("event"), str):
                 events.append(event)
@@ -193,10 +225,11 @@ class Sandbox:
                 if r.pid is not None and procs.is_child_of(r.pid, self.proc.pid) and procs.is_running(r.pid):
                     procs.kill_group(r.pid)  # a forged report: the child is still running, and ends now
                     procs.kill_tree(r.pid)
-                code, sig = ev.get("code"), ev.get("signal")
+                code, sig, cpu = ev.get("code"), ev.get("signal"), ev.get("cpu")
                 seconds = time.monotonic() - (r.started or time.monotonic())
+                cpu = float(cpu) if isinstance(cpu, (int, float)) and math.isfinite(cpu) and cpu >= 0 else None
                 done[r.job.id] = Outcome(r.job, code if isinstance(code, int) else None,
-                                         sig if isinstance(sig, int) else None, r.timed_out, seconds)
+                                         sig if isinstance(sig, int) else None, r.timed_out, seconds, cpu=cpu)
                 del running[r.job.id]
         now = time.monotonic()
         for r in running.values():
@@ -207,6 +240,8 @@ class Sandbox:
                 raise SandboxError("the sandbox process stopped handing out work")
             if r.timed_out:
                 raise SandboxError("the sandbox process stopped responding")
+            if self._starved(r, now):
+                continue
             r.timed_out, r.killed_at = True, now
             procs.kill_group(r.pid)  # type: ignore[arg-type]
             procs.kill_tree(r.pid)  # type: ignore[arg-type]
@@ -220,11 +255,26 @@ class Sandbox:
         the zygote is ready, i.e. after a `run`)."""
         return limits.confine and self.landlock >= procs.CONFINES_WRITES
 
+    @staticmethod
+    def _starved(r: _Running, now: float) -> bool:
+        """At its deadline, a child that wants a CPU but has had less than STARVED_SHARE of its
+        timeout in CPU time was crowded out by others: extend its deadline (by what it lacks), up
+        to STARVED_MAX times its timeout. A sleeping or stopped child, or one that has had its
+        CPU time, is not extended; RLIMIT_CPU bounds the rest."""
+        timeout = r.job.limits.timeout
+        cpu = procs.cpu_seconds(r.pid) if r.pid else None
+        if cpu is None or cpu >= STARVED_SHARE * timeout or not procs.is_runnable(r.pid):  # type: ignore[arg-type]
+            return False
+        if now - r.started >= STARVED_MAX * timeout:  # type: ignore[operator]
+            return False
+        r.extended += max(0.1, timeout - cpu)
+        return True
+
     def _deadline(self, r: _Running) -> float | None:
         if r.timed_out:
             return r.killed_at + GRACE  # the zygote should have reported the kill by then
         if r.started is not None:
-            return r.started + r.job.limits.timeout
+            return min(r.started + r.job.limits.timeout + r.extended, r.started + STARVED_MAX * r.job.limits.timeout)
         if self.ready_at is not None:  # torch is imported: forking takes milliseconds
             return max(r.sent, self.ready_at) + START_GRACE
         return None

@@ -5,7 +5,6 @@ import ctypes
 import os
 import signal
 import sys
-from typing import Any
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -168,76 +167,28 @@ def user_tasks(uid: int) -> int:
     return total
 
 
-# ---------------------------------------------------------------------------- Landlock
-# Linux's unprivileged sandboxing (kernel 5.13+; include/uapi/linux/landlock.h). A child
-# confines itself before it loads the submission: it may then write only beneath its own
-# folder and /dev, and (ABI 6+) may not signal processes outside its domain (the zygote, the
-# grader). Reading stays unrestricted. The domain is inherited by everything it starts.
-_SYS_CREATE_RULESET, _SYS_ADD_RULE, _SYS_RESTRICT_SELF = 444, 445, 446  # the same on every architecture
-_CREATE_RULESET_VERSION = 1
-_RULE_PATH_BENEATH = 1
-_PR_SET_NO_NEW_PRIVS = 38
-_FS_WRITE_FILE, _FS_TRUNCATE = 1 << 1, 1 << 14
-_FS_WRITES_V1 = sum(1 << b for b in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12))  # write, remove, make (char..sym)
-_FS_REFER = 1 << 13  # ABI 2: renames and links across folders
-_SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1  # ABI 6
-CONFINES_WRITES = 3  # the first ABI that also controls truncate(2): writes are then fully confined
-CONFINES_SIGNALS = 6
-
-
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
-                ("scoped", ctypes.c_uint64)]
-
-
-class _PathBeneathAttr(ctypes.Structure):
-    _pack_ = 1
-    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
-
-def _syscall(*args: Any) -> int:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    return libc.syscall(*args)
-
-
-def landlock_abi() -> int:
-    """The kernel's Landlock ABI version; 0 where there is none (not Linux, too old, disabled)."""
-    if not sys.platform.startswith("linux"):
-        return 0
+# ---------------------------------------------------------------------------- CPU time
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, all threads) `pid` has used so far; None when unknown."""
     try:
-        return max(0, _syscall(_SYS_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION)))
-    except (OSError, AttributeError):
-        return 0
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+        fields = stat[stat.rfind(")") + 2:].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14, 15: utime, stime
+    except (OSError, ValueError, IndexError):
+        return None
 
 
-def confine(writable: list[str], abi: int) -> bool:
-    """Allow this process (and all it starts) to write only beneath `writable`; with ABI 6+ also
-    forbid signalling processes outside. Irreversible. False when it could not be done."""
-    if abi < 1:
-        return False
-    fs = _FS_WRITES_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0)
-    scoped = _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL if abi >= 6 else 0
-    attr = _RulesetAttr(fs, 0, scoped)
-    size = ctypes.c_size_t(ctypes.sizeof(attr))
-    ruleset = _syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), size, ctypes.c_uint32(0))
-    if ruleset < 0:
-        return False
+def is_runnable(pid: int) -> bool:
+    """True while `pid` is running or waiting for a CPU (state R), not sleeping or stopped."""
     try:
-        for path in writable:
-            try:
-                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except OSError:
-                continue
-            try:
-                rule = _PathBeneathAttr(fs, fd)
-                if _syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_PATH_BENEATH), ctypes.byref(rule),
-                            ctypes.c_uint32(0)) < 0:
-                    return False
-            finally:
-                os.close(fd)
-        if not _prctl(_PR_SET_NO_NEW_PRIVS, 1):
-            return False
-        return _syscall(_SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
-    finally:
-        os.close(ruleset)
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+        return stat[stat.rfind(")") + 2:].split()[0] == "R"
+    except (OSError, IndexError):
+        return False
+
+
+# Confinement (Landlock, seccomp, capabilities) lives in grader.sandbox.confine; these names are
+# also read from here.
+from grader.sandbox.confine import CONFINES_SIGNALS, CONFINES_WRITES, landlock_abi  # noqa: E402,F401

@@ -18,10 +18,17 @@ import io
 import os
 import re
 import sys
+import traceback
 import types
 from typing import Any
 
 GUARDED = ("solutions",)  # the reference solutions may not be imported by a submission
+UNWRITABLE = 5  # the child's exit code when its results could not be stored (a full disk): not the submission's doing
+
+
+class ResultsUnwritable(Exception):
+    """The results (or the log) could not be written for want of space: the grader's side failed.
+    A neighbour that fills the temporary folder must not make this submission look broken."""
 
 
 class ReferenceRefused(BaseException):
@@ -124,8 +131,6 @@ def guard_entries(module: Any, job: dict[str, Any]) -> None:
 
 def _where(exc: BaseException, path: str) -> tuple[int | None, str]:
     """The submission's own line in `exc`'s traceback, when it has one."""
-    import traceback
-
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
     return (frames[-1].lineno, (frames[-1].line or "").strip()) if frames else (None, "")
 
@@ -165,7 +170,7 @@ def run_job(job: dict[str, Any], stdout: CappedWriter, stderr: CappedWriter) -> 
     for name in [m for m in sys.modules if m.split(".")[0] in GUARDED]:
         del sys.modules[name]  # a cached module would be handed out without asking the guard
     sys.meta_path.insert(0, guard)
-    sys.path.insert(0, job["dir"])
+    sys.path[:0] = [job["dir"], *job.get("modules", [])]  # its own folder, then the workspace's other modules
     memory_mb = int(job.get("memory_mb") or 0)
     result: dict[str, Any]
     try:
@@ -187,7 +192,32 @@ def run_job(job: dict[str, Any], stdout: CappedWriter, stderr: CappedWriter) -> 
     if guard.refused and not (result.get("fatal") or {}).get("kind") == "refused":
         # the submission caught the refusal itself: it is still refused
         result = {"fatal": fatal_error(ReferenceRefused(guard.refused[0]), job["file"], "graded", memory_mb)}
-    result["output"] = {"bytes": stdout.written + stderr.written, "tail": (stdout.tail + stderr.tail)[-4096:]}
+    result["output"] = {"bytes": _count(stdout) + _count(stderr), "tail": (_tail(stdout) + _tail(stderr))[-4096:]}
     tmp = job["result"] + ".tmp"
-    torch.save(result, tmp)
-    os.replace(tmp, job["result"])
+    try:
+        torch.save(result, tmp)
+        os.replace(tmp, job["result"])
+    except (OSError, RuntimeError) as exc:  # torch reports a failed write as RuntimeError
+        if _disk_full(job["dir"], job.get("file_cap", 0)):
+            raise ResultsUnwritable(f"the results could not be written: the temporary folder is full ({exc})") from None
+        raise
+
+
+def _count(writer: Any) -> int:
+    """Bytes printed; the submission can overwrite the counter (sys.stdout.written = inf), so it is checked."""
+    n = getattr(writer, "written", 0)
+    return n if type(n) is int and 0 <= n < 2**62 else 0
+
+
+def _tail(writer: Any) -> str:
+    t = getattr(writer, "tail", "")
+    return t[-4096:] if type(t) is str else ""
+
+
+def _disk_full(folder: str, need: int) -> bool:
+    """True when the folder's file system has less room left than one result file may need."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < max(need, 1 << 20)

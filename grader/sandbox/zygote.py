@@ -1,6 +1,7 @@
 """The sandbox's process: imports torch once, then forks one child per kata.
 
-Run as `python -m grader.sandbox.zygote` by `grader.sandbox.pool`. It reads jobs (one JSON object a
+Started by `grader.sandbox.pool` with an import path of this package's root and the standard
+library and site-packages only (never the working folder: it may be a workspace being graded). It reads jobs (one JSON object a
 line) on stdin and reports on stdout when each child starts and how it ended. It loads
 no submission itself: each forked child does, after it has left this process's pipes,
 started its own session and taken its limits. Forking after the import is what lets a
@@ -9,9 +10,11 @@ run of several katas (or of many workspaces) pay for `import torch` once.
 Every descendant a child leaves behind, even in a session of its own, is reparented to
 this process (it is a child subreaper) and killed when its kata ends.
 
-Where the kernel has Landlock, a child also confines itself before loading the submission:
-it may write only beneath its own folder (and /dev), and, from Landlock ABI 6, it may not
-signal this process or the grader. docs/threat-model.md lists what is and is not covered.
+A child also confines itself before loading the submission (grader.sandbox.confine): it drops
+every capability, refuses chmod/chown/TIOCSTI (seccomp) and, where the kernel has Landlock,
+may write only beneath its own folder and to /dev/null-like files, use no device ioctl but a
+GPU's (ABI 5) and signal neither this process nor the grader (ABI 6).
+docs/threat-model.md lists what is and is not covered.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ import sys
 import tempfile
 from typing import Any
 
-from grader.sandbox import procs
+from grader.sandbox import confine, procs
 
 
 def _limit(kind: int, value: int) -> None:
@@ -35,12 +38,18 @@ def _limit(kind: int, value: int) -> None:
 
 
 LANDLOCK = 0  # the kernel's Landlock ABI, found once at start (0: none)
+MAX_LINE = 1 << 20  # longest job line read from the grader
 NPROC_MARGIN = 256  # threads and processes a child may add to the user's count (torch's own threads included)
 
 
 def _take_limits(job: dict[str, Any]) -> None:
     """The child's limits. Memory is counted on top of what the zygote already holds (torch)."""
     _limit(resource.RLIMIT_CORE, 0)
+    if job.get("cpu_s"):  # CPU time, all threads together: a hog is stopped by the kernel, not by a starved grader
+        try:
+            resource.setrlimit(resource.RLIMIT_CPU, (int(job["cpu_s"]), int(job["cpu_s"]) + 1))  # SIGXCPU, then SIGKILL
+        except (ValueError, OSError):
+            pass
     _limit(resource.RLIMIT_FSIZE, job["file_cap"])
     if job.get("memory_mb"):
         extra = job["memory_mb"] * 2**20
@@ -55,16 +64,34 @@ def _take_limits(job: dict[str, Any]) -> None:
         _limit(resource.RLIMIT_NPROC, procs.user_tasks(os.getuid()) + NPROC_MARGIN)
 
 
+def _confine(job: dict[str, Any]) -> None:
+    """Give up what the submission must not have: capabilities and metadata calls always (where the
+    kernel allows), Landlock when the job asks for it; exit (code 4) if Landlock was due and failed."""
+    confine.drop_capabilities()
+    confine.forbid_metadata_changes()
+    if job.get("confine") and LANDLOCK:
+        gpus = tuple(confine.gpu_paths()) if job.get("cuda") != "off" and procs.gpu_present() else ()
+        if not confine.confine([job["dir"]], LANDLOCK, gpus=gpus):
+            os.write(2, b"[grader] the sandboxed child could not confine itself (Landlock); nothing was run\n")
+            os._exit(4)
+        os.environ["TMPDIR"] = tempfile.tempdir = job["dir"]  # the one place it may write
+
+
 def _child(job: dict[str, Any], out_fd: int) -> None:
     """In the forked child. Never returns."""
+    from grader.sandbox.worker import UNWRITABLE, CappedWriter, ResultsUnwritable, run_job
+
     code = 0
     try:
-        os.setsid()  # a session and process group of its own: the grader kills the group at the timeout
+        os.setsid()  # a session of its own, and so no controlling terminal; the grader kills the group at the timeout
         procs.die_with_parent()  # if the zygote is killed, this child goes with it
         os.close(out_fd)  # the submission must not be able to write reports in our name
-        log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)  # also closes our copy of the job pipe
+        try:
+            log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:  # e.g. a full temporary folder: not the submission's doing
+            raise ResultsUnwritable(f"the log could not be created: {exc}") from None
         os.dup2(log, 1)
         os.dup2(log, 2)
         for fd in {null, log} - {0, 1, 2}:  # log is fd 1 itself when out_fd was 1: keep it open
@@ -74,16 +101,16 @@ def _child(job: dict[str, Any], out_fd: int) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         _take_limits(job)
-        if job.get("confine") and LANDLOCK:
-            if not procs.confine([job["dir"], "/dev"], LANDLOCK):
-                os.write(2, b"[grader] the sandboxed child could not confine itself (Landlock); nothing was run\n")
-                os._exit(4)
-            os.environ["TMPDIR"] = tempfile.tempdir = job["dir"]  # the one place it may write
-        from grader.sandbox.worker import CappedWriter, run_job
-
+        _confine(job)
         stdout, stderr = CappedWriter(1, job["output_cap"]), CappedWriter(2, job["output_cap"])
         sys.stdout, sys.stderr = stdout, stderr
         run_job(job, stdout, stderr)
+    except ResultsUnwritable as exc:  # the grader's side of the child failed, not the submission
+        code = UNWRITABLE
+        try:
+            os.write(2, f"\n[grader] {exc}\n".encode())
+        except BaseException:
+            pass
     except BaseException as exc:  # the worker itself failed (e.g. its results exceed the file cap)
         code = 3
         try:
@@ -107,6 +134,7 @@ def warm_meta_kernels() -> None:
 
 def main() -> None:
     import torch  # noqa: F401  (the point of this process: import once, fork many)
+    import traceback  # noqa: F401  (what a child uses is imported here, before any workspace is on its path)
 
     from grader import registry
     import grader.sandbox.worker  # noqa: F401
@@ -139,11 +167,13 @@ def main() -> None:
                 if not chunk:
                     open_input = False
                 buffer += chunk
+                if b"\n" not in buffer and len(buffer) > MAX_LINE:
+                    buffer = b""  # no job is this long: junk written into our pipe (unconfined child)
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
                     try:
-                        job = json.loads(line)
-                    except ValueError:
+                        job = json.loads(line) if len(line) <= MAX_LINE else None
+                    except (ValueError, RecursionError):
                         job = None
                     if not isinstance(job, dict) or not {"id", "dir", "file", "log"} <= job.keys():
                         continue  # not a job from the grader: ignore it rather than stop every kata
@@ -158,7 +188,7 @@ def main() -> None:
             select.select([], [], [], 0.01)
         while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 break
             if pid == 0:
@@ -167,10 +197,11 @@ def main() -> None:
                 job_id = workers.pop(pid)
                 procs.kill_group(pid)
                 procs.kill_orphans(exclude=set(workers))
+                cpu = round(usage.ru_utime + usage.ru_stime, 3)  # of the child itself (its threads included)
                 if os.WIFSIGNALED(status):
-                    report(event="exited", id=job_id, signal=os.WTERMSIG(status))
+                    report(event="exited", id=job_id, signal=os.WTERMSIG(status), cpu=cpu)
                 else:
-                    report(event="exited", id=job_id, code=os.WEXITSTATUS(status))
+                    report(event="exited", id=job_id, code=os.WEXITSTATUS(status), cpu=cpu)
     procs.kill_orphans(exclude=set())
     os._exit(0)  # skip interpreter teardown (torch's takes most of a second); nothing is left to flush
 

@@ -59,8 +59,14 @@ class Curve:
     values: Callable[[Run], list[float]]
     log: bool = False
     mark: Callable[[Run], float | None] = lambda run: None  # a level drawn dotted in the PNG (a target)
+    x: str = "step"  # what the values run over (the PNG's x label)
+    xs: tuple[float, ...] = ()  # the x of each value when not 0, 1, 2, ... (e.g. completion lengths)
     ylabel: str = ""  # the PNG's y-axis label (default: the title)
     mark_label: Callable[[Run], str] = lambda run: ""  # the dotted level's entry in the PNG's legend
+    arms: tuple[str, ...] = ()  # the labels of the arms whose runs it draws; every arm's when empty
+
+    def shows(self, run: Run) -> bool:
+        return not self.arms or run.arm in self.arms
 
 
 def _no_problem(run: Run) -> str:
@@ -80,3 +86,5 @@ class Experiment:
     curves: tuple[Curve, ...]
     check: Callable[[Run], str] = _no_problem
     seconds_per_step: float = 0.01  # the child's time limit: 10 s plus this per step and run
+    # Series with a fixed number of points instead of one per step (e.g. one per completion length).
+    points: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,224 @@
+"""gae: a fixed battery of cases, seeded cases, the mistakes' models, and the behaviour run.
+
+Padding positions hold garbage: finite numbers of up to ±50 (±1e4 in one case), as a critic's
+output on pad tokens would be, so every mistake that lets padding reach a response token
+changes the result by far more than any tolerance. Rewards and values are passed with
+requires_grad (as `constants`), so that outputs left with a graph show in `rewards_detached`.
+The long rows (T = 512) are where a (γλ)^-t rescaling underflows: γλ = 0.7425 in float32
+(0.7425^t leaves float32's normal range near t = 290) and γλ = 0.225 in float64 (near t = 470).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from grader.catalog.gae.behaviour import ClosedFormBehaviour, lengths_mask
+from grader.checks.cases import Case, cast_mask, generator
+from grader.checks.function import FunctionSpec, Param
+
+NAMES = ("rewards", "values", "mask")
+
+
+def gae_case(seed: int, salt: int, name: str, lengths: list[int] | None, b: int, t: int, dtype: torch.dtype,
+             mask: str, options: dict[str, Any], sparse: bool = False, garbage: float = 50.0,
+             extreme: bool = False, remark: str = "") -> Case:
+    """Rewards and values of about 1 on response tokens, garbage at padding.
+
+    lengths: each row's response length (None: drawn in 1..T, the first row full); sparse: every
+    reward is exactly 0 but the last token's (an RLHF score), and a third of the values are 0.
+    """
+    g = generator(seed, salt)
+    if lengths is None:
+        lengths = [t] + [int(x) for x in torch.randint(1, t + 1, (b - 1,), generator=g)]
+    m = lengths_mask(lengths, t).to(torch.float64)  # [B, T]
+    rewards = torch.randn(b, t, generator=g, dtype=torch.float64)
+    values = torch.randn(b, t, generator=g, dtype=torch.float64)
+    if sparse:
+        last = torch.zeros(b, t, dtype=torch.float64)
+        for row, n in enumerate(lengths):
+            if n:
+                last[row, n - 1] = 1.0
+        rewards = rewards * last
+        values = torch.where(torch.rand(b, t, generator=g) < 1 / 3, torch.zeros_like(values), values)
+    junk = lambda: garbage * (2 * torch.rand(b, t, generator=g, dtype=torch.float64) - 1)
+    rewards = torch.where(m.bool(), rewards, junk()).to(dtype)
+    values = torch.where(m.bool(), values, junk()).to(dtype)
+    upstream = torch.randn(b, t, generator=g, dtype=torch.float64).to(dtype)
+    opts = "".join(f", {k}={v}" for k, v in options.items()) or ", default γ and λ"
+    note = f"B={b}, T={t}, {str(dtype)[6:]}, {mask} mask, lengths {_lengths(lengths)}{opts}" + \
+        (f"; {remark}" if remark else "")
+    return Case(name, {"rewards": rewards, "values": values, "mask": cast_mask(m.float(), mask)}, options,
+                extreme=extreme, upstream=upstream, note=note)
+
+
+def _lengths(lengths: list[int]) -> str:
+    return str(lengths) if len(lengths) <= 6 else f"{lengths[:5]}..."
+
+
+def layout_case(seed: int, salt: int, dtype: torch.dtype) -> Case:
+    """Non-contiguous inputs: rewards a slice x[:, :-1] of a wider x, values a transposed view,
+    the mask a slice too."""
+    case = gae_case(seed, salt, "non-contiguous", [6, 4, 1], 3, 6, dtype, "float", {"gamma": 0.9, "lam": 0.8},
+                    remark="rewards = x[:, :-1], values a transposed view, mask = m[:, 1:]")
+    b, t = case.inputs["rewards"].shape
+    wide = torch.zeros(b, t + 1, dtype=dtype)
+    wide[:, :-1] = case.inputs["rewards"]
+    case.inputs["rewards"] = wide[:, :-1]
+    case.inputs["values"] = case.inputs["values"].t().contiguous().t()
+    shifted = torch.zeros(b, t + 1, dtype=case.inputs["mask"].dtype)
+    shifted[:, 1:] = case.inputs["mask"]
+    case.inputs["mask"] = shifted[:, 1:]
+    return case
+
+
+def expanded_case(seed: int, salt: int, dtype: torch.dtype) -> Case:
+    """One mask row expanded to the batch (stride 0): every response has the same length."""
+    b, t = 4, 7
+    case = gae_case(seed, salt, "expanded mask", [5] * b, b, t, dtype, "bool", {"lam": 0.9},
+                    remark="mask = row.expand(B, T)")
+    case.inputs["mask"] = case.inputs["mask"][:1].expand(b, t)
+    return case
+
+
+def make_cases(seed: int) -> list[Case]:
+    f32, f64 = torch.float32, torch.float64
+    return [
+        # Seeded cases; case 0 is graded row by row.
+        gae_case(seed, 1, "padded", None, 4, 7, f32, "float", {}),
+        gae_case(seed, 2, "float64, bool mask", None, 3, 6, f64, "bool", {"gamma": 0.99, "lam": 0.9}),
+        gae_case(seed, 3, "int mask", None, 5, 9, f32, "int", {"gamma": 0.9, "lam": 0.5}),
+        gae_case(seed, 4, "longer, float64", None, 2, 12, f64, "float", {"gamma": 0.95, "lam": 0.8}),
+        # The fixed battery: every seed, whatever the draw.
+        gae_case(seed, 5, "B=1, T=1", [1], 1, 1, f64, "float", {}),
+        gae_case(seed, 6, "B=1, T=1, empty", [0], 1, 1, f32, "int", {"gamma": 0.9}),
+        gae_case(seed, 7, "an empty row", [5, 0, 2], 3, 5, f64, "bool", {"gamma": 0.9, "lam": 0.7}),
+        gae_case(seed, 8, "sparse rewards", [6, 3, 1, 0], 4, 6, f32, "int", {"gamma": 0.99, "lam": 0.95},
+                 sparse=True, remark="rewards exactly 0 but at the last token, a third of the values 0"),
+        layout_case(seed, 9, f64),
+        expanded_case(seed, 10, f32),
+        gae_case(seed, 11, "λ = 0", [4, 2], 2, 4, f64, "float", {"gamma": 0.9, "lam": 0.0}),
+        gae_case(seed, 12, "λ = γ = 1", [5, 3], 2, 5, f32, "float", {"gamma": 1.0, "lam": 1.0}),
+        gae_case(seed, 13, "γ = 0", [3, 1], 2, 3, f64, "bool", {"gamma": 0.0, "lam": 0.95}),
+        gae_case(seed, 14, "large garbage", [3, 6, 1], 3, 6, f32, "float", {"gamma": 0.97, "lam": 0.9},
+                 garbage=1e4, remark="padding holds up to ±1e4"),
+        gae_case(seed, 15, "T=512, float32", [512, 400, 301], 3, 512, f32, "float",
+                 {"gamma": 0.99, "lam": 0.75}, extreme=True, remark="γλ = 0.7425"),
+        gae_case(seed, 16, "T=512, float64", [512, 505], 2, 512, f64, "int", {"gamma": 0.9, "lam": 0.25},
+                 extreme=True, remark="γλ = 0.225"),
+    ]
+
+
+# ---------------------------------------------------------------- the contract, in pieces
+def _next(x: torch.Tensor) -> torch.Tensor:
+    """[B, T] -> [B, T]: x_{t+1}, and 0 after the last position."""
+    return torch.cat([x[:, 1:], torch.zeros_like(x[:, :1])], 1)
+
+
+def _backward(delta: torch.Tensor, carry: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """A_t = (δ_t + carry_t·A_{t+1})·out_t, from t = T-1 down (carry: γλ·m_{t+1}, or a mistake's)."""
+    adv, acc = torch.zeros_like(delta), torch.zeros_like(delta[:, 0])
+    for t in reversed(range(delta.shape[1])):
+        acc = (delta[:, t] + carry[:, t] * acc) * out[:, t]
+        adv[:, t] = acc
+    return adv
+
+
+def _parts(rewards, values, mask):
+    m = mask.to(rewards.dtype)
+    return rewards.detach() * m, values.detach() * m, m
+
+
+def advantages_of(rewards, values, mask, gamma=1.0, lam=0.95) -> torch.Tensor:
+    r, v, m = _parts(rewards, values, mask)
+    delta = r + gamma * _next(v) * _next(m) - v
+    return _backward(delta, gamma * lam * _next(m), m)
+
+
+# ---------------------------------------------------------------- mistake models
+def _forward(rewards, values, mask, gamma=1.0, lam=0.95):
+    r, v, m = _parts(rewards, values, mask)
+    delta = r + gamma * _next(v) * _next(m) - v
+    adv, acc = torch.zeros_like(delta), torch.zeros_like(delta[:, 0])
+    for t in range(delta.shape[1]):
+        acc = (delta[:, t] + gamma * lam * acc) * m[:, t]
+        adv[:, t] = acc
+    return {"advantages": adv, "returns": (adv + v) * m}
+
+
+def _rescaled_cumsum(rewards, values, mask, gamma=1.0, lam=0.95):
+    """A_t = (γλ)^-t · Σ_{k>=t} (γλ)^k δ_k as a reversed cumsum: (γλ)^t underflows on long rows."""
+    r, v, m = _parts(rewards, values, mask)
+    delta = (r + gamma * _next(v) * _next(m) - v) * m
+    t = torch.arange(delta.shape[1], dtype=delta.dtype)
+    w = (gamma * lam) ** t  # [T]
+    tail = torch.flip(torch.cumsum(torch.flip(delta * w, [1]), 1), [1])  # [B, T]
+    out = []
+    for adv in (tail / w * m, tail * (gamma * lam) ** -t * m):
+        out.append({"advantages": adv, "returns": (adv + v) * m})
+    return out
+
+
+def _with_delta(delta_of: Callable[..., torch.Tensor]) -> Callable[..., Any]:
+    """A model whose only slip is in δ_t; the recursion and the masking are the contract's."""
+    def model(rewards, values, mask, gamma=1.0, lam=0.95):
+        r, v, m = _parts(rewards, values, mask)
+        adv = _backward(delta_of(r, v, m, values.detach(), gamma, lam), gamma * lam * _next(m), m)
+        return {"advantages": adv, "returns": (adv + v) * m}
+    return model
+
+
+def _mask_ignored(rewards, values, mask, gamma=1.0, lam=0.95):
+    """Nothing masked; or the recursion unmasked and only the outputs masked at the end."""
+    r, v = rewards.detach(), values.detach()
+    m = mask.to(r.dtype)
+    ones = torch.ones_like(r)
+    adv = _backward(r + gamma * _next(v) - v, gamma * lam * ones, ones)
+    return [{"advantages": adv, "returns": adv + v}, {"advantages": adv * m, "returns": (adv + v) * m}]
+
+
+def _reward_to_go(rewards, values, mask, gamma=1.0, lam=0.95):
+    r, _, m = _parts(rewards, values, mask)
+    return {"returns": _backward(r, gamma * torch.ones_like(r), m)}
+
+
+def _whitened(rewards, values, mask, gamma=1.0, lam=0.95):
+    """Normalised over the batch's response tokens, as TRL's PPO trainer does (Bessel or not)."""
+    adv = advantages_of(rewards, values, mask, gamma, lam)
+    m = mask.to(adv.dtype)
+    n = m.sum()
+    mean = (adv * m).sum() / n
+    var = ((adv - mean) ** 2 * m).sum() / n
+    out = []
+    for variance in (var * n / (n - 1), var):
+        out.append({"advantages": (adv - mean) * torch.rsqrt(variance + 1e-8) * m})
+        out.append({"advantages": (adv - mean) / (variance.sqrt() + 1e-8) * m})
+    return out
+
+
+MODELS: dict[str, Callable[..., Any]] = {
+    "forward instead of backward recursion": _forward,
+    "γ·λ applied to δ's value term": _with_delta(lambda r, v, m, raw, g, l: r + g * l * _next(v) * _next(m) - v),
+    "no bootstrap (V_{t+1} missing)": _with_delta(lambda r, v, m, raw, g, l: r - v),
+    "the value after the last token taken from padding": _with_delta(lambda r, v, m, raw, g, l: r + g * _next(raw) - v),
+    "mask ignored (garbage padding leaks)": _mask_ignored,
+    "returns as the discounted reward-to-go": _reward_to_go,
+    "returns not masked (padding keeps the values)":
+        lambda rewards, values, mask, gamma=1.0, lam=0.95:
+        {"returns": advantages_of(rewards, values, mask, gamma, lam) + values.detach()},
+    "advantages whitened": _whitened,
+    "(γλ)^−t rescaled cumsum": _rescaled_cumsum,
+}
+
+
+SPEC = FunctionSpec(
+    function="gae",
+    params=(Param("rewards"), Param("values"), Param("mask"), Param("gamma", 1.0), Param("lam", 0.95)),
+    outputs=("advantages", "returns"),
+    grad_inputs=(),
+    constants=("rewards", "values"),
+    make_cases=make_cases,
+    detached=("advantages", "returns"),
+    models=MODELS,
+    behaviour=ClosedFormBehaviour(),
+)

@@ -1,0 +1,331 @@
+"""ppo: seeded cases plus a fixed battery of edge cases, the catalogued mistakes' models, row
+combination, and the behaviour run (in `behaviour.py`)."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from grader.catalog.ppo.behaviour import PPOBehaviour
+from grader.checks.cases import Case, cast_mask, generator
+from grader.checks.function import FunctionSpec, Param
+
+NAMES = ("logps", "old_logps", "advantages", "values", "old_values", "returns", "mask")
+F64 = torch.float64
+MARGIN = 1e-6  # the contract: every ratio (and value step) at least this far from its clip bounds
+
+
+# ---------------------------------------------------------------- cases
+def lengths_mask(lengths: list[int], t: int, kind: str) -> torch.Tensor:
+    """[B, T] right-padded mask: row b is `lengths[b]` ones, then zeros."""
+    mask = torch.zeros(len(lengths), t)
+    for b, n in enumerate(lengths):
+        mask[b, :n] = 1
+    return cast_mask(mask, kind)
+
+
+def away_from(x: torch.Tensor, bounds: tuple[float, float], gap: float) -> torch.Tensor:
+    """x moved to `gap` beyond the nearer bound wherever it lies within `gap` of one (float64)."""
+    for bound in bounds:
+        near = (x - bound).abs() < gap
+        x = torch.where(near, bound + gap * torch.where(x >= bound, 1.0, -1.0).to(F64), x)
+    return x
+
+
+def advantages_of(g: torch.Generator, b: int, t: int, kind: str) -> torch.Tensor:
+    a = torch.randn(b, t, generator=g, dtype=F64)
+    if kind == "positive":
+        return a.abs() + 0.1
+    if kind == "negative":
+        return -(a.abs() + 0.1)
+    if kind == "zero":
+        return torch.zeros(b, t, dtype=F64)
+    a = torch.where(torch.rand(b, t, generator=g, dtype=F64) < 0.15, 0.0, a)  # some exact zeros ...
+    if b * t > 1:
+        a[0, 0] = 0.0  # ... and always one on a response token
+    return a
+
+
+def assemble(name: str, g_note: str, tensors: dict[str, torch.Tensor], dtype: torch.dtype, mask: torch.Tensor,
+             options: dict[str, Any], transposed: bool = False, extreme: bool = False, scale: float = 1.0) -> Case:
+    """A case from float64 tensors: cast to `dtype`, checked against the contract's margins."""
+    inputs = {k: tensors[k].to(dtype) for k in NAMES[:-1]}
+    inputs["mask"] = mask
+    if transposed:  # same values, column-major strides: what a transpose or a shift hands over
+        inputs = {k: v.t().contiguous().t() for k, v in inputs.items()}
+    check_margins(inputs, options)
+    note = g_note + "".join(f", {k}={v}" for k, v in options.items())
+    return Case(name, inputs, options, extreme=extreme, scale=scale, note=note)
+
+
+def check_margins(inputs: dict[str, torch.Tensor], options: dict[str, Any]) -> None:
+    """The cases' own promise, verified on the values as cast: no tie at a clip bound decides."""
+    eps, eps_v = options.get("clip_eps", 0.2), options.get("value_clip_eps", 0.2)
+    ratio = torch.exp(inputs["logps"].to(F64) - inputs["old_logps"].to(F64))
+    step = inputs["values"].to(F64) - inputs["old_values"].to(F64)
+    assert float((ratio - (1 - eps)).abs().min()) >= MARGIN and float((ratio - (1 + eps)).abs().min()) >= MARGIN
+    assert float((step.abs() - eps_v).abs().min()) >= MARGIN
+
+
+def ppo_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype, mask: str,
+             options: dict[str, Any], lengths: list[int] | None = None, adv: str = "normal",
+             transposed: bool = False) -> Case:
+    """Plausible PPO inputs: log-ratios of about ±0.4 (both sides of the band), values that move
+    about ±0.4 from old_values (so value clipping is often active); padding holds finite numbers."""
+    g = generator(seed, salt)
+    eps, eps_v = options.get("clip_eps", 0.2), options.get("value_clip_eps", 0.2)
+    if lengths is None:
+        lengths = [int(torch.randint(1, t + 1, (1,), generator=g)) for _ in range(b)]
+    old = -1.5 - 2.5 * torch.rand(b, t, generator=g, dtype=F64)  # [B, T] in [-4, -1.5]
+    ratio = away_from(torch.exp((0.4 * torch.randn(b, t, generator=g, dtype=F64)).clamp(-1.4, 1.4)),
+                      (1 - eps, 1 + eps), 2e-3)
+    old_values = torch.randn(b, t, generator=g, dtype=F64)
+    step = away_from(0.4 * torch.randn(b, t, generator=g, dtype=F64), (-eps_v, eps_v), 2e-3)
+    tensors = {"logps": old + ratio.log(), "old_logps": old, "advantages": advantages_of(g, b, t, adv),
+               "values": old_values + step, "old_values": old_values,
+               "returns": old_values + 0.8 * torch.randn(b, t, generator=g, dtype=F64)}
+    note = f"B={b}, T={t}, {str(dtype)[6:]}, {mask} mask, lengths {lengths}" + (", non-contiguous" if transposed else "")
+    return assemble(name, note, tensors, dtype, lengths_mask(lengths, t, mask), options, transposed)
+
+
+def near_bounds_case(seed: int, salt: int, name: str, dtype: torch.dtype, options: dict[str, Any]) -> Case:
+    """Every ratio just inside or just outside 1 - ε and 1 + ε (by 2e-6 in float64, 2e-5 in float32,
+    up to 1e-2), each with a positive and a negative advantage; value steps likewise around ±ε_v."""
+    g = generator(seed, salt)
+    eps, eps_v = options.get("clip_eps", 0.2), options.get("value_clip_eps", 0.2)
+    deltas = (2e-6, 1e-4, 1e-2) if dtype == F64 else (2e-5, 1e-3, 1e-2)
+    offsets = [s * d for d in deltas for s in (1.0, -1.0)]  # 6
+    ratio = torch.tensor([bd + o for bd in (1 - eps, 1 + eps) for o in offsets] * 2, dtype=F64).view(4, 6)
+    step = torch.tensor([bd + o for bd in (-eps_v, eps_v) for o in offsets] * 2, dtype=F64).view(4, 6)
+    sign = torch.tensor([1.0, 1.0, -1.0, -1.0], dtype=F64).unsqueeze(1)  # rows 0-1: A > 0; rows 2-3: A < 0
+    pad = lambda x, fill: torch.cat([x, torch.full((4, 1), fill, dtype=F64)], 1)  # [4, 7]: one padding column
+    old = -1.5 - 2.5 * torch.rand(4, 7, generator=g, dtype=F64)
+    old_values = torch.randn(4, 7, generator=g, dtype=F64)
+    tensors = {"logps": old + pad(ratio, 1.0).log(), "old_logps": old,
+               "advantages": pad(sign * (0.5 + torch.rand(4, 6, generator=g, dtype=F64)), 0.3),
+               "values": old_values + pad(step, 0.0), "old_values": old_values,
+               "returns": old_values + 0.8 * torch.randn(4, 7, generator=g, dtype=F64)}
+    note = f"B=4, T=7, {str(dtype)[6:]}, ratios within {deltas[0]:g} to {deltas[-1]:g} of 1 ± ε, both advantage signs"
+    return assemble(name, note, tensors, dtype, lengths_mask([6] * 4, 7, "float"), options)
+
+
+def extreme_case(seed: int, salt: int, name: str, dtype: torch.dtype, options: dict[str, Any]) -> Case:
+    """Log-probs down to -200 and |logps - old_logps| up to 20: ratios from 2e-9 to 5e8."""
+    g = generator(seed, salt)
+    b, t = 4, 16
+    eps = options.get("clip_eps", 0.2)
+    old = -20 - 160 * torch.rand(b, t, generator=g, dtype=F64)  # [-180, -20]
+    log_ratio = 20 * (2 * torch.rand(b, t, generator=g, dtype=F64) - 1)
+    log_ratio[:, 0], log_ratio[:, 1] = 20.0, -20.0  # the ends of the range in every row
+    ratio = away_from(log_ratio.exp(), (1 - eps, 1 + eps), 2e-3)
+    old_values = torch.randn(b, t, generator=g, dtype=F64)
+    tensors = {"logps": old + ratio.log(), "old_logps": old, "advantages": advantages_of(g, b, t, "normal"),
+               "values": old_values + away_from(0.4 * torch.randn(b, t, generator=g, dtype=F64), (-0.2, 0.2), 2e-3),
+               "old_values": old_values, "returns": old_values + torch.randn(b, t, generator=g, dtype=F64)}
+    note = f"B={b}, T={t}, {str(dtype)[6:]}, log-probs to -200, |log-ratio| up to 20"
+    return assemble(name, note, tensors, dtype, lengths_mask([16, 12, 9, 16], t, "float"), options,
+                    extreme=True, scale=100.0)
+
+
+def make_cases(seed: int) -> list[Case]:
+    # vf_coef is never 1 and ε_v varies, so that every value-side mistake shows on every seed; the
+    # battery after the first two runs at every seed with the same layout, only its numbers drawn.
+    f32 = torch.float32
+    return [
+        ppo_case(seed, 1, "padded", 4, 7, f32, "float", {}),
+        ppo_case(seed, 2, "float64, bool mask", 3, 6, F64, "bool",
+                 {"clip_eps": 0.1, "value_clip_eps": 0.5, "vf_coef": 0.5}),
+        ppo_case(seed, 3, "B=1, T=1", 1, 1, f32, "int", {"clip_eps": 0.3}, lengths=[1]),
+        ppo_case(seed, 4, "an empty row", 3, 5, F64, "float", {"vf_coef": 0.25}, lengths=[5, 0, 2]),
+        ppo_case(seed, 5, "no response token", 2, 3, f32, "float", {}, lengths=[0, 0]),
+        ppo_case(seed, 6, "non-contiguous", 3, 6, f32, "int", {"clip_eps": 0.15}, lengths=[6, 3, 1],
+                 transposed=True),
+        ppo_case(seed, 7, "B == T", 5, 5, F64, "bool", {"value_clip_eps": 0.1}, lengths=[5, 4, 3, 2, 1]),
+        ppo_case(seed, 8, "all-positive advantages", 3, 6, f32, "float", {}, lengths=[6, 4, 2], adv="positive"),
+        ppo_case(seed, 9, "all-negative advantages", 3, 6, F64, "int", {"vf_coef": 0.3}, lengths=[2, 6, 5],
+                 adv="negative"),
+        ppo_case(seed, 10, "zero advantages", 2, 4, f32, "bool", {}, lengths=[4, 2], adv="zero"),
+        near_bounds_case(seed, 11, "ratios near 1 ± ε, float64", F64, {}),
+        near_bounds_case(seed, 12, "ratios near 1 ± ε, float32", torch.float32,
+                         {"clip_eps": 0.1, "value_clip_eps": 0.3}),
+        ppo_case(seed, 13, "larger", 6, 12, f32, "float", {"clip_eps": 0.25, "value_clip_eps": 0.1, "vf_coef": 0.5},
+                 lengths=[12, 9, 7, 12, 3, 10]),
+        extreme_case(seed, 14, "|log-ratio| up to 20, float64", F64, {"clip_eps": 0.1}),
+        extreme_case(seed, 15, "|log-ratio| up to 20, float32", torch.float32, {}),
+    ]
+
+
+# ---------------------------------------------------------------- the contract, in pieces
+def token_mean(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """[B, T] -> []: the masked sum over the batch divided by max(count, 1)."""
+    m = m.to(x.dtype)
+    return (x * m).sum() / m.sum().clamp(min=1)
+
+
+def padded_mean(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    return (x * m.to(x.dtype)).sum() / x.numel()
+
+
+def sequence_mean(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    m = m.to(x.dtype)
+    return ((x * m).sum(-1) / m.sum(-1).clamp(min=1)).mean()
+
+
+def policy_terms(ratio, a, eps):
+    return -a * ratio, -a * ratio.clamp(1 - eps, 1 + eps)  # unclipped, clipped: [B, T] each
+
+
+def value_terms(v, ov, ret, eps_v, centre=None):
+    centre = ov if centre is None else centre
+    v_clip = centre + (v - centre).clamp(-eps_v, eps_v)
+    return (v - ret) ** 2, (v_clip - ret) ** 2
+
+
+def outputs(lp, olp, a, v, ov, ret, m, clip_eps=0.2, value_clip_eps=0.2, vf_coef=0.1, *, ratio=None,
+            policy=None, value=None, reduce=token_mean, half=0.5, clipped_if=None) -> dict[str, torch.Tensor]:
+    """The four outputs, with any piece replaced: the ratio, the per-token policy or value term
+    (functions of the two terms), the reduction, the ½, the clip_fraction's test."""
+    ratio = torch.exp(lp - olp) if ratio is None else ratio
+    u, c = policy_terms(ratio, a, clip_eps)
+    pl = reduce((policy or torch.maximum)(u, c), m)
+    vl = half * reduce((value or torch.maximum)(*value_terms(v, ov, ret, value_clip_eps)), m)
+    clipped = (clipped_if or torch.gt)(c, u)
+    return {"loss": pl + vf_coef * vl, "policy_loss": pl, "value_loss": vl,
+            "clip_fraction": reduce(clipped.to(lp.dtype), m)}
+
+
+def pick(out: dict[str, torch.Tensor], *names: str) -> dict[str, torch.Tensor]:
+    return {k: out[k] for k in names}
+
+
+POLICY = ("loss", "policy_loss")
+VALUE = ("loss", "value_loss")
+
+
+def _with_ratio(ratio_of: Callable[..., torch.Tensor]) -> Callable[..., Any]:
+    """A wrong ratio, with the clip_fraction computed from it or (a separate computation) right."""
+    def model(*a, **o):
+        out = outputs(*a, **o, ratio=ratio_of(a[0], a[1]))
+        return [pick(out, *POLICY, "clip_fraction"), pick(out, *POLICY)]
+    return model
+
+
+def _advantage_clipped(lp, olp, a, *rest, clip_eps=0.2, **o):
+    ratio = torch.exp(lp - olp)
+    variants = []
+    for a_clip in (a.clamp(1 - clip_eps, 1 + clip_eps), a.clamp(-clip_eps, clip_eps)):
+        u, c = -a * ratio, -a_clip * ratio
+        pl = token_mean(torch.maximum(u, c), rest[-1])
+        out = outputs(lp, olp, a, *rest, clip_eps=clip_eps, **o)
+        loss = out["loss"] - out["policy_loss"] + pl
+        variants.append({"loss": loss, "policy_loss": pl})
+        variants.append({"loss": loss, "policy_loss": pl, "clip_fraction": token_mean((c > u).to(lp.dtype), rest[-1])})
+    return variants
+
+
+def _reduced(reduce):
+    def model(*a, **o):
+        out = outputs(*a, **o, reduce=reduce)
+        return [pick(out, *POLICY, "value_loss", "clip_fraction"), pick(out, *POLICY, "value_loss")]
+    return model
+
+
+def _around_returns(lp, olp, a, v, ov, ret, m, **o):
+    return pick(outputs(lp, olp, a, v, ret, ret, m, **o), *VALUE)  # old_values replaced by the returns
+
+
+def _vf_wrong(*a, vf_coef=0.1, **o):
+    out = outputs(*a, vf_coef=vf_coef, **o)
+    return {"loss": vf_coef * out["policy_loss"] + out["value_loss"]}
+
+
+def _outside_band(lp, olp, a, v, ov, ret, m, clip_eps=0.2, **o):
+    ratio = torch.exp(lp - olp)
+    return {"clip_fraction": token_mean(((ratio - 1).abs() > clip_eps).to(lp.dtype), m)}
+
+
+def _unmasked(*a, **o):
+    out = outputs(*a, **o, reduce=lambda x, m: x.mean())
+    return [pick(out, *POLICY, "value_loss", "clip_fraction"), pick(out, *POLICY, "value_loss")]
+
+
+def _nonzero_count(*a, **o):
+    """The count of non-zero per-token terms as the denominator, for the policy term or for both."""
+    nonzero = lambda x, m: (x * m.to(x.dtype)).sum() / ((x * m.to(x.dtype)) != 0).sum().clamp(min=1)
+    both, policy = outputs(*a, **o, reduce=nonzero), outputs(*a, **o)
+    pl = nonzero(torch.maximum(*policy_terms(torch.exp(a[0] - a[1]), a[2], o.get("clip_eps", 0.2))), a[6])
+    return [pick(both, *POLICY, "value_loss"),
+            {"loss": policy["loss"] - policy["policy_loss"] + pl, "policy_loss": pl}]
+
+
+def _log_ratio_clipped(lp, olp, a, *rest, clip_eps=0.2, **o):
+    m = rest[-1]
+    u, c = -a * torch.exp(lp - olp), -a * torch.exp((lp - olp).clamp(-clip_eps, clip_eps))
+    pl = token_mean(torch.maximum(u, c), m)
+    out = outputs(lp, olp, a, *rest, clip_eps=clip_eps, **o)
+    policy = {"loss": out["loss"] - out["policy_loss"] + pl, "policy_loss": pl}
+    return [dict(policy, clip_fraction=token_mean((c > u).to(lp.dtype), m)), policy]
+
+
+def _whitened(lp, olp, a, v, ov, ret, m, **o):
+    mf = m.to(a.dtype)
+    mean = token_mean(a, m)
+    var = token_mean((a - mean) ** 2, m)
+    count = mf.sum().clamp(min=1)
+    variants = []
+    for a_w in ((a - mean) / (var.sqrt() + 1e-8), (a - mean) / ((var * count / (count - 1).clamp(min=1)).sqrt() + 1e-8),
+                (a - a.mean()) / (((a - a.mean()) ** 2).sum() / (a.numel() - 1)).sqrt().add(1e-8)):  # torch.std
+        out = outputs(lp, olp, a_w, v, ov, ret, m, **o)
+        variants += [pick(out, *POLICY, "clip_fraction"), pick(out, *POLICY)]
+    return variants
+
+
+MODELS: dict[str, Callable[..., Any]] = {
+    "min of the negated terms": lambda *a, **o: pick(outputs(*a, **o, policy=torch.minimum), *POLICY),
+    "clipping the advantage instead of the ratio": _advantage_clipped,
+    "ratio = logps / old_logps": _with_ratio(lambda lp, olp: lp / olp),
+    "ratio inverted": _with_ratio(lambda lp, olp: torch.exp(olp - lp)),
+    "mean over the padded length": _reduced(padded_mean),
+    "per-sequence mean then batch mean": _reduced(sequence_mean),
+    "value clipping around returns instead of old_values": _around_returns,
+    "the ½ missing": lambda *a, **o: pick(outputs(*a, **o, half=1.0), *VALUE),
+    "clip_fraction counting ties": lambda *a, **o: pick(outputs(*a, **o, clipped_if=torch.ge), "clip_fraction"),
+    "clip_fraction counting every ratio outside the band": _outside_band,
+    "vf_coef on the wrong term": _vf_wrong,
+    "min of the two value terms": lambda *a, **o: pick(outputs(*a, **o, value=torch.minimum), *VALUE),
+    "mask not applied": _unmasked,
+    "non-zero terms counted as tokens": _nonzero_count,
+    "token count not clamped to 1": _reduced(lambda x, m: (x * m.to(x.dtype)).sum() / m.to(x.dtype).sum()),
+    "log-ratio clipped to ±ε": _log_ratio_clipped,
+    "advantages whitened inside the loss": _whitened,
+    "ratio from probabilities": _with_ratio(lambda lp, olp: torch.exp(lp) / torch.exp(olp)),
+}
+
+
+def combine_rows(rows: list[list[torch.Tensor]], case: Case) -> list[torch.Tensor]:
+    """Every output is a token mean over the batch, so the batch's is each row's weighted by its
+    response tokens (an empty row weighs 0), over max(total, 1)."""
+    counts = case.inputs["mask"].to(F64).sum(-1)  # [B]
+    total = counts.sum().clamp(min=1)
+    out = []
+    for j in range(4):
+        per_row = torch.stack([r[j].to(F64) for r in rows])  # [B]
+        out.append(((per_row * counts).sum() / total).to(case.dtype))
+    return out
+
+
+SPEC = FunctionSpec(
+    function="ppo_loss",
+    params=tuple(Param(n) for n in NAMES) + (Param("clip_eps", 0.2), Param("value_clip_eps", 0.2),
+                                             Param("vf_coef", 0.1)),
+    outputs=("loss", "policy_loss", "value_loss", "clip_fraction"),
+    grad_inputs=("logps", "values"),
+    make_cases=make_cases,
+    loss="loss",
+    masks={"logps": "mask", "values": "mask"},
+    detached=("clip_fraction",),
+    constants=("old_logps", "advantages", "old_values", "returns"),
+    models=MODELS,
+    behaviour=PPOBehaviour(),
+    combine_rows=combine_rows,
+)

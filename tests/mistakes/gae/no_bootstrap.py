@@ -1,0 +1,17 @@
+# mistake: no bootstrap (V_{t+1} missing)
+import torch
+
+
+def gae(rewards, values, mask, gamma=1.0, lam=0.95):
+    with torch.no_grad():
+        m = mask.to(rewards.dtype)
+        r, v = rewards * m, values * m
+        adv = torch.zeros_like(r)
+        last = torch.zeros_like(r[:, 0])
+        next_m = torch.zeros_like(r[:, 0])
+        for t in reversed(range(r.shape[1])):
+            delta = r[:, t] - v[:, t]
+            last = (delta + gamma * lam * next_m * last) * m[:, t]
+            adv[:, t] = last
+            next_m = m[:, t]
+        return adv, (adv + v) * m

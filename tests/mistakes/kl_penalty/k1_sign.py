@@ -1,0 +1,13 @@
+# mistake: k1 with the sign flipped
+import torch
+
+
+def kl_penalty(logps, ref_logps, kind="k3"):
+    if kind not in ("k1", "k2", "k3"):
+        raise ValueError(f"unknown kind {kind!r}: use 'k1', 'k2' or 'k3'")
+    d = ref_logps - logps
+    if kind == "k1":
+        return d  # log r, not -log r
+    if kind == "k2":
+        return 0.5 * d * d
+    return torch.expm1(d) - d

@@ -1,0 +1,13 @@
+# mistake: k2 without the ½
+import torch
+
+
+def kl_penalty(logps, ref_logps, kind="k3"):
+    if kind not in ("k1", "k2", "k3"):
+        raise ValueError(f"unknown kind {kind!r}: use 'k1', 'k2' or 'k3'")
+    d = ref_logps - logps
+    if kind == "k1":
+        return -d
+    if kind == "k2":
+        return d ** 2
+    return torch.expm1(d) - d
