@@ -253,7 +253,7 @@ def test_forged_events_are_not_believed(grade_files):
         by_name = {k.name: k for k in report.katas}
         assert by_name[kata].status == "error", said(by_name[kata])
         if os.geteuid() == 0:  # a child without capabilities may not open the pipes of a zygote that has them
-            assert by_name[kata].message.startswith("get_probs.py:14: PermissionError: [Errno 13] Permission "
+            assert by_name[kata].message.startswith("get_probs.py:15: PermissionError: [Errno 13] Permission "
                                                     "denied: '/proc/"), by_name[kata].message
         else:
             assert "without reporting results" in by_name[kata].message
