@@ -52,7 +52,7 @@ class Runner:
     env: dict[str, str] = field(default_factory=dict)
 
     def kata(self, args: list[str], cwd: Path, folder: Path, env: dict[str, str] | None = None,
-             timeout: float = 240) -> Finished:
+             timeout: float = 600) -> Finished:
         script = launcher(folder)
         out, err = folder / "stdout.txt", folder / "stderr.txt"
         full_env = {**os.environ, **self.env, **(env or {})}

@@ -253,7 +253,7 @@ def test_forged_events_are_not_believed(grade_files):
         by_name = {k.name: k for k in report.katas}
         assert by_name[kata].status == "error", said(by_name[kata])
         if os.geteuid() == 0:  # a child without capabilities may not open the pipes of a zygote that has them
-            assert by_name[kata].message.startswith("get_probs.py:14: PermissionError: [Errno 13] Permission "
+            assert by_name[kata].message.startswith("get_probs.py:15: PermissionError: [Errno 13] Permission "
                                                     "denied: '/proc/"), by_name[kata].message
         else:
             assert "without reporting results" in by_name[kata].message
@@ -395,14 +395,16 @@ def test_a_workspace_of_hostile_files_gives_one_json_document(tmp_path):
         expected[name] = "timeout" if kind.startswith("loop") else "error"
     timeout = 2
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "grader", "grade", "--json", "--timeout", str(timeout),
-                           "--memory-mb", "256", "--path", str(ws)], capture_output=True, text=True, timeout=120,
+    from tests.sandbox_env import launcher  # this checkout's grader, started as the `kata` script starts it
+
+    proc = subprocess.run([sys.executable, str(launcher(tmp_path)), "grade", "--json", "--timeout", str(timeout),
+                           "--memory-mb", "256", "--path", str(ws)], capture_output=True, text=True, timeout=300,
                           cwd=tmp_path)
     elapsed = time.monotonic() - started
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
     assert {k["name"]: k["status"] for k in report["katas"]} == expected
     assert (report["passed"], report["total"]) == (0, len(names))
-    assert elapsed < timeout * len(names) + 10, elapsed
+    assert elapsed < timeout * STARVED_MAX * len(names) + 10, elapsed
     for i, name in enumerate(names):
         assert (ws / f"{name}.py").read_bytes() == (HOSTILE / f"{GENERIC[i % len(GENERIC)]}.py").read_bytes()

@@ -50,8 +50,9 @@ class Job:
     experiment: dict[str, Any] | None = None  # an experiment job (grader.practice.experiment): train, do not probe
     modules: tuple[str, ...] = ()  # folders on the child's import path after its own (the workspace's helpers)
 
-    def to_wire(self) -> str:
-        wire = {"id": self.id, "kata": self.kata, "dir": self.dir, "file": self.file,
+    def to_wire(self, run: str = "") -> str:
+        """The job as the zygote reads it; `run` prefixes the id, so that events are matched to this run."""
+        wire = {"id": run + self.id, "kata": self.kata, "dir": self.dir, "file": self.file,
                 "cases": self.cases, "result": self.result, "log": self.log, "seed": self.seed,
                 "cuda": self.cuda, "memory_mb": self.limits.memory_mb,
                 "output_cap": self.limits.output_cap, "file_cap": self.limits.file_cap,
@@ -123,6 +124,8 @@ class Sandbox:
         self.proc = proc
         self._buffer = b""
         self.ready_at: float | None = None  # when the zygote said it had imported torch
+        self.runs = 0  # runs so far: a run's tag is on its jobs' ids, so a late event of an earlier run is not
+        # taken for this one's (a child killed at a timeout is reported after the grace period, under load)
         self.landlock = 0  # the kernel's Landlock ABI, as the zygote found it (0: none)
 
     @staticmethod
@@ -163,6 +166,7 @@ class Sandbox:
 
     def run(self, jobs: list[Job], parallel: int) -> list[Outcome]:
         """Run every job, at most `parallel` at once; each ends by itself or at its timeout."""
+        self.runs += 1
         pending = list(jobs)
         running: dict[str, _Running] = {}
         done: dict[str, Outcome] = {}
@@ -200,7 +204,7 @@ class Sandbox:
         while pending and len(running) < parallel:
             job = pending.pop(0)
             running[job.id] = _Running(job, time.monotonic())
-            self.proc.stdin.write((job.to_wire() + "\n").encode())  # type: ignore[union-attr]
+            self.proc.stdin.write((job.to_wire(self._tag) + "\n").encode())  # type: ignore[union-attr]
             self.proc.stdin.flush()  # type: ignore[union-attr]
         now = time.monotonic()
         deadlines = [self._deadline(r) for r in running.values()]
@@ -211,7 +215,8 @@ class Sandbox:
                     self.ready_at = time.monotonic()
                     self.landlock = int(ev.get("landlock") or 0)
                 continue
-            r = running.get(str(ev.get("id", "")))
+            tagged = str(ev.get("id", ""))
+            r = running.get(tagged[len(self._tag):]) if tagged.startswith(self._tag) else None
             if r is None:
                 continue
             # Events are checked before they are believed: without Landlock a child can write into the
@@ -249,6 +254,10 @@ class Sandbox:
                 os.kill(self.proc.pid, signal.SIGCONT)  # in case the submission stopped the zygote
             except OSError:
                 pass
+
+    @property
+    def _tag(self) -> str:
+        return f"{self.runs}:"
 
     def confined(self, limits: Limits) -> bool:
         """True when children run with `limits` cannot write outside their own folder (known once

@@ -7,10 +7,11 @@ import json
 import os
 
 print("forger:", os.getpid())
+RUNS = range(1, 300)
 lines = ["this is not an event",
-         json.dumps({"event": "exited", "id": "0/get_probs", "signal": [9]}),  # not even a signal number
+         *[json.dumps({"event": "exited", "id": f"{r}:0/get_probs", "signal": [9]}) for r in RUNS],  # not a signal
          *[json.dumps({"event": "filler", "n": i}) for i in range(4000)],
-         json.dumps({"event": "started", "id": "0/dpo", "pid": __VICTIM__})]
+         *[json.dumps({"event": "started", "id": f"{r}:0/dpo", "pid": __VICTIM__}) for r in RUNS]]
 with open(f"/proc/{os.getppid()}/fd/1", "w") as pipe:
     pipe.write("\n".join(lines) + "\n")
 while True:
