@@ -48,16 +48,14 @@ def grade_cohort(tmp_path, sandbox):
     return run
 
 
-def spec_of(kata: str) -> FunctionSpec:
-    """The kata's function spec: itself, a class kata's loss, or the first function that declares
-    conventions of a kata of several functions (grader.checks.multi.FunctionsSpec)."""
+def specs_of(kata: str) -> list[FunctionSpec]:
+    """The kata's function specs: itself, a class kata's loss, or each function of a kata of
+    several functions (grader.checks.multi.FunctionsSpec)."""
     spec = importlib.import_module(registry.get(kata).spec).SPEC
     if isinstance(spec, FunctionSpec):
-        return spec
+        return [spec]
     parts = getattr(spec, "parts", None)
-    if parts:
-        return next((p for p in parts if p.conventions is not None), parts[0])
-    return spec.loss
+    return list(parts) if parts else [spec.loss]
 
 
 @pytest.mark.parametrize("kata", KATAS)
@@ -106,31 +104,34 @@ def test_catalogue_is_complete_enough(kata):
 @pytest.mark.parametrize("kata", KATAS)
 def test_conventions_at_the_contract_reproduce_the_reference(kata):
     """The differential diagnosis is only as good as its formula: at the contract's choices it is
-    the reference, on every case of 25 seeds (else a diagnosis could name the right code)."""
-    spec = spec_of(kata)
-    if spec.conventions is None:
-        assert registry.get(kata).track != "preference", f"{kata} declares no convention families"
-        pytest.skip(f"{kata} declares no convention families (grader/checks/conventions.py says how)")
-    reference = getattr(importlib.import_module(registry.get(kata).solution), spec.function)
-    formula = lambda *a, **o: spec.conventions.formula(spec.conventions.contract, *a, **o)
-    for seed in range(25):
-        for case in spec.make_cases(seed):
-            with torch.no_grad():
-                want = dict(zip(spec.outputs, as_outputs(spec, call(reference, case))))
-                got = call(formula, case)
-            for name, t in got.items():
-                assert compare(t, want[name], case.scale).ok, (seed, case.name, name)
+    the reference, on every case of 25 seeds (else a diagnosis could name the right code); every
+    kata, and every function of a kata of several functions, declares its own."""
+    specs = specs_of(kata)
+    solution = importlib.import_module(registry.get(kata).solution)
+    for spec in specs:
+        assert spec.conventions is not None, f"{kata}: {spec.function} declares no convention families"
+        reference = getattr(solution, spec.function)
+        formula = lambda *a, **o: spec.conventions.formula(spec.conventions.contract, *a, **o)
+        for seed in range(25):
+            for case in spec.make_cases(seed):
+                with torch.no_grad():
+                    want = dict(zip(spec.outputs, as_outputs(spec, call(reference, case))))
+                    got = call(formula, case)
+                assert set(got) == set(spec.outputs), (spec.function, sorted(got))
+                for name, t in got.items():
+                    assert compare(t, want[name], case.scale).ok, (spec.function, seed, case.name, name)
 
 
 @pytest.mark.parametrize("kata", KATAS)
 def test_every_deviation_words_are_unique(kata):
     """Two knobs' alternatives may share words only when they are one catalogued mistake."""
-    conv = spec_of(kata).conventions
-    if conv is None:
+    specs = [s for s in specs_of(kata) if s.conventions is not None]
+    if not specs:
         pytest.skip(f"{kata} declares no convention families")
     catalogued = {m.name for m in registry.get(kata).mistakes}
-    seen: dict[str, str] = {}
-    for knob in conv.knobs:
-        for words in knob.alternatives.values():
-            assert seen.get(words, knob.name) == knob.name or words in catalogued, words
-            seen[words] = knob.name
+    for spec in specs:
+        seen: dict[str, str] = {}
+        for knob in spec.conventions.knobs:
+            for words in knob.alternatives.values():
+                assert seen.get(words, knob.name) == knob.name or words in catalogued, words
+                seen[words] = knob.name

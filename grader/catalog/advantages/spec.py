@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import torch
 
+from grader.catalog.advantages.conventions import GROUP_CONVENTIONS, RLOO_CONVENTIONS
 from grader.checks.cases import Case, generator
 from grader.checks.details import details
 from grader.checks.function import FunctionSpec, Param
@@ -327,7 +328,7 @@ class AdvantagesBehaviour:
 
 
 # ---------------------------------------------------------------- the spec
-def _part(function: str, params: tuple[Param, ...], make_cases, bad_inputs, models) -> FunctionSpec:
+def _part(function: str, params: tuple[Param, ...], make_cases, bad_inputs, models, conventions) -> FunctionSpec:
     return FunctionSpec(
         function=function,
         params=params,
@@ -339,14 +340,17 @@ def _part(function: str, params: tuple[Param, ...], make_cases, bad_inputs, mode
         detached=("advantages",),
         bad_inputs=bad_inputs,
         models=models,
+        conventions=conventions,
     )
 
 
 SPEC = FunctionsSpec(
     parts=(
         _part("group_advantages", (Param("rewards"), Param("group_size"), Param("scale", "group"),
-                                   Param("eps", 1e-4)), group_cases, group_bad_inputs, GROUP_MODELS),
-        _part("rloo_advantages", (Param("rewards"), Param("group_size")), rloo_cases, rloo_bad_inputs, RLOO_MODELS),
+                                   Param("eps", 1e-4)), group_cases, group_bad_inputs, GROUP_MODELS,
+              GROUP_CONVENTIONS),
+        _part("rloo_advantages", (Param("rewards"), Param("group_size")), rloo_cases, rloo_bad_inputs, RLOO_MODELS,
+              RLOO_CONVENTIONS),
     ),
     behaviour=AdvantagesBehaviour(),
 )

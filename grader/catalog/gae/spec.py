@@ -15,6 +15,7 @@ import torch
 
 from grader.catalog.gae.behaviour import ClosedFormBehaviour, lengths_mask
 from grader.checks.cases import Case, cast_mask, generator
+from grader.checks.conventions import Conventions, Knob
 from grader.checks.function import FunctionSpec, Param
 
 NAMES = ("rewards", "values", "mask")
@@ -211,6 +212,55 @@ MODELS: dict[str, Callable[..., Any]] = {
 }
 
 
+# ---------------------------------------------------------------- conventions (grader.checks.conventions)
+def _formula(k, rewards, values, mask, gamma=1.0, lam=0.95):
+    """Eq. 16 over right-padded rows; each knob `k[name]` picks one convention."""
+    m = mask.to(rewards.dtype)
+    if k["mask"] == "applied":
+        r, v, keep = rewards * m, values * m, m
+    else:  # nothing masked: padding's rewards and values flow into the response's last token
+        r, v, keep = rewards, values, torch.ones_like(m)
+    nxt = {"masked": _next(v) * _next(keep), "padding": _next(values), "none": torch.zeros_like(v)}
+    gl = {"γλ": gamma * lam, "γ": gamma, "λ": lam}[k["carry"]]
+    delta = r + {"γ": gamma, "γλ": gamma * lam, "1": 1.0}[k["bootstrap_scale"]] * nxt[k["bootstrap"]] - v  # [B, T]
+    carry = gl * _next(keep)
+    if k["direction"] == "backward":
+        adv = _backward(delta, carry, keep)
+    else:  # A_t = δ_t + γλ·A_{t-1}
+        adv, acc = torch.zeros_like(delta), torch.zeros_like(delta[:, 0])
+        for t in range(delta.shape[1]):
+            acc = (delta[:, t] + gl * acc) * keep[:, t]
+            adv[:, t] = acc
+    if k["mask"] == "outputs":
+        adv = adv * m
+    returns = {"A+V": lambda: (adv + v) * m, "unmasked": lambda: adv + values,
+               "reward_to_go": lambda: _backward(rewards * m, gamma * torch.ones_like(m), m),
+               "one_step": lambda: (delta + v) * m}[k["returns"]]()
+    if k["whiten"] != "none":
+        n = m.sum()
+        mean = (adv * m).sum() / n
+        var = ((adv - mean) ** 2 * m).sum() / (n - 1 if k["whiten"] == "bessel" else n)
+        adv = (adv - mean) / (var.sqrt() + 1e-8) * m
+    return {"advantages": adv, "returns": returns}
+
+
+_MASK, _WHITENED = "mask ignored (garbage padding leaks)", "advantages whitened"
+CONVENTIONS = Conventions(_formula, (
+    Knob("direction", "backward", {"forward": "forward instead of backward recursion"}),
+    Knob("bootstrap", "masked", {"none": "no bootstrap (V_{t+1} missing)",
+                                 "padding": "the value after the last token taken from padding"}),
+    Knob("bootstrap_scale", "γ", {"γλ": "γ·λ applied to δ's value term",
+                                  "1": "γ missing from δ's bootstrap term: r_t + V_{t+1} - V_t"}),
+    Knob("carry", "γλ", {"γ": "A_{t+1} carried by γ instead of γ·λ (λ missing)",
+                         "λ": "A_{t+1} carried by λ instead of γ·λ (γ missing)"}),
+    Knob("mask", "applied", {"ignored": _MASK, "outputs": _MASK}),
+    Knob("returns", "A+V", {"reward_to_go": "returns as the discounted reward-to-go",
+                            "unmasked": "returns not masked (padding keeps the values)",
+                            "one_step": "returns as the one-step target r_t + γ·V_{t+1} instead of A_t + V_t"}),
+    Knob("whiten", "none", {"bessel": _WHITENED, "population": _WHITENED}),
+))
+
+
 SPEC = FunctionSpec(
     function="gae",
     params=(Param("rewards"), Param("values"), Param("mask"), Param("gamma", 1.0), Param("lam", 0.95)),
@@ -221,4 +271,5 @@ SPEC = FunctionSpec(
     detached=("advantages", "returns"),
     models=MODELS,
     behaviour=ClosedFormBehaviour(),
+    conventions=CONVENTIONS,
 )

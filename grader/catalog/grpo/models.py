@@ -16,7 +16,7 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
           loss_type="grpo", max_completion_length=None, importance_sampling_level="token", *,
           inverted=False, swapped=False, clamp=None, kl="k3", kl_outside=None, adv_row=False, grpo_over_t=False,
           dr_over="constant", eps_high_ignored=None, seq_over_t=None, clip_any_sign=False, probabilities=None,
-          length_ignored=False, clip_per_completion=None, longest=False):
+          length_ignored=False, clip_per_completion=None, longest=False, kl_minus=False, reduce_as=None):
     B, T = logps.shape
     m = mask.to(logps.dtype)
     count = m.sum(-1)
@@ -51,6 +51,8 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
             d = -d
         if kl == "k1":
             k = -d
+        elif kl == "k2":
+            k = 0.5 * d * d
         elif probabilities == "both":
             k = ref_logps.exp() / logps.exp() - d - 1
         else:
@@ -65,7 +67,7 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
         else:
             per_token_masked = pg_masked
     else:
-        per_token = per_token + beta * k if k is not None else per_token
+        per_token = per_token + (-beta if kl_minus else beta) * k if k is not None else per_token
         per_token_masked = per_token * m
     n = T if max_completion_length is None or length_ignored else max_completion_length
     if longest and max_completion_length is None:
@@ -73,7 +75,14 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
     reduction = loss_type
     if loss_type == "dr_grpo" and dr_over != "constant":
         reduction = dr_over
-    if reduction == "grpo":
+    reduction = (reduce_as or {}).get(loss_type, reduction)  # the conventions' reductions (grpo/conventions.py)
+    if reduction == "seq_sum":
+        loss = per_token_masked.sum(-1).mean()
+    elif reduction == "padded":
+        loss = per_token_masked.sum() / (B * T)
+    elif reduction == "over_length":
+        loss = per_token_masked.sum() / n
+    elif reduction == "grpo":
         loss = (per_token_masked.sum(-1) / (T if grpo_over_t else count.clamp(min=1))).mean()
     elif reduction == "bnpo":
         loss = per_token_masked.sum() / total

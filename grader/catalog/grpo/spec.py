@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from grader.catalog.grpo.behaviour import GRPOBehaviour
+from grader.catalog.grpo.conventions import CONVENTIONS
 from grader.catalog.grpo.models import MODELS
 from grader.checks.cases import Case, cast_mask, generator
 from grader.checks.function import FunctionSpec, Param
@@ -165,4 +166,5 @@ SPEC = FunctionSpec(
     models=MODELS,
     behaviour=GRPOBehaviour(),
     combine_rows=combine_rows,
+    conventions=CONVENTIONS,
 )

@@ -16,6 +16,7 @@ import torch
 
 from grader.catalog.kl_penalty.behaviour import EstimatorBehaviour
 from grader.checks.cases import Case, generator
+from grader.checks.conventions import Conventions, Knob
 from grader.checks.details import details
 from grader.checks.function import FunctionSpec, Param
 from grader.core.results import CheckResult
@@ -247,6 +248,32 @@ def check_bad_input(ctx: Any) -> CheckResult:
     return result
 
 
+# ---------------------------------------------------------------- conventions (grader.checks.conventions)
+def _formula(k, logps, ref_logps, kind="k3"):
+    """The three estimators; each knob `k[name]` picks one convention of d, k1, k2 or k3."""
+    d = ref_logps - logps if k["d"] == "ref - logps" else logps - ref_logps  # [B, T]
+    if kind == "k1":
+        kl = {"-d": lambda: -d, "d": lambda: d, "|d|": lambda: d.abs()}[k["k1"]]()
+    elif kind == "k2":
+        kl = {"½d²": lambda: 0.5 * d * d, "d²": lambda: d * d, "½(r-1)²": lambda: 0.5 * torch.expm1(d) ** 2}[k["k2"]]()
+    else:
+        kl = {"e^d-1-d": lambda: torch.expm1(d) - d, "e^d-d": lambda: torch.exp(d) - d,
+              "e^-d-1-d": lambda: torch.expm1(-d) - d, "e^-d-1+d": lambda: torch.expm1(-d) + d,
+              "e^d-1+d": lambda: torch.expm1(d) + d, "negated": lambda: d - torch.expm1(d)}[k["k3"]]()
+    return {"kl": kl}
+
+
+_SIGN = "d with the wrong sign"
+CONVENTIONS = Conventions(_formula, (
+    Knob("d", "ref - logps", {"logps - ref": _SIGN}),
+    Knob("k1", "-d", {"d": "k1 with the sign flipped", "|d|": "k1 as |d| (made non-negative)"}),
+    Knob("k2", "½d²", {"d²": "k2 without the ½", "½(r-1)²": "k2 as ½·(r - 1)² instead of ½·(log r)²"}),
+    Knob("k3", "e^d-1-d", {"e^d-d": "k3 as exp(d) − d (the −1 dropped)", "e^-d-1-d": _SIGN, "e^-d-1+d": _SIGN,
+                           "e^d-1+d": "k3 with + log r: e^d - 1 + d instead of e^d - 1 - d",
+                           "negated": "k3 negated: d + 1 - e^d"}),
+))
+
+
 SPEC = FunctionSpec(
     function="kl_penalty",
     params=(Param("logps"), Param("ref_logps"), Param("kind", "k3")),
@@ -257,4 +284,5 @@ SPEC = FunctionSpec(
     models=MODELS,
     behaviour=EstimatorBehaviour(),
     checks={"k3_precision": check_k3_precision, "bad_input": check_bad_input},
+    conventions=CONVENTIONS,
 )

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.catalog import toy
+from grader.catalog.kto.conventions import CONVENTIONS
 from grader.checks.cases import Case, generator
 from grader.checks.details import details, series
 from grader.checks.function import FunctionSpec, Param
@@ -112,6 +113,12 @@ def make_cases(seed: int) -> list[Case]:
                        {"desirable_weight": 1.2, "undesirable_weight": 0.9}, "every KL pair's log-ratio is 0.75", F64))
     cases.append(_extreme(seed, 13, "|r - z0| up to 1e4, float32", F32))
     cases.append(_extreme(seed, 14, "|r - z0| up to 1e4, float64", F64))
+    # KL pairs of both signs: z0 clamps their mean, not each pair (the others' pairs share one sign).
+    r = g(15)
+    kl_ref = -(10 + 40 * torch.rand(5, generator=r, dtype=F64))
+    gaps = torch.tensor([2.0, -1.5, 1.25, -0.5, 0.25], dtype=F64)
+    cases.append(_case("KL pairs of both signs", *_logps(r, 4), kl_ref + gaps, kl_ref, _labels(r, 4),
+                       {"beta": 0.2, "undesirable_weight": 1.3}, "mean log-ratio 0.3, z0 > 0", F64))
     return cases
 
 
@@ -335,4 +342,5 @@ SPEC = FunctionSpec(
     behaviour=KTOBehaviour(),
     row_case=ROW_CASE,
     combine_rows=combine_rows,
+    conventions=CONVENTIONS,
 )

@@ -7,6 +7,7 @@ from typing import Any, Callable
 import torch
 
 from grader.catalog.ppo.behaviour import PPOBehaviour
+from grader.catalog.ppo.conventions import CONVENTIONS
 from grader.checks.cases import Case, cast_mask, generator
 from grader.checks.function import FunctionSpec, Param
 
@@ -328,4 +329,5 @@ SPEC = FunctionSpec(
     models=MODELS,
     behaviour=PPOBehaviour(),
     combine_rows=combine_rows,
+    conventions=CONVENTIONS,
 )

@@ -1,0 +1,42 @@
+# check: values
+# named: k2 (d²/2) instead of k3
+import torch
+
+
+def grpo_loss(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=0.2, epsilon_high=0.2,
+              loss_type="grpo", max_completion_length=None, importance_sampling_level="token"):
+    B, T = logps.shape
+    if advantages.shape != (B,):
+        raise ValueError("advantages must be [B]")
+    if loss_type not in ("grpo", "bnpo", "dr_grpo") or importance_sampling_level not in ("token", "sequence"):
+        raise ValueError("unknown option")
+    if beta > 0 and ref_logps is None:
+        raise ValueError("beta > 0 needs ref_logps")
+    if max_completion_length is not None and max_completion_length < T:
+        raise ValueError("max_completion_length below T")
+    m = mask.to(logps.dtype)
+    count = m.sum(-1)
+    adv = advantages.detach().unsqueeze(1)
+    log_ratio = logps - old_logps.detach()
+    if importance_sampling_level == "sequence":
+        log_ratio = ((log_ratio * m).sum(-1) / count.clamp(min=1)).unsqueeze(1)
+    ratio = log_ratio.exp()
+    clipped = ratio.clamp(1 - epsilon_low, 1 + epsilon_high)
+    per_token = (-torch.min(ratio * adv, clipped * adv)).expand(B, T)
+    if ref_logps is not None:
+        d = ref_logps.detach() - logps
+        kl = 0.5 * d ** 2  # the low-variance estimator
+        per_token = per_token + beta * kl
+        mean_kl = ((kl * m).sum() / m.sum().clamp(min=1)).detach()
+    else:
+        mean_kl = logps.new_zeros(())
+    if loss_type == "grpo":
+        loss = ((per_token * m).sum(-1) / count.clamp(min=1)).mean()
+    elif loss_type == "bnpo":
+        loss = (per_token * m).sum() / m.sum().clamp(min=1)
+    else:
+        L = T if max_completion_length is None else max_completion_length
+        loss = (per_token * m).sum() / (B * L)
+    is_clipped = ((ratio > 1 + epsilon_high) & (adv > 0)) | ((ratio < 1 - epsilon_low) & (adv < 0))
+    clip_fraction = (is_clipped.to(m.dtype).expand(B, T) * m).sum() / m.sum().clamp(min=1)
+    return loss, mean_kl, clip_fraction.detach()

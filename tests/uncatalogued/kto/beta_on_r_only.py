@@ -1,0 +1,16 @@
+# check: values
+# named: β on the log-ratio only: β·r - z0 instead of β·(r - z0)
+import torch
+
+
+def kto_loss(policy_logps, ref_logps, kl_policy_logps, kl_ref_logps, desirable, beta=0.1,
+             desirable_weight=1.0, undesirable_weight=1.0):
+    if kl_policy_logps.numel() == 0 or kl_ref_logps.numel() == 0:
+        raise ValueError("empty KL inputs")
+    z0 = (kl_policy_logps - kl_ref_logps).mean().clamp(min=0).detach()
+    r = policy_logps - ref_logps.detach()
+    d = desirable.bool()
+    d_losses = desirable_weight * torch.sigmoid(-(beta * r - z0))
+    u_losses = undesirable_weight * torch.sigmoid(-(z0 - beta * r))
+    loss = torch.where(d, d_losses, u_losses).mean()
+    return loss, (beta * r).detach(), z0
