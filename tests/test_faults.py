@@ -73,7 +73,7 @@ def test_a_check_a_record_lists_but_nothing_implements_is_named(runner, monkeypa
     assert doc["katas"][0]["grader_fault"]["check"] == "stability"
     assert doc["katas"][0]["message"].startswith(
         "the grader failed in check 'stability' (LookupError: the kata lists the check 'stability', which "
-        "grader/checks/judge.py does not implement).")
+        "neither grader/checks/judge.py nor the kata's spec implements).")
 
 
 @pytest.mark.parametrize("method, stage", [("make_cases", "case generation"), ("expected", "the reference run")])

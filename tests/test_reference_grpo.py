@@ -250,9 +250,9 @@ def test_behaviour_fails_wrong_implementations(mistake, says):
 
 
 def test_behaviour_curves_are_drawn_from_the_details_schema(reference_behaviour):
-    from grader.render import _schema_series
+    from grader.checks.details import curves_of, label
 
-    curves = _schema_series(reference_behaviour.details)
+    curves = {label(s): s["values"] for s in curves_of(reference_behaviour.details)}
     assert list(curves) == [f"{name} β={b:g}" for b in (0.0, 0.04, 0.4) for name in ("mean reward", "KL(π‖π_ref)")]
     assert all(len(v) == 40 for v in curves.values())  # 50 steps sampled to 40 points
-    assert _schema_series({"series": [{"name": "x", "values": "not a curve"}], "judged": {}}) == {}
+    assert curves_of({"series": [{"name": "x", "param": {}, "values": "not a curve"}], "judged": {}}) == []

@@ -198,15 +198,17 @@ def test_cohort_of_thirteen_katas(width):
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_experiment_screen(width):
-    from grader.practice.experiment import ExperimentResult, Finding, Run
+    from grader.practice.experiment import EXPERIMENTS, ExperimentResult, Finding, Run
 
-    runs = [Run("DPO", 0.1, logp_rejected=[-1.0 - i / 5 for i in range(50)], h=[i / 10 for i in range(50)]),
-            Run("IPO", 0.5, logp_rejected=[-1.0 - i / 50 for i in range(50)], h=[1 - 0.9 ** i for i in range(50)],
-                target=1.0),
-            Run("IPO", 1.0, error="ipo_loss raised ValueError: shapes")]
-    res = ExperimentResult("dpo-vs-ipo", "DPO vs IPO on the toy preference problem", "katas", 0, 50,
-                           {"DPO": 2.0, "IPO": 0.1}, runs, findings=[Finding("DPO's π(y_l) is still falling", True),
-                                                                     Finding("IPO's h stops at 1/(2β)", False)])
+    def series(lp: list[float], h: list[float]) -> dict[str, list[float]]:
+        return {"logp_rejected": lp, "logp_chosen": [-1.0] * len(lp), "h_mean": h}
+
+    runs = [Run("DPO", {"beta": 0.1}, series([-1.0 - i / 5 for i in range(50)], [i / 10 for i in range(50)])),
+            Run("IPO", {"beta": 0.5}, series([-1.0 - i / 50 for i in range(50)], [1 - 0.9 ** i for i in range(50)])),
+            Run("IPO", {"beta": 1.0}, error="ipo_loss raised ValueError: shapes")]
+    res = ExperimentResult(EXPERIMENTS["dpo-vs-ipo"], "katas", 0, 50, runs,
+                           findings=[Finding("DPO's π(y_l) is still falling", True),
+                                     Finding("IPO's h stops at 1/(2β)", False)])
     con = piped(width)
     render.experiment(con, res)
     unbroken(text(con), width)

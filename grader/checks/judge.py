@@ -30,7 +30,8 @@ def judge(ctx: Context, check_names: tuple[str, ...], checks: dict[str, Check] |
     for name in check_names:
         with stage("judging", check=name):
             if name not in table:
-                raise LookupError(f"the kata lists the check '{name}', which grader/checks/ does not implement")
+                raise LookupError(f"the kata lists the check '{name}', which neither grader/checks/judge.py "
+                                  "nor the kata's spec implements")
             started = time.perf_counter()
             results.append(table[name](ctx))
             results[-1].seconds = time.perf_counter() - started

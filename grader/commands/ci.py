@@ -32,11 +32,12 @@ def ci(system: str, repo: Path, ws: str, names: list[str], mode: str, seed: int 
     """Write a CI workflow that grades the workspace on every push.
 
     \b
-    kata ci github               .github/workflows/kata.yml
-    kata ci github --classroom   .github/workflows/classroom.yml
-    kata ci gitlab               .gitlab-ci.yml
+    kata ci github              GitHub Actions
+    kata ci github --classroom  GitHub Classroom
+    kata ci gitlab              GitLab CI
 
-    The job grades the workspace, shows a summary on the run's page (GitHub) or a
+    They write .github/workflows/kata.yml, .github/workflows/classroom.yml and
+    .gitlab-ci.yml. The job grades the workspace, shows a summary on the run's page (GitHub) or a
     JUnit test report (GitLab), and keeps kata-results.json as an artifact: gather
     everyone's with `kata report --from-json`. An existing file is saved to a
     timestamped backup first.

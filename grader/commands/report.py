@@ -18,7 +18,7 @@ if TYPE_CHECKING:
                                "kata report ~/candidates/* --csv cohort.csv",
                                "kata report ~/candidates/* --junit cohort.xml",
                                "kata report alice bob --kata dpo --seed 3",
-                               "kata report --from-json artifacts/*/kata-results.json --csv cohort.csv"))
+                               "kata report --from-json results/*.json --csv cohort.csv"))
 @click.argument("dirs", nargs=-1, required=True, metavar="DIR...", type=click.Path(path_type=Path))
 @click.option("--from-json", "from_json", is_flag=True,
               help="The arguments are `kata grade --json` files (e.g. CI artifacts): build the report from them "

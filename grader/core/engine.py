@@ -93,7 +93,7 @@ class _Plan:
 
     def prepare(self) -> None:
         if self.expected is None:
-            with stage("the reference's runs"):
+            with stage("the reference run"):
                 self.expected = self.spec.expected(self.reference, self.cases)
 
 
@@ -252,8 +252,8 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
             base["output"] = _output_text(printed if type(printed) is int and printed >= 0 else 0, out["tail"][-4096:])
         fatal = result.get("fatal")
         if fatal:
-            if not isinstance(fatal, dict):
-                raise TypeError("'fatal' is not a record")
+            if not isinstance(fatal, dict) or not isinstance(fatal.get("message", ""), str):
+                raise TypeError("'fatal' is not a record with a message")
             ending = outcomes.fatal(kata, fatal)
             return KataResult(kata.name, ending.status, message=ending.message, **base)
         problem = plan.spec.malformed(plan.cases, result)  # the spec knows what its child reports
@@ -269,7 +269,8 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
         return KataResult(kata.name, "error", message=f"the submission's results could not be judged ({exc}).", **base)
     except GraderFault as fault:
         return KataResult.from_fault(kata.name, fault, **base)
-    verdict = KataResult.from_checks(kata.name, not_run_after_contract(checks), **base)
+    independent = tuple(getattr(plan.spec, "contract_independent", ()))
+    verdict = KataResult.from_checks(kata.name, not_run_after_contract(checks, independent), **base)
     if _memory_note(checks, options):  # e.g. a custom backward that allocates without bound
         verdict.status, verdict.message = "error", (f"ran out of memory: it needs more than the memory limit of "
                                                     f"{options.limits.memory_mb} MB (--memory-mb); see the checks.")

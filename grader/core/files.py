@@ -257,6 +257,18 @@ def read_workspace_file(path: Path, workspace: Path, cap: int) -> bytes:
         raise Untrusted(str(exc).replace(str(path), path.name, 1)) from None
 
 
+WORKSPACE_FILE_CAP = 1 << 20  # a kata file or helper module: the grader reads no more (Limits.source_cap)
+
+
+def read_if_regular(path: Path, cap: int = WORKSPACE_FILE_CAP) -> bytes | None:
+    """A workspace file's bytes for a quick look (`kata list`, watch, progress digests); None when
+    it is missing, not a regular file (a FIFO would block, a device never end) or too large."""
+    try:
+        return read_capped(str(path), cap, follow=True)
+    except (OSError, Untrusted):
+        return None
+
+
 def _folders(root: Path) -> list[Path]:
     return [Path(dirpath) for dirpath, _, _ in os.walk(root)] if Path(root).is_dir() else []
 

@@ -87,7 +87,8 @@ def load(outcome: Any, max_elements: int | None = None) -> tuple[dict[str, Any] 
             "values, not a subclass)" if found else f"{type(exc).__name__}: {str(exc).strip()[:200]}"
         return None, Ending("error", f"the submission's results are not plain tensors and data: {what}.")
     if not isinstance(result, dict):
-        return None, Ending("error", f"the submission's results are not a record ({type(result).__name__}).")
+        return None, Ending("error", f"the submission's results could not be judged (they are a "
+                            f"{type(result).__name__}, not a record).")
     return result, None
 
 

@@ -72,16 +72,18 @@ class CheckResult:
         return out
 
 
-def not_run_after_contract(checks: list[CheckResult]) -> list[CheckResult]:
+def not_run_after_contract(checks: list[CheckResult], independent: tuple[str, ...] = ()) -> list[CheckResult]:
     """`checks`, with every check after a failed contract check (the signature) shown as not run:
     with the wrong parameters every later check fails for the same reason, and fourteen reports
-    of it hide the one that matters."""
+    of it hide the one that matters. `independent`: checks of another entry point, which the
+    signature says nothing about (bt's BTModel checks when bt_loss is the one that failed)."""
     failed = next((c for c in checks if c.name in CONTRACT_CHECKS and c.status in ("fail", "error")), None)
     if failed is None:
         return checks
     after = checks.index(failed) + 1
     for c in checks[after:]:
-        c.status, c.message, c.mistake, c.details = "skip", f"not run: the {failed.name} check failed.", None, {}
+        if c.name not in independent:
+            c.status, c.message, c.mistake, c.details = "skip", f"not run: the {failed.name} check failed.", None, {}
     return checks
 
 

@@ -23,11 +23,11 @@ MAX_STATE = 1 << 20  # a state file is a few kB
 
 
 def file_digest(path: Path) -> str:
-    """Content hash of a kata file ("" when it cannot be read)."""
-    try:
-        return hashlib.sha1(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return ""
+    """Content hash of a kata file ("" when it cannot be read, or is no regular file: never blocks)."""
+    from grader.core.files import read_if_regular
+
+    data = read_if_regular(Path(path))
+    return hashlib.sha1(data).hexdigest() if data is not None else ""
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import registry
-from grader.core.files import atomic_write, backup
+from grader.core.files import atomic_write, backup, read_if_regular
 from grader.core.kata import Kata
 
 DEFAULT = Path("katas")
@@ -86,9 +86,12 @@ def stub_source(kata: Kata) -> str:
 
 def is_stub(path: Path, kata: Kata) -> bool:
     """True when every entry point still only raises NotImplementedError (no torch, no import)."""
+    data = read_if_regular(path)  # a FIFO or a device in the workspace must not hang `kata list`
+    if data is None:
+        return False
     try:
-        tree = ast.parse(path.read_text())
-    except (OSError, SyntaxError, ValueError):
+        tree = ast.parse(data.decode("utf-8", "replace"))
+    except (SyntaxError, ValueError):
         return False
     nodes = _entry_nodes(tree, kata)
     if not nodes:

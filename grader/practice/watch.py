@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from grader import registry
 from grader.core import workspace
+from grader.core.files import read_if_regular
 from grader.core.progress import record
 from grader.core.results import Report
 from grader.core.state import State, file_digest
@@ -105,10 +106,9 @@ def fingerprint(ws: Path) -> dict[str, str]:
     """Content hash of every *.py directly in the workspace."""
     out = {}
     for p in sorted(Path(ws).glob("*.py")):
-        try:
-            out[p.name] = hashlib.sha1(p.read_bytes()).hexdigest()
-        except OSError:  # deleted between the listing and the read
-            continue
+        data = read_if_regular(p)  # None: deleted meanwhile, or a FIFO or device (never blocks)
+        if data is not None:
+            out[p.name] = hashlib.sha1(data).hexdigest()
     return out
 
 

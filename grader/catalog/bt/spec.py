@@ -165,6 +165,14 @@ class BTSpec:
     def models(self) -> dict[str, Any]:
         return {**self.loss.models, **MODEL.models}
 
+    # BTModel's checks do not depend on bt_loss's signature: they run when it fails.
+    contract_independent = tuple(MODEL_CHECKS)
+
+    @property
+    def checks(self) -> dict[str, Any]:
+        """BTModel's checks: checks of this kata alone, by name (as FunctionSpec.checks)."""
+        return dict(MODEL_CHECKS)
+
     def make_cases(self, seed: int) -> list[Case]:
         return loss_cases(seed) + model_cases(seed)
 
