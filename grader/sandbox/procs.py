@@ -1,23 +1,11 @@
 """Process housekeeping for the sandbox: subreaping, killing whole trees, limits. No torch."""
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
-import sys
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
-
-
-def _prctl(option: int, value: int) -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(option, value, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
 
 
 def become_subreaper() -> bool:
@@ -192,3 +180,4 @@ def is_runnable(pid: int) -> bool:
 # Confinement (Landlock, seccomp, capabilities) lives in grader.sandbox.confine; these names are
 # also read from here.
 from grader.sandbox.confine import CONFINES_SIGNALS, CONFINES_WRITES, landlock_abi  # noqa: E402,F401
+from grader.sandbox.confine import _prctl  # noqa: E402  (one prctl wrapper, shared)
