@@ -58,9 +58,9 @@ def test_a_truncated_report_is_an_error_not_a_pass():
         SPEC.judge(reference, cases, {"parts": {"group_advantages": {}}}, KATA)
 
 
-def test_stub_is_not_started_and_shipped_as_generated(grade_one):
+def test_stub_is_not_started_and_shipped_as_generated(grade_one, generated_stubs):
     stub = workspace.stub_source(KATA)
-    assert (workspace.PACKAGE_ROOT / "katas" / KATA.filename).read_text() == stub
+    assert (generated_stubs / KATA.filename).read_text() == stub  # what `kata init` writes
     r = grade_one("advantages", stub)
     assert r.status == "not_started"
 

@@ -12,7 +12,7 @@ from grader import registry
 from grader.core import workspace
 
 ROOT = workspace.PACKAGE_ROOT
-STUB_TESTS = "stub and (test_reference or test_registry)"  # every test that pins a stub
+STUB_TESTS = "stub and (test_reference or test_registry or test_completeness or test_multi)"  # every test that pins a stub
 
 
 def _copy(dest: Path) -> Path:

@@ -166,10 +166,10 @@ def test_a_value_error_that_does_not_name_the_kinds_fails_bad_input(grade_one):
     assert c.status == "fail" and "should name the three kinds" in c.message
 
 
-def test_stub_is_not_started_and_shipped_as_generated(grade_one):
+def test_stub_is_not_started_and_shipped_as_generated(grade_one, generated_stubs):
     kata = registry.get("kl_penalty")
     stub = workspace.stub_source(kata)
-    assert (workspace.PACKAGE_ROOT / "katas" / kata.filename).read_text() == stub
+    assert (generated_stubs / kata.filename).read_text() == stub  # what `kata init` writes
     assert grade_one(kata.name, stub).status == "not_started"
 
 
