@@ -171,3 +171,30 @@ def test_state_is_written_atomically(tmp_path, monkeypatch):
     assert sorted(p.name for p in s.path.parent.iterdir()) == ["state.json"]  # no temp file left behind
     s.save()
     assert json.loads(s.path.read_text())["katas"]["dpo"]["hints"] == 3
+
+
+def test_a_fifo_in_the_workspace_never_blocks_list_or_progress(tmp_path):
+    """`kata list`, watch's fingerprint and the progress digest look at kata files without
+    opening a FIFO (which would block until someone writes) or reading a device."""
+    import os
+    import subprocess
+    import sys
+
+    from grader.core.files import read_if_regular
+    from grader.core.state import file_digest
+    from grader.practice.watch import fingerprint
+
+    ws = tmp_path / "ws"
+    workspace.init(ws)
+    (ws / "dpo.py").unlink()
+    os.mkfifo(ws / "dpo.py")
+    (ws / "ipo.py").unlink()
+    (ws / "ipo.py").symlink_to("/dev/zero")
+    assert read_if_regular(ws / "dpo.py") is None and read_if_regular(ws / "ipo.py") is None
+    assert file_digest(ws / "dpo.py") == "" and file_digest(ws / "ipo.py") == ""
+    assert "dpo.py" not in fingerprint(ws) and "ipo.py" not in fingerprint(ws) and "orpo.py" in fingerprint(ws)
+    done = subprocess.run([sys.executable, "-m", "grader", "list", "--path", str(ws)], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "COLUMNS": "120", "NO_COLOR": "1"},
+                          cwd=workspace.PACKAGE_ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "dpo" in done.stdout and "orpo" in done.stdout

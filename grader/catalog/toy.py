@@ -79,11 +79,3 @@ class BetaSweep:
 
 def finite(xs: list[float]) -> bool:
     return all(math.isfinite(x) for x in xs)
-
-
-def sample(xs: list[float], points: int = 40) -> list[float]:
-    """Evenly spaced values for a sparkline, always including the last."""
-    if len(xs) <= points:
-        return [round(x, 6) for x in xs]
-    idx = [round(i * (len(xs) - 1) / (points - 1)) for i in range(points)]
-    return [round(xs[i], 6) for i in idx]
