@@ -61,8 +61,8 @@ lowers the undesirable one.""",
         "...), then take one mean over all B.",
         "z0 = (kl_policy_logps - kl_ref_logps).mean().clamp(min=0).detach(); r = policy_logps - ref_logps.detach(); "
         "d = desirable_weight * torch.sigmoid(-beta * (r - z0)); u = undesirable_weight * torch.sigmoid(-beta * (z0 - r)); "
-        "loss = torch.where(desirable.bool(), d, u).mean(); return loss, (beta * r).detach(), z0. "
-        "Raise ValueError first when kl_policy_logps or kl_ref_logps is empty.",
+        "loss = torch.where(desirable.bool(), d, u).mean(); return loss, (beta * r).detach(), z0; "
+        "# before all this: raise ValueError when a kl_* input is empty",
     ),
     checks=(
         c.SIGNATURE, c.OUTPUT_TYPES,
