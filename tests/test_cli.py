@@ -451,3 +451,60 @@ def test_grade_records_progress_without_the_watch_loop():
     grade = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "grade")
     imported = {node.module for node in ast.walk(grade) if isinstance(node, ast.ImportFrom)}
     assert "grader.core.progress" in imported and "grader.practice.watch" not in imported
+
+
+# ------------------------------------------------------------------ --verbose: every frame of a traceback
+def _raising_inside_torch() -> str:
+    """The reference dpo with its last step through a helper that makes torch raise."""
+    source = solution_source("dpo")
+    assert "    loss = -F.logsigmoid(beta * h).mean()" in source
+    source = source.replace("    loss = -F.logsigmoid(beta * h).mean()", "    loss = -helper(beta * h).mean()")
+    return source.replace("def dpo_loss(", "def helper(x):\n    return F.cross_entropy(x, x.long())\n\n\n"
+                          "def dpo_loss(", 1)
+
+
+def test_verbose_shows_the_grader_and_torch_frames_that_the_report_hides(runner, stubs, sandbox, monkeypatch):
+    lend(monkeypatch, sandbox)
+    (stubs / "dpo.py").write_text(_raising_inside_torch())
+    _, doc = grade_json(runner, "dpo", "--path", str(stubs))
+    values = next(c for c in doc["katas"][0]["checks"] if c["name"] == "values")
+    assert values["status"] == "error"
+    assert "at dpo.py:" in values["message"] and "in helper: return F.cross_entropy(x, x.long())" in values["message"]
+    frames = values["traceback"]
+    assert [f.split(":")[0] for f in frames[:2]] == ["grader/checks/probe.py"] * 2  # outermost first
+    assert any(f.startswith("dpo.py:") and " in dpo_loss: loss = -helper(beta * h).mean()" in f for f in frames)
+    assert frames[-1].startswith("torch/nn/functional.py:") and " in cross_entropy: " in frames[-1]
+    plain = runner.invoke(main, ["grade", "dpo", "--path", str(stubs), "--seed", "3"], env={"COLUMNS": "80"})
+    verbose = runner.invoke(main, ["grade", "dpo", "--path", str(stubs), "--seed", "3", "--verbose"],
+                            env={"COLUMNS": "80"})
+    assert plain.exit_code == verbose.exit_code == 1
+    for out in (plain.output, verbose.output):
+        assert max(len(line) for line in out.splitlines()) <= 80
+    assert "torch/nn/functional.py" not in plain.output and "grader/checks/probe.py" not in plain.output
+    assert "--verbose shows every frame of the traceback, the grader's and torch's too." in plain.output
+    assert "--verbose shows every frame" not in verbose.output
+    # one error reported by several checks is shown once, under their names
+    assert verbose.output.count("torch/nn/functional.py:") == 2  # the cases', and the behaviour run's
+    assert "  traceback (output_types, values, " in verbose.output
+    assert "    grader/checks/probe.py:" in verbose.output and "    torch/nn/functional.py:" in verbose.output
+
+
+def test_an_error_at_import_keeps_its_frames_for_verbose(runner, stubs, sandbox, monkeypatch):
+    lend(monkeypatch, sandbox)
+    (stubs / "ipo.py").write_text("import torch\n\n\ndef f():\n    return torch.zeros(2).view(3)\n\n\nf()\n")
+    code, doc = grade_json(runner, "ipo", "--path", str(stubs))
+    kata = doc["katas"][0]
+    assert (code, kata["status"]) == (1, "error")
+    assert kata["message"].startswith("ipo.py:5: RuntimeError: shape '[3]' is invalid for input of size 2")
+    assert kata["traceback"][-2:] == ["ipo.py:8 in <module>: f()", "ipo.py:5 in f: return torch.zeros(2).view(3)"]
+    verbose = runner.invoke(main, ["grade", "ipo", "--path", str(stubs), "--verbose"], env={"COLUMNS": "60"})
+    assert "  traceback, innermost last:" in verbose.output and "ipo.py:8 in <module>: f()" in verbose.output
+
+
+def test_frames_from_the_child_are_read_as_bounded_strings():
+    from grader.core.frames import MAX_FRAMES, MAX_LINE, frames_of
+
+    assert frames_of({"traceback": "not a list"}) == [] and frames_of(None) == [] and frames_of([1]) == []
+    assert frames_of({"traceback": ["a.py:1 in f", 3, None, {"x": 1}]}) == ["a.py:1 in f"]
+    many = frames_of({"traceback": ["x" * 10_000] * 1000})
+    assert len(many) == MAX_FRAMES and {len(f) for f in many} == {MAX_LINE}

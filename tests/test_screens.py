@@ -212,3 +212,33 @@ def test_experiment_screen(width):
     con = piped(width)
     render.experiment(con, res)
     unbroken(text(con), width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("verbose", (False, True))
+def test_long_verdicts_and_tracebacks_wrap_under_their_indent(width, verbose):
+    """Eight failing checks and a traceback with long frames: every line of the verdict and of the
+    traceback block starts indented; none falls back to the left edge, none is cut."""
+    names = ["output_types", "values", "stability", "gradients", "rewards_detached", "keeps_graph",
+             "row_independence", "behaviour"]
+    frames = ["grader/checks/probe.py:158 in run_case: raw = call(fn, case, inputs, options)",
+              "dpo.py:44 in dpo_loss: loss = -helper(beta * h).mean()",
+              "torch/nn/functional.py:3555 in cross_entropy: return torch._C._nn.cross_entropy_loss(input, target)"]
+    checks = [CheckResult(n, "error", "raised RuntimeError: no at dpo.py:7", traceback=frames) for n in names]
+    rep = Report([KataResult("dpo", "fail", checks=checks, traceback=[])], seed=5)
+    con = piped(width)
+    render.report(con, rep, {"dpo": "katas/dpo.py"}, verbose=verbose)
+    out = text(con)
+    unbroken(out, width)
+    lines = out.splitlines()
+    verdict = lines[1:lines.index(next(line for line in lines if CHECK_ROW.match(line)))]
+    assert " ".join(" ".join(verdict).split()) == "failing: " + ", ".join(names)
+    assert len(verdict) > 1 and all(line.startswith(" ") for line in verdict), verdict
+    block = lines[next(i for i, line in enumerate(lines) if "traceback" in line):]
+    block = block[:next(i for i, line in enumerate(block) if not line.strip())]
+    assert all(line.startswith("  ") for line in block), block
+    if verbose:
+        assert " ".join(" ".join(block).split()).startswith(f"traceback ({', '.join(names)}), innermost last:")
+        assert sum(line.startswith(" " * (2 if width < 80 else 4) + "torch/") for line in block) == 1  # shown once
+    else:
+        assert "torch/" not in out and "grader/checks" not in out

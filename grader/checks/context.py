@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
+from grader.core import frames
 from grader.core.kata import Mistake
 from grader.core.results import CheckResult
 from grader.checks.cases import Case
@@ -64,6 +65,12 @@ def reference_runs(spec: Any, reference: Callable, cases: list[Case]) -> list[di
     """What the reference computes on every case; depends only on the seed, so one list serves
     every submission graded with it (checks only read it)."""
     return [run_case(spec, reference, c) for c in cases]
+
+
+def errored(name: str, message: str, err: dict[str, Any] | None) -> CheckResult:
+    """An `error` check reporting `err` (a raised error the child described), every frame kept
+    for --verbose."""
+    return CheckResult(name, "error", message, traceback=frames.frames_of(err))
 
 
 def error_text(err: dict[str, Any]) -> str:
@@ -120,4 +127,4 @@ def mistake_at(ctx: Context, check: str, mentions: str = "") -> Mistake | None:
 
 def all_errored(name: str, ctx: Context) -> CheckResult:
     err = next(r["error"] for r in ctx.runs if r["error"])
-    return CheckResult(name, "error", f"every case {error_text(err)}")
+    return errored(name, f"every case {error_text(err)}", err)

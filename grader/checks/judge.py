@@ -11,7 +11,7 @@ from typing import Callable
 
 from grader.core.faults import stage
 from grader.core.results import CheckResult
-from grader.checks.context import Context, error_text, fail, named, reference_runs  # noqa: F401 (re-exported)
+from grader.checks.context import Context, error_text, errored, fail, named, reference_runs  # noqa: F401 (re-exported)
 from grader.checks.numeric import check_gradcheck, check_gradients, check_stability, check_values
 from grader.checks.structure import (check_bad_input, check_behaviour, check_constants_detached,
                                      check_cuda_agreement, check_device_hygiene, check_inputs_unchanged,

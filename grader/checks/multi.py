@@ -97,7 +97,7 @@ class FunctionsSpec:
 
     def judge(self, reference: Any, cases: list[Case], cand: dict[str, Any], kata: Any,
               expected: list[dict[str, Any]] | None = None) -> list[CheckResult]:
-        from grader.checks.judge import error_text, suggest_next_step
+        from grader.checks.judge import error_text, errored, suggest_next_step
 
         names = [n for n in kata.check_names if n != "behaviour"]
         part_kata = dataclasses.replace(kata, checks=tuple(c for c in kata.checks if c.name != "behaviour"))
@@ -127,7 +127,7 @@ class FunctionsSpec:
             if beh is None or self.behaviour is None:
                 out = CheckResult("behaviour", "skip", f"needs {' and '.join(self.functions)}")
             elif "error" in beh:
-                out = CheckResult("behaviour", "error", f"running your functions, it {error_text(beh['error'])}")
+                out = errored("behaviour", f"running your functions, it {error_text(beh['error'])}", beh["error"])
             else:
                 out = self.behaviour.judge(beh["data"])
             found = [r for r in merged if r.mistake][:1]

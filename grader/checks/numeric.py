@@ -6,8 +6,9 @@ import torch
 from grader.core.compare import Comparison, compare
 from grader.core.results import CheckResult
 from grader.core.tolerances import FLOAT32_INSIDE
-from grader.checks.context import (Context, all_errored, constant_in, error_text, fail, named, show_inputs,
-                                   smallest_first, value_cases)
+from grader.checks.context import (Context, all_errored, constant_in, error_text, errored, fail, named,
+                                   show_inputs, smallest_first, value_cases)
+from grader.core.frames import frames_of
 from grader.checks.diagnose import diagnose, error_finding, explain, finding
 
 
@@ -34,10 +35,12 @@ def check_values(ctx: Context, name: str = "values", extreme: bool = False) -> C
             (f" ({len(errors)} of {len(indices)} cases raised)" if len(errors) > 1 else "")
         key = error_finding(err)
         if key is None:
-            return CheckResult(name, "error", msg)
+            return errored(name, msg, err)
         # A valid input the contract allows (a non-contiguous or expanded tensor) made it raise.
         mistake, said, details = finding(ctx, key)
-        return fail(name, msg + "." + said, mistake, **details)
+        found = fail(name, msg + "." + said, mistake, **details)
+        found.traceback = frames_of(err)
+        return found
     i, out_name, cmp = mismatches[0]
     case = ctx.cases[i]
     mistake, said, details = explain(ctx, name, indices)
@@ -63,12 +66,13 @@ def _nonfinite_where_finite(got: torch.Tensor, want: torch.Tensor) -> int:
 def check_gradients(ctx: Context) -> CheckResult:
     """Every case, extreme magnitudes included: a gradient the reference has finite must be finite."""
     spec = ctx.spec
-    problems, checked, nan_case = [], 0, None
+    problems, checked, nan_case, raised = [], 0, None, {}  # raised: problem index -> the error it reports
     for i in smallest_first(list(range(len(ctx.cases))), ctx.cases):
         run, ref, case = ctx.runs[i], ctx.ref_runs[i], ctx.cases[i]
         if run["error"]:
             continue
         if run["backward_error"]:
+            raised[len(problems)] = run["backward_error"]
             problems.append(f"case {case.describe()}: backward {error_text(run['backward_error'])}")
             continue
         checked += 1
@@ -101,7 +105,9 @@ def check_gradients(ctx: Context) -> CheckResult:
                     "finite, while the values match)." + said, mistake, **details)
     mistake = diagnose(ctx, "gradients", list(range(len(ctx.cases))))
     more = f" ({len(problems) - 1} more cases like it)" if len(problems) > 1 else ""
-    return fail("gradients", problems[0] + more + "." + named(mistake), mistake)
+    out = fail("gradients", problems[0] + more + "." + named(mistake), mistake)
+    out.traceback = frames_of(raised.get(0))
+    return out
 
 
 def computes_in_float32(ctx: Context) -> bool:

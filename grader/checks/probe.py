@@ -20,6 +20,7 @@ from typing import Any, Callable
 import torch
 
 from grader.checks.cases import Case, clone_layout, laid_out
+from grader.core import frames
 from grader.core.tolerances import GRADCHECK, GRADCHECK_FLOAT32
 
 
@@ -100,15 +101,15 @@ def describe_type(value: Any) -> dict[str, Any]:
 
 
 def describe_error(exc: BaseException) -> dict[str, Any]:
-    """Type, message and the submission's own line that raised it."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if "/grader/" not in f.filename.replace("\\", "/") and "/torch/" not in f.filename]
+    """Type, message, the submission's own line that raised it, and every frame (for --verbose)."""
+    stack = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in stack if "/grader/" not in f.filename.replace("\\", "/") and "/torch/" not in f.filename]
     # Only a line of the submission's is worth showing: a frame of the grader's or torch's
     # (an error raised at the call itself, e.g. a missing parameter) says nothing about the code.
     frame = own[-1] if own else None
     where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} in {frame.name}: {(frame.line or '').strip()}" if frame else ""
     return {"type": type(exc).__name__, "message": str(exc).strip()[:2000], "where": where,
-            "not_implemented": isinstance(exc, NotImplementedError)}
+            "not_implemented": isinstance(exc, NotImplementedError), "traceback": frames.lines(exc.__traceback__)}
 
 
 def signature_of(fn: Callable) -> list[dict[str, Any]] | None:

@@ -8,8 +8,8 @@ import torch
 
 from grader.core.compare import compare, equal_exactly, fmt_index, fmt_num
 from grader.core.results import CheckResult
-from grader.checks.context import Context, all_errored, constant_in, error_text, fail, mistake_at, named, \
-    smallest_first
+from grader.checks.context import Context, all_errored, constant_in, error_text, errored, fail, mistake_at, \
+    named, smallest_first
 from grader.checks.diagnose import finding
 from grader.checks.spec import REQUIRED
 
@@ -208,9 +208,10 @@ def check_row_independence(ctx: Context) -> CheckResult:
     i = spec.row_case
     case, run, rows = ctx.cases[i], ctx.runs[i], ctx.cand["rows"]
     if run["error"]:
-        return CheckResult("row_independence", "error", f"case {case.describe()} {error_text(run['error'])}")
+        return errored("row_independence", f"case {case.describe()} {error_text(run['error'])}", run["error"])
     if "error" in rows:
-        return CheckResult("row_independence", "error", f"graded one row at a time, the function {error_text(rows['error'])}")
+        return errored("row_independence", f"graded one row at a time, the function {error_text(rows['error'])}",
+                       rows["error"])
     combine = spec.combine_rows or spec.default_combine
     try:
         expected = combine(rows["outputs"], case)
@@ -234,7 +235,7 @@ def check_cuda_agreement(ctx: Context) -> CheckResult:
         i = int(key)
         case, cpu = ctx.cases[i], ctx.runs[i]
         if crun["error"]:
-            return CheckResult("cuda_agreement", "error", f"on CUDA, case {case.describe()} {error_text(crun['error'])}")
+            return errored("cuda_agreement", f"on CUDA, case {case.describe()} {error_text(crun['error'])}", crun["error"])
         if cpu["error"]:
             continue
         for name, got, want in zip(spec.outputs, crun["outputs"], cpu["outputs"]):
@@ -265,5 +266,6 @@ def check_behaviour(ctx: Context) -> CheckResult:
     if beh is None or ctx.spec.behaviour is None:
         return CheckResult("behaviour", "skip", "no behaviour run for this kata")
     if "error" in beh:
-        return CheckResult("behaviour", "error", f"training the toy policy with your function, it {error_text(beh['error'])}")
+        return errored("behaviour", f"training the toy policy with your function, it {error_text(beh['error'])}",
+                       beh["error"])
     return ctx.spec.behaviour.judge(beh["data"])

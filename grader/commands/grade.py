@@ -23,7 +23,8 @@ from grader.core.state import file_digest
               help="Grade one track of the curriculum (with no NAME).")
 @click.option("--reference", is_flag=True, help="Grade the reference solutions instead (a self-test of the grader).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
-@click.option("--verbose", "-v", is_flag=True, help="Everything the submission printed, not only its last lines.")
+@click.option("--verbose", "-v", is_flag=True, help="Everything the submission printed, not only its last lines, and every frame of a "
+              "traceback.")
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write JUnit XML to FILE: a testcase per kata.")
 @click.option("--summary", "summary_file", type=click.Path(path_type=Path, dir_okay=False),

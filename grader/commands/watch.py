@@ -14,7 +14,7 @@ from grader.core.state import State
 @click.command(epilog=examples("kata watch", "kata watch dpo", "kata watch --path ~/ws --verbose"))
 @click.argument("name", required=False, callback=optional_kata, shell_complete=complete_kata)
 @path_option
-@click.option("--verbose", "-v", is_flag=True, help="The full report on every grade, every check listed.")
+@click.option("--verbose", "-v", is_flag=True, help="The full report on every grade: every check, all output, every frame of a traceback.")
 @sandbox_options("grade")
 @click.pass_context
 def watch(ctx: click.Context, name: str | None, path: Path, verbose: bool, seed: int | None, timeout: float,

@@ -255,7 +255,8 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
             if not isinstance(fatal, dict) or not isinstance(fatal.get("message", ""), str):
                 raise TypeError("'fatal' is not a record with a message")
             ending = outcomes.fatal(kata, fatal)
-            return KataResult(kata.name, ending.status, message=ending.message, **base)
+            return KataResult(kata.name, ending.status, message=ending.message, traceback=list(ending.traceback),
+                              **base)
         problem = plan.spec.malformed(plan.cases, result)  # the spec knows what its child reports
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         problem = f"{type(exc).__name__}: {exc}"

@@ -15,6 +15,7 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
+from grader.core import frames
 from grader.core.kata import Kata
 
 
@@ -24,6 +25,7 @@ class Ending:
 
     status: str  # one of grader.core.results.KATA_STATUSES: "error", "timeout" or "not_started"
     message: str
+    traceback: tuple[str, ...] = ()  # every frame of the exception that ended it, when one did
 
 
 def ended(outcome: Any, limits: Any) -> Ending | None:
@@ -103,4 +105,5 @@ def fatal(kata: Kata, fatal: dict[str, Any]) -> Ending:
         return Ending("error", f"{kata.filename} {str(fatal.get('message', ''))[:500]}; the kata needs {names}.")
     line = f":{fatal['line']}" if type(fatal.get("line")) is int else ""  # the child's say-so: checked
     text = f"\n    {fatal['text'][:500]}" if isinstance(fatal.get("text"), str) and fatal["text"] else ""
-    return Ending("error", f"{kata.filename}{line}: {str(fatal.get('message', 'failed'))[:2000]}{text}")
+    return Ending("error", f"{kata.filename}{line}: {str(fatal.get('message', 'failed'))[:2000]}{text}",
+                  tuple(frames.frames_of(fatal)))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader import __version__
+from grader.core import frames
 
 NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}  # how --json writes them: as strings
 
@@ -47,6 +48,7 @@ class CheckResult:
     advisory: bool = False  # shown, never decides the verdict
     details: dict[str, Any] = field(default_factory=dict)  # numbers a check judged (e.g. trajectories)
     seconds: float = 0.0  # time spent judging this check in the grader
+    traceback: list[str] = field(default_factory=list)  # every frame of the error it reports (--verbose)
 
     def __post_init__(self) -> None:
         assert self.status in CHECK_STATUSES, f"unknown check status {self.status!r}"
@@ -58,7 +60,8 @@ class CheckResult:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "CheckResult":
         return cls(str(d["name"]), str(d["status"]), str(d.get("message", "")), d.get("mistake"),
-                   bool(d.get("advisory", False)), dict(d.get("details") or {}))
+                   bool(d.get("advisory", False)), dict(d.get("details") or {}),
+                   traceback=[str(f) for f in d.get("traceback") or []])
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "status": self.status, "message": self.message,
@@ -69,6 +72,8 @@ class CheckResult:
             out["advisory"] = True
         if self.details:
             out["details"] = self.details
+        if self.traceback:
+            out["traceback"] = list(self.traceback)
         return out
 
 
@@ -84,6 +89,7 @@ def not_run_after_contract(checks: list[CheckResult], independent: tuple[str, ..
     for c in checks[after:]:
         if c.name not in independent:
             c.status, c.message, c.mistake, c.details = "skip", f"not run: the {failed.name} check failed.", None, {}
+            c.traceback = []
     return checks
 
 
@@ -97,6 +103,7 @@ class KataResult:
     seconds: float = 0.0
     hints_used: int = 0
     fault: dict[str, Any] | None = None  # status grader_error: stage, check, exception (grader.core.faults)
+    traceback: list[str] = field(default_factory=list)  # every frame of the error in `message` (--verbose)
 
     def __post_init__(self) -> None:
         assert self.status in KATA_STATUSES, f"unknown kata status {self.status!r}"
@@ -110,12 +117,14 @@ class KataResult:
     def from_dict(cls, d: dict[str, Any]) -> "KataResult":
         return cls(str(d["name"]), str(d["status"]), [CheckResult.from_dict(c) for c in d.get("checks", [])],
                    str(d.get("message", "")), str(d.get("output", "")), float(d.get("seconds", 0.0)),
-                   int(d.get("hints_used", 0)), d.get("grader_fault") or None)
+                   int(d.get("hints_used", 0)), d.get("grader_fault") or None,
+                   [str(f) for f in d.get("traceback") or []])
 
     @classmethod
     def from_fault(cls, name: str, fault: Any, **kw: Any) -> "KataResult":
         """No verdict: the grader's own code failed (`fault` is a grader.core.faults.GraderFault)."""
-        return cls(name=name, status="grader_error", message=fault.message, fault=fault.to_dict(), **kw)
+        return cls(name=name, status="grader_error", message=fault.message, fault=fault.to_dict(),
+                   traceback=frames.lines(fault.cause.__traceback__), **kw)
 
     @property
     def failed_checks(self) -> list[CheckResult]:
@@ -134,6 +143,8 @@ class KataResult:
             out["output"] = self.output
         if self.fault:
             out["grader_fault"] = self.fault
+        if self.traceback:
+            out["traceback"] = list(self.traceback)
         return out
 
 

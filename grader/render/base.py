@@ -33,13 +33,21 @@ NARROW = 70  # below this many columns the left margins shrink
 def fit(con: Console, pieces: list[Text], sep: str = "  ·  ", indent: str = "", first: str = "") -> Text:
     """`pieces` joined by `sep`, a new line (after `indent`) wherever the next piece would pass the
     console's width, the first line after `first`: a phrase (a command, a seed) is never broken
-    in the middle."""
+    in the middle, unless it is longer than a line by itself."""
     lines: list[Text] = []
     for piece in (p for p in pieces if p.plain):
         if lines and lines[-1].cell_len + len(sep) + piece.cell_len <= con.width:
             lines[-1] = lines[-1] + Text(sep) + piece
-        else:
-            lines.append(Text(indent if lines else first) + piece)
+            continue
+        start = indent if lines else first
+        if len(start) + piece.cell_len <= con.width:
+            lines.append(Text(start) + piece)
+            continue
+        # Longer than a line by itself: wrapped between words, every line after `indent`.
+        room = max(10, con.width - max(len(start), len(indent)))
+        for k, part in enumerate(piece.wrap(con, room, no_wrap=False)):
+            part.rstrip()
+            lines.append(Text(start if k == 0 else indent) + part)
     return Text("\n").join(lines)
 
 

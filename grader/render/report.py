@@ -8,6 +8,8 @@ the deciding failure stays on an 80x24 screen.
 """
 from __future__ import annotations
 
+import textwrap
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -31,6 +33,24 @@ def verdict(r: KataResult) -> list[Text]:
     if mistakes:
         pieces.append(Text.assemble(Text("known mistake: ", style="bold"), ", ".join(f"'{m}'" for m in mistakes)))
     return pieces
+
+
+def _verdict(con: Console, r: KataResult) -> None:
+    """The verdict's line(s): a list of failing checks too long for one line wraps between names,
+    under the first name, never inside one and never back at the left edge."""
+    pieces = verdict(r)
+    if not pieces:
+        return
+    pad = " " * margin(con, 2)
+    names = [c.name for c in r.failed_checks]
+    words = [Text(n + ("," if i < len(names) - 1 else "")) for i, n in enumerate(names)]
+    words[0] = Text.assemble(Text("failing: ", style="bold red"), words[0])
+    lines = fit(con, words, sep=" ", indent=pad + " " * len("failing: "), first=pad)
+    for more in pieces[1:]:
+        last = lines.plain.rsplit("\n", 1)[-1]
+        joined = len(last) + 3 + more.cell_len <= con.width
+        lines = lines + Text(" · " if joined else "\n" + pad) + more
+    con.print(lines)
 
 
 def headline(con: Console, r: KataResult, path: str = "") -> Text:
@@ -63,15 +83,36 @@ def _output(con: Console, r: KataResult, limit: int | None) -> None:
     con.print(Text(sanitize("\n".join(pad + line for line in shown)), style="dim"))
 
 
+def _tracebacks(con: Console, r: KataResult, checks: list, verbose: bool) -> None:
+    """Every frame of each reported error with `verbose`; without it, a line saying so (the
+    message already names the submission's own line)."""
+    shown = ([("", r.traceback)] if r.traceback else []) + [(c.name, c.traceback) for c in checks]
+    if not shown:
+        return
+    if not verbose:
+        said = "--verbose shows every frame of the traceback, the grader's and torch's too."
+        con.print(fit(con, [Text(said, style="dim")], indent="  ", first="  "))
+        return
+    pad = " " * margin(con)
+    grouped: dict[tuple[str, ...], list[str]] = {}  # one error reported by several checks: shown once
+    for name, frames in shown:
+        grouped.setdefault(tuple(frames), []).append(name)
+    for frames, names in grouped.items():
+        of = ", ".join(n for n in names if n)
+        con.print(fit(con, [Text(f"traceback{f' ({of})' if of else ''}, innermost last:", style="dim")],
+                      indent=pad, first="  "))
+        for frame in frames:
+            wrapped = textwrap.wrap(sanitize(frame), max(20, con.width - len(pad)), subsequent_indent="  ",
+                                    break_on_hyphens=False) or [""]
+            con.print(Text("\n".join(pad + line for line in wrapped), style="dim"))
+
+
 def kata_result(con: Console, r: KataResult, path: str = "", compact: bool = False, verbose: bool = False) -> None:
     """One kata's report: the full one, or with `compact` the failures and one line of the rest."""
     con.print(headline(con, r, path))
     if r.message:
         con.print(Text(" " * margin(con, 2) + sanitize(r.message)))
-    pieces = verdict(r)
-    if pieces:
-        pad = " " * margin(con, 2)
-        con.print(fit(con, pieces, sep=" · ", indent=pad, first=pad))
+    _verdict(con, r)
     kinds = [(check_kind(c.status, c.advisory), c) for c in r.checks]
     if compact and not verbose:
         shown = [(k, c) for k, c in kinds if k in ("fail", "error", "advice")]
@@ -86,6 +127,7 @@ def kata_result(con: Console, r: KataResult, path: str = "", compact: bool = Fal
         if kinds:
             _checks_table(con, [(k, c.name, c.message) for k, c in kinds])
         series_of = r.checks
+    _tracebacks(con, r, [c for k, c in kinds if c.traceback and k in ("fail", "error")], verbose)
     for c in series_of:
         drawn = [s for s in curves_of(c.details) if len(s["values"]) > 2]
         if drawn:  # titled from each curve's name and parameters (grader/checks/details.py)

@@ -22,6 +22,8 @@ import traceback
 import types
 from typing import Any
 
+from grader.core import frames
+
 GUARDED = ("solutions",)  # the reference solutions may not be imported by a submission
 UNWRITABLE = 5  # the child's exit code when its results could not be stored (a full disk): not the submission's doing
 
@@ -141,7 +143,7 @@ def fatal_error(exc: BaseException, path: str, when: str, memory_mb: int = 0) ->
         return {"kind": "import", "message": f"{type(exc).__name__}: {exc.msg}", "line": exc.lineno,
                 "text": (exc.text or "").strip()}
     line, text = _where(exc, path)
-    out = {"line": line, "text": text}
+    out = {"line": line, "text": text, "traceback": frames.lines(exc.__traceback__)}
     if isinstance(exc, ReferenceRefused):
         return {**out, "kind": "refused", "message": f"refused: the submission imports the reference solutions "
                 f"('{exc}') while being {when}. Write your own implementation; `kata hint` helps."}

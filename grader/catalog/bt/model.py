@@ -17,9 +17,10 @@ import torch
 from grader.core.compare import compare
 from grader.core.results import CheckResult
 from grader.checks.cases import Case, generator
-from grader.checks.context import Context, error_text, fail, mistake_at, named
+from grader.checks.context import Context, error_text, errored, fail, mistake_at, named
 from grader.checks.diagnose import diagnose, finding
 from grader.checks.probe import describe_error, describe_type
+from grader.core.frames import frames_of
 from grader.checks.structure import squeezed
 
 CLASS = "BTModel"
@@ -163,12 +164,13 @@ def _setup_problem(name: str, run: dict[str, Any], case: Case) -> CheckResult | 
     """An error result when BTModel could not be built, given rewards, or called on this case."""
     n = case.options["n_items"]
     if "build_error" in run:
-        return CheckResult(name, "error", f"{CLASS}({n}) {error_text(run['build_error'])}")
+        return errored(name, f"{CLASS}({n}) {error_text(run['build_error'])}", run["build_error"])
     if "set_error" in run:
-        return CheckResult(name, "error", f"the grader could not set {CLASS}({n}).reward to its values "
-                           f"(reward.copy_(values) {error_text(run['set_error'])}); see reward_parameter")
+        return errored(name, f"the grader could not set {CLASS}({n}).reward to its values "
+                       f"(reward.copy_(values) {error_text(run['set_error'])}); see reward_parameter", run["set_error"])
     if "forward_error" in run:
-        return CheckResult(name, "error", f"case {case.describe()}: forward {error_text(run['forward_error'])}")
+        return errored(name, f"case {case.describe()}: forward {error_text(run['forward_error'])}",
+                       run["forward_error"])
     return None
 
 
@@ -177,7 +179,7 @@ def check_reward_parameter(ctx: Context) -> CheckResult:
     for run, case in zip(ctx.runs, ctx.cases):
         n = case.options["n_items"]
         if "build_error" in run:
-            return CheckResult("reward_parameter", "error", f"{CLASS}({n}) {error_text(run['build_error'])}")
+            return errored("reward_parameter", f"{CLASS}({n}) {error_text(run['build_error'])}", run["build_error"])
         listed = ", ".join(f"{name} {shape}" for name, shape in run["parameters"]) or "nothing"
         t = run["reward_type"]
         if t is None:
@@ -246,9 +248,11 @@ def check_reward_gradient(ctx: Context) -> CheckResult:
             return problem
         if "grad_error" in run or run.get("grad") is None:
             why = error_text(run["grad_error"]) if "grad_error" in run else "gave None"
-            return fail("reward_gradient", f"case {case.describe()}: no gradient reaches {CLASS}.reward "
-                        f"(autograd.grad(forward(...), reward) {why}). forward must compute from self.reward itself: "
-                        "no .detach(), .data, .item() or torch.tensor(...) on the way.")
+            out = fail("reward_gradient", f"case {case.describe()}: no gradient reaches {CLASS}.reward "
+                       f"(autograd.grad(forward(...), reward) {why}). forward must compute from self.reward itself: "
+                       "no .detach(), .data, .item() or torch.tensor(...) on the way.")
+            out.traceback = frames_of(run.get("grad_error"))
+            return out
         p = _expected_p(run, case)
         u = case.upstream * p * (1 - p)  # d(sum u·σ(d))/dd
         want = torch.zeros(case.options["n_items"], dtype=torch.float64)

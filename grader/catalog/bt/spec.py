@@ -19,7 +19,7 @@ from grader.catalog.bt.model import (CLASS, FORWARD_MODELS, MODEL, MODEL_CHECKS,
 from grader.core.kata import Kata
 from grader.core.results import CheckResult
 from grader.checks.cases import Case, generator, with_layout
-from grader.checks.context import Context, error_text, one_thread
+from grader.checks.context import Context, error_text, errored, one_thread
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, sign_knob
 from grader.checks.function import FunctionSpec, Param
 from grader.checks.judge import suggest_next_step
@@ -247,8 +247,8 @@ class BTSpec:
         if behaviour is None:
             out.append(CheckResult("behaviour", "skip", f"needs both {CLASS} and bt_loss"))
         elif "error" in behaviour:
-            out.append(CheckResult("behaviour", "error", f"training {CLASS} with your bt_loss, it "
-                                   f"{error_text(behaviour['error'])}"))
+            out.append(errored("behaviour", f"training {CLASS} with your bt_loss, it {error_text(behaviour['error'])}",
+                               behaviour["error"]))
         else:
             out.append(self.behaviour.judge(behaviour["data"]))
         return suggest_next_step(out, hint)
