@@ -132,13 +132,15 @@ def _grade(names: list[str], workspaces: list[Path | None], options: Options, sa
             except GraderFault as fault:
                 faults[name] = fault
         parallel = options.parallel or os.cpu_count() or 1
-        ended, edited, tampered = run_guarded(sandbox, jobs, parallel, options.limits, watched, own)
+        early = _EarlyJudge({j.id: plans[j.kata] for j in jobs if j.kata not in faults}, options)
+        ended, edited, tampered = run_guarded(sandbox, jobs, parallel, options.limits, watched, own, early)
         ended, edited2, tampered2 = _retry_unwritable(sandbox, ended, parallel, options.limits, watched, own)
         edited, tampered = edited + edited2, tampered + tampered2
         reports = []
         for i, (ws, row) in enumerate(zip(workspaces, sources)):
             results = [s.problem if s.problem is not None else
                        KataResult.from_fault(s.kata.name, faults[s.kata.name]) if s.kata.name in faults else
+                       early.result(ended[_job_id(i, s.kata)]) or
                        _judge(plans[s.kata.name], ended[_job_id(i, s.kata)], options) for s in row]
             warnings = []
             if edited:
@@ -154,6 +156,34 @@ def _grade(names: list[str], workspaces: list[Path | None], options: Options, sa
         return reports
     finally:
         runfolders.remove_tree(tmp)
+
+
+class _EarlyJudge:
+    """Judges a child's results as soon as it has exited, while the others still run (a cohort's
+    judging then overlaps its children instead of following them). A verdict is kept only while
+    nothing that decides it changed: `result` gives it when the outcome is the one judged (not a
+    rerun) and the child's folder holds what it held then; otherwise the kata is judged again."""
+
+    def __init__(self, plans: dict[str, _Plan], options: Options) -> None:
+        self.plans, self.options = plans, options
+        self.judged: dict[str, tuple[Outcome, int, KataResult]] = {}
+
+    def __call__(self, outcome: Outcome) -> None:
+        plan = self.plans.get(outcome.job.id)
+        if plan is None or outcome.code != 0 or outcome.signal is not None:
+            return
+        try:
+            disk = runfolders.disk_usage(Path(outcome.job.dir))
+            if disk <= self.options.limits.disk_cap:
+                self.judged[outcome.job.id] = (outcome, disk, _judge(plan, outcome, self.options))
+        except Exception:  # noqa: BLE001  judged again after the run, where an error is reported as it should be
+            pass
+
+    def result(self, outcome: Outcome) -> KataResult | None:
+        judged = self.judged.get(outcome.job.id)
+        if judged is None or judged[0] is not outcome or outcome.filled_disk or outcome.disk != judged[1]:
+            return None
+        return judged[2]
 
 
 def _retry_unwritable(sandbox: Sandbox, outcomes: dict[str, Outcome], parallel: int, limits: Limits,
@@ -182,13 +212,13 @@ HOG_MIN = 16 << 20  # an honest child leaves a few kB to a few MB of results; th
 
 
 def run_guarded(sandbox: Sandbox, jobs: list[Job], parallel: int, limits: Limits, watched: list[Path],
-                own: list[Path]) -> tuple[dict[str, Outcome], list[Path], list[Path]]:
+                own: list[Path], on_exit: Any = None) -> tuple[dict[str, Outcome], list[Path], list[Path]]:
     """Run `jobs` with the grader's files, the reference solutions and `watched` guarded.
 
     Returns the outcomes by job id, the guarded files that changed although the children could
     not write them (Landlock: someone's edit, reported and left alone), and the files a child
     may have changed, which were restored (the other version kept in a backup; `own`, the
-    user's files, never overwritten).
+    user's files, never overwritten). `on_exit`: see Sandbox.run.
     """
     if not jobs:
         return {}, [], []
@@ -197,7 +227,7 @@ def run_guarded(sandbox: Sandbox, jobs: list[Job], parallel: int, limits: Limits
     # Sandbox.run then ends them before it lets the interrupt through).
     snapshot = Snapshot.take(guarded, roots=(workspace.PACKAGE_ROOT / "grader", workspace.SOLUTIONS))
     try:
-        outcomes = {o.job.id: o for o in sandbox.run(jobs, parallel)}
+        outcomes = {o.job.id: o for o in sandbox.run(jobs, parallel, on_exit)}
     finally:
         edited, tampered = (snapshot.changed(), []) if sandbox.confined(limits) else \
             ([], snapshot.restore_changed(keep=own))

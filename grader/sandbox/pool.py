@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from grader.sandbox import procs
 
@@ -164,17 +164,28 @@ class Sandbox:
                 events.append(event)
         return events
 
-    def run(self, jobs: list[Job], parallel: int) -> list[Outcome]:
-        """Run every job, at most `parallel` at once; each ends by itself or at its timeout."""
+    def run(self, jobs: list[Job], parallel: int, on_exit: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+        """Run every job, at most `parallel` at once; each ends by itself or at its timeout.
+
+        `on_exit(outcome)` is called for each child that exited by itself, as soon as it has and
+        after its place went to the next job, so the caller can read its results while the others
+        run. It must not raise."""
         self.runs += 1
         pending = list(jobs)
         running: dict[str, _Running] = {}
         done: dict[str, Outcome] = {}
+        told: set[str] = set()
         while pending or running:
             try:
                 if self.proc.poll() is not None:
                     raise SandboxError("the sandbox process had exited")
                 self._step(pending, running, done, max(1, parallel))
+                if on_exit is not None and len(done) > len(told):
+                    self._hand_out(pending, running, max(1, parallel))
+                    for job_id in [k for k in done if k not in told]:
+                        told.add(job_id)
+                        if not (done[job_id].timed_out or done[job_id].lost):
+                            on_exit(done[job_id])
             except (SandboxError, OSError, ValueError) as exc:
                 for r in running.values():
                     if r.pid:
@@ -201,11 +212,7 @@ class Sandbox:
 
     def _step(self, pending: list[Job], running: dict[str, _Running], done: dict[str, Outcome], parallel: int) -> None:
         """Hand out jobs, wait for the zygote's next events (or the next deadline), enforce timeouts."""
-        while pending and len(running) < parallel:
-            job = pending.pop(0)
-            running[job.id] = _Running(job, time.monotonic())
-            self.proc.stdin.write((job.to_wire(self._tag) + "\n").encode())  # type: ignore[union-attr]
-            self.proc.stdin.flush()  # type: ignore[union-attr]
+        self._hand_out(pending, running, parallel)
         now = time.monotonic()
         deadlines = [self._deadline(r) for r in running.values()]
         wait = min([d for d in deadlines if d is not None], default=now + 0.5) - now
@@ -254,6 +261,13 @@ class Sandbox:
                 os.kill(self.proc.pid, signal.SIGCONT)  # in case the submission stopped the zygote
             except OSError:
                 pass
+
+    def _hand_out(self, pending: list[Job], running: dict[str, _Running], parallel: int) -> None:
+        while pending and len(running) < parallel:
+            job = pending.pop(0)
+            running[job.id] = _Running(job, time.monotonic())
+            self.proc.stdin.write((job.to_wire(self._tag) + "\n").encode())  # type: ignore[union-attr]
+            self.proc.stdin.flush()  # type: ignore[union-attr]
 
     @property
     def _tag(self) -> str:

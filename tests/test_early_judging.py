@@ -1,0 +1,74 @@
+"""A cohort's results are judged as each child exits, while the others run (engine._EarlyJudge):
+the verdicts are exactly those of judging after the run, each child is judged once, and a
+verdict is dropped when what decided it changed (a rerun, a folder that grew, the disk filler)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from grader.core import engine
+from grader.sandbox.pool import Job, Limits, Outcome
+from tests.conftest import MISTAKES, VARIANTS, solution_source
+
+
+def cohort(tmp_path: Path) -> list[Path]:
+    sources = [solution_source("dpo"), "def dpo_loss(:\n", "raise SystemExit(3)\n",
+               "import torch\n\ndef dpo_loss(*a, **k):\n    raise NotImplementedError\n"]
+    sources += [p.read_text() for p in sorted((MISTAKES / "dpo").glob("*.py"))[:4]]
+    sources += [p.read_text() for p in sorted((VARIANTS / "dpo").glob("*.py"))[:2]]
+    out = []
+    for i, source in enumerate(sources):
+        ws = tmp_path / f"p{i}"
+        ws.mkdir()
+        (ws / "dpo.py").write_text(source)
+        out.append(ws)
+    return out
+
+
+def verdicts(reports) -> list:
+    return [[(k.name, k.status, k.message, [(c.name, c.status, c.message, c.mistake) for c in k.checks])
+             for k in r.katas] for r in reports]
+
+
+def test_judging_as_children_exit_gives_the_verdicts_of_judging_after(tmp_path, sandbox, monkeypatch):
+    workspaces = cohort(tmp_path)
+    options = engine.Options(seed=4, device="cpu")
+    calls = []
+    judge = engine._judge
+    monkeypatch.setattr(engine, "_judge", lambda *a: calls.append(a[1].job.id) or judge(*a))
+    early = engine.grade_many(["dpo"], workspaces, options, sandbox)
+    assert sorted(calls) == sorted(set(calls)), calls  # each child judged once, while the others ran
+    assert len(calls) == 9  # the syntax error is refused before any child runs
+    monkeypatch.setattr(engine._EarlyJudge, "__call__", lambda self, outcome: None)
+    after = engine.grade_many(["dpo"], workspaces, options, sandbox)
+    assert verdicts(early) == verdicts(after)
+    statuses = [r.katas[0].status for r in early]
+    assert statuses[:4] == ["pass", "error", "error", "not_started"] and statuses[4:8] == ["fail"] * 4
+    assert statuses[8:] == ["pass", "pass"]
+
+
+def test_a_verdict_is_dropped_when_what_decided_it_changed(tmp_path, monkeypatch):
+    job = Job(id="0/dpo", kata="dpo", dir=str(tmp_path), file=str(tmp_path / "dpo.py"), cases="", result="",
+              log=str(tmp_path / "output.log"), seed=0, cuda="off", limits=Limits())
+    (tmp_path / "result.pt").write_bytes(b"x" * 100)
+    judged = []
+    monkeypatch.setattr(engine, "_judge", lambda plan, outcome, options: judged.append(outcome) or "verdict")
+    early = engine._EarlyJudge({"0/dpo": object()}, engine.Options())
+    for ending in (Outcome(job, code=1), Outcome(job, signal=9), Outcome(job, code=None)):
+        early(ending)  # a child that did not exit cleanly is judged after the run, with the rest
+    assert judged == []
+    outcome = Outcome(job, code=0)
+    early(outcome)
+    assert judged == [outcome]
+    outcome.disk = early.judged["0/dpo"][1]
+    assert early.result(outcome) == "verdict"
+    assert early.result(Outcome(job, code=0, disk=outcome.disk)) is None  # a rerun is judged again
+    outcome.disk += 1
+    assert early.result(outcome) is None  # its folder changed after it was judged
+    outcome.disk -= 1
+    outcome.filled_disk = True
+    assert early.result(outcome) is None  # it filled the disk under the others
+    big = Outcome(dataclasses.replace(job, id="1/dpo"), code=0)
+    early = engine._EarlyJudge({"1/dpo": object()}, engine.Options(limits=Limits(disk_cap=10)))
+    early(big)
+    assert early.judged == {}  # more than the disk cap: that ending is decided after the run
