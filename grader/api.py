@@ -71,6 +71,13 @@ class GradeResult(Report):
 
         return render.report_ansi(self, color=False)
 
+    def full(self) -> str:
+        """The full plain report, as `kata grade --verbose` prints it: all the output the code
+        printed and every frame of a traceback, the grader's and torch's included."""
+        from grader import render
+
+        return render.report_ansi(self, color=False, verbose=True)
+
     def __repr__(self) -> str:
         failed = ", ".join(c.name for c in self.kata.failed_checks)
         return f"<GradeResult {self.kata.name}: {self.status}" + (f" (failed: {failed})" if failed else "") + \

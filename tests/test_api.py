@@ -233,3 +233,23 @@ def test_an_attribute_named_like_a_global_is_not_carried():
 def test_the_notebook_report_gives_the_seed_as_the_api_takes_it(sandbox):
     text = str(grade("dpo", flipped_dpo, seed=5, sandbox=sandbox))
     assert "seed 5 (reproduce with seed=5)" in " ".join(text.split()) and "--seed" not in text
+
+
+def raises_inside_torch(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
+                        chosen_mask, rejected_mask, beta=0.1):
+    print("\n".join(f"step {i}" for i in range(30)))
+    chosen = masked_sum(policy_chosen_logps, chosen_mask) - masked_sum(ref_chosen_logps, chosen_mask)
+    return F.cross_entropy(chosen, chosen.long()), chosen, chosen
+
+
+def test_the_notebook_report_asks_for_everything_as_a_notebook_can(sandbox):
+    result = grade("dpo", raises_inside_torch, seed=5, sandbox=sandbox)
+    for shown in (str(result), result._repr_html_()):
+        flat = " ".join(shown.split())
+        assert "print(result.full()) shows every frame of the traceback" in flat and "--verbose" not in flat
+        assert "torch/nn/functional.py" not in flat
+    assert "; print(result.full()) shows all):" in " ".join(str(result).split())
+    full = result.full()
+    assert "--verbose" not in full and "print(result.full())" not in full
+    assert "torch/nn/functional.py:" in full and "grader/checks/probe.py:" in full
+    assert all(f"step {i}\n" in full for i in range(30))  # everything it printed

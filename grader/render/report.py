@@ -71,26 +71,26 @@ def _checks_table(con: Console, rows: list[tuple[str, str, str]]) -> None:
     con.print(table)
 
 
-def _output(con: Console, r: KataResult, limit: int | None) -> None:
+def _output(con: Console, r: KataResult, limit: int | None, more: str = "--verbose") -> None:
     if not r.output or r.status == "pass":
         return
     lines = r.output.splitlines()
     shown = lines if limit is None else lines[-limit:]
     said = "output of the submission:" if len(shown) == len(lines) else \
-        f"output of the submission (last {len(shown)} of {len(lines)} lines; --verbose shows all):"
+        f"output of the submission (last {len(shown)} of {len(lines)} lines; {more} shows all):"
     pad = " " * margin(con)
     con.print(Text("  " + said, style="dim"))
     con.print(Text(sanitize("\n".join(pad + line for line in shown)), style="dim"))
 
 
-def _tracebacks(con: Console, r: KataResult, checks: list, verbose: bool) -> None:
+def _tracebacks(con: Console, r: KataResult, checks: list, verbose: bool, more: str = "--verbose") -> None:
     """Every frame of each reported error with `verbose`; without it, a line saying so (the
     message already names the submission's own line)."""
     shown = ([("", r.traceback)] if r.traceback else []) + [(c.name, c.traceback) for c in checks]
     if not shown:
         return
     if not verbose:
-        said = "--verbose shows every frame of the traceback, the grader's and torch's too."
+        said = f"{more} shows every frame of the traceback, the grader's and torch's too."
         con.print(fit(con, [Text(said, style="dim")], indent="  ", first="  "))
         return
     pad = " " * margin(con)
@@ -107,8 +107,10 @@ def _tracebacks(con: Console, r: KataResult, checks: list, verbose: bool) -> Non
             con.print(Text("\n".join(pad + line for line in wrapped), style="dim"))
 
 
-def kata_result(con: Console, r: KataResult, path: str = "", compact: bool = False, verbose: bool = False) -> None:
-    """One kata's report: the full one, or with `compact` the failures and one line of the rest."""
+def kata_result(con: Console, r: KataResult, path: str = "", compact: bool = False, verbose: bool = False,
+                more: str = "--verbose") -> None:
+    """One kata's report: the full one, or with `compact` the failures and one line of the rest.
+    `more`: how the reader asks for everything (`--verbose` in a shell)."""
     con.print(headline(con, r, path))
     if r.message:
         con.print(Text(" " * margin(con, 2) + sanitize(r.message)))
@@ -127,21 +129,22 @@ def kata_result(con: Console, r: KataResult, path: str = "", compact: bool = Fal
         if kinds:
             _checks_table(con, [(k, c.name, c.message) for k, c in kinds])
         series_of = r.checks
-    _tracebacks(con, r, [c for k, c in kinds if c.traceback and k in ("fail", "error")], verbose)
+    _tracebacks(con, r, [c for k, c in kinds if c.traceback and k in ("fail", "error")], verbose, more)
     for c in series_of:
         drawn = [s for s in curves_of(c.details) if len(s["values"]) > 2]
         if drawn:  # titled from each curve's name and parameters (grader/checks/details.py)
             con.print(Text(f"  curves ({c.name}), over training:", style="dim"))
             curves(con, {curve_label(s): s["values"] for s in drawn}, indent=margin(con))
-    _output(con, r, None if verbose else COMPACT_OUTPUT_LINES if compact else OUTPUT_LINES)
+    _output(con, r, None if verbose else COMPACT_OUTPUT_LINES if compact else OUTPUT_LINES, more)
     con.print()
 
 
 def report(con: Console, rep: Report, paths: dict[str, str] | None = None, verbose: bool = False,
-           seed_hint: str = "--seed {seed}") -> None:
+           seed_hint: str = "--seed {seed}", more: str = "--verbose") -> None:
+    """`seed_hint` and `more` say how the reader passes a seed back and asks for everything."""
     paths = paths or {}
     for r in rep.katas:
-        kata_result(con, r, paths.get(r.name, ""), verbose=verbose)
+        kata_result(con, r, paths.get(r.name, ""), verbose=verbose, more=more)
     for w in rep.warnings:
         con.print(Text("warning: " + sanitize(w), style="bold yellow"))
     summary(con, rep, seed_hint)
@@ -182,17 +185,20 @@ def _string_console(width: int, color: bool, record: bool = False) -> Console:
                    highlight=False, soft_wrap=False, force_jupyter=False, record=record)
 
 
-def report_ansi(rep: Report, width: int = 100, color: bool = True) -> str:
+NOTEBOOK_MORE = "print(result.full())"  # the notebook's --verbose (grader.api.GradeResult.full)
+
+
+def report_ansi(rep: Report, width: int = 100, color: bool = True, verbose: bool = False) -> str:
     """The terminal report as a string (ANSI-styled when `color`); the seed as the API takes it."""
     con = _string_console(width, color)
-    report(con, rep, seed_hint="seed={seed}")
+    report(con, rep, verbose=verbose, seed_hint="seed={seed}", more=NOTEBOOK_MORE)
     return con.file.getvalue()  # type: ignore[attr-defined]
 
 
 def report_html(rep: Report, width: int = 100) -> str:
     """The terminal report as HTML with inline styles, for Jupyter's `_repr_html_`."""
     con = _string_console(width, True, record=True)
-    report(con, rep, seed_hint="seed={seed}")
+    report(con, rep, seed_hint="seed={seed}", more=NOTEBOOK_MORE)
     return con.export_html(inline_styles=True, code_format=(
         '<pre style="font-family: Menlo, \'DejaVu Sans Mono\', consolas, monospace; font-size: 12px; '
         'line-height: 1.3">{code}</pre>'))
