@@ -2,8 +2,8 @@
 name, every variant passes, and wrong code outside the catalogue is still named by the
 differential diagnosis (convention families and generic findings).
 
-Files are graded as one cohort per kata and seed (grader.core.engine.grade_many: cases and
-reference runs computed once). The suite sweeps seeds 0-2; KATA_SWEEP_SEEDS=25 sweeps 0-24.
+Files are graded as one cohort per kata and seed, shared by the three sweeps
+(grader.core.engine.grade_many: cases and reference runs computed once). The suite sweeps seeds 0-2; KATA_SWEEP_SEEDS=25 sweeps 0-24.
 The mistake *models* are swept over 25 seeds in test_catalogue.py.
 """
 from __future__ import annotations
@@ -31,19 +31,40 @@ def files(root: Path, kata: str) -> list[Path]:
     return sorted((root / kata).glob("*.py"))
 
 
+class Sweep:
+    """Every test file of a kata (its mistakes, variants and uncatalogued code) graded as one
+    cohort per seed, once per session: the three sweeps below read the same gradings."""
+
+    def __init__(self, root: Path, sandbox) -> None:
+        self.root, self.sandbox, self.done = root, sandbox, {}
+
+    def results(self, kata: str, seed: int) -> dict[Path, object]:
+        if (kata, seed) not in self.done:
+            paths = files(MISTAKES, kata) + files(VARIANTS, kata) + files(UNCATALOGUED, kata)
+            workspaces = []
+            for p in paths:
+                ws = self.root / f"{kata}-{seed}-{p.parent.name}-{p.stem}"
+                ws.mkdir()
+                (ws / f"{kata}.py").write_text(p.read_text())
+                workspaces.append(ws)
+            reports = engine.grade_many([kata], workspaces, engine.Options(seed=seed, device="cpu"), self.sandbox)
+            self.done[(kata, seed)] = {p: r.katas[0] for p, r in zip(paths, reports)}
+        return self.done[(kata, seed)]
+
+
+@pytest.fixture(scope="session")
+def sweep(tmp_path_factory, sandbox):
+    return Sweep(tmp_path_factory.mktemp("sweep"), sandbox)
+
+
 @pytest.fixture
-def grade_cohort(tmp_path, sandbox):
-    """grade_cohort(kata, paths, seed) -> one KataResult per file, graded together."""
+def grade_cohort(sweep):
+    """grade_cohort(kata, paths, seed) -> the KataResult of each of `paths` (files of the kata's
+    test folders), from the kata's cohort at that seed."""
 
     def run(kata: str, paths: list[Path], seed: int):
-        workspaces = []
-        for p in paths:
-            ws = tmp_path / f"{seed}-{p.parent.name}-{p.stem}"
-            ws.mkdir()
-            (ws / f"{kata}.py").write_text(p.read_text())
-            workspaces.append(ws)
-        reports = engine.grade_many([kata], workspaces, engine.Options(seed=seed, device="cpu"), sandbox)
-        return [r.katas[0] for r in reports]
+        graded = sweep.results(kata, seed)
+        return [graded[p] for p in paths]
 
     return run
 
