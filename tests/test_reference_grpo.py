@@ -190,6 +190,11 @@ def test_cases_cover_the_contract_at_every_seed(seed):
     assert b_eq_t[0] == b_eq_t[1] and len(set(by_name["B == T"].inputs["advantages"].tolist())) == b_eq_t[0]
     assert not by_name["non-contiguous inputs"].inputs["logps"].is_contiguous()
     assert "ref_logps" not in by_name["beta=0 without a reference model"].inputs
+    with_ref = by_name["beta=0 with a reference model"]  # mean_kl is reported whatever beta is
+    assert with_ref.options["beta"] == 0.0 and "ref_logps" in with_ref.inputs
+    assert not by_name["no response token"].inputs["mask"].bool().any()  # every count clamped to 1
+    at_t = by_name["dr_grpo, max_completion_length == T"]  # allowed: only below T is refused
+    assert at_t.options["max_completion_length"] == at_t.inputs["logps"].shape[1]
     assert any(c.options.get("max_completion_length", 0) > c.inputs["logps"].shape[1] for c in cases)
     short = by_name["dr_grpo, no row reaches T"]  # B·T, not the longest completion, is the default normaliser
     assert short.options == {"loss_type": "dr_grpo"}
@@ -201,6 +206,8 @@ def test_cases_cover_the_contract_at_every_seed(seed):
         if c.options.get("importance_sampling_level") == "sequence":
             lr = ((lr * m).sum(-1) / m.sum(-1).clamp(min=1)).unsqueeze(1).expand_as(m)
         rho = lr.exp()[m]
+        if not rho.numel():  # no response token: nothing to clip
+            continue
         for bound in (1 - c.options.get("epsilon_low", 0.2), 1 + c.options.get("epsilon_high", 0.2)):
             assert float((rho - bound).abs().min()) >= 1e-6, (c.name, bound)
 

@@ -13,7 +13,7 @@ computes it, with the variants that fixed its biases: Dr. GRPO's constant normal
 GSPO's sequence-level ratio (Zheng et al. 2025).
 
 Inputs, for B completions of T response tokens (right-padded: each row of the
-mask is ones then zeros, never holes; a row may be empty):
+mask is ones then zeros, never holes; a row may be empty, and so may the batch):
 
     logps       [B, T]  per-token log-probs under the policy being trained
     old_logps   [B, T]  the same under the policy that sampled them
@@ -41,12 +41,15 @@ checks that no gradient reaches them).
                        normaliser is this batch)
            "dr_grpo":  sum over all response tokens / (B · L), L =
                        max_completion_length, T by default
-    mean_kl        mean of k3 over response tokens (0 without ref_logps)
+    mean_kl        mean of k3 over response tokens (0 without ref_logps;
+                   with ref_logps, reported whatever beta is, 0 included)
     clip_fraction  mean over response tokens of "clipped in the advantage's
                    direction": ρ > 1 + eps_high with A > 0, or
                    ρ < 1 - eps_low with A < 0
 
-(eps_low and eps_high stand for epsilon_low and epsilon_high.)
+(eps_low and eps_high stand for epsilon_low and epsilon_high.) Every "mean over
+response tokens" divides by max(count, 1): with no response token at all, the
+loss, mean_kl and clip_fraction are 0.
 
 Return (loss, mean_kl, clip_fraction), all 0-dim; mean_kl and clip_fraction carry no
 graph. Every masked mean divides by max(count, 1).
@@ -160,6 +163,13 @@ toy task, the mean reward rises, and the final KL to the reference falls as beta
                 "this kata's clip_fraction is a token mean under both levels: every token of a clipped completion "
                 "counts, and a long completion counts more. TRL logs the mean over completions instead "
                 "(is_clipped.float().mean() on [B, 1]); weight each completion by its token count."),
+        Mistake("no clamp (NaN with no response token)", "values",
+                "a batch may have no response token at all, and a row may be empty: divide every token mean "
+                "(each row's under \"grpo\", the batch's under \"bnpo\", mean_kl, clip_fraction) by its count "
+                ".clamp(min=1), so that it is 0 there, not 0 / 0 = NaN."),
+        Mistake("mean_kl only when beta > 0", "values",
+                "mean_kl measures how far the policy is from the reference: with ref_logps given, report it "
+                "whatever beta is, 0 included. TRL skips the KL when beta is 0; this kata's contract does not."),
         Mistake("ratio from probabilities", "stability",
                 "exp(logps) / exp(old_logps) underflows to 0 / 0 = NaN for log-probs below about -100 (float32); "
                 "work in log space: exp(logps - old_logps), and the same for k3's exp(ref_logps - logps)."),

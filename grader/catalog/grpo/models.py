@@ -16,11 +16,13 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
           loss_type="grpo", max_completion_length=None, importance_sampling_level="token", *,
           inverted=False, swapped=False, clamp=None, kl="k3", kl_outside=None, adv_row=False, grpo_over_t=False,
           dr_over="constant", eps_high_ignored=None, seq_over_t=None, clip_any_sign=False, probabilities=None,
-          length_ignored=False, clip_per_completion=None, longest=False, kl_minus=False, reduce_as=None):
+          length_ignored=False, clip_per_completion=None, longest=False, kl_minus=False, reduce_as=None,
+          unclamped=None, kl_needs_beta=False):
     B, T = logps.shape
     m = mask.to(logps.dtype)
     count = m.sum(-1)
-    total = m.sum().clamp(min=1)
+    total = m.sum() if unclamped else m.sum().clamp(min=1)
+    at_least_one = (lambda x: x) if unclamped == "all" else (lambda x: x.clamp(min=1))
     adv = advantages.unsqueeze(0) if adv_row else advantages.unsqueeze(1)  # [1, B] (wrong) or [B, 1]
     log_ratio = (old_logps - logps) if inverted else (logps - old_logps)
     if importance_sampling_level == "sequence":
@@ -29,7 +31,7 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
         elif seq_over_t == "padding":
             log_ratio = log_ratio.mean(-1).unsqueeze(1)
         else:
-            log_ratio = ((log_ratio * m).sum(-1) / count.clamp(min=1)).unsqueeze(1)
+            log_ratio = ((log_ratio * m).sum(-1) / at_least_one(count)).unsqueeze(1)
         ratio = log_ratio.exp()
     elif probabilities is not None:
         ratio = logps.exp() / old_logps.exp()
@@ -45,7 +47,7 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
         clipped = ratio.clamp(1 - epsilon_low, 1 + high)
         pg = torch.max(ratio * adv, clipped * adv) if swapped else torch.min(ratio * adv, clipped * adv)
     per_token = -pg
-    if ref_logps is not None:
+    if ref_logps is not None and not (kl_needs_beta and beta == 0):
         d = ref_logps - logps
         if kl == "flipped":
             d = -d
@@ -83,7 +85,7 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
     elif reduction == "over_length":
         loss = per_token_masked.sum() / n
     elif reduction == "grpo":
-        loss = (per_token_masked.sum(-1) / (T if grpo_over_t else count.clamp(min=1))).mean()
+        loss = (per_token_masked.sum(-1) / (T if grpo_over_t else at_least_one(count))).mean()
     elif reduction == "bnpo":
         loss = per_token_masked.sum() / total
     else:
@@ -128,4 +130,6 @@ MODELS: dict[str, Callable[..., Any]] = {
     "clip fraction per completion under \"sequence\"": _model({"clip_per_completion": "all"},
                                                              {"clip_per_completion": "non-empty"}),
     "ratio from probabilities": _model({"probabilities": "ratio"}, {"probabilities": "both"}),
+    "no clamp (NaN with no response token)": _model({"unclamped": "total"}, {"unclamped": "all"}),
+    "mean_kl only when beta > 0": _model({"kl_needs_beta": True}),
 }

@@ -109,6 +109,10 @@ def make_cases(seed: int) -> list[Case]:
         grpo_case(seed, 15, "log-probs near -200, float32", [6, 3, 5], 6, f32, "float", {"beta": 0.1}, extreme=True),
         grpo_case(seed, 16, "log-probs near -200, float64, sequence", [5, 5, 2], 5, f64, "int", {**seq},
                   extreme=True),
+        grpo_case(seed, 20, "no response token", [0, 0], 3, f32, "float", {"loss_type": "bnpo", "beta": 0.04}),
+        grpo_case(seed, 21, "beta=0 with a reference model", [4, 2, 3], 4, f64, "float", {"beta": 0.0}),
+        grpo_case(seed, 22, "dr_grpo, max_completion_length == T", [5, 2, 4], 5, f32, "float",
+                  {"loss_type": "dr_grpo", "max_completion_length": 5}),
     ]
     # Seeded: sizes, lengths, options and dtypes that differ from seed to seed.
     g = generator(seed, 100)
@@ -134,9 +138,11 @@ def bad_inputs(seed: int) -> list[Case]:
     return [
         wrong_shape, per_token,
         base(32, "beta > 0 with ref_logps None", {"beta": 0.04}, ref=False),
+        base(36, "beta = 0.001 with ref_logps None", {"beta": 0.001}, ref=False),
         base(33, "unknown loss_type 'token_mean'", {"loss_type": "token_mean"}),
         base(34, "unknown importance_sampling_level 'group'", {"importance_sampling_level": "group"}),
         base(35, "max_completion_length below T", {"loss_type": "dr_grpo", "max_completion_length": 3}),
+        base(37, "max_completion_length below T, loss_type 'grpo'", {"max_completion_length": 2}),
     ]
 
 
