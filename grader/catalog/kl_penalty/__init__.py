@@ -61,7 +61,7 @@ while k1 is negative on some tokens; and k3 varies less than k1 when π is close
         c.SIGNATURE, c.OUTPUT_TYPES, c.VALUES,
         Check("stability", "right for |d| up to 20 with log-probs down to -200, in float32 and float64"),
         c.GRADIENTS, c.GRADCHECK, c.KEEPS_GRAPH,
-        Check("bad_input", "an unknown kind ('k4', 'K3', 'kl', '') raises ValueError whose message names "
+        Check("bad_input", "an unknown kind ('k4', 'K3', ' k3', 'kl', '') raises ValueError whose message names "
                            "k1, k2 and k3"),
         c.INPUTS_UNCHANGED, c.ROW_INDEPENDENCE, c.CUDA_AGREEMENT, c.DEVICE_HYGIENE,
         Check("k3_precision", "advisory: k3's worst relative error for 1e-5 <= |d| < 1e-3 in float32, against "

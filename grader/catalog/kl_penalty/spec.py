@@ -151,7 +151,7 @@ def bad_inputs(seed: int) -> list[Case]:
     """Kinds the contract does not know: each must raise ValueError naming k1, k2 and k3."""
     logps, d = _typical(seed, 30, 2, 3)
     return [Case(f"kind={kind!r}", {"logps": logps, "ref_logps": logps + d}, {"kind": kind})
-            for kind in ("k4", "K3", "kl", "")]
+            for kind in ("k4", "K3", " k3", "kl", "")]
 
 
 # ---------------------------------------------------------------- the contract's pieces
