@@ -508,3 +508,10 @@ def test_frames_from_the_child_are_read_as_bounded_strings():
     assert frames_of({"traceback": ["a.py:1 in f", 3, None, {"x": 1}]}) == ["a.py:1 in f"]
     many = frames_of({"traceback": ["x" * 10_000] * 1000})
     assert len(many) == MAX_FRAMES and {len(f) for f in many} == {MAX_LINE}
+    # a JSON document read back (kata report --from-json) is bounded the same way
+    from grader.core.results import KataResult
+
+    doc = {"name": "dpo", "status": "error", "traceback": ["y" * 10_000] * 1000,
+           "checks": [{"name": "values", "status": "error", "traceback": "not a list"}]}
+    kata = KataResult.from_dict(doc)
+    assert len(kata.traceback) == MAX_FRAMES and kata.checks[0].traceback == []

@@ -61,7 +61,7 @@ class CheckResult:
     def from_dict(cls, d: dict[str, Any]) -> "CheckResult":
         return cls(str(d["name"]), str(d["status"]), str(d.get("message", "")), d.get("mistake"),
                    bool(d.get("advisory", False)), dict(d.get("details") or {}),
-                   traceback=[str(f) for f in d.get("traceback") or []])
+                   traceback=frames.frames_of(d))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "status": self.status, "message": self.message,
@@ -118,7 +118,7 @@ class KataResult:
         return cls(str(d["name"]), str(d["status"]), [CheckResult.from_dict(c) for c in d.get("checks", [])],
                    str(d.get("message", "")), str(d.get("output", "")), float(d.get("seconds", 0.0)),
                    int(d.get("hints_used", 0)), d.get("grader_fault") or None,
-                   [str(f) for f in d.get("traceback") or []])
+                   frames.frames_of(d))
 
     @classmethod
     def from_fault(cls, name: str, fault: Any, **kw: Any) -> "KataResult":
