@@ -47,12 +47,11 @@ checks that no gradient reaches them).
                    direction": ρ > 1 + eps_high with A > 0, or
                    ρ < 1 - eps_low with A < 0
 
-(eps_low and eps_high stand for epsilon_low and epsilon_high.) Every "mean over
-response tokens" divides by max(count, 1): with no response token at all, the
-loss, mean_kl and clip_fraction are 0.
+(eps_low and eps_high stand for epsilon_low and epsilon_high.)
 
 Return (loss, mean_kl, clip_fraction), all 0-dim; mean_kl and clip_fraction carry no
-graph. Every masked mean divides by max(count, 1).
+graph. Every masked mean divides by max(count, 1), so a batch with no response
+token gives 0 for all three.
 
 Raise ValueError, with a message, when advantages is not of shape [B], when beta > 0 and
 ref_logps is None, for an unknown loss_type or importance_sampling_level, and when
