@@ -170,3 +170,35 @@ def test_behaviour_tells_the_token_weighted_nll_from_the_wrong_ones():
     assert result.status == "fail" and "token-weighted NLL alone" in result.message
     result = behaviour.judge(behaviour.run(no_odds_term, 0))
     assert result.status == "fail" and "further down than the NLL alone" in result.message
+
+
+CLAMPED_LOG_ODDS = '''import torch
+import torch.nn.functional as F
+
+
+def orpo_loss(policy_chosen_logps, policy_rejected_logps, chosen_mask, rejected_mask, lam=0.1):
+    pc, pr = policy_chosen_logps, policy_rejected_logps
+    mc, mr = chosen_mask.to(pc.dtype), rejected_mask.to(pr.dtype)
+    nll = -(pc * mc).sum() / mc.sum()
+    log_odds = lambda m: m - torch.log(-torch.expm1(m.clamp(max=-5e-3)))  # wrong above -0.005
+    ratio = log_odds((pc * mc).sum(-1) / mc.sum(-1)) - log_odds((pr * mr).sum(-1) / mr.sum(-1))
+    odds = -F.logsigmoid(ratio).mean()
+    return nll + lam * odds, nll, odds
+'''
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_the_stated_range_end_of_minus_0_001_is_reached_at_every_seed(seed):
+    """The statement promises mean log-probs from -0.001: a case reaches it exactly, and the
+    logistic band's case has means above -0.005 too."""
+    means = []
+    for c in SPEC.make_cases(seed):
+        m = c.inputs["chosen_mask"].to(torch.float64)
+        means.append(float(((c.inputs["policy_chosen_logps"].double() * m).sum(-1) / m.sum(-1)).max()))
+    assert max(means) == pytest.approx(-0.001, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_log_odds_clamped_below_the_range_end_fail(seed, grade_one):
+    result = grade_one("orpo", CLAMPED_LOG_ODDS, seed=seed)
+    assert result.status == "fail" and check(result, "values").status == "fail"

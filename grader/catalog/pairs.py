@@ -25,6 +25,26 @@ def masked_mean(lp: torch.Tensor, m: torch.Tensor, clamp: bool = False) -> torch
     return masked_sum(lp, m) / (count.clamp(min=1) if clamp else count)
 
 
+# Arguments of the logistic in every pairwise loss that one fixed case per kata puts each row at:
+# softplus(x, threshold=5), a common shortcut, is x itself above 5 and off by up to 7e-3 there,
+# so a kata whose cases never reach |x| from 5 to 12 would pass it by chance.
+LOGISTIC_BAND = (-12.0, -9.0, -7.0, -5.5, 5.5, 7.0, 9.0, 12.0)
+
+
+def shift_rows(case: Case, gap: torch.Tensor, want: torch.Tensor, up: tuple[str, str], down: tuple[str, str],
+               per_token: bool) -> Case:
+    """Move each row's `gap` (float64, [B]) to `want` by lowering log-probs only (they stay <= 0):
+    `up` = (input, mask) is lowered to raise the gap, `down` to lower it. A row's masked tokens
+    move by the amount (`per_token`: the gap is a mean) or by the amount over their count (a sum)."""
+    s = want - gap
+    for (name, mask), amount in ((up, s.clamp(min=0)), (down, (-s).clamp(min=0))):
+        m = case.inputs[mask].to(torch.float64)
+        step = amount if per_token else amount / m.sum(-1).clamp(min=1)
+        x = case.inputs[name]
+        case.inputs[name] = (x.to(torch.float64) - step[:, None] * m).to(x.dtype)
+    return case
+
+
 # ---------------------------------------------------------------- with a reference model
 REF_NAMES = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps",
          "chosen_mask", "rejected_mask")

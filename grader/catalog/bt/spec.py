@@ -19,6 +19,7 @@ from grader.catalog.bt.model import (CLASS, FORWARD_MODELS, MODEL, MODEL_CHECKS,
 from grader.core.kata import Kata
 from grader.core.results import CheckResult
 from grader.checks.cases import Case, generator, with_layout
+from grader.catalog.pairs import LOGISTIC_BAND
 from grader.checks.context import Context, error_text, errored, one_thread
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, sign_knob
 from grader.checks.function import FunctionSpec, Param
@@ -92,7 +93,15 @@ def loss_cases(seed: int) -> list[Case]:
         loss_case(seed, 6, "gaps up to 1000, float32", 6, torch.float32, "mixed", extreme=True),
         loss_case(seed, 7, "gaps up to 1000, float64", 6, torch.float64, None, extreme=True),
         loss_case(seed, 12, "gaps up to 1000, float64, [B] labels", 5, torch.float64, "binary", extreme=True),
+        _in_logistic_band(loss_case(seed, 13, "gaps from 5.5 to 12 in size", 8, torch.float64, "soft")),
     ]
+
+
+def _in_logistic_band(case: Case) -> Case:
+    """Pairs whose reward gaps are LOGISTIC_BAND (softplus(x, threshold=5) is off there)."""
+    gaps = torch.tensor(LOGISTIC_BAND, dtype=torch.float64).to(case.inputs["reward_rejected"].dtype)
+    case.inputs["reward_chosen"] = case.inputs["reward_rejected"] + gaps
+    return case
 
 
 # ---------------------------------------------------------------- mistake models

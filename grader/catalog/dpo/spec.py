@@ -12,8 +12,9 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import DPO_PI_REJECTED_END_FRACTION, DPO_STILL_FALLING_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case
-from grader.catalog.pairs import (REF_NAMES, TOKEN_RATIO_RANGE, extreme_pair_case, masked_mean, masked_sum, pair_case,
-                                  pairwise_spec, strided, with_expanded_masks, with_zeros)
+from grader.catalog.pairs import (LOGISTIC_BAND, REF_NAMES, TOKEN_RATIO_RANGE, extreme_pair_case, masked_mean,
+                                  masked_sum, pair_case, pairwise_spec, shift_rows, strided, with_expanded_masks,
+                                  with_zeros)
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 def make_cases(seed: int) -> list[Case]:
@@ -31,7 +32,19 @@ def make_cases(seed: int) -> list[Case]:
         extreme_pair_case(seed, 7, "huge log-ratios, float32", 4, 48, torch.float32, {"beta": 0.1}),
         extreme_pair_case(seed, 11, "per-token log-ratios of ±200", 4, 16, torch.float64, {"beta": 0.1},
                           top=TOKEN_RATIO_RANGE),
+        _in_logistic_band(pair_case(seed, 12, "β·h from 5.5 to 12 in size", 8, 4, 5, torch.float64, "float",
+                                    {"beta": 0.5}, prompt=False)),
     ]
+
+
+def _in_logistic_band(case: Case) -> Case:
+    """Rows whose β·h are LOGISTIC_BAND: the reference's chosen log-probs lowered to raise h, the
+    policy's chosen log-probs to lower it."""
+    x, beta = case.inputs, case.options["beta"]
+    h = _h(*(x[n].to(torch.float64) for n in REF_NAMES))
+    want = torch.tensor(LOGISTIC_BAND, dtype=torch.float64) / beta
+    return shift_rows(case, h, want, up=("ref_chosen_logps", "chosen_mask"),
+                      down=("policy_chosen_logps", "chosen_mask"), per_token=False)
 
 
 # ---------------------------------------------------------------- mistake models

@@ -30,13 +30,30 @@ def extreme_odds_case(seed: int, salt: int, name: str, b: int, t: int, dtype: to
         kind = i % 3
         rows_c.append(near_zero() if kind == 0 else ruled_out(0.0 if kind == 1 else -50.0))
         rows_r.append(ruled_out() if kind != 1 else near_zero())
+    rows_c[0] = torch.full((t,), -0.001, dtype=torch.float64)  # the range's end: a mean of exactly -0.001
     pc, pr = torch.stack(rows_c).to(dtype), torch.stack(rows_r).to(dtype)
     mc = cast_mask(torch.ones(b, t), "float")
     mr = response_mask(g, b, t, "float", prompt_max=t // 4, min_response=t // 2)
     inputs = dict(zip(POLICY_NAMES, (pc, pr, mc, mr)))
-    note = f"B={b}, T={t}, {str(dtype)[6:]}, mean log-probs from -0.01 to -1000" + \
+    note = f"B={b}, T={t}, {str(dtype)[6:]}, mean log-probs from -0.001 to -1000" + \
         "".join(f", {k}={v}" for k, v in options.items())
     return Case(name, inputs, options, extreme=True, scale=10.0, note=note)
+
+
+def logistic_band_case(name: str, options: dict[str, Any], t: int = 4) -> Case:
+    """Rows whose log-odds gaps lo(m_c) - lo(m_r) are ±5.5, ±7, ±9 and ±11.5 (see pairs.LOGISTIC_BAND),
+    every mean log-prob within the contract's range: each row's tokens share its mean, the lower
+    one from -1 to -5 and the higher one placed by the gap (-0.0015 at the largest)."""
+    low = torch.tensor([-5.0, -3.0, -2.0, -1.0], dtype=torch.float64)
+    gap = torch.tensor([11.5, 9.0, 7.0, 5.5], dtype=torch.float64)
+    log_odds = low - torch.log1p(-low.exp())
+    high = F.logsigmoid(log_odds + gap)  # the mean log-prob whose log-odds sit `gap` above
+    m_c, m_r = torch.cat([high, low]), torch.cat([low, high])  # the chosen above, then below
+    pc, pr = m_c[:, None].expand(8, t).clone(), m_r[:, None].expand(8, t).clone()
+    ones = cast_mask(torch.ones(8, t), "float")
+    inputs = dict(zip(POLICY_NAMES, (pc, pr, ones, ones.clone())))
+    note = f"B=8, T={t}, float64, log-odds gaps of ±5.5 to ±11.5" + "".join(f", {k}={v}" for k, v in options.items())
+    return Case(name, inputs, options, note=note)
 
 
 def make_cases(seed: int) -> list[Case]:
@@ -59,6 +76,7 @@ def make_cases(seed: int) -> list[Case]:
                                         top=top)),
         extreme_odds_case(seed, 6, "mean log-probs to -1000, float64", 6, 32, torch.float64, {"lam": 0.5}),
         extreme_odds_case(seed, 7, "mean log-probs to -1000, float32", 6, 24, torch.float32, {}),
+        logistic_band_case("log-odds gaps from 5.5 to 11.5 in size", {"lam": 0.5}),
     ]
 
 

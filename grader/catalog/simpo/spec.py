@@ -13,8 +13,9 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import BEHAVIOUR_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case, generator, token_logps
-from grader.catalog.pairs import (POLICY_NAMES, extreme_policy_case, layout_mask, masked_mean, masked_sum,
-                                pairwise_spec, policy_case, strided, with_expanded_masks, with_zeros)
+from grader.catalog.pairs import (LOGISTIC_BAND, POLICY_NAMES, extreme_policy_case, layout_mask, masked_mean,
+                                masked_sum, pairwise_spec, policy_case, shift_rows, strided, with_expanded_masks,
+                                with_zeros)
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 def make_cases(seed: int) -> list[Case]:
@@ -34,7 +35,19 @@ def make_cases(seed: int) -> list[Case]:
                                         {"beta": 2.5, "gamma": 0.7})),
         extreme_policy_case(seed, 6, "rewards 1000 apart, float64", 4, 32, torch.float64, {"beta": 10.0}),
         extreme_policy_case(seed, 7, "rewards 250 apart, float32", 4, 24, torch.float32, {"beta": 2.5}),
+        _in_logistic_band(policy_case(seed, 11, "β·Δ - γ from 5.5 to 12 in size", 8, 4, 5, torch.float64, "float",
+                                      {"beta": 2.5, "gamma": 0.8})),
     ]
+
+
+def _in_logistic_band(case: Case) -> Case:
+    """Rows whose β·Δ - γ are LOGISTIC_BAND: the rejected log-probs lowered to raise Δ, the chosen
+    to lower it (a row's mean moves by what each of its tokens moves)."""
+    x, beta, gamma = case.inputs, case.options["beta"], case.options["gamma"]
+    delta = _delta(*(x[n].to(torch.float64) for n in POLICY_NAMES))
+    want = (torch.tensor(LOGISTIC_BAND, dtype=torch.float64) + gamma) / beta
+    return shift_rows(case, delta, want, up=("policy_rejected_logps", "rejected_mask"),
+                      down=("policy_chosen_logps", "chosen_mask"), per_token=True)
 
 
 # ---------------------------------------------------------------- mistake models
