@@ -33,7 +33,7 @@ LOGISTIC_BAND = (-12.0, -9.0, -7.0, -5.5, 5.5, 7.0, 9.0, 12.0)
 
 def shift_rows(case: Case, gap: torch.Tensor, want: torch.Tensor, up: tuple[str, str], down: tuple[str, str],
                per_token: bool) -> Case:
-    """Move each row's `gap` (float64, [B]) to `want` by lowering log-probs only (they stay <= 0):
+    """Move each row's `gap` (float64, [B]) to `want` by lowering log-probs, never raising one:
     `up` = (input, mask) is lowered to raise the gap, `down` to lower it. A row's masked tokens
     move by the amount (`per_token`: the gap is a mean) or by the amount over their count (a sum)."""
     s = want - gap
