@@ -120,6 +120,9 @@ def group_bad_inputs(seed: int) -> list[Case]:
         _bad("B=12, group_size 24", r, {"group_size": 24}),
         _bad("scale 'std'", r, {"group_size": 4, "scale": "std"}),
         _bad("scale 'Group'", r, {"group_size": 4, "scale": "Group"}),
+        # the shape rules hold whatever the scale, not only at its default
+        _bad("B=12, group_size 5, scale 'batch'", r, {"group_size": 5, "scale": "batch"}),
+        _bad("group_size 1, scale 'none'", r, {"group_size": 1, "scale": "none"}),
     ]
 
 
@@ -148,8 +151,11 @@ def rloo_bad_inputs(seed: int) -> list[Case]:
     r = torch.randn(12, generator=g)
     return [
         _bad("rewards [B, 1]", r.reshape(12, 1), {"group_size": 4}),
+        _bad("rewards 0-dim", r[0], {"group_size": 2}),
         _bad("group_size 1", r, {"group_size": 1}),
+        _bad("group_size 0", r, {"group_size": 0}),
         _bad("B=12, group_size 5", r, {"group_size": 5}),
+        _bad("B=12, group_size 24", r, {"group_size": 24}),
     ]
 
 
