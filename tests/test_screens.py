@@ -242,3 +242,19 @@ def test_long_verdicts_and_tracebacks_wrap_under_their_indent(width, verbose):
         assert sum(line.startswith(" " * (2 if width < 80 else 4) + "torch/") for line in block) == 1  # shown once
     else:
         assert "torch/" not in out and "grader/checks" not in out
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_kata_message_wraps_under_its_margin(width):
+    """A not-started or error message longer than a line never falls back to the left edge; an
+    error's code line keeps its own indent."""
+    message = ("advantages.py:3: RuntimeError: shape '[3]' is invalid for input of size 2, and a few more words "
+               "to pass any width\n    return torch.zeros(2).view(3)")
+    con = piped(width)
+    render.report(con, Report([KataResult("advantages", "error", message=message)], seed=5))
+    out = text(con)
+    unbroken(out, width)
+    lines = out.splitlines()
+    said = lines[1:lines.index("")]
+    assert len(said) >= 3 and all(line.startswith(" ") for line in said), said
+    assert said[-1].strip() == "return torch.zeros(2).view(3)" and said[-1].startswith(" " * 5)

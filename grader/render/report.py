@@ -112,8 +112,11 @@ def kata_result(con: Console, r: KataResult, path: str = "", compact: bool = Fal
     """One kata's report: the full one, or with `compact` the failures and one line of the rest.
     `more`: how the reader asks for everything (`--verbose` in a shell)."""
     con.print(headline(con, r, path))
-    if r.message:
-        con.print(Text(" " * margin(con, 2) + sanitize(r.message)))
+    if r.message:  # each line wrapped under the margin (an error's code line keeps its own indent)
+        pad = " " * margin(con, 2)
+        for line in sanitize(r.message).splitlines():
+            lead = pad + " " * (len(line) - len(line.lstrip()))
+            con.print(fit(con, [Text(line.strip())], indent=lead, first=lead))
     _verdict(con, r)
     kinds = [(check_kind(c.status, c.advisory), c) for c in r.checks]
     if compact and not verbose:
