@@ -50,7 +50,7 @@ def test_judging_as_children_exit_gives_the_verdicts_of_judging_after(tmp_path, 
 def test_a_verdict_is_dropped_when_what_decided_it_changed(tmp_path, monkeypatch):
     job = Job(id="0/dpo", kata="dpo", dir=str(tmp_path), file=str(tmp_path / "dpo.py"), cases="", result="",
               log=str(tmp_path / "output.log"), seed=0, cuda="off", limits=Limits())
-    (tmp_path / "result.pt").write_bytes(b"x" * 100)
+    (tmp_path / "result.bin").write_bytes(b"x" * 100)
     judged = []
     monkeypatch.setattr(engine, "_judge", lambda plan, outcome, options: judged.append(outcome) or "verdict")
     early = engine._EarlyJudge({"0/dpo": object()}, engine.Options())

@@ -180,8 +180,7 @@ def test_curves_fit_one_line_each_with_a_log_scale_for_probabilities():
 
 def test_results_of_the_wrong_length_or_sign_are_malformed(tmp_path):
     """A child's results are not trusted: a curve must have one value per step, log-probs <= 0."""
-    import torch
-
+    from grader.sandbox import plain
     from grader.sandbox.pool import Job, Limits, Outcome
 
     exp = experiment.EXPERIMENTS["dpo-vs-ipo"]
@@ -189,8 +188,8 @@ def test_results_of_the_wrong_length_or_sign_are_malformed(tmp_path):
     good = {"logp_rejected": [-3.0, -3.5], "logp_chosen": [-3.0, -2.5], "h_mean": [0.0, 1.0]}
     short = dict(good, h_mean=[0.0])
     positive = dict(good, logp_chosen=[-3.0, 2.5])
-    result = tmp_path / "result.pt"
-    torch.save({"runs": [{"series": s} for s in (good, short, positive)]}, result)
+    result = tmp_path / "result.bin"
+    plain.dump({"runs": [{"series": s} for s in (good, short, positive)]}, str(result))
     job = Job(id="1", kata="ipo", dir=str(tmp_path), file="", cases="", result=str(result), log="", seed=0,
               cuda="off", limits=Limits())
     runs, problem = experiment._read(exp, arm, Outcome(job, code=0), steps=2)

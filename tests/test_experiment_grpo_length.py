@@ -106,8 +106,7 @@ def test_an_unsolved_or_failing_grpo_is_reported(runner, sandbox, tmp_path):
 
 
 def test_malformed_child_results_are_refused(tmp_path):
-    import torch
-
+    from grader.sandbox import plain
     from grader.sandbox.pool import Job, Limits, Outcome
 
     exp = experiment.EXPERIMENTS["grpo-length"]
@@ -115,8 +114,8 @@ def test_malformed_child_results_are_refused(tmp_path):
     good = {"weight": [1.0] * len(gl.LENGTHS), "wrong_length": [6.0, 6.5], "right_length": [6.0, 5.0]}
     short_weight = dict(good, weight=[1.0] * 5)
     too_long = dict(good, wrong_length=[6.0, 40.0])
-    result = tmp_path / "result.pt"
-    torch.save({"runs": [{"series": s} for s in (good, short_weight, too_long)]}, result)
+    result = tmp_path / "result.bin"
+    plain.dump({"runs": [{"series": s} for s in (good, short_weight, too_long)]}, str(result))
     job = Job(id="0", kata="grpo", dir=str(tmp_path), file="", cases="", result=str(result), log="", seed=0,
               cuda="off", limits=Limits())
     runs, problem = experiment._read(exp, arm, Outcome(job, code=0), steps=2)

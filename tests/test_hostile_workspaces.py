@@ -24,7 +24,7 @@ import torch
 from grader import registry
 from grader.core import engine, files, runfolders, workspace
 from grader.core.results import CheckResult, KataResult, Report
-from grader.sandbox import procs
+from grader.sandbox import plain, procs
 from grader.sandbox.pool import STARVED_MAX, Job, Limits, Outcome
 from tests.conftest import TESTS, solution_source
 from tests.sandbox_env import Runner, strict_json, unprivileged_runner
@@ -113,11 +113,18 @@ def test_the_zygote_command_has_no_working_folder_on_its_path():
 
 
 # ----------------------------------------------------------------- 2, 3, 8. a child's files are untrusted data
-def _shared(depth: int):
-    x = "tail"
-    for _ in range(depth):
-        x = [x, x]
-    return x
+def _raw(tree, tensors=(), body: bytes = b"", header: bytes | None = None) -> bytes:
+    """A result file in grader.sandbox.plain's format, written by hand: what a child that does
+    not use the writer can leave."""
+    import json
+
+    head = json.dumps({"tree": tree, "tensors": list(tensors)}).encode() if header is None else header
+    data = plain.MAGIC + len(head).to_bytes(8, "little") + head
+    return data + b"\0" * (-len(data) % plain.ALIGN) + body
+
+
+def _record_with(tensor_entry, body: bytes) -> bytes:
+    return _raw({"runs": [{"outputs": [{"\0tensor": 0}], "types": [{}]}]}, [tensor_entry], body)
 
 
 def _deep(depth: int):
@@ -128,7 +135,7 @@ def _deep(depth: int):
 
 
 HUGE = torch.zeros(1, dtype=torch.float64).expand(2**26)
-# name -> (what to leave as result.pt, what to leave as output.log, status, phrase)
+# name -> (what to leave as result.bin, what to leave as output.log, status, phrase)
 CHILD_FILES = {
     "written_inf": ({"fatal": {"kind": "crash", "message": "m"}, "output": {"bytes": float("inf"), "tail": "t"}},
                     None, "error", "get_probs.py: m"),
@@ -136,17 +143,42 @@ CHILD_FILES = {
                         None, "error", "could not be judged (they hold an integer out of range at the top['output']"),
     "fatal_not_a_record": ({"fatal": ["x"], "output": {"bytes": "lots", "tail": ["t"]}}, None, "error",
                            "could not be judged (TypeError: 'fatal' is not a record with a message)"),
-    "tail_shared_with_itself": ({"output": {"bytes": 1, "tail": _shared(25)}}, None, "error",
-                                "could not be judged (they hold more than 200000 values"),
+    "tail_of_many_values": ({"output": {"bytes": 1, "tail": [0] * 300_000}}, None, "error",
+                            "could not be judged (they hold more than 200000 values"),
     "nested_too_deep": ({"output": {"bytes": 1, "tail": _deep(300)}}, None, "error",
                         "could not be judged (they nest deeper than 32 levels"),
     "stride_zero_views": ({"runs": [{"outputs": [HUGE], "types": [{}]}]}, None, "error",
                           "could not be judged (they hold a tensor of shape (67108864,)"),
     "not_a_record": ([1, 2, 3], None, "error", "could not be judged (they are a list, not a record)"),
-    "result_fifo": ("fifo", None, "error", "result.pt is a FIFO (named pipe), not a regular file"),
-    "result_folder": ("dir", None, "error", "result.pt is a directory, not a regular file"),
-    "result_zero_link": ("/dev/zero", None, "error", "result.pt is a symbolic link"),
-    "result_sparse_1gb": ("sparse", None, "error", "result.pt is 1024.0 MB; at most 64 MB is read"),
+    # files in grader.sandbox.plain's format that its writer would never produce
+    "a_pickle": (b"\x80\x04\x95" + b"\0" * 64, None, "error",
+                 "could not be judged (they are not in the grader's results format"),
+    "header_past_the_end": (plain.MAGIC + (1 << 40).to_bytes(8, "little") + b"{}", None, "error",
+                            "could not be judged (they claim a header of 1099511627776 bytes"),
+    "header_not_json": (_raw(None, header=b"{\"tree\": [[[["), None, "error",
+                        "could not be judged (they are not readable (JSONDecodeError"),
+    "header_nested_past_the_parser": (_raw(None, header=b"[" * 200_000 + b"]" * 200_000), None, "error",
+                                      "could not be judged (they are not readable (RecursionError"),
+    "no_tensor_table": (_raw(None, header=b'{"tree": {}}'), None, "error",
+                        "could not be judged (they lack the tree and tensor table"),
+    "tensor_not_in_the_table": (_raw({"runs": [{"\0tensor": 3}]}), None, "error",
+                                "could not be judged (they refer to a tensor that is not in their table at the top"),
+    "tensor_bytes_past_the_end": (_record_with(["float64", [4], [1], 0, 0, 32], b"\0" * 16), None, "error",
+                                  "could not be judged (they place a tensor's bytes outside the file"),
+    "tensor_past_its_storage": (_record_with(["float64", [4], [3], 0, 0, 64], b"\0" * 64), None, "error",
+                                "could not be judged (they describe a tensor that reaches past its storage"),
+    "tensor_of_an_unknown_dtype": (_record_with(["object", [1], [1], 0, 0, 8], b"\0" * 64), None, "error",
+                                   "could not be judged (they describe a tensor malformedly"),
+    "tensor_with_a_negative_stride": (_record_with(["float64", [2], [-1], 1, 0, 16], b"\0" * 64), None, "error",
+                                      "could not be judged (they describe a tensor malformedly"),
+    "malformed_tag": (_raw({"runs": {"\0size": "big"}}), None, "error", "could not be judged (they hold a malformed 'size'"),
+    "refused_value": (_raw({"runs": [{"\0refused": "get_probs.Agreeable (a torch.Tensor subclass)"}]}), None,
+                      "error", "results are not plain tensors and data: it contains a get_probs.Agreeable (a "
+                      "torch.Tensor subclass), which the grader does not load"),
+    "result_fifo": ("fifo", None, "error", "result.bin is a FIFO (named pipe), not a regular file"),
+    "result_folder": ("dir", None, "error", "result.bin is a directory, not a regular file"),
+    "result_zero_link": ("/dev/zero", None, "error", "result.bin is a symbolic link"),
+    "result_sparse_1gb": ("sparse", None, "error", "result.bin is 1024.0 MB; at most 64 MB is read"),
     "log_fifo": ({"fatal": {"kind": "crash", "message": "m"}}, "fifo", "error", "get_probs.py: m"),
     "log_zero_link": ({"fatal": {"kind": "crash", "message": "m"}}, "/dev/zero", "error", "get_probs.py: m"),
 }
@@ -162,8 +194,10 @@ def _leave(path: Path, what) -> None:
             f.truncate(1 << 30)
     elif isinstance(what, str):
         path.symlink_to(what)
+    elif isinstance(what, bytes):
+        path.write_bytes(what)
     else:
-        torch.save(what, path)
+        plain.dump(what, str(path))
 
 
 @pytest.mark.parametrize("name", list(CHILD_FILES))
@@ -173,13 +207,13 @@ def test_a_childs_files_are_judged_as_untrusted_data(name, tmp_path):
     result, log, status, phrase = CHILD_FILES[name]
     d = tmp_path / "0" / "get_probs"
     d.mkdir(parents=True)
-    _leave(d / "result.pt", result)
+    _leave(d / "result.bin", result)
     if log is not None:
         _leave(d / "output.log", log)
     options = engine.Options()
     plan = engine._Plan(registry.get("get_probs"), options, tmp_path)
     job = Job(id="0/get_probs", kata="get_probs", dir=str(d), file=str(d / "get_probs.py"), cases=str(plan.cases_file),
-              result=str(d / "result.pt"), log=str(d / "output.log"), seed=0, cuda="off", limits=options.limits)
+              result=str(d / "result.bin"), log=str(d / "output.log"), seed=0, cuda="off", limits=options.limits)
     started = time.monotonic()
     verdict = engine._judge(plan, Outcome(job, code=0), options)
     assert time.monotonic() - started < 5
@@ -536,7 +570,7 @@ def test_as_a_user_a_folder_the_child_made_unlistable_is_removed(user, open_tmp)
 
 
 # ----------------------------------------------------------------- the whole cohort
-COHORT = ["sets_written_inf", "fifo_result", "fifo_log", "zero_link_result", "shared_nested_tail", "stride_zero",
+COHORT = ["sets_written_inf", "fifo_result", "fifo_log", "zero_link_result", "huge_tail", "stride_zero",
           "escape_message", "cpu_hog", "hard_to_delete", "segfault", "loop_at_call"]
 
 

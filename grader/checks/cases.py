@@ -29,6 +29,10 @@ class Case:
     # An optional input this case leaves out -> its position among the positional arguments:
     # None is passed there (grpo's ref_logps when beta == 0). The checks never see it.
     absent: dict[str, int] = field(default_factory=dict)
+    # What the grader's own functions (mistake models, convention formulas) give on this case,
+    # by key: computed once per run, however many submissions are judged against it. Not sent
+    # to a child, not compared.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "inputs": self.inputs, "options": self.options, "extreme": self.extreme,

@@ -60,14 +60,9 @@ def reproduces(ctx: Context, mistake: Mistake, indices: list[int]) -> bool:
     A case where both the model and the submission raise counts as consistent.
     """
     spec = ctx.spec
-    per_case = []
-    for i in indices:
-        try:
-            with torch.no_grad():
-                out = call(spec.models[mistake.name], ctx.cases[i])
-            per_case.append(out if isinstance(out, list) else [out])
-        except Exception:
-            per_case.append(None)
+    model = spec.models[mistake.name]
+    per_case = [computed(ctx.cases[i], model, lambda case: call(model, case)) for i in indices]
+    per_case = [out if out is None or isinstance(out, list) else [out] for out in per_case]
     n_variants = max((len(v) for v in per_case if v is not None), default=0)
     for k in range(n_variants):
         matched, consistent = 0, True
@@ -87,6 +82,19 @@ def reproduces(ctx: Context, mistake: Mistake, indices: list[int]) -> bool:
         if consistent and matched:
             return True
     return False
+
+
+def computed(case: Any, key: Any, fn: Any) -> Any:
+    """`fn(case)` without gradients, or None where it raises; remembered on the case under `key`
+    (a model, a convention's choices), since the grader's own functions give the same outputs
+    for every submission judged against the case."""
+    if key not in case.memo:
+        try:
+            with torch.no_grad():
+                case.memo[key] = fn(case)
+        except Exception:  # this model or convention cannot be computed on these inputs
+            case.memo[key] = None
+    return case.memo[key]
 
 
 def close(got: Any, want: torch.Tensor, scale: float) -> bool:
@@ -121,11 +129,9 @@ def differential(ctx: Context, check: str, indices: list[int]) -> tuple[Mistake 
     order = sorted(idx, key=lambda i: (not wrong[i], sum(t.numel() for t in ctx.cases[i].inputs.values())))
 
     def formula(choices: dict[str, str], i: int) -> dict[str, torch.Tensor] | None:
-        try:
-            with torch.no_grad():
-                return call(lambda *a, **o: conv.formula(choices, *a, **o), ctx.cases[i])
-        except Exception:  # this convention cannot be computed on these inputs (e.g. needs Tc == Tr)
-            return None
+        """None where the convention cannot be computed on these inputs (e.g. needs Tc == Tr)."""
+        key = ("conventions", id(conv), tuple(sorted(choices.items())))  # conv lives as long as its spec
+        return computed(ctx.cases[i], key, lambda case: call(lambda *a, **o: conv.formula(choices, *a, **o), case))
 
     def matches(choices: dict[str, str]) -> bool:
         for i in order:

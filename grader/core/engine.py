@@ -7,7 +7,7 @@ Order of work, chosen for speed and for trust:
 2. sources are pre-checked (syntax, reference imports) without running;
 3. cases are generated from the seed once per kata and written for the children; files are
    snapshotted and one job per (workspace, kata) is handed out;
-4. each child's plain-tensor results are loaded with `weights_only=True` and judged here,
+4. each child's results (plain data and tensors, grader.sandbox.plain) are read and judged here,
    against the reference's runs, computed once per kata.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from grader.core.sources import Source, private_copy, read_source as _source, sh
 from grader.core.files import Snapshot, python_files
 from grader.core.kata import Kata
 from grader.core.results import CheckResult, KataResult, Report, not_run_after_contract
-from grader.sandbox import untrusted
+from grader.sandbox import plain, untrusted
 from grader.sandbox.pool import Job, Limits, Outcome, Sandbox
 from grader.sandbox.worker import UNWRITABLE
 
@@ -75,12 +75,12 @@ class _Plan:
             self.spec = importlib.import_module(kata.spec).SPEC
         with stage("case generation"):
             self.cases = self.spec.make_cases(options.seed)
-        self.cases_file = tmp / f"{kata.name}.cases.pt"  # read by every child of this kata
+        self.cases_file = tmp / f"{kata.name}.cases.bin"  # read by every child of this kata (grader.sandbox.plain)
         self.problem = ""  # why this kata cannot be run at all (the grader's own write failed)
         try:
-            torch.save([c.to_dict() for c in self.cases], self.cases_file)
+            plain.dump([c.to_dict() for c in self.cases], str(self.cases_file))
             self.cases_file.chmod(0o444)  # children only read it
-        except (OSError, RuntimeError) as exc:  # torch reports a failed write as RuntimeError
+        except OSError as exc:
             self.problem = f"the grader could not write this kata's cases to {tmp} ({exc}). Nothing was run."
         with stage("loading the reference solution"):
             self.reference = importlib.import_module(kata.solution)
@@ -247,7 +247,7 @@ def _job(index: int, source: Source, plan: _Plan, tmp: Path, options: Options, m
     modules = modules or workspace.SOLUTIONS  # the reference solutions' modules are their own folder's
     cuda = {"cpu": "off", "cuda": "on"}.get(options.device, "auto")
     return Job(id=_job_id(index, kata), kata=kata.name, dir=str(d), file=str(d / kata.filename),
-               cases=str(plan.cases_file), result=str(d / "result.pt"), log=str(d / "output.log"), seed=options.seed,
+               cases=str(plan.cases_file), result=str(d / "result.bin"), log=str(d / "output.log"), seed=options.seed,
                cuda=cuda, limits=options.limits, modules=(str(modules),))
 
 

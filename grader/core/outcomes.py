@@ -10,7 +10,6 @@ Importing this module does not import torch (`load` imports it when called).
 """
 from __future__ import annotations
 
-import re
 import signal
 from dataclasses import dataclass
 from typing import Any
@@ -66,28 +65,28 @@ def ended(outcome: Any, limits: Any) -> Ending | None:
 
 
 def load(outcome: Any, max_elements: int | None = None) -> tuple[dict[str, Any] | None, Ending | None]:
-    """The child's results file as plain data, or why it cannot be read. The file is untrusted
-    (grader.sandbox.untrusted): a regular file of bounded size, parsed with bounded depth, its
-    tensors no larger than `max_elements` each, loaded with `weights_only=True`.
+    """The child's results file as plain data, or why it cannot be read. The file is untrusted:
+    a regular file of bounded size, read with bounded depth and node count, its tensors no
+    larger than `max_elements` each (grader.sandbox.plain, grader.sandbox.untrusted).
 
     Only the file's outer shape is checked here; what is inside is the child's say-so and
     each reader checks what it uses.
     """
-    from grader.sandbox import untrusted
+    from grader.sandbox import plain, untrusted
 
     job = outcome.job
     try:
-        result = untrusted.load_result(job.result, job.limits.file_cap, max_elements)
+        result = plain.load_result(job.result, job.limits.file_cap, untrusted.MAX_TOTAL_ELEMENTS if max_elements is None else max_elements)
     except FileNotFoundError:
         return None, Ending("error", f"the submission's process exited (code {outcome.code}) without reporting "
                             "results: sys.exit, os._exit or a crash inside the submission.")
     except untrusted.Untrusted as exc:  # a FIFO, a link, too large, too deep, tensors larger than the kata's
         return None, Ending("error", f"the submission's results could not be judged ({exc}).")
-    except Exception as exc:  # weights_only refuses anything but plain tensors and data (tensor subclasses included)
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
-        what = f"it contains a {found.group(1)}, which the grader does not load (return plain torch.Tensor " \
-            "values, not a subclass)" if found else f"{type(exc).__name__}: {str(exc).strip()[:200]}"
-        return None, Ending("error", f"the submission's results are not plain tensors and data: {what}.")
+    except plain.NotPlain as exc:  # the child met something it could not write as plain data
+        return None, Ending("error", f"the submission's results are not plain tensors and data: it contains a "
+                            f"{exc}, which the grader does not load (return plain torch.Tensor values).")
+    except OSError as exc:
+        return None, Ending("error", f"the submission's results could not be read ({exc.strerror or exc}).")
     if not isinstance(result, dict):
         return None, Ending("error", f"the submission's results could not be judged (they are a "
                             f"{type(result).__name__}, not a record).")

@@ -10,7 +10,7 @@ hands the runs to the record's findings. It names no loss and no kata.
 The candidate's code runs in the sandbox's child, like a kata's: an experiment job is a kata
 job whose child trains (`TrainingProbe`) instead of probing cases, and it ends the ways a
 kata job ends, with the same messages (grader.core.outcomes). This process only reads plain
-lists of floats back (`weights_only=True`) and draws conclusions from them.
+lists of floats back (grader.sandbox.plain, as untrusted data) and draws conclusions from them.
 
 Adding an experiment
 --------------------
@@ -120,17 +120,16 @@ def child_spec(job: dict[str, Any]) -> TrainingProbe | None:
 # ------------------------------------------------------------------ grader side
 def run(name: str, ws: Path | None, steps: int, seed: int, sandbox: Any) -> ExperimentResult:
     """Run experiment `name` with the code in workspace `ws` (None: the reference solutions)."""
-    import torch
-
     from grader.core.engine import private_copy, run_guarded
+    from grader.sandbox import plain
     from grader.sandbox.pool import Job, Limits
 
     exp = EXPERIMENTS[name]
     result = ExperimentResult(exp, "reference solutions" if ws is None else str(ws), seed, steps)
     tmp = Path(tempfile.mkdtemp(prefix="kata-experiment-"))
     try:
-        cases = tmp / "cases.pt"  # an experiment job has no cases
-        torch.save([], cases)
+        cases = tmp / "cases.bin"  # an experiment job has no cases
+        plain.dump([], str(cases))
         jobs, arms = [], {}
         for index, arm in enumerate(exp.arms):
             path, problem = _source(arm, ws)
@@ -142,7 +141,7 @@ def run(name: str, ws: Path | None, steps: int, seed: int, sandbox: Any) -> Expe
             params = {"experiment": exp.name, "arm": index, "function": arm.function, "steps": steps, "seed": seed}
             limits = Limits(timeout=10.0 + exp.seconds_per_step * steps * len(arm.runs))
             jobs.append(Job(id=str(index), kata=arm.kata, dir=str(d), file=str(d / f"{arm.kata}.py"),
-                            cases=str(cases), result=str(d / "result.pt"), log=str(d / "output.log"), seed=seed,
+                            cases=str(cases), result=str(d / "result.bin"), log=str(d / "output.log"), seed=seed,
                             cuda="off", limits=limits, experiment=params))
             arms[str(index)] = arm
         own = sorted(ws.glob("*.py")) if ws is not None else []

@@ -1,8 +1,8 @@
 """What runs inside the sandboxed child: load the submission, probe it, write plain results.
 
 This process holds the submission's code, so nothing computed here is trusted: it only
-produces tensors and plain data, written with `torch.save` and read back by the grader
-with `weights_only=True`. Every comparison and verdict happens in the grader's process.
+produces tensors and plain data, written in grader.sandbox.plain's format and read back by
+the grader as untrusted data. Every comparison and verdict happens in the grader's process.
 
 Whatever the submission does (sys.exit, KeyboardInterrupt, running out of memory, importing
 the reference), the child still reports *why* it stopped, as a `fatal` entry the grader
@@ -23,6 +23,7 @@ import types
 from typing import Any
 
 from grader.core import frames
+from grader.sandbox import plain
 
 GUARDED = ("solutions",)  # the reference solutions may not be imported by a submission
 UNWRITABLE = 5  # the child's exit code when its results could not be stored (a full disk): not the submission's doing
@@ -186,7 +187,7 @@ def run_job(job: dict[str, Any], stdout: CappedWriter, stderr: CappedWriter) -> 
         guard_entries(module, job)
         # An experiment job (grader.practice.experiment) trains the toy policy instead of probing cases.
         spec = child_spec(job) or importlib.import_module(f"grader.catalog.{job['kata']}.spec").SPEC
-        cases = [Case.from_dict(d) for d in torch.load(job["cases"], weights_only=True)]
+        cases = [Case.from_dict(d) for d in plain.load(job["cases"])]
         try:
             result = spec.probe(module, cases, job["seed"], job["cuda"])
         except BaseException as exc:  # sys.exit or KeyboardInterrupt in the function, memory, a refused import
@@ -197,9 +198,10 @@ def run_job(job: dict[str, Any], stdout: CappedWriter, stderr: CappedWriter) -> 
     result["output"] = {"bytes": _count(stdout) + _count(stderr), "tail": (_tail(stdout) + _tail(stderr))[-4096:]}
     tmp = job["result"] + ".tmp"
     try:
-        torch.save(result, tmp)
+
+        plain.dump(result, tmp)
         os.replace(tmp, job["result"])
-    except (OSError, RuntimeError) as exc:  # torch reports a failed write as RuntimeError
+    except OSError as exc:
         if _disk_full(job["dir"], job.get("file_cap", 0)):
             raise ResultsUnwritable(f"the results could not be written: the temporary folder is full ({exc})") from None
         raise

@@ -4,7 +4,7 @@
 # the grader (which would lose every other kata's report).
 import os
 
-import torch
+from grader.sandbox import plain
 
-torch.save({"fatal": ["not", "a", "record"], "output": {"bytes": "lots", "tail": "hello"}}, "result.pt")
+plain.dump({"fatal": ["not", "a", "record"], "output": {"bytes": "lots", "tail": "hello"}}, "result.bin")
 os._exit(0)

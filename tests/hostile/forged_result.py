@@ -5,12 +5,12 @@
 import glob
 import os
 
-import torch
+from grader.sandbox import plain
 
-cases = torch.load(glob.glob(os.path.join("..", "..", "get_probs.cases.pt"))[0], weights_only=True)
+cases = plain.load(glob.glob(os.path.join("..", "..", "get_probs.cases.bin"))[0])
 run = {"error": None, "outputs": [], "types": [], "grads": {}, "backward_error": None, "custom_backward": False,
        "inputs_after": {}}
-torch.save({"signature": None, "runs": [dict(run) for _ in cases], "rows": {"outputs": []},
+plain.dump({"signature": None, "runs": [dict(run) for _ in cases], "rows": {"outputs": []},
             "meta": {"status": "ok", "detail": ""}, "cuda": {"skip": "forged"}, "gradcheck": {"ran": False}},
-           "result.pt")
+           "result.bin")
 os._exit(0)
