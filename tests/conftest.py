@@ -32,14 +32,30 @@ def sandbox():
         yield sb
 
 
+REAL_START = Sandbox.__dict__["start"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lent_to_the_session(sandbox):
+    """`Sandbox.start` lends the session's sandbox for the whole run: module- and session-scoped
+    fixtures that grade through the CLI (set up before any test's own fixtures) included."""
+    from tests.borrowed import lend
+
+    with pytest.MonkeyPatch.context() as mp:
+        lend(mp, sandbox)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def lent_sandbox(request, monkeypatch):
     """Every command a test runs in this process (the CLI through CliRunner, the notebook API,
     watch, experiments) grades with the session's sandbox: `Sandbox.start` is the factory they
     all call, and it lends the one sandbox, so torch is imported once per suite, not per test.
-    A test marked `own_sandbox` gets real ones; a test that patches `Sandbox.start` itself
-    overrides this. Tests that start `python -m grader` cover the real start-up path."""
+    Yields a counter of the test's calls. A test marked `own_sandbox` gets real ones; a test
+    that patches `Sandbox.start` itself overrides this. Tests that start `python -m grader`
+    cover the real start-up path."""
     if request.node.get_closest_marker("own_sandbox"):
+        monkeypatch.setattr(Sandbox, "start", REAL_START)
         yield None
         return
     from tests.borrowed import lend
@@ -107,16 +123,23 @@ def declared(path: Path, key: str) -> str:
 def mistake_model_problems(spec, reference, mistakes, seeds) -> list[tuple]:
     """For every seed and every variant of every modelled mistake: it must differ from the
     reference on a case of its check (so the check fails), and no earlier mistake at the same
-    check may reproduce it (so the diagnosis names it)."""
+    check may reproduce it (so the diagnosis names it). A mistake of the `gradients` check is
+    compared by its gradients (grader.checks.diagnose.model_gradients), every case included."""
+    from grader.checks.diagnose import model_gradients
+    from grader.checks.probe import run_case
+
     def outputs(fn, case):
         with torch.no_grad():
             return dict(zip(spec.outputs, as_outputs(spec, spec.call(fn, case))))
 
-    def variants(name, case):
+    def variants(mistake, case):
         """The model's variants on `case`; none where the model cannot run it (e.g. needs Tc == Tr)."""
+        model = spec.models[mistake.name]
         try:
+            if mistake.check == "gradients":
+                return model_gradients(spec, model, case)
             with torch.no_grad():
-                out = spec.call(spec.models[name], case)
+                out = spec.call(model, case)
         except RuntimeError:
             return []
         return out if isinstance(out, list) else [out]
@@ -128,14 +151,18 @@ def mistake_model_problems(spec, reference, mistakes, seeds) -> list[tuple]:
     modelled = [m for m in mistakes if m.name in spec.models]
     for seed in seeds:
         cases = spec.make_cases(seed)
-        ref = [outputs(reference, c) for c in cases]
-        own = {m.name: [variants(m.name, c) for c in cases] for m in modelled}
+        ref = {"outputs": [outputs(reference, c) for c in cases]}
+        if any(m.check == "gradients" for m in modelled):
+            ref["gradients"] = [run_case(spec, reference, c)["grads"] for c in cases]
+        own = {m.name: [variants(m, c) for c in cases] for m in modelled}
         for m in modelled:
-            idx = [i for i, c in enumerate(cases) if c.extreme == (m.check == "stability") and own[m.name][i]]
+            kind = "gradients" if m.check == "gradients" else "outputs"
+            idx = [i for i, c in enumerate(cases) if (kind == "gradients" or c.extreme == (m.check == "stability"))
+                   and own[m.name][i]]
             for k in range(max(len(own[m.name][i]) for i in idx)):
                 idx_k = [i for i in idx if k < len(own[m.name][i])]
-                full = {i: {**ref[i], **own[m.name][i][k]} for i in idx_k}
-                if all(same(full[i], ref[i], cases[i]) for i in idx_k):
+                full = {i: {**ref[kind][i], **own[m.name][i][k]} for i in idx_k}
+                if all(same(full[i], ref[kind][i], cases[i]) for i in idx_k):
                     problems.append((seed, m.name, k, "indistinguishable from the reference"))
                 for other in modelled[: modelled.index(m)]:
                     if other.check == m.check and any(

@@ -129,6 +129,27 @@ def test_reference_passes_the_grader(grade_one):
     assert found["judged"]["gap_r0_r3_epoch_300"] > found["judged"]["gap_r0_r3_epoch_100"]
 
 
+@pytest.mark.parametrize("wrong_gradient, named", [
+    ("torch.clamp(d, min=0) - d * y + torch.log1p(torch.exp(-torch.abs(d)))",
+     "max(d, 0) + log1p(exp(-|d|)) by hand: wrong gradient at a tie"),
+    ("-(y * F.logsigmoid(d) + (1 - y) * F.logsigmoid(-d)) * 2 - (-(y * F.logsigmoid(d) + (1 - y) * "
+     "F.logsigmoid(-d))).detach()", None),  # right values, twice the gradient everywhere
+    ("torch.where(d == 0, torch.log(torch.tensor(2.0, dtype=d.dtype)), -(y * F.logsigmoid(d) + (1 - y) * "
+     "F.logsigmoid(-d)))", None),  # right values, no gradient at a tie
+])
+def test_a_gradient_mistake_is_named_by_its_gradients_not_by_its_right_values(grade_one, wrong_gradient, named):
+    """Every one of these gets the values right; only the one whose gradients the model gives is
+    named, the others are not one of the catalogued mistakes."""
+    source = solution_source("bt").replace(
+        "    losses = -(label * F.logsigmoid(margin) + (1 - label) * F.logsigmoid(-margin))  # [B]",
+        f"    d, y = margin, label\n    losses = {wrong_gradient}")
+    assert wrong_gradient in source
+    result = grade_one("bt", source)
+    values, gradients = check(result, "values"), check(result, "gradients")
+    assert (values.status, gradients.status, gradients.mistake) == ("pass", "fail", named), gradients.message
+    assert ("Not one of the catalogued mistakes" in gradients.message) == (named is None), gradients.message
+
+
 def test_stub_is_not_started_keeps_super_init_and_is_generated(grade_one, generated_stubs):
     kata = registry.get("bt")
     stub = workspace.stub_source(kata)
@@ -171,7 +192,7 @@ def test_behaviour_shows_the_growing_gap_and_fails_a_loss_that_stops_it():
 
 def test_every_loss_mistake_model_shows_at_its_check_on_every_seed():
     mistakes = [m for m in registry.get("bt").mistakes if m.name in SPEC.loss.models]
-    assert len(mistakes) == 3
+    assert len(mistakes) == 4
     assert mistake_model_problems(SPEC.loss, bt_loss, mistakes, range(25)) == []
 
 

@@ -54,28 +54,35 @@ def diagnose(ctx: Context, check: str, indices: list[int]) -> Mistake | None:
 
 
 def reproduces(ctx: Context, mistake: Mistake, indices: list[int]) -> bool:
-    """True when one variant of the mistake's model gives the submission's output on every case.
+    """True when one variant of the mistake's model gives the submission's output on every case
+    (its gradients, for a mistake of the `gradients` check: see `model_gradients`).
 
     A model may return a list of dicts: the ways people commonly write the same mistake.
     A case where both the model and the submission raise counts as consistent.
     """
     spec = ctx.spec
     model = spec.models[mistake.name]
-    per_case = [computed(ctx.cases[i], model, lambda case: call(model, case)) for i in indices]
-    per_case = [out if out is None or isinstance(out, list) else [out] for out in per_case]
+    if mistake.check == "gradients":
+        per_case = [computed(ctx.cases[i], ("gradients", model), lambda case: model_gradients(spec, model, case))
+                    for i in indices]
+        observed = [None if ctx.runs[i]["error"] or ctx.runs[i]["backward_error"] else ctx.runs[i]["grads"]
+                    for i in indices]
+    else:
+        per_case = [computed(ctx.cases[i], model, lambda case: call(model, case)) for i in indices]
+        per_case = [out if out is None or isinstance(out, list) else [out] for out in per_case]
+        observed = [None if ctx.runs[i]["error"] else dict(zip(spec.outputs, ctx.runs[i]["outputs"])) for i in indices]
     n_variants = max((len(v) for v in per_case if v is not None), default=0)
     for k in range(n_variants):
         matched, consistent = 0, True
-        for i, variants in zip(indices, per_case):
-            run = ctx.runs[i]
-            if variants is None or run["error"]:
-                consistent = (variants is None) == bool(run["error"])
+        for i, variants, got in zip(indices, per_case, observed):
+            if variants is None or got is None:
+                consistent = (variants is None) == (got is None)
             elif k >= len(variants):  # this variant does not exist for this case's inputs
                 consistent = False
             else:
                 for name, expected in variants[k].items():
-                    got = run["outputs"][spec.outputs.index(name)]
-                    consistent = consistent and compare(got, expected, ctx.cases[i].scale).ok
+                    consistent = consistent and _same(got.get(name), expected, ctx.cases[i].scale,
+                                                      unused_is_zero=mistake.check == "gradients")
                 matched += 1
             if not consistent:
                 break
@@ -84,10 +91,42 @@ def reproduces(ctx: Context, mistake: Mistake, indices: list[int]) -> bool:
     return False
 
 
+def _same(got: Any, expected: Any, scale: float, unused_is_zero: bool) -> bool:
+    """An observed output or gradient against a model's. With `unused_is_zero`, a gradient that
+    does not reach an input (None) is the same as an all-zero one, as the gradients check has it."""
+    if unused_is_zero and (expected is None or got is None):
+        other = got if expected is None else expected
+        return other is None or (isinstance(other, torch.Tensor) and not bool(other.any()))
+    return compare(got, expected, scale).ok
+
+
+def model_gradients(spec: Any, model: Any, case: Any) -> list[dict[str, Any]]:
+    """The gradients of each variant of a `gradients` mistake's model, taken as the child takes a
+    submission's (grader.checks.probe.run_case): the graph output differentiated (against the
+    case's upstream gradient when it is not a loss) with respect to every grad input. Such a
+    model returns its outputs with their graph; its values are usually the reference's."""
+    from grader.checks.cases import clone_layout, laid_out
+
+    inputs = {k: laid_out(case, k, clone_layout(v)) for k, v in case.inputs.items()}
+    names = [n for n in spec.grad_inputs if n in inputs]
+    for n in names:
+        inputs[n].requires_grad_(True)
+    with torch.enable_grad():
+        out = call(model, case, inputs)
+        grads = []
+        for variant in out if isinstance(out, list) else [out]:
+            target = variant[spec.graph_output]
+            if spec.loss is None:
+                target = (target * case.upstream.to(target.dtype)).sum()
+            found = torch.autograd.grad(target, [inputs[n] for n in names], allow_unused=True, retain_graph=True)
+            grads.append({n: (g.detach() if g is not None else None) for n, g in zip(names, found)})
+    return grads
+
+
 def computed(case: Any, key: Any, fn: Any) -> Any:
-    """`fn(case)` without gradients, or None where it raises; remembered on the case under `key`
-    (a model, a convention's choices), since the grader's own functions give the same outputs
-    for every submission judged against the case."""
+    """`fn(case)` without gradients (unless `fn` turns them on), or None where it raises;
+    remembered on the case under `key` (a model, a convention's choices), since the grader's
+    own functions give the same outputs for every submission judged against the case."""
     if key not in case.memo:
         try:
             with torch.no_grad():

@@ -45,6 +45,8 @@ class FunctionSpec:
     # Catalogued mistake name -> the wrong computation, same arguments as the function,
     # returning the outputs it gets wrong by name (or a list of such dicts: the common
     # ways of writing the same mistake). Mistakes without a model are named by their check.
+    # A mistake of the `gradients` check returns its outputs with their graph, and is
+    # recognised by its gradients (grader.checks.diagnose.model_gradients), not its values.
     models: dict[str, Callable[..., Any]] = field(default_factory=dict)
     behaviour: Behaviour | None = None
     row_case: int = 0  # index of the case graded row by row

@@ -108,6 +108,12 @@ forward(i, j) + forward(j, i) = 1 for every pair.""",
         Mistake("log(sigmoid(x)) instead of logsigmoid", "stability",
                 "σ(d) rounds to 0 or 1 for gaps of a few dozen, so log σ(d) or log(1 - σ(d)) is -inf, and "
                 "0 · -inf is NaN even where the label is 0 or 1. Use F.logsigmoid(d) and F.logsigmoid(-d)."),
+        Mistake("max(d, 0) + log1p(exp(-|d|)) by hand: wrong gradient at a tie", "gradients",
+                "the value is right, but autograd takes the slope of |d| at d = 0 as 0 and that of clamp(d, min=0) "
+                "as 1 (of relu as 0), so at an exact tie the gradient is 1 - label (or -label) instead of "
+                "1/2 - label. A BTModel starts with every reward equal, every pair tied: with clamp its first "
+                "gradient is 0 for label 1 and it never trains. F.logsigmoid(d) or "
+                "F.binary_cross_entropy_with_logits(d, label) have the exact gradient everywhere."),
         Mistake("label ignored", "values",
                 "label is the probability that chosen beats rejected: weight log σ(d) by label and log σ(-d) by "
                 "1 - label. Only label = 1 reduces to -log σ(d)."),

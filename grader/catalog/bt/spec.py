@@ -70,10 +70,13 @@ def loss_case(seed: int, salt: int, name: str, b: int, dtype: torch.dtype, label
 
 
 def _with_ties(case: Case) -> Case:
-    """Pairs 0 and 2 tied exactly (a gap of 0: loss log 2 whatever the label)."""
-    for i in (0, 2):
+    """Pairs 0 and 1 tied exactly (a gap of 0: loss log 2 whatever the label), labelled 1 and 0:
+    the exact gradient there is ∓1/(2B), and the ways of getting it wrong at a tie (1 - label,
+    -label, 0) all differ from it and from each other."""
+    for i in (0, 1):
         case.inputs["reward_chosen"][i] = case.inputs["reward_rejected"][i]
-    case.note += ", pairs 0 and 2 tied"
+    assert case.options["label"][:2].tolist() == [1.0, 0.0]  # the grader's own case: binary labels 1, 0, ...
+    case.note += ", pairs 0 and 1 tied (labels 1 and 0)"
     return case
 
 
@@ -130,9 +133,21 @@ def _log_sigmoid(rc, rr, label=1.0):
             {"loss": _bce(d, label, torch.log(p), torch.log(torch.sigmoid(-d)))}]
 
 
+def _softplus_by_hand(rc, rr, label=1.0):
+    """The stable form max(d, 0) - d·y + log1p(exp(-|d|)), whose value is right everywhere;
+    autograd takes |d|'s slope at 0 as 0 and clamp's as 1 (relu's, where's as 0), so at a tie
+    the gradient is 1 - y or -y where the reference's is 1/2 - y. (torch.maximum(d, 0) splits
+    the tie in two and so is right: a variant, not this mistake.)"""
+    d = rc - rr
+    y = torch.as_tensor(label, dtype=d.dtype)
+    tail = torch.log1p(torch.exp(-d.abs()))
+    return [{"loss": (d.clamp(min=0) - d * y + tail).mean()}, {"loss": (torch.relu(d) - d * y + tail).mean()}]
+
+
 LOSS_MODELS: dict[str, Callable[..., Any]] = {
     "clamped probabilities in the loss": _clamped,
     "log(sigmoid(x)) instead of logsigmoid": _log_sigmoid,
+    "max(d, 0) + log1p(exp(-|d|)) by hand: wrong gradient at a tie": _softplus_by_hand,
     "label ignored": lambda rc, rr, label=1.0: {"loss": -F.logsigmoid(rc - rr).mean()},
 }
 
