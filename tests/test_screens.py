@@ -109,6 +109,10 @@ def test_show_and_hints_never_reflow_formulas_signatures_or_code(width, name):
     formulas = [line for line in render.reflow(kata.statement).splitlines() if line[:1].isspace()]
     out = cli(width, "show", name)
     unbroken(out, width, formulas + kata.signature.splitlines())
+    # Wrapped prose never starts a line with an operator ("beta\n> 0"): at column 0, or under a
+    # list item's hanging indent of two (where "- " is a minus, not an item).
+    starts = [line for line in out.splitlines() if re.match(r"( {2})?([<>=≤≥≠+·×/→*]|[<>=!]=|->|(?<= )-) ", line)]
+    assert starts == [], starts
     hints = cli(width, "hint", name, "--all", "--path", "/nonexistent/ws")
     code = [f"    {s}" for h in kata.hints if render.is_code(h) for s in h.split("; ")]
     unbroken(hints, width, code)

@@ -91,10 +91,16 @@ def prose(con: Console, text: str, style: str = "") -> None:
             con.print(Text(line, style=style or "cyan"), soft_wrap=True)
             continue
         indent = "  " if line.startswith("- ") else ""
-        wrapped = textwrap.wrap(line, width=max(20, con.width), subsequent_indent=indent,
+        wrapped = textwrap.wrap(OPERATOR.sub("\u00a0\\1 ", line), width=max(20, con.width), subsequent_indent=indent,
                                 break_long_words=False, break_on_hyphens=False) or [""]
         for w in wrapped:
-            con.print(Text(w, style=style), soft_wrap=True)
+            con.print(Text(w.replace("\u00a0", " "), style=style), soft_wrap=True)
+
+
+# An operator standing between spaces in prose ("beta > 0", "1 - label") is bound to the word
+# before it, so that no wrapped line starts with one (a line starting with "> 0" reads as a
+# quotation, one starting with "- x" as a list item).
+OPERATOR = re.compile(r" ([<>=≤≥≠+·×/→*-]|[<>=!]=|->) ")
 
 
 def kata_show(con: Console, kata: Kata) -> None:
