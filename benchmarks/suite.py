@@ -22,16 +22,18 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider"]
 
 
-def run_suite(root: Path) -> tuple[float, str]:
+def run_suite(root: Path) -> tuple[float, str, list[str]]:
+    """(seconds, the counts pytest ends with, the tests that failed)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
     start = time.perf_counter()
     proc = subprocess.run(PYTEST, cwd=root, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     counts = re.findall(r"(\d+) (passed|failed|skipped|error)", proc.stdout.splitlines()[-1] if proc.stdout else "")
-    return seconds, ", ".join(f"{n} {what}" for n, what in counts) or f"exit {proc.returncode}"
+    failed = [line.split(" - ")[0] for line in proc.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    return seconds, ", ".join(f"{n} {what}" for n, what in counts) or f"exit {proc.returncode}", failed
 
 
 def main() -> None:
@@ -47,10 +49,12 @@ def main() -> None:
             times: dict[str, list[float]] = {"before": [], "after": []}
             for r in range(args.rounds):
                 for name, root in (("before", before), ("after", REPO)):
-                    seconds, counts = run_suite(root)
+                    seconds, counts, failed = run_suite(root)
                     times[name].append(seconds)
                     load = os.getloadavg()[0]
                     print(f"round {r + 1}  {name:6s} {seconds:7.1f} s  ({counts}; load {load:.2f})", flush=True)
+                    for test in failed:
+                        print(f"    {test}", flush=True)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=REPO, capture_output=True)
     b, a = statistics.median(times["before"]), statistics.median(times["after"])
