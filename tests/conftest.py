@@ -1,6 +1,7 @@
 """Shared fixtures: one sandbox for the whole session, and helpers to grade source text."""
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,11 @@ VARIANTS = TESTS / "variants"
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "own_sandbox: the test starts sandboxes of its own (Sandbox.start is not lent)")
+    # A shell starts a background job (`pytest &`, a script's subprocess) with SIGINT ignored,
+    # and an ignored signal stays ignored in every process started from it: the tests of what
+    # Ctrl-C does would then test nothing and fail. They need the terminal's default.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
