@@ -219,6 +219,23 @@ def test_experiment_screen(width):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+def test_a_long_known_mistake_wraps_under_its_margin(width):
+    """The verdict's "known mistake" line, for the longest catalogued name: every line indented,
+    the name whole once the lines are joined."""
+    longest = max((m for k in registry.KATAS.values() for m in k.mistakes), key=lambda m: len(m.name))
+    checks = [CheckResult(longest.check, "fail", "expected 1, got 2.", mistake=longest.name),
+              CheckResult("behaviour", "fail", "it did not train.")]
+    con = piped(width)
+    render.report(con, Report([KataResult("bt", "fail", checks=checks)], seed=5), {"bt": "katas/bt.py"})
+    out = text(con)
+    unbroken(out, width)
+    lines = out.splitlines()
+    verdict = lines[1:lines.index(next(line for line in lines if CHECK_ROW.match(line)))]
+    assert all(line.startswith(" ") for line in verdict), verdict
+    assert f"known mistake: '{longest.name}'" in " ".join(" ".join(verdict).split())
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("verbose", (False, True))
 def test_long_verdicts_and_tracebacks_wrap_under_their_indent(width, verbose):
     """Eight failing checks and a traceback with long frames: every line of the verdict and of the

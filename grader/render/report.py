@@ -46,10 +46,12 @@ def _verdict(con: Console, r: KataResult) -> None:
     words = [Text(n + ("," if i < len(names) - 1 else "")) for i, n in enumerate(names)]
     words[0] = Text.assemble(Text("failing: ", style="bold red"), words[0])
     lines = fit(con, words, sep=" ", indent=pad + " " * len("failing: "), first=pad)
-    for more in pieces[1:]:
+    for more in pieces[1:]:  # the known mistake: on the same line if it fits, else under the margin
         last = lines.plain.rsplit("\n", 1)[-1]
-        joined = len(last) + 3 + more.cell_len <= con.width
-        lines = lines + Text(" · " if joined else "\n" + pad) + more
+        if len(last) + 3 + more.cell_len <= con.width:
+            lines = lines + Text(" · ") + more
+        else:
+            lines = lines + Text("\n") + fit(con, [more], indent=pad + " " * len("known mistake: "), first=pad)
     con.print(lines)
 
 
