@@ -78,7 +78,7 @@ def dumps(obj: Any) -> bytes:
         storages.append(data)
         return {TAG + "tensor": len(table) - 1}
 
-    def encode(x: Any, depth: int) -> Any:  # the child's results are built by the grader: a few levels deep
+    def encode(x: Any) -> Any:  # the child's results are built by the grader: a few levels deep
         if x is None or isinstance(x, (bool, str, float)) or type(x) is int:
             return x
         if isinstance(x, int):  # an int subclass (an enum, a bool-like): its value
@@ -94,16 +94,16 @@ def dumps(obj: Any) -> bytes:
         if isinstance(x, complex):
             return {TAG + "complex": [x.real, x.imag]}
         if type(x) is list:
-            return [encode(v, depth + 1) for v in x]
+            return [encode(v) for v in x]
         if type(x) is tuple:
-            return {TAG + "tuple": [encode(v, depth + 1) for v in x]}
+            return {TAG + "tuple": [encode(v) for v in x]}
         if type(x) is dict:
             if all(type(k) is str and not k.startswith(TAG) for k in x):
-                return {k: encode(v, depth + 1) for k, v in x.items()}
-            return {TAG + "dict": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in x.items()]}
+                return {k: encode(v) for k, v in x.items()}
+            return {TAG + "dict": [[encode(k), encode(v)] for k, v in x.items()]}
         return {TAG + "refused": f"{type(x).__module__}.{type(x).__qualname__}"}
 
-    tree = encode(obj, 0)
+    tree = encode(obj)
     header = json.dumps({"tree": tree, "tensors": table}, separators=(",", ":")).encode()
     head = MAGIC + len(header).to_bytes(8, "little") + header
     head += b"\0" * (-len(head) % ALIGN)
