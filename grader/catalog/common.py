@@ -1,5 +1,5 @@
 """Check descriptions shared by several katas, so each is written once."""
-from grader.core.kata import Check
+from grader.core.kata import Check, Mistake
 
 SIGNATURE = Check("signature", "the function exists and takes the contract's parameters, in order, with its defaults")
 OUTPUT_TYPES = Check("output_types", "outputs are tensors of the right number, shape and dtype (the input's float dtype)")
@@ -19,3 +19,15 @@ CONSTANTS_DETACHED = Check("constants_detached", "inputs that are constants of t
                            "requires_grad and must come out untouched by backward")
 BAD_INPUT = Check("bad_input", "inputs the contract rejects (wrong shape, bad option, impossible sizes) raise ValueError "
                   "with a message, instead of returning something silently wrong")
+
+
+def softplus_by_hand(x: str, tie: str) -> Mistake:
+    """-log σ(x) written out as max(-x, 0) + log1p(exp(-|x|)): right values, but at x = 0 autograd
+    takes |x|'s slope as 0 and clamp's as 1 (relu's as 0). `x` names the kata's argument, `tie`
+    says when it is 0 in practice."""
+    return Mistake(
+        "max(-x, 0) + log1p(exp(-|x|)) by hand: wrong gradient at a tie", "gradients",
+        f"-log σ(x) = max(-x, 0) + log1p(exp(-|x|)) has the right value everywhere, but at x = 0 autograd "
+        f"takes the slope of |x| as 0 and that of clamp(-x, min=0) as 1 (of relu as 0), so the gradient there "
+        f"is twice the right one (or 0) instead of -1/2 per unit of x. Here x = {x}, and it is 0 {tie}. "
+        "F.logsigmoid(x) has the exact gradient everywhere.")

@@ -45,6 +45,22 @@ def shift_rows(case: Case, gap: torch.Tensor, want: torch.Tensor, up: tuple[str,
     return case
 
 
+def softplus_by_hand(x: torch.Tensor) -> list[torch.Tensor]:
+    """-log σ(x), elementwise, as max(-x, 0) + log1p(exp(-|x|)) with clamp and with relu: the
+    values are right, the gradients at x = 0 are not (the catalogue's softplus_by_hand)."""
+    tail = torch.log1p(torch.exp(-x.abs()))
+    return [(-x).clamp(min=0) + tail, torch.relu(-x) + tail]
+
+
+def tied(case: Case, copies: dict[str, str], note: str) -> Case:
+    """`case` with each input in `copies` replaced by a copy of another (input -> source), so that
+    the logistic's argument is exactly 0 in every row: the kink a hand-written softplus gets wrong."""
+    for name, source in copies.items():
+        case.inputs[name] = case.inputs[source].clone()
+    case.note += f", {note}"
+    return case
+
+
 # ---------------------------------------------------------------- with a reference model
 REF_NAMES = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps",
          "chosen_mask", "rejected_mask")

@@ -24,7 +24,8 @@ dtype and must stay differentiable; the rewards are for logging and carry no gra
 Log-ratios reach thousands of nats in real training: -log σ(x) must be computed so that
 it neither overflows nor returns inf for large |x|. The ranges the grader checks:
 per-token log-ratios up to ±200 and sequence log-ratios of thousands of nats (values
-and gradients), B = 1 and T = 1, exact zero log-probs, float, int or bool masks (also
+and gradients), a policy equal to the reference (h = 0, the first step of training),
+B = 1 and T = 1, exact zero log-probs, float, int or bool masks (also
 expanded from one row), and non-contiguous log-prob tensors.
 
 Conventions, where code you may have seen differs:
@@ -62,6 +63,7 @@ how fast π(y_l) falls, not where it ends. IPO (the `ipo` kata) fixes that.""",
         Check("behaviour", "trained with β=0.1 and β=0.5, π(y_l) keeps falling towards 0 in both runs"),
     ),
     mistakes=(
+        c.softplus_by_hand("β·h", "at the first step of training, where the policy is the reference"),
         Mistake("mask not applied", "values",
                 "multiply each per-token log-prob by its mask (cast to the logps' dtype) before summing, "
                 "so prompt and padding tokens do not count."),

@@ -13,8 +13,8 @@ from grader.core.tolerances import DPO_PI_REJECTED_END_FRACTION, DPO_STILL_FALLI
 from grader.checks.function import Param
 from grader.checks.cases import Case
 from grader.catalog.pairs import (LOGISTIC_BAND, REF_NAMES, TOKEN_RATIO_RANGE, extreme_pair_case, masked_mean,
-                                  masked_sum, pair_case, pairwise_spec, shift_rows, strided, with_expanded_masks,
-                                  with_zeros)
+                                  masked_sum, pair_case, pairwise_spec, shift_rows, softplus_by_hand, strided, tied,
+                                  with_expanded_masks, with_zeros)
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 def make_cases(seed: int) -> list[Case]:
@@ -34,6 +34,9 @@ def make_cases(seed: int) -> list[Case]:
                           top=TOKEN_RATIO_RANGE),
         _in_logistic_band(pair_case(seed, 12, "β·h from 5.5 to 12 in size", 8, 4, 5, torch.float64, "float",
                                     {"beta": 0.5}, prompt=False)),
+        tied(pair_case(seed, 13, "policy = reference", 3, 5, 4, torch.float64, "float", {"beta": 0.5}),
+             {"ref_chosen_logps": "policy_chosen_logps", "ref_rejected_logps": "policy_rejected_logps"},
+             "h = 0 in every row, as at the first step of training"),
     ]
 
 
@@ -83,6 +86,8 @@ def _clamped_ratios(pc, pr, rc, rr, mc, mr, beta=0.1):
 
 
 MODELS: dict[str, Callable[..., Any]] = {
+    "max(-x, 0) + log1p(exp(-|x|)) by hand: wrong gradient at a tie":
+        lambda *a, beta=0.1: [{"loss": v.mean()} for v in softplus_by_hand(beta * _h(*a))],
     "mask not applied": _no_mask,
     "log σ applied per token instead of per sequence": _per_token,
     "sign flipped": lambda *a, beta=0.1: {"loss": -F.logsigmoid(-beta * _h(*a)).mean()},

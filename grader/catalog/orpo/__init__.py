@@ -42,7 +42,8 @@ Conventions, and why:
   underflows to 0). torch.log(-torch.expm1(m)) or torch.log1p(-torch.exp(m))
   gives log(1 - e^m) without ever forming P / (1 - P), which is 0 / 1 or 0 / 0
   at the bottom of that range.
-- The ranges the grader checks: mean log-probs from -0.001 down to -1000, B = 1
+- The ranges the grader checks: mean log-probs from -0.001 down to -1000, equal
+  mean log-probs (a log odds ratio of exactly 0), B = 1
   and T = 1, tokens with log-prob exactly 0 (never a whole response), masks
   expanded from one row, non-contiguous log-prob tensors.
 
@@ -77,6 +78,7 @@ and lowers the rejected one's, further when the odds-ratio term is on.""",
                            "further with the odds-ratio term on"),
     ),
     mistakes=(
+        c.softplus_by_hand("the log odds ratio", "where the chosen and rejected answers are equally likely"),
         Mistake("probabilities' ratio instead of odds", "values",
                 "ORPO contrasts odds, P / (1 - P), not probabilities: log odds(m) = m - log(1 - e^m). "
                 "m_c - m_r alone is the log of a probability ratio (DPO without a reference)."),

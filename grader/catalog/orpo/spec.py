@@ -14,7 +14,7 @@ from grader.core.tolerances import BEHAVIOUR_RTOL, ORPO_MOVE_NATS, ORPO_ODDS_EXT
 from grader.checks.function import Param
 from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps
 from grader.catalog.pairs import (POLICY_NAMES, layout_mask, masked_mean, masked_sum, pairwise_spec, policy_case,
-                                  strided, with_expanded_masks, with_zeros)
+                                  softplus_by_hand, strided, tied, with_expanded_masks, with_zeros)
 from grader.checks.conventions import Conventions, Knob, reduce_tokens, reduction_knob
 
 
@@ -77,6 +77,9 @@ def make_cases(seed: int) -> list[Case]:
         extreme_odds_case(seed, 6, "mean log-probs to -1000, float64", 6, 32, torch.float64, {"lam": 0.5}),
         extreme_odds_case(seed, 7, "mean log-probs to -1000, float32", 6, 24, torch.float32, {}),
         logistic_band_case("log-odds gaps from 5.5 to 11.5 in size", {"lam": 0.5}),
+        tied(policy_case(seed, 12, "equal mean log-probs", 3, 5, 5, torch.float64, "float", {"lam": 0.5}, top=top),
+             {"policy_rejected_logps": "policy_chosen_logps", "rejected_mask": "chosen_mask"},
+             "log odds ratio 0 in every row"),
     ]
 
 
@@ -148,6 +151,11 @@ def _sign(pc, pr, mc, mr, lam=0.1):
             {"loss": n - lam * o}]
 
 
+def _softplus_by_hand(pc, pr, mc, mr, lam=0.1):
+    lo = log_odds(masked_mean(pc, mc)) - log_odds(masked_mean(pr, mr))
+    return [{"loss": nll(pc, mc) + lam * v.mean(), "or_loss": v.mean()} for v in softplus_by_hand(lo)]
+
+
 def _log_sigmoid(pc, pr, mc, mr, lam=0.1):
     lo = log_odds(masked_mean(pc, mc)) - log_odds(masked_mean(pr, mr))
     o = -torch.log(torch.sigmoid(lo)).mean()
@@ -161,6 +169,7 @@ def _per_token_odds(pc, pr, mc, mr, lam=0.1):
 
 
 MODELS: dict[str, Callable[..., Any]] = {
+    "max(-x, 0) + log1p(exp(-|x|)) by hand: wrong gradient at a tie": _softplus_by_hand,
     "probabilities' ratio instead of odds": _probability_ratio,
     "naive p/(1-p) that overflows or underflows": _naive,
     "summed instead of averaged log-probs": _summed,

@@ -37,7 +37,8 @@ Conventions, and why:
 - Defaults β = 2.0, γ = 0.5. β is far larger than DPO's because m is an average.
 - At z = 0 (the rewards differ by exactly γ) the loss is log 2. Late in training
   the rewards can differ by hundreds: compute -log σ(z) so that it never returns
-  inf. The ranges the grader checks: rewards up to 1000 apart, B = 1 and T = 1,
+  inf. The ranges the grader checks: rewards up to 1000 apart, rewards exactly
+  γ apart, B = 1 and T = 1,
   exact zero log-probs, masks expanded from one row, non-contiguous log-probs.
 
 What the grader shows with your loss: repeating every response token (same
@@ -69,6 +70,7 @@ the rejected one's until the margin γ is cleared.""",
                            "and training without a reference model lifts the chosen answer above the rejected"),
     ),
     mistakes=(
+        c.softplus_by_hand("β·(m_c - m_r) - γ", "where the rewards differ by exactly γ"),
         Mistake("no length normalisation", "values",
                 "SimPO's reward is the per-token mean log-prob: divide each masked sum by that row's number of "
                 "response tokens. The summed log-prob is DPO's sequence log-prob, and it favours short answers."),

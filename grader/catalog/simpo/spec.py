@@ -14,8 +14,8 @@ from grader.core.tolerances import BEHAVIOUR_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case, generator, token_logps
 from grader.catalog.pairs import (LOGISTIC_BAND, POLICY_NAMES, extreme_policy_case, layout_mask, masked_mean,
-                                masked_sum, pairwise_spec, policy_case, shift_rows, strided, with_expanded_masks,
-                                with_zeros)
+                                masked_sum, pairwise_spec, policy_case, shift_rows, softplus_by_hand, strided,
+                                with_expanded_masks, with_zeros)
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 def make_cases(seed: int) -> list[Case]:
@@ -37,7 +37,20 @@ def make_cases(seed: int) -> list[Case]:
         extreme_policy_case(seed, 7, "rewards 250 apart, float32", 4, 24, torch.float32, {"beta": 2.5}),
         _in_logistic_band(policy_case(seed, 11, "β·Δ - γ from 5.5 to 12 in size", 8, 4, 5, torch.float64, "float",
                                       {"beta": 2.5, "gamma": 0.8})),
+        _gamma_apart(policy_case(seed, 12, "rewards exactly γ apart", 3, 4, 4, torch.float64, "float",
+                                 {"beta": 2.0, "gamma": 1.0}, layout="none")),
     ]
+
+
+def _gamma_apart(case: Case) -> Case:
+    """β·(m_c - m_r) - γ exactly 0 in every row, however it is computed: log-probs on a grid of
+    1/8, every token a response token (T = 4), the rejected 0.5 below the chosen, β = 2, γ = 1."""
+    x = case.inputs
+    pc = (x["policy_chosen_logps"] * 8).round() / 8
+    x["policy_chosen_logps"], x["policy_rejected_logps"] = pc, pc - 0.5
+    x["chosen_mask"], x["rejected_mask"] = torch.ones_like(pc), torch.ones_like(pc)
+    case.note += ", β·(m_c - m_r) - γ = 0 in every row"
+    return case
 
 
 def _in_logistic_band(case: Case) -> Case:
@@ -65,6 +78,8 @@ def _margin_over_beta(*a, beta=2.0, gamma=0.5):
 
 
 MODELS: dict[str, Callable[..., Any]] = {
+    "max(-x, 0) + log1p(exp(-|x|)) by hand: wrong gradient at a tie": lambda pc, pr, mc, mr, beta=2.0, gamma=0.5:
+        [{"loss": v.mean()} for v in softplus_by_hand(beta * _delta(pc, pr, mc, mr) - gamma)],
     "no length normalisation": lambda pc, pr, mc, mr, beta=2.0, gamma=0.5:
         {"loss": -F.logsigmoid(beta * (masked_sum(pc, mc) - masked_sum(pr, mr)) - gamma).mean()},
     "margin added instead of subtracted": lambda *a, beta=2.0, gamma=0.5:
