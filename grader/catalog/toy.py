@@ -46,18 +46,19 @@ def train_pair(loss_of: PairLoss, steps: int, lr: float, seed: int, dtype: torch
 
     with torch.no_grad():
         ref = logps(table)
-    traj = Trajectory([], [], [])
+    seen = []  # each step's log-probs, before its update: reduced to the curves once, at the end
     for _ in range(steps):
         lp = logps(table)
         loss = loss_of(lp[:1], lp[1:], ref[:1].clone(), ref[1:].clone(), mask.clone(), mask.clone())
         (grad,) = torch.autograd.grad(loss, table)
         with torch.no_grad():
-            r = lp.detach()
-            traj.logp_chosen.append(float((r[0] * mask[0]).sum() / n))
-            traj.logp_rejected.append(float((r[1] * mask[0]).sum() / n))
-            traj.h_mean.append(float((((r[0] - ref[0]) - (r[1] - ref[1])) * mask[0]).sum() / n))
+            seen.append(lp.detach())
             table -= lr * grad
-    return traj
+    if not seen:
+        return Trajectory([], [], [])
+    r = torch.stack(seen)  # [steps, 2, T]
+    return Trajectory(((r[:, 0] * mask[0]).sum(-1) / n).tolist(), ((r[:, 1] * mask[0]).sum(-1) / n).tolist(),
+                      ((((r[:, 0] - ref[0]) - (r[:, 1] - ref[1])) * mask[0]).sum(-1) / n).tolist())
 
 
 class BetaSweep:

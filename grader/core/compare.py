@@ -71,11 +71,11 @@ def compare(got: object, expected: torch.Tensor, scale: float = 1.0) -> Comparis
     rtol, atol = tolerance(str(expected.dtype), scale)
     g = got.detach().to("cpu", torch.float64)
     e = expected.detach().to("cpu", torch.float64)
-    same_nonfinite = (g == e) | (torch.isnan(g) & torch.isnan(e))
-    close = torch.isclose(g, e, rtol=rtol, atol=atol) | same_nonfinite
     total = e.numel()
-    if bool(close.all()):
+    # isclose counts equal values (equal infinities) and, with equal_nan, NaN against NaN as close
+    if torch.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True):
         return Comparison(True, 0, total)
+    close = torch.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
     diff = (g - e).abs()
     diff = torch.where(torch.isnan(diff), torch.full_like(diff, float("inf")), diff)
     diff = torch.where(close, torch.zeros_like(diff), diff)

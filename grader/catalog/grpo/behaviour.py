@@ -66,13 +66,12 @@ def _train(fn: Callable, beta: float, seed: int) -> dict[str, list[float]]:
     target, positions = torch.tensor(TARGET), torch.arange(len(TARGET))
     sampler = torch.Generator().manual_seed(seed + 1)
     mask = torch.ones(GROUP * GROUPS, len(TARGET))
-    reward, kl = [], []
+    seen = []  # each step's log π, before its update: reduced to the curves at the end
     for _ in range(TH["train_steps"]):
         lp_all = torch.log_softmax(table, -1)  # [L, V]
         with torch.no_grad():
             p = lp_all.exp()
-            reward.append(float(p[positions, target].mean()))
-            kl.append(float((p * (lp_all - ref_all)).sum()))
+            seen.append(lp_all.detach())
             ids = torch.multinomial(p.double(), GROUP * GROUPS, replacement=True, generator=sampler).t()  # [B, L]
         logps = lp_all[positions, ids]  # [B, L]: position l's log-prob of the token sampled there
         ref = ref_all[positions, ids]  # [B, L]
@@ -81,7 +80,12 @@ def _train(fn: Callable, beta: float, seed: int) -> dict[str, list[float]]:
         (grad,) = torch.autograd.grad(out[0] if isinstance(out, (tuple, list)) else out, table)
         with torch.no_grad():
             table -= TH["train_lr"] * grad
-    return {"reward": reward, "kl": kl}
+    if not seen:
+        return {"reward": [], "kl": []}
+    with torch.no_grad():
+        lp = torch.stack(seen)  # [steps, L, V]
+        p = lp.exp()
+        return {"reward": p[:, positions, target].mean(-1).tolist(), "kl": (p * (lp - ref_all)).sum((1, 2)).tolist()}
 
 
 class GRPOBehaviour:

@@ -58,26 +58,27 @@ def train(loss_fn: Callable[..., Any], clip_eps: float, epochs: int, lr: float, 
     old_p = torch.softmax(r["old_logits"], 0)
     logits = r["old_logits"].clone().requires_grad_(True)
     adam = None if adam_beta1 is None else torch.optim.Adam([logits], lr=lr, betas=(adam_beta1, 0.999))
-    out: dict[str, list[float]] = {"ratio": [], "kl": [], "clip_fraction": []}
-
-    def record() -> None:
-        with torch.no_grad():
-            log_p = torch.log_softmax(logits, 0)
-            out["ratio"].append(math.exp(float(log_p[ADVANTAGED] - old_p.log()[ADVANTAGED])))
-            out["kl"].append(float((old_p * (old_p.log() - log_p)).sum()))
+    clip_fraction: list[float] = []
+    seen = []  # log π over the actions at each epoch, before its step: reduced to the curves at the end
 
     for _ in range(epochs):
-        record()
-        logps = torch.log_softmax(logits, 0)[r["actions"]]  # [B, T]
+        log_p = torch.log_softmax(logits, 0)
+        seen.append(log_p.detach())
+        logps = log_p[r["actions"]]  # [B, T]
         result = loss_fn(logps, r["old_logps"].clone(), r["advantages"].clone(), zeros.clone(), zeros.clone(),
                          zeros.clone(), r["mask"].clone(), clip_eps=clip_eps)
         (grad,) = torch.autograd.grad(result[0], logits)
-        out["clip_fraction"].append(float(result[3]))
+        clip_fraction.append(float(result[3]))
         if adam is None:
             with torch.no_grad():
                 logits -= lr * grad
         else:
             logits.grad = grad
             adam.step()
-    record()
-    return out
+    with torch.no_grad():
+        seen.append(torch.log_softmax(logits, 0))
+        log_p = torch.stack(seen)  # [epochs + 1, actions]
+        old_log = old_p.log()
+        ratio = [math.exp(x) for x in (log_p[:, ADVANTAGED] - old_log[ADVANTAGED]).tolist()]
+        kl = (old_p * (old_log - log_p)).sum(-1).tolist()
+    return {"ratio": ratio, "kl": kl, "clip_fraction": clip_fraction}
