@@ -32,10 +32,30 @@ def pytest_configure(config):
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+class _OnFirstUse:
+    """The session's sandbox, started when a test first uses it: a run that selects no grading
+    test (`-k stub`, the subprocess suites some tests start) never starts a zygote."""
+
+    def __init__(self) -> None:
+        self._sandbox: Sandbox | None = None
+
+    def __getattr__(self, name: str):
+        if self._sandbox is None:
+            self._sandbox = REAL_START.__get__(None, Sandbox)()
+        return getattr(self._sandbox, name)
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+
+
 @pytest.fixture(scope="session")
 def sandbox():
-    with Sandbox.start() as sb:
+    sb = _OnFirstUse()
+    try:
         yield sb
+    finally:
+        sb.close()
 
 
 REAL_START = Sandbox.__dict__["start"]

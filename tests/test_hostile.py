@@ -393,7 +393,7 @@ def test_a_workspace_of_hostile_files_gives_one_json_document(tmp_path):
         kind = GENERIC[i % len(GENERIC)]
         shutil.copy(HOSTILE / f"{kind}.py", ws / f"{name}.py")
         expected[name] = "timeout" if kind.startswith("loop") else "error"
-    timeout = 2
+    timeout = 1
     started = time.monotonic()
     from tests.sandbox_env import launcher  # this checkout's grader, started as the `kata` script starts it
 
