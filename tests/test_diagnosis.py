@@ -1,6 +1,7 @@
 """The grader's judgment across seeds: every catalogued mistake file fails at its check with its
-name, every variant passes, and wrong code outside the catalogue is still named by the
-differential diagnosis (convention families and generic findings).
+name, every variant passes, wrong code outside the catalogue is still named by the
+differential diagnosis (convention families and generic findings), and wrong code that once
+passed (tests/holes/) fails at its check.
 
 Files are graded as one cohort per kata and seed, shared by the three sweeps
 (grader.core.engine.grade_many: cases and reference runs computed once). The suite sweeps seeds 0-2; KATA_SWEEP_SEEDS=25 sweeps 0-24.
@@ -23,6 +24,7 @@ from grader.core.compare import compare
 from tests.conftest import MISTAKES, TESTS, VARIANTS, declared
 
 UNCATALOGUED = TESTS / "uncatalogued"
+HOLES = TESTS / "holes"  # wrong code an audit found passing, kept once the cases were fixed
 SEEDS = range(int(os.environ.get("KATA_SWEEP_SEEDS", "3")))
 KATAS = list(registry.KATAS)
 
@@ -40,7 +42,7 @@ class Sweep:
 
     def results(self, kata: str, seed: int) -> dict[Path, object]:
         if (kata, seed) not in self.done:
-            paths = files(MISTAKES, kata) + files(VARIANTS, kata) + files(UNCATALOGUED, kata)
+            paths = files(MISTAKES, kata) + files(VARIANTS, kata) + files(UNCATALOGUED, kata) + files(HOLES, kata)
             workspaces = []
             for p in paths:
                 ws = self.root / f"{kata}-{seed}-{p.parent.name}-{p.stem}"
@@ -110,6 +112,18 @@ def test_uncatalogued_mistakes_are_named(kata, grade_cohort):
             c = next(c for c in result.checks if c.name == declared(path, "check"))
             assert result.status == "fail" and c.status == "fail", (seed, path.name, c.message)
             assert c.details.get("diagnosis") == declared(path, "named"), (seed, path.name, c.message)
+
+
+@pytest.mark.parametrize("kata", [k for k in KATAS if files(HOLES, k)])
+def test_wrong_code_the_grader_once_passed_fails_at_its_check(kata, grade_cohort):
+    """tests/holes/: wrong code written to find what the cases missed (an option's non-default
+    value in one combination only, magnitudes no case reached, an empty row under one
+    normaliser, a kind with a trailing space). It passed once; it must fail at its check now."""
+    paths = files(HOLES, kata)
+    for seed in SEEDS:
+        for path, result in zip(paths, grade_cohort(kata, paths, seed)):
+            c = next(c for c in result.checks if c.name == declared(path, "check"))
+            assert (result.status, c.status) == ("fail", "fail"), (seed, path.name, c.message)
 
 
 def test_at_least_ten_uncatalogued_mistakes():

@@ -311,6 +311,25 @@ def test_tampering_is_restored_reported_and_never_a_pass(grade_files, tamper_gua
     assert f"{GRADER / 'core' / 'tolerances'} (a new package shadowing a module; moved to " in warning
 
 
+def test_results_past_the_file_cap_are_the_submissions_and_a_failing_writer_the_graders(grade_one):
+    """Two ways a child exits without results, told apart: an output too large to store is the
+    submission's doing; the grader's own writer raising (here made to, by the submission) is
+    reported as the grader's, with what it raised."""
+    huge = "import torch\n\n\ndef get_probs(logits, labels):\n    return torch.zeros(1_000_000)\n"
+    result = grade_one("get_probs", huge, file_cap=2 << 20)
+    assert result.status == "error"
+    assert result.message == ("its results are larger than the 2 MB a kata's results may take: an output far larger "
+                              "than the kata's (a tensor broadcast by mistake?) or one returned many times over.")
+    breaks_writer = ("import grader.sandbox.plain as plain\n\n\ndef _broken(*args, **kwargs):\n"
+                     "    raise RuntimeError('the writer broke')\n\n\nplain.dump = _broken\n\n\n"
+                     + solution_source("get_probs"))
+    result = grade_one("get_probs", breaks_writer)
+    assert result.status == "error"
+    assert result.message == ("the grader's own code failed in the sandboxed process after the submission ran "
+                              "(RuntimeError: the writer broke). Unless the submission tampers with the grader, this "
+                              "is a bug in the grader, not in your code: please report it with this message.")
+
+
 def test_deleting_its_own_file_leaves_the_workspace(grade_files, tmp_path):
     kata, source = hostile("deletes_itself")
     helper = "# a helper module the candidate wrote\nSCALE = 1.0\n"

@@ -188,7 +188,7 @@ def test_cases_cover_the_contract_at_every_seed(seed):
     by_name = dict(zip(names, cases))
     b_eq_t = by_name["B == T"].inputs["logps"].shape
     assert b_eq_t[0] == b_eq_t[1] and len(set(by_name["B == T"].inputs["advantages"].tolist())) == b_eq_t[0]
-    assert not by_name["non-contiguous inputs"].inputs["logps"].is_contiguous()
+    assert by_name["non-contiguous inputs"].layout["logps"] == "transposed"
     assert "ref_logps" not in by_name["beta=0 without a reference model"].inputs
     with_ref = by_name["beta=0 with a reference model"]  # mean_kl is reported whatever beta is
     assert with_ref.options["beta"] == 0.0 and "ref_logps" in with_ref.inputs
@@ -196,9 +196,12 @@ def test_cases_cover_the_contract_at_every_seed(seed):
     at_t = by_name["dr_grpo, max_completion_length == T"]  # allowed: only below T is refused
     assert at_t.options["max_completion_length"] == at_t.inputs["logps"].shape[1]
     assert any(c.options.get("max_completion_length", 0) > c.inputs["logps"].shape[1] for c in cases)
-    short = by_name["dr_grpo, no row reaches T"]  # B·T, not the longest completion, is the default normaliser
-    assert short.options == {"loss_type": "dr_grpo"}
+    short = by_name["dr_grpo, an empty row, no row reaches T"]  # B·T: not the longest completion, not the
+    assert short.options == {"loss_type": "dr_grpo"}                # non-empty rows, is the default normaliser
     assert int(short.inputs["mask"].sum(-1).max()) < short.inputs["logps"].shape[1]
+    emptied = {c.options.get("loss_type", "grpo") for c in cases[:len(names) - 2]
+               if not c.inputs["mask"].bool().any(-1).all()}
+    assert emptied == {"grpo", "bnpo", "dr_grpo"}  # an empty row meets every normaliser at every seed
     for c in cases:  # every ratio at least 1e-6 from a clip bound
         x = c.inputs
         m = x["mask"].bool()

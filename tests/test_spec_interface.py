@@ -7,8 +7,11 @@ import ast
 import importlib
 
 import pytest
+import torch
 
 from grader import registry
+from grader.checks.cases import laid_out
+from grader.checks.function import FunctionSpec
 from grader.checks.judge import CHECKS
 from grader.checks.spec import Spec
 from grader.core import workspace
@@ -65,3 +68,25 @@ def test_no_import_circles_in_grader():
     cycles = [c for m in graph if (c := cycle_from(m)) and not any(x.count(".") < m.count(".") and m.startswith(x)
                                                                    for x in c)]
     assert cycles == []
+
+
+@pytest.mark.parametrize("kata", list(registry.KATAS))
+def test_non_contiguous_inputs_are_named_in_the_case_and_reach_the_submission_as_such(kata):
+    """A case asks for a layout in one way, `Case.layout`: its own tensors are contiguous (every
+    kata, seeds 0-2), and each call gets fresh copies laid out as named: a slice keeps its gaps,
+    an expanded input its zero strides (a case built to catch `.view(...)` then tests something)."""
+    spec = importlib.import_module(registry.get(kata).spec).SPEC
+    named = 0
+    parts = [spec] if isinstance(spec, FunctionSpec) else list(getattr(spec, "parts", None) or [spec.loss])
+    for part in parts:  # the kata's function, each function of a kata of several, bt's loss
+        for seed in range(3):
+            for case in part.make_cases(seed):
+                tensors = {**case.inputs, **{k: v for k, v in case.options.items() if isinstance(v, torch.Tensor)}}
+                assert all(t.is_contiguous() for t in tensors.values()), (seed, case.name)
+                for name, kind in case.layout.items():
+                    named += 1
+                    passed = laid_out(case, name, tensors[name].clone())
+                    assert torch.equal(passed, tensors[name]) and not passed.is_contiguous(), (case.name, name)
+                    if kind == "expanded":
+                        assert 0 in passed.stride(), (case.name, name)
+    assert named, f"no case of {kata} passes a non-contiguous input"

@@ -193,6 +193,35 @@ def with_zeros(case: Case) -> Case:
     return case
 
 
+def with_empty_rows(case: Case) -> Case:
+    """Row 1 of the rejected mask and the last row of the chosen mask emptied (a truncated pair)."""
+    case.inputs["rejected_mask"][1] = 0
+    case.inputs["chosen_mask"][-1] = 0
+    case.note += ", two empty responses"
+    return case
+
+
+def to_the_end(case: Case, side: str) -> Case:
+    """Row 0's `side` ("chosen" or "rejected") response runs to the last position, so that
+    code which pads or cuts the two sides to one length (F.pad to the other's T, a slice
+    [:, :T]) drops counted tokens whenever this side is the longer."""
+    m = case.inputs[f"{side}_mask"]
+    counted = m[0].nonzero().flatten()
+    start = int(counted[0]) if len(counted) else 0
+    m[0, start:] = 1
+    case.note += f"; row 0's {side} response runs to its last position"
+    return case
+
+
+def longer_sides(seed: int, make: Callable[..., Case], **options: Any) -> list[Case]:
+    """Two cases of a pairwise kata: the rejected responses longer than the chosen (Tr > Tc)
+    and the chosen longer (Tc > Tr), the longer side counted up to its last position.
+    `make(seed, salt, name, b, tc, tr, dtype, mask, options)` builds a case."""
+    return [to_the_end(make(seed, 20, "rejected longer than chosen", 3, 4, 7, torch.float64, "float", options),
+                       "rejected"),
+            to_the_end(make(seed, 21, "chosen longer than rejected", 3, 7, 3, torch.float32, "int", options), "chosen")]
+
+
 def with_expanded_masks(case: Case) -> Case:
     """Both masks the same for every row (row 0's), passed expanded: `mask[:1].expand(B, T)`."""
     for name in ("chosen_mask", "rejected_mask"):

@@ -25,6 +25,8 @@ class Case:
     note: str = ""
     # input name -> how the tensor is laid out in memory when passed (`LAYOUTS`): the same values
     # as a non-contiguous or expanded tensor, as real code produces them (`logits[:, :-1]`).
+    # The one way a case asks for a layout: its own tensors are contiguous, and each call gets
+    # fresh copies in the layout named here (grader.checks.probe.run_case).
     layout: dict[str, str] = field(default_factory=dict)
     # An optional input this case leaves out -> its position among the positional arguments:
     # None is passed there (grpo's ref_logps when beta == 0). The checks never see it.
@@ -52,18 +54,21 @@ class Case:
 
 
 def _sliced(t: torch.Tensor) -> torch.Tensor:
-    """`big[:, :-1]` of a tensor one longer in dim 1 (dim 0 for a vector): what a shift produces."""
-    dim = 1 if t.dim() > 1 else 0
+    """`big[:, :-1]` of a tensor one longer in dim 1: what a shift produces. A slice of a vector
+    is contiguous, so a vector is passed `_strided`."""
+    if t.dim() < 2:
+        return _strided(t)
     shape = list(t.shape)
-    shape[dim] += 1
+    shape[1] += 1
     big = torch.zeros(shape, dtype=t.dtype)
-    big.narrow(dim, 0, t.shape[dim]).copy_(t)
-    return big.narrow(dim, 0, t.shape[dim])
+    big.narrow(1, 0, t.shape[1]).copy_(t)
+    return big.narrow(1, 0, t.shape[1])
 
 
 def _transposed(t: torch.Tensor) -> torch.Tensor:
-    """The same values, stored with the first and last dimensions swapped (column-major)."""
-    return t.transpose(0, -1).contiguous().transpose(0, -1) if t.dim() > 1 else _sliced(t)
+    """The same values, stored with the first and last dimensions swapped (column-major); a
+    vector, which has one dimension, is passed `_strided`."""
+    return t.transpose(0, -1).contiguous().transpose(0, -1) if t.dim() > 1 else _strided(t)
 
 
 def _expanded(t: torch.Tensor) -> torch.Tensor:
@@ -73,19 +78,14 @@ def _expanded(t: torch.Tensor) -> torch.Tensor:
     return t[:1].expand_as(t)
 
 
-LAYOUTS = {"sliced": _sliced, "transposed": _transposed, "expanded": _expanded}
+def _strided(t: torch.Tensor) -> torch.Tensor:
+    """`big[..., 1::2]` of a tensor twice as long in its last dimension: a step of 2 and an offset."""
+    big = torch.zeros(*t.shape[:-1], 2 * t.shape[-1], dtype=t.dtype)
+    big[..., 1::2] = t
+    return big[..., 1::2]
 
 
-def clone_layout(t: torch.Tensor) -> torch.Tensor:
-    """A detached copy of `t` with its layout: a slice of a wider tensor stays a non-contiguous
-    view, an expanded tensor keeps its zero strides (`clone` would make both contiguous, and a
-    case built to catch `.view(...)` on such inputs would test nothing)."""
-    t = t.detach()
-    if t.is_contiguous() or t.device.type == "meta":
-        return t.clone()
-    copy = torch.empty(0, dtype=t.dtype, device=t.device)
-    copy.set_(t.untyped_storage().clone(), t.storage_offset(), t.size(), t.stride())
-    return copy
+LAYOUTS = {"sliced": _sliced, "transposed": _transposed, "expanded": _expanded, "strided": _strided}
 
 
 def laid_out(case: Case, name: str, t: torch.Tensor) -> torch.Tensor:

@@ -105,9 +105,9 @@ def model_gradients(spec: Any, model: Any, case: Any) -> list[dict[str, Any]]:
     submission's (grader.checks.probe.run_case): the graph output differentiated (against the
     case's upstream gradient when it is not a loss) with respect to every grad input. Such a
     model returns its outputs with their graph; its values are usually the reference's."""
-    from grader.checks.cases import clone_layout, laid_out
+    from grader.checks.cases import laid_out
 
-    inputs = {k: laid_out(case, k, clone_layout(v)) for k, v in case.inputs.items()}
+    inputs = {k: laid_out(case, k, v.detach().clone()) for k, v in case.inputs.items()}
     names = [n for n in spec.grad_inputs if n in inputs]
     for n in names:
         inputs[n].requires_grad_(True)

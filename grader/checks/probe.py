@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from grader.checks.cases import Case, clone_layout, laid_out
+from grader.checks.cases import Case, laid_out
 from grader.core import frames
 from grader.core.tolerances import GRADCHECK, GRADCHECK_FLOAT32
 
@@ -145,8 +145,8 @@ def run_case(spec: Any, fn: Callable, case: Case, device: str = "cpu") -> dict[s
     Inputs are fresh copies in the case's memory layout; tensor options (a [B] label) are fresh
     copies too, and both are reported as they are after the call (`inputs_unchanged`).
     """
-    inputs = {k: laid_out(case, k, clone_layout(v)).to(device) for k, v in case.inputs.items()}
-    options = {k: (laid_out(case, k, clone_layout(v)).to(device) if isinstance(v, torch.Tensor) else v)
+    inputs = {k: laid_out(case, k, v.detach().clone()).to(device) for k, v in case.inputs.items()}
+    options = {k: (laid_out(case, k, v.detach().clone()).to(device) if isinstance(v, torch.Tensor) else v)
                for k, v in case.options.items()}
     present = tuple(n for n in spec.grad_inputs + spec.constants if n in inputs)  # an optional one may be absent
     for name in present:

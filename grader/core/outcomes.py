@@ -30,7 +30,7 @@ class Ending:
 def ended(outcome: Any, limits: Any) -> Ending | None:
     """Why `outcome` (a grader.sandbox.pool.Outcome) has no results to judge, when the process did
     not end by itself with results (`limits`: the grader.sandbox.pool.Limits it ran under)."""
-    from grader.sandbox.worker import UNWRITABLE
+    from grader.sandbox.worker import TOO_LARGE, UNWRITABLE
 
     if outcome.lost:
         return Ending("error", f"the sandbox failed: {outcome.lost}")
@@ -42,6 +42,10 @@ def ended(outcome: Any, limits: Any) -> Ending | None:
         return Ending("error", f"filled the temporary folder (it left {outcome.disk / 2**20:.0f} MB in its folder "
                       "when the disk ran out), so the submissions graded beside it could not store their results; "
                       "they were graded again. Its files were deleted.")
+    if outcome.code == TOO_LARGE:
+        return Ending("error", f"its results are larger than the {limits.file_cap >> 20} MB a kata's results may "
+                      "take: an output far larger than the kata's (a tensor broadcast by mistake?) or one returned "
+                      "many times over.")
     if outcome.code == UNWRITABLE:
         return Ending("error", "the grader could not store this kata's results: the temporary folder is full. This "
                       "is not the submission's doing (another one may have filled it); free some space and grade "
@@ -73,11 +77,17 @@ def load(outcome: Any, max_elements: int | None = None) -> tuple[dict[str, Any] 
     each reader checks what it uses.
     """
     from grader.sandbox import plain, untrusted
+    from grader.sandbox.worker import WORKER_FAILED
 
     job = outcome.job
     try:
         result = plain.load_result(job.result, job.limits.file_cap, untrusted.MAX_TOTAL_ELEMENTS if max_elements is None else max_elements)
     except FileNotFoundError:
+        failed = worker_failure(job.log) if outcome.code == WORKER_FAILED else ""
+        if failed:
+            return None, Ending("error", f"the grader's own code failed in the sandboxed process after the submission "
+                                f"ran ({failed}). Unless the submission tampers with the grader, this is a bug in the "
+                                "grader, not in your code: please report it with this message.")
         return None, Ending("error", f"the submission's process exited (code {outcome.code}) without reporting "
                             "results: sys.exit, os._exit or a crash inside the submission.")
     except untrusted.Untrusted as exc:  # a FIFO, a link, too large, too deep, tensors larger than the kata's
@@ -91,6 +101,17 @@ def load(outcome: Any, max_elements: int | None = None) -> tuple[dict[str, Any] 
         return None, Ending("error", f"the submission's results could not be judged (they are a "
                             f"{type(result).__name__}, not a record).")
     return result, None
+
+
+def worker_failure(log: str) -> str:
+    """What the child's log says the grader's worker raised ("" when it says nothing): its last
+    line that starts with WORKER_FAILED_MARK, bounded (the log is the child's, so untrusted)."""
+    from grader.sandbox import untrusted
+    from grader.sandbox.worker import WORKER_FAILED_MARK
+
+    _, tail = untrusted.read_tail(log, 4000)
+    lines = [line for line in tail.splitlines() if line.startswith(WORKER_FAILED_MARK)]
+    return "".join(ch for ch in lines[-1][len(WORKER_FAILED_MARK):][:300] if ch.isprintable()) if lines else ""
 
 
 def fatal(kata: Kata, fatal: dict[str, Any]) -> Ending:

@@ -67,7 +67,9 @@ def dumps(obj: Any) -> bytes:
                 return {TAG + "refused": f"tensor on the {t.device.type} device"}
         t = t.resolve_conj().resolve_neg()
         if t.is_contiguous():
-            data = t.reshape(-1).view(torch.uint8) if t.numel() else torch.empty(0, dtype=torch.uint8)
+            # Its elements lie one after another from its offset; a dimension of size 1 may still
+            # carry any stride (a column of a [1, 2] stack has stride (2,)), so not reshape(-1).
+            data = t.as_strided((t.numel(),), (1,)).view(torch.uint8) if t.numel() else torch.empty(0, dtype=torch.uint8)
             sizes, strides, offset = list(t.shape), list(_contiguous_strides(t.shape)), 0
         else:  # a view keeps its layout: its whole storage goes, with the view's strides
             data = torch.empty(0, dtype=torch.uint8).set_(t.untyped_storage())
@@ -144,16 +146,16 @@ def load_result(path: str, cap: int, max_elements: int) -> Any:
 
 
 def load(path: str) -> Any:
-    """A file the grader itself wrote (the cases, read by a child), tensors in their layouts."""
+    """A file the grader itself wrote (the cases, read by a child)."""
     with open(path, "rb") as f:
-        return loads(f.read(), max_elements=1 << 62, keep_layout=True)
+        return loads(f.read(), max_elements=1 << 62)
 
 
-def loads(data: bytes, max_elements: int, keep_layout: bool = False) -> Any:
+def loads(data: bytes, max_elements: int) -> Any:
     """The data `data` holds. Raises `Untrusted` (grader.sandbox.untrusted; its message completes
     "the results ...") for anything malformed or past the bounds, and `NotPlain` for a value
-    the writer refused. Tensors are copies of their own, contiguous unless `keep_layout`
-    (the cases: a sliced or expanded input must reach the child as such)."""
+    the writer refused. Tensors are contiguous copies of their own (a case's layout is named in
+    the case, grader.checks.cases.Case.layout, and made at each call)."""
     import torch
 
     if data[: len(MAGIC)] != MAGIC or len(data) < len(MAGIC) + 8:
@@ -199,13 +201,9 @@ def loads(data: bytes, max_elements: int, keep_layout: bool = False) -> Any:
             if numel and offset + sum((d - 1) * s for d, s in zip(sizes, strides)) >= length // item:
                 raise Untrusted(f"describe a tensor that reaches past its storage at {where}")
             try:
-                if keep_layout:  # a storage of its own, as the writer's tensor had
-                    raw = whole[begin: begin + length].clone()
-                    built[i] = raw.view(dtype).as_strided(sizes, strides, offset)
-                else:
-                    view = whole.view(dtype).as_strided(sizes, strides, begin // item + offset) if length else \
-                        torch.empty(sizes, dtype=dtype)
-                    built[i] = view.clone(memory_format=torch.contiguous_format)
+                view = whole.view(dtype).as_strided(sizes, strides, begin // item + offset) if length else \
+                    torch.empty(sizes, dtype=dtype)
+                built[i] = view.clone(memory_format=torch.contiguous_format)
             except (RuntimeError, ValueError) as exc:  # not expected after the checks above; still the child's doing
                 raise Untrusted(f"describe a tensor torch cannot build at {where} ({str(exc)[:100]})") from None
         return built[i]

@@ -10,6 +10,7 @@ turns into an error; a child that reports nothing at all is an error too (see th
 """
 from __future__ import annotations
 
+import errno
 import functools
 import importlib
 import importlib.abc
@@ -27,6 +28,13 @@ from grader.sandbox import plain
 
 GUARDED = ("solutions",)  # the reference solutions may not be imported by a submission
 UNWRITABLE = 5  # the child's exit code when its results could not be stored (a full disk): not the submission's doing
+WORKER_FAILED = 3  # the child's exit code when the grader's own code in it raised (grader.sandbox.zygote)
+TOO_LARGE = 6  # the child's exit code when the submission's results are larger than the file cap
+WORKER_FAILED_MARK = "[grader] the sandboxed worker failed: "  # how the child's log says why
+
+
+class ResultsTooLarge(Exception):
+    """The submission's results are larger than a child may write (Limits.file_cap): its doing."""
 
 
 class ResultsUnwritable(Exception):
@@ -204,6 +212,8 @@ def run_job(job: dict[str, Any], stdout: CappedWriter, stderr: CappedWriter) -> 
     except OSError as exc:
         if _disk_full(job["dir"], job.get("file_cap", 0)):
             raise ResultsUnwritable(f"the results could not be written: the temporary folder is full ({exc})") from None
+        if exc.errno == errno.EFBIG:  # past RLIMIT_FSIZE: the file cap
+            raise ResultsTooLarge(str(exc)) from None
         raise
 
 

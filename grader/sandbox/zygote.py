@@ -79,7 +79,8 @@ def _confine(job: dict[str, Any]) -> None:
 
 def _child(job: dict[str, Any], out_fd: int) -> None:
     """In the forked child. Never returns."""
-    from grader.sandbox.worker import UNWRITABLE, CappedWriter, ResultsUnwritable, run_job
+    from grader.sandbox.worker import (TOO_LARGE, UNWRITABLE, WORKER_FAILED, WORKER_FAILED_MARK, CappedWriter,
+                                       ResultsTooLarge, ResultsUnwritable, run_job)
 
     code = 0
     try:
@@ -105,6 +106,8 @@ def _child(job: dict[str, Any], out_fd: int) -> None:
         stdout, stderr = CappedWriter(1, job["output_cap"]), CappedWriter(2, job["output_cap"])
         sys.stdout, sys.stderr = stdout, stderr
         run_job(job, stdout, stderr)
+    except ResultsTooLarge:  # the submission's outputs, not the grader
+        code = TOO_LARGE
     except ResultsUnwritable as exc:  # the grader's side of the child failed, not the submission
         code = UNWRITABLE
         try:
@@ -112,9 +115,9 @@ def _child(job: dict[str, Any], out_fd: int) -> None:
         except BaseException:
             pass
     except BaseException as exc:  # the worker itself failed (e.g. its results exceed the file cap)
-        code = 3
+        code = WORKER_FAILED
         try:
-            os.write(2, f"\n[grader] the sandboxed worker failed: {type(exc).__name__}: {exc}\n".encode())
+            os.write(2, f"\n{WORKER_FAILED_MARK}{type(exc).__name__}: {exc}\n".encode())
         except BaseException:
             pass
     finally:

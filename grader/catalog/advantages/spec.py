@@ -43,6 +43,12 @@ def _case(name: str, rewards: torch.Tensor, g: torch.Generator, options: dict[st
                 note=f"B={rewards.shape[0]}, G={options['group_size']}, {str(rewards.dtype)[6:]}{opts}, {note}")
 
 
+def strided(case: Case) -> Case:
+    """`case` with its rewards passed as every other element of a longer tensor."""
+    case.layout["rewards"] = "strided"
+    return case
+
+
 def _random_case(seed: int, salt: int, name: str, scales: tuple[str | None, ...]) -> Case:
     """Seeded shape and scale: G in 2..8, 1 to 4 groups, means and spreads drawn per group."""
     g = generator(seed, salt)
@@ -90,13 +96,17 @@ def group_cases(seed: int) -> list[Case]:
         _case("batch scale", _groups(g(5), [-3.0, 1.0, 4.0, 0.0], [0.5, 2.0, 1.0, 0.2], 3, F64), g(5),
               {"group_size": 3, "scale": "batch"}, "groups of different means"),
         _case("no scaling", _groups(g(6), [2.0, -1.0, 0.0], [1.0, 3.0, 0.2], 3, F32), g(6),
-              {"group_size": 3, "scale": "none"}, "Dr. GRPO"),
+              {"group_size": 3, "scale": "none", "eps": 1e-2}, "Dr. GRPO: eps unused"),
         _case("tiny spreads, eps=1e-2", _groups(g(7), [0.0, 0.0], [1e-3, 2e-3], 4, F64), g(7),
               {"group_size": 4, "eps": 1e-2}, "spreads 1e-3, where eps decides"),
+        # every scale that divides by a spread meets a non-default eps where it decides
+        _case("batch scale, tiny spreads, eps=1e-2", _groups(g(15), [0.0, 1e-3], [1e-3, 2e-3], 4, F64), g(15),
+              {"group_size": 4, "scale": "batch", "eps": 1e-2}, "batch spread about 1e-3, where eps decides"),
         _case("binary rewards", bits, binary, {"group_size": 8, "scale": "group"}, "0/1 rewards, group 0 all 1"),
         _case("batch scale, all rewards equal", torch.full((4,), 0.5, dtype=F32), bad_batch,
               {"group_size": 2, "scale": "batch"}, "zeros, not NaN"),
-        _case("non-contiguous rewards", long[::2], g(10), {"group_size": 3}, "rewards[::2] of a longer tensor"),
+        strided(_case("non-contiguous rewards", long[::2].clone(), g(10), {"group_size": 3},
+                      "rewards[1::2] of a longer tensor")),
         _random_case(seed, 11, "seeded 1", (None, "group", "batch", "none")),
         _random_case(seed, 12, "seeded 2", (None, "batch", "none")),
         _extreme(seed, 13, "near 1e4, float32", F32, {"group_size": 4}),
@@ -120,6 +130,8 @@ def group_bad_inputs(seed: int) -> list[Case]:
         _bad("B=12, group_size 24", r, {"group_size": 24}),
         _bad("scale 'std'", r, {"group_size": 4, "scale": "std"}),
         _bad("scale 'Group'", r, {"group_size": 4, "scale": "Group"}),
+        _bad("scale 'batch '", r, {"group_size": 4, "scale": "batch "}),  # a strip() would take these
+        _bad("scale 'none_'", r, {"group_size": 4, "scale": "none_"}),  # a prefix match this
         # the shape rules hold whatever the scale, not only at its default
         _bad("B=12, group_size 5, scale 'batch'", r, {"group_size": 5, "scale": "batch"}),
         _bad("group_size 1, scale 'none'", r, {"group_size": 1, "scale": "none"}),
@@ -139,7 +151,8 @@ def rloo_cases(seed: int) -> list[Case]:
         _case("B = G", _groups(g(23), [1.0], [1.0], 5, F32), g(23), {"group_size": 5}, "one group"),
         _case("group_size 2", _groups(g(24), [0.0, 3.0, -1.0], [1.0, 0.5, 2.0], 2, F64), g(24),
               {"group_size": 2}, "3 groups of 2"),
-        _case("non-contiguous rewards", long[1::2], g(25), {"group_size": 3}, "rewards[1::2] of a longer tensor"),
+        strided(_case("non-contiguous rewards", long[1::2].clone(), g(25), {"group_size": 3},
+                      "rewards[1::2] of a longer tensor")),
         _random_case(seed, 26, "seeded 1", (None,)),
         _random_case(seed, 27, "seeded 2", (None,)),
         _extreme(seed, 28, "near 1e4, float32", F32, {"group_size": 4}),
@@ -226,7 +239,11 @@ GROUP_MODELS: dict[str, Callable[..., Any]] = {
     "no eps (NaN on a group of equal rewards)":
         lambda *a, **k: [{"advantages": _group_adv(*a, **k, add_eps=(False, False))},
                          {"advantages": _group_adv(*a, **k, add_eps=(False, True))}],
-    "eps argument ignored": lambda r, group_size, scale="group", eps=1e-4: {"advantages": _group_adv(r, group_size, scale)},
+    # eps ignored under every scale, or under one of the two that divide (TRL's 1e-4 written in)
+    "eps argument ignored": lambda r, group_size, scale="group", eps=1e-4: [
+        {"advantages": _group_adv(r, group_size, scale)},
+        {"advantages": _group_adv(r, group_size, scale, eps if scale == "batch" else 1e-4)},
+        {"advantages": _group_adv(r, group_size, scale, eps if scale == "group" else 1e-4)}],
     "eps added to the variance": _eps_in_variance,
     "batch normalisation when 'group' is asked": _batch_for_group,
     "strided groups (view(G, -1))": lambda *a, **k: {"advantages": _group_adv(*a, **k, strided=True)},

@@ -26,7 +26,9 @@ it neither overflows nor returns inf for large |x|. The ranges the grader checks
 per-token log-ratios up to ±200 and sequence log-ratios of thousands of nats (values
 and gradients), a policy equal to the reference (h = 0, the first step of training),
 B = 1 and T = 1, exact zero log-probs, float, int or bool masks (also
-expanded from one row), and non-contiguous log-prob tensors.
+expanded from one row), responses of different lengths (Tc < Tr and Tc > Tr), an
+empty response (a pair truncated away: its sum is 0), and non-contiguous log-prob
+tensors.
 
 Conventions, where code you may have seen differs:
 - One -log σ per pair. A notebook version applies -log σ(β·(token log-ratio difference))

@@ -12,9 +12,9 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import DPO_PI_REJECTED_END_FRACTION, DPO_STILL_FALLING_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case
-from grader.catalog.pairs import (LOGISTIC_BAND, REF_NAMES, TOKEN_RATIO_RANGE, extreme_pair_case, masked_mean,
-                                  masked_sum, pair_case, pairwise_spec, shift_rows, softplus_by_hand, strided, tied,
-                                  with_expanded_masks, with_zeros)
+from grader.catalog.pairs import (LOGISTIC_BAND, REF_NAMES, TOKEN_RATIO_RANGE, extreme_pair_case, longer_sides,
+                                  masked_mean, masked_sum, pair_case, pairwise_spec, shift_rows, softplus_by_hand,
+                                  strided, tied, with_empty_rows, with_expanded_masks, with_zeros)
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 def make_cases(seed: int) -> list[Case]:
@@ -37,6 +37,8 @@ def make_cases(seed: int) -> list[Case]:
         tied(pair_case(seed, 13, "policy = reference", 3, 5, 4, torch.float64, "float", {"beta": 0.5}),
              {"ref_chosen_logps": "policy_chosen_logps", "ref_rejected_logps": "policy_rejected_logps"},
              "h = 0 in every row, as at the first step of training"),
+        *longer_sides(seed, pair_case, beta=0.3),
+        with_empty_rows(pair_case(seed, 22, "empty responses", 3, 5, 4, torch.float32, "float", {"beta": 0.2})),
     ]
 
 
@@ -71,9 +73,13 @@ def _per_token(pc, pr, rc, rr, mc, mr, beta=0.1):
 
 
 def _mean_tokens(pc, pr, rc, rr, mc, mr, beta=0.1):
-    mean = lambda lp, m: masked_mean(lp, m, clamp=True)
-    h = (mean(pc, mc) - mean(rc, mc)) - (mean(pr, mr) - mean(rr, mr))
-    return {"loss": -F.logsigmoid(beta * h).mean()}
+    """The per-token mean, its count clamped to 1 or not (0 / 0 = NaN on an empty response)."""
+    out = []
+    for clamp in (True, False):
+        mean = lambda lp, m: masked_mean(lp, m, clamp=clamp)  # noqa: E731
+        h = (mean(pc, mc) - mean(rc, mc)) - (mean(pr, mr) - mean(rr, mr))
+        out.append({"loss": -F.logsigmoid(beta * h).mean()})
+    return out
 
 
 def _clamped_ratios(pc, pr, rc, rr, mc, mr, beta=0.1):

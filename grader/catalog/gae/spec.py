@@ -23,7 +23,7 @@ NAMES = ("rewards", "values", "mask")
 
 def gae_case(seed: int, salt: int, name: str, lengths: list[int] | None, b: int, t: int, dtype: torch.dtype,
              mask: str, options: dict[str, Any], sparse: bool = False, garbage: float = 50.0,
-             extreme: bool = False, remark: str = "") -> Case:
+             extreme: bool = False, remark: str = "", magnitude: float = 1.0) -> Case:
     """Rewards and values of about 1 on response tokens, garbage at padding.
 
     lengths: each row's response length (None: drawn in 1..T, the first row full); sparse: every
@@ -33,8 +33,10 @@ def gae_case(seed: int, salt: int, name: str, lengths: list[int] | None, b: int,
     if lengths is None:
         lengths = [t] + [int(x) for x in torch.randint(1, t + 1, (b - 1,), generator=g)]
     m = lengths_mask(lengths, t).to(torch.float64)  # [B, T]
-    rewards = torch.randn(b, t, generator=g, dtype=torch.float64)
-    values = torch.randn(b, t, generator=g, dtype=torch.float64)
+    rewards = magnitude * torch.randn(b, t, generator=g, dtype=torch.float64)
+    values = magnitude * torch.randn(b, t, generator=g, dtype=torch.float64)
+    if magnitude > 1 and lengths[0]:
+        rewards[0, lengths[0] - 1] = 3 * magnitude  # a reward model's score far from 0, at every seed
     if sparse:
         last = torch.zeros(b, t, dtype=torch.float64)
         for row, n in enumerate(lengths):
@@ -61,15 +63,8 @@ def layout_case(seed: int, salt: int, dtype: torch.dtype) -> Case:
     """Non-contiguous inputs: rewards a slice x[:, :-1] of a wider x, values a transposed view,
     the mask a slice too."""
     case = gae_case(seed, salt, "non-contiguous", [6, 4, 1], 3, 6, dtype, "float", {"gamma": 0.9, "lam": 0.8},
-                    remark="rewards = x[:, :-1], values a transposed view, mask = m[:, 1:]")
-    b, t = case.inputs["rewards"].shape
-    wide = torch.zeros(b, t + 1, dtype=dtype)
-    wide[:, :-1] = case.inputs["rewards"]
-    case.inputs["rewards"] = wide[:, :-1]
-    case.inputs["values"] = case.inputs["values"].t().contiguous().t()
-    shifted = torch.zeros(b, t + 1, dtype=case.inputs["mask"].dtype)
-    shifted[:, 1:] = case.inputs["mask"]
-    case.inputs["mask"] = shifted[:, 1:]
+                    remark="rewards = x[:, :-1], values a transposed view, mask = m[:, :-1]")
+    case.layout.update(rewards="sliced", values="transposed", mask="sliced")
     return case
 
 
@@ -78,7 +73,7 @@ def expanded_case(seed: int, salt: int, dtype: torch.dtype) -> Case:
     b, t = 4, 7
     case = gae_case(seed, salt, "expanded mask", [5] * b, b, t, dtype, "bool", {"lam": 0.9},
                     remark="mask = row.expand(B, T)")
-    case.inputs["mask"] = case.inputs["mask"][:1].expand(b, t)
+    case.layout["mask"] = "expanded"
     return case
 
 
@@ -107,6 +102,8 @@ def make_cases(seed: int) -> list[Case]:
                  {"gamma": 0.99, "lam": 0.75}, extreme=True, remark="γλ = 0.7425"),
         gae_case(seed, 16, "T=512, float64", [512, 505], 2, 512, f64, "int", {"gamma": 0.9, "lam": 0.25},
                  extreme=True, remark="γλ = 0.225"),
+        gae_case(seed, 17, "scores far from 0", [6, 4, 5], 3, 6, f64, "float", {"gamma": 1.0, "lam": 0.95},
+                 sparse=True, magnitude=20.0, remark="the last token's reward up to ±60, values about ±20"),
     ]
 
 

@@ -43,7 +43,7 @@ def _draw_ratios(g: torch.Generator, rows: int, cols: int, regions: list[tuple[f
 
 def grpo_case(seed: int, salt: int, name: str, lengths: list[int], t: int, dtype: torch.dtype, mask: str,
               options: dict[str, Any], ref: bool = True, transposed: bool = False, extreme: bool = False,
-              zero_advantage: bool = False) -> Case:
+              zero_advantage: bool = False, adv_scale: float = 1.0) -> Case:
     g = generator(seed, salt)
     b = len(lengths)
     eps_low, eps_high = options.get("epsilon_low", 0.2), options.get("epsilon_high", 0.2)
@@ -65,18 +65,21 @@ def grpo_case(seed: int, salt: int, name: str, lengths: list[int], t: int, dtype
     d = (3.0 if extreme else 1.5) * (2 * torch.rand(b, t, generator=g, dtype=torch.float64) - 1)
     adv = torch.randn(b, generator=g, dtype=torch.float64)
     adv = adv.abs().add(0.1) * torch.where(torch.arange(b) % 2 == 0, 1.0, -1.0).to(torch.float64)  # both signs
+    if adv_scale > 1:  # advantages not normalised (scale "none" on rewards far from 0), one at 50
+        adv = adv_scale * adv
+        adv[0] = 50.0
     if zero_advantage:
         adv[-1] = 0.0  # a group whose rewards were all equal
     inputs = {"logps": logps, "old_logps": old, "ref_logps": logps + d, "advantages": adv, "mask": m}
     inputs = {k: v.to(dtype) for k, v in inputs.items()}
     inputs["mask"] = cast_mask(m, mask)
-    if transposed:  # a shift's slice or a transpose: .view() raises on these
-        inputs = {k: (v.t().contiguous().t() if v.dim() == 2 else v) for k, v in inputs.items()}
     if not ref:
         del inputs["ref_logps"]
     note = f"B={b}, T={t}, {str(dtype)[6:]}, {mask} mask, lengths {lengths}" + \
         ("" if ref else ", ref_logps=None") + "".join(f", {k}={v}" for k, v in options.items())
-    return Case(name, inputs, options, extreme=extreme, scale=10.0 if extreme else 1.0, note=note,
+    # transposed: a transpose's strides, on which .view() raises
+    layout = {k: "transposed" for k, v in inputs.items() if v.dim() == 2} if transposed else {}
+    return Case(name, inputs, options, extreme=extreme, scale=10.0 if extreme else 1.0, note=note, layout=layout,
                 absent={} if ref else {"ref_logps": NAMES.index("ref_logps")})
 
 
@@ -97,7 +100,8 @@ def make_cases(seed: int) -> list[Case]:
         grpo_case(seed, 8, "bnpo", [8, 5, 2, 7], 8, f64, "bool", {"loss_type": "bnpo", "beta": 0.2}),
         grpo_case(seed, 9, "dr_grpo, max_completion_length > T", [6, 1, 4, 5], 6, f32, "int",
                   {"loss_type": "dr_grpo", "max_completion_length": 9}),
-        grpo_case(seed, 19, "dr_grpo, no row reaches T", [4, 2, 3], 6, f64, "float", {"loss_type": "dr_grpo"}),
+        grpo_case(seed, 19, "dr_grpo, an empty row, no row reaches T", [4, 2, 0, 3], 6, f64, "float",
+                  {"loss_type": "dr_grpo"}),
         grpo_case(seed, 10, "grpo, sequence", [6, 2, 0, 4], 6, f32, "float", {**seq}),
         grpo_case(seed, 11, "bnpo, sequence", [7, 3, 6], 7, f64, "int", {"loss_type": "bnpo", **seq},
                   zero_advantage=True),
@@ -113,6 +117,7 @@ def make_cases(seed: int) -> list[Case]:
         grpo_case(seed, 21, "beta=0 with a reference model", [4, 2, 3], 4, f64, "float", {"beta": 0.0}),
         grpo_case(seed, 22, "dr_grpo, max_completion_length == T", [5, 2, 4], 5, f32, "float",
                   {"loss_type": "dr_grpo", "max_completion_length": 5}),
+        grpo_case(seed, 23, "advantages far from ±1", [5, 3, 4], 5, f64, "float", {"beta": 0.04}, adv_scale=20.0),
     ]
     # Seeded: sizes, lengths, options and dtypes that differ from seed to seed.
     g = generator(seed, 100)
@@ -135,12 +140,18 @@ def bad_inputs(seed: int) -> list[Case]:
     wrong_shape.inputs["advantages"] = wrong_shape.inputs["advantages"].unsqueeze(1)
     per_token = base(31, "advantages of shape [B, T]", {})
     per_token.inputs["advantages"] = per_token.inputs["advantages"].unsqueeze(1).expand(3, 4).clone()
+    one = base(38, "advantages of shape [1] (it would broadcast)", {})
+    one.inputs["advantages"] = one.inputs["advantages"][:1].clone()
     return [
-        wrong_shape, per_token,
+        wrong_shape, per_token, one,
         base(32, "beta > 0 with ref_logps None", {"beta": 0.04}, ref=False),
         base(36, "beta = 0.001 with ref_logps None", {"beta": 0.001}, ref=False),
         base(33, "unknown loss_type 'token_mean'", {"loss_type": "token_mean"}),
         base(34, "unknown importance_sampling_level 'group'", {"importance_sampling_level": "group"}),
+        # a known word with space around it or a suffix: a strip() or a prefix match would take it
+        base(39, "unknown loss_type 'dr_grpo '", {"loss_type": "dr_grpo "}),
+        base(40, "unknown loss_type 'bnpo_v2'", {"loss_type": "bnpo_v2"}),
+        base(41, "unknown importance_sampling_level 'sequence\\n'", {"importance_sampling_level": "sequence\n"}),
         base(35, "max_completion_length below T", {"loss_type": "dr_grpo", "max_completion_length": 3}),
         base(37, "max_completion_length below T, loss_type 'grpo'", {"max_completion_length": 2}),
     ]

@@ -13,17 +13,10 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import IPO_SETTLED_NATS, IPO_TARGET_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case
-from grader.catalog.pairs import (REF_NAMES, TOKEN_RATIO_RANGE, extreme_pair_case, masked_mean, masked_sum, pair_case,
-                                  pairwise_spec, strided, with_expanded_masks, with_zeros)
+from grader.catalog.pairs import (REF_NAMES, TOKEN_RATIO_RANGE, extreme_pair_case, longer_sides, masked_mean, masked_sum,
+                                  pair_case, pairwise_spec, strided, with_empty_rows, with_expanded_masks,
+                                  with_zeros)
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
-
-
-def _with_empty_rows(case: Case) -> Case:
-    """Row 1 of the rejected mask and the last row of the chosen mask emptied (a truncated pair)."""
-    case.inputs["rejected_mask"][1] = 0
-    case.inputs["chosen_mask"][-1] = 0
-    case.note += ", two empty responses"
-    return case
 
 
 def make_cases(seed: int) -> list[Case]:
@@ -33,7 +26,7 @@ def make_cases(seed: int) -> list[Case]:
         pair_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"beta": 0.3}, prompt=False),
         pair_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"beta": 0.2}),
         pair_case(seed, 5, "longer, int masks", 5, 12, 9, torch.float32, "int", {"beta": 1.0}),
-        _with_empty_rows(pair_case(seed, 6, "empty responses", 3, 5, 4, torch.float32, "float", {"beta": 0.05})),
+        with_empty_rows(pair_case(seed, 6, "empty responses", 3, 5, 4, torch.float32, "float", {"beta": 0.05})),
         # The fixed battery: exact zeros, non-contiguous log-probs, expanded masks, the range's end.
         with_zeros(pair_case(seed, 9, "exact zeros", 3, 6, 5, torch.float64, "float", {"beta": 0.3})),
         strided(pair_case(seed, 10, "", 3, 6, 6, torch.float32, "float", {"beta": 0.2}), "non-contiguous log-probs"),
@@ -42,6 +35,7 @@ def make_cases(seed: int) -> list[Case]:
         extreme_pair_case(seed, 8, "huge log-ratios, float32", 4, 48, torch.float32, {"beta": 0.1}),
         extreme_pair_case(seed, 12, "per-token log-ratios of ±200", 4, 16, torch.float64, {"beta": 0.1},
                           top=TOKEN_RATIO_RANGE),
+        *longer_sides(seed, pair_case, beta=0.3),
     ]
 
 

@@ -72,10 +72,7 @@ def layout_case(seed: int, salt: int, dtype: torch.dtype, options: dict[str, Any
     logps, d = _typical(seed, salt, b, t)
     case = _case(seed, salt, "non-contiguous", logps, d, dtype, options,
                  remark="logps = x[:, :-1] of a wider x, ref_logps a transposed view")
-    wide = torch.zeros(b, t + 1, dtype=dtype)
-    wide[:, :-1] = case.inputs["logps"]
-    case.inputs["logps"] = wide[:, :-1]
-    case.inputs["ref_logps"] = case.inputs["ref_logps"].t().contiguous().t()
+    case.layout.update(logps="sliced", ref_logps="transposed")
     return case
 
 
@@ -85,7 +82,8 @@ def expanded_case(seed: int, salt: int, dtype: torch.dtype, options: dict[str, A
     logps, d = _typical(seed, salt, b, t)
     ref = (logps[:1] + d[:1]).to(dtype)
     case = _case(seed, salt, "expanded", logps, d, dtype, options, remark="ref_logps = row.expand(B, T)")
-    case.inputs["ref_logps"] = ref.expand(b, t)
+    case.inputs["ref_logps"] = ref.expand(b, t).clone()
+    case.layout["ref_logps"] = "expanded"
     return case
 
 
@@ -115,8 +113,24 @@ def extreme_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.d
     # log-prob by up to 8e-6, which moves e^d by 1.5e-5 relative, beyond float64's tolerance, and
     # an implementation that computes in float32 inside would be blamed for its inputs' rounding.
     logps, d = (logps * 256).round() / 256, (d * 256).round() / 256
-    return _case(seed, salt, name, logps, d, dtype, options, extreme=True, scale=200.0,
+    # Both inputs on the grid, d = ref_logps - logps is exact in float32 too: the tolerance
+    # need not grow with the log-probs' size, and k at small |d| is held to the usual one
+    # (an estimator that cancels large terms, (a² - 2ab + b²)/2 for k2, is off by 1e-3 here).
+    return _case(seed, salt, name, logps, d, dtype, options, extreme=True, scale=1.0,
                  remark="|d| up to 20, log-probs down to -200")
+
+
+def small_d_case(seed: int, salt: int) -> Case:
+    """k3 in float64 at 1e-3 <= |d| <= 3e-2 (log-uniform, both signs): where a series cut after
+    d²/2 is off by d³/6 in value and d²/2 in gradient, more than float64's tolerance."""
+    g = generator(seed, salt)
+    b, t = 3, 16
+    logps = -(0.5 + 2.5 * torch.rand(b, t, generator=g, dtype=torch.float64))
+    mag = 1e-3 * 30 ** torch.rand(b, t, generator=g, dtype=torch.float64)
+    mag[0, 0] = 3e-2  # the range's top at every seed
+    sign = torch.where(torch.rand(b, t, generator=g) < 0.5, -1.0, 1.0).to(torch.float64)
+    return _case(seed, salt, "k3 at small |d|, float64", logps, sign * mag, torch.float64, {"kind": "k3"},
+                 remark="1e-3 <= |d| <= 3e-2")
 
 
 def make_cases(seed: int) -> list[Case]:
@@ -144,14 +158,17 @@ def make_cases(seed: int) -> list[Case]:
         extreme_case(seed, 18, "|d| to 20, log-probs to -200, float32, k1", 2, 16, f32, {"kind": "k1"}),
         extreme_case(seed, 19, "|d| to 20, log-probs to -200, float32, k2", 2, 16, f32, {"kind": "k2"}),
         extreme_case(seed, 20, "|d| to 20, log-probs to -200, float64", 3, 24, f64, {"kind": "k3"}),
+        small_d_case(seed, 21),
     ]
 
 
 def bad_inputs(seed: int) -> list[Case]:
     """Kinds the contract does not know: each must raise ValueError naming k1, k2 and k3."""
     logps, d = _typical(seed, 30, 2, 3)
+    # a word it does not know, the right word in the wrong case, with space around it or a suffix
+    # (a strip() or a prefix match would take them), and nothing
     return [Case(f"kind={kind!r}", {"logps": logps, "ref_logps": logps + d}, {"kind": kind})
-            for kind in ("k4", "K3", " k3", "kl", "")]
+            for kind in ("k4", "K3", " k3", "k3 ", "k1\n", "k3_low_var", "kl", "")]
 
 
 # ---------------------------------------------------------------- the contract's pieces

@@ -27,7 +27,7 @@ Return (loss, rewards, kl), each in the inputs' dtype. No gradient may flow thro
 the mismatched log-probs come from the policy's own forward pass and carry a graph in
 training, and the grader passes them (and ref_logps) with requires_grad and checks that
 they receive none. Empty kl_* inputs raise ValueError. A batch may be all desirable or all
-undesirable.
+undesirable, and the log-prob inputs may be non-contiguous (slices of longer tensors).
 
 Ranges: β from 0.01 to 1; |r - z0| up to 1e4 (sequence log-probs of long completions),
 where β·|r - z0| reaches 1000; weights any positive numbers.

@@ -76,7 +76,8 @@ def make_cases(seed: int) -> list[Case]:
     cases.append(_case("mixed labels, unequal weights", *_logps(r, 6), *_kl(r, 4, 1.5), _labels(r, 6),
                        {"beta": 0.2, "desirable_weight": 1.33, "undesirable_weight": 0.7}, "z0 > 0", F32))
     r = g(2)
-    cases.append(_case("all desirable", *_logps(r, 4), *_kl(r, 3, 2.0), _labels(r, 4, "all"), {}, "z0 > 0", F64))
+    cases.append(_case("all desirable", *_logps(r, 4), *_kl(r, 3, 2.0), _labels(r, 4, "all"), {"desirable_weight": 1.4},
+                       "z0 > 0", F64))
     r = g(3)
     cases.append(_case("all undesirable", *_logps(r, 3), *_kl(r, 5, 1.0), _labels(r, 3, "none"),
                        {"beta": 0.5, "undesirable_weight": 1.5}, "z0 > 0", F32))
@@ -119,6 +120,12 @@ def make_cases(seed: int) -> list[Case]:
     gaps = torch.tensor([2.0, -1.5, 1.25, -0.5, 0.25], dtype=F64)
     cases.append(_case("KL pairs of both signs", *_logps(r, 4), kl_ref + gaps, kl_ref, _labels(r, 4),
                        {"beta": 0.2, "undesirable_weight": 1.3}, "mean log-ratio 0.3, z0 > 0", F64))
+    # What slicing a concatenated batch hands over: every other element of longer tensors.
+    r = g(16)
+    case = _case("non-contiguous inputs", *_logps(r, 5), *_kl(r, 4, 1.2), _labels(r, 5), {"beta": 0.3},
+                 "the four log-prob inputs x[1::2] of longer tensors", F32)
+    case.layout.update({name: "strided" for name in NAMES[:4]})
+    cases.append(case)
     return cases
 
 

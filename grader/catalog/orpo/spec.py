@@ -13,7 +13,7 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import BEHAVIOUR_RTOL, ORPO_MOVE_NATS, ORPO_ODDS_EXTRA_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps
-from grader.catalog.pairs import (POLICY_NAMES, layout_mask, masked_mean, masked_sum, pairwise_spec, policy_case,
+from grader.catalog.pairs import (POLICY_NAMES, layout_mask, longer_sides, masked_mean, masked_sum, pairwise_spec, policy_case,
                                   softplus_by_hand, strided, tied, with_expanded_masks, with_zeros)
 from grader.checks.conventions import Conventions, Knob, reduce_tokens, reduction_knob
 
@@ -80,6 +80,7 @@ def make_cases(seed: int) -> list[Case]:
         tied(policy_case(seed, 12, "equal mean log-probs", 3, 5, 5, torch.float64, "float", {"lam": 0.5}, top=top),
              {"policy_rejected_logps": "policy_chosen_logps", "rejected_mask": "chosen_mask"},
              "log odds ratio 0 in every row"),
+        *longer_sides(seed, lambda *a: policy_case(*a, top=top), lam=0.5),
     ]
 
 

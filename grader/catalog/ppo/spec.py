@@ -41,6 +41,10 @@ def advantages_of(g: torch.Generator, b: int, t: int, kind: str) -> torch.Tensor
         return -(a.abs() + 0.1)
     if kind == "zero":
         return torch.zeros(b, t, dtype=F64)
+    if kind == "large":  # whitened advantages reach a few units; raw ones (the contract's "as given") far more
+        a = 20 * a
+        a[0, :2] = torch.tensor([60.0, -60.0], dtype=F64)[: min(t, 2)]
+        return a
     a = torch.where(torch.rand(b, t, generator=g, dtype=F64) < 0.15, 0.0, a)  # some exact zeros ...
     if b * t > 1:
         a[0, 0] = 0.0  # ... and always one on a response token
@@ -52,11 +56,11 @@ def assemble(name: str, g_note: str, tensors: dict[str, torch.Tensor], dtype: to
     """A case from float64 tensors: cast to `dtype`, checked against the contract's margins."""
     inputs = {k: tensors[k].to(dtype) for k in NAMES[:-1]}
     inputs["mask"] = mask
-    if transposed:  # same values, column-major strides: what a transpose or a shift hands over
-        inputs = {k: v.t().contiguous().t() for k, v in inputs.items()}
     check_margins(inputs, options)
     note = g_note + "".join(f", {k}={v}" for k, v in options.items())
-    return Case(name, inputs, options, extreme=extreme, scale=scale, note=note)
+    # transposed: the same values in column-major strides, what a transpose or a shift hands over
+    layout = {k: "transposed" for k, v in inputs.items() if v.dim() == 2} if transposed else {}
+    return Case(name, inputs, options, extreme=extreme, scale=scale, note=note, layout=layout)
 
 
 def check_margins(inputs: dict[str, torch.Tensor], options: dict[str, Any]) -> None:
@@ -70,7 +74,7 @@ def check_margins(inputs: dict[str, torch.Tensor], options: dict[str, Any]) -> N
 
 def ppo_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype, mask: str,
              options: dict[str, Any], lengths: list[int] | None = None, adv: str = "normal",
-             transposed: bool = False) -> Case:
+             transposed: bool = False, returns_scale: float = 1.0) -> Case:
     """Plausible PPO inputs: log-ratios of about ±0.4 (both sides of the band), values that move
     about ±0.4 from old_values (so value clipping is often active); padding holds finite numbers."""
     g = generator(seed, salt)
@@ -84,8 +88,10 @@ def ppo_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype
     step = away_from(0.4 * torch.randn(b, t, generator=g, dtype=F64), (-eps_v, eps_v), 2e-3)
     tensors = {"logps": old + ratio.log(), "old_logps": old, "advantages": advantages_of(g, b, t, adv),
                "values": old_values + step, "old_values": old_values,
-               "returns": old_values + 0.8 * torch.randn(b, t, generator=g, dtype=F64)}
+               "returns": old_values + 0.8 * returns_scale * torch.randn(b, t, generator=g, dtype=F64)}
     note = f"B={b}, T={t}, {str(dtype)[6:]}, {mask} mask, lengths {lengths}" + (", non-contiguous" if transposed else "")
+    if adv == "large":
+        note += ", advantages up to ±60, returns far from the values"
     return assemble(name, note, tensors, dtype, lengths_mask(lengths, t, mask), options, transposed)
 
 
@@ -151,6 +157,8 @@ def make_cases(seed: int) -> list[Case]:
                          {"clip_eps": 0.1, "value_clip_eps": 0.3}),
         ppo_case(seed, 13, "larger", 6, 12, f32, "float", {"clip_eps": 0.25, "value_clip_eps": 0.1, "vf_coef": 0.5},
                  lengths=[12, 9, 7, 12, 3, 10]),
+        ppo_case(seed, 16, "large advantages and returns", 3, 6, F64, "float", {"vf_coef": 0.5}, lengths=[6, 5, 3],
+                 adv="large", returns_scale=25.0),
         extreme_case(seed, 14, "|log-ratio| up to 20, float64", F64, {"clip_eps": 0.1}),
         extreme_case(seed, 15, "|log-ratio| up to 20, float32", torch.float32, {}),
     ]

@@ -105,6 +105,8 @@ def make_cases(seed: int) -> list[Case]:
         with_layout(_case(seed, 11, "", [P, S, P], 6, 9, torch.float32, "float", {"average": True}),
                     "non-contiguous logits", logits="sliced"),
         _same_mask(_case(seed, 12, "expanded mask", [P, P, P], 5, 6, torch.float64, "bool", {"average": True})),
+        # one predicted position per row, several rows: a squeeze() without its dim makes [B, 1] a [B]
+        _case(seed, 13, "T=2, B=3", [P, P, S], 2, 5, torch.float32, "float", {}),
         _case(seed, 7, "logit gaps of hundreds", [P, S], 6, 8, torch.float32, "float", {"average": True},
               spread=200.0, extreme=True),
         _case(seed, 8, "logit gaps of thousands", [S, P], 5, 8, torch.float64, "int", {},

@@ -13,7 +13,7 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import BEHAVIOUR_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case, generator, token_logps
-from grader.catalog.pairs import (LOGISTIC_BAND, POLICY_NAMES, extreme_policy_case, layout_mask, masked_mean,
+from grader.catalog.pairs import (LOGISTIC_BAND, POLICY_NAMES, extreme_policy_case, layout_mask, longer_sides, masked_mean,
                                 masked_sum, pairwise_spec, policy_case, shift_rows, softplus_by_hand, strided,
                                 with_expanded_masks, with_zeros)
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
@@ -39,6 +39,7 @@ def make_cases(seed: int) -> list[Case]:
                                       {"beta": 2.5, "gamma": 0.8})),
         _gamma_apart(policy_case(seed, 12, "rewards exactly γ apart", 3, 4, 4, torch.float64, "float",
                                  {"beta": 2.0, "gamma": 1.0}, layout="none")),
+        *longer_sides(seed, policy_case, beta=2.0, gamma=0.5),
     ]
 
 
