@@ -107,8 +107,11 @@ def extreme_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.d
     g = generator(seed, salt)
     logps = -(20 + 160 * torch.rand(b, t, generator=g, dtype=torch.float64))  # [-180, -20]
     d = 40 * torch.rand(b, t, generator=g, dtype=torch.float64) - 20  # [-20, 20]
-    d[0, 0], d[0, 1] = 20.0, -20.0
+    d[0, 0], d[0, 1], d[0, 2] = 20.0, -20.0, 10 / 256
     logps[0, 0], logps[0, 1] = -20.0, -180.0  # ref_logps 0 and -200: the range's two ends
+    # and a small d near -200, where squares of the log-probs round in float32: a formula that
+    # cancels them, (a² - 2ab + b²)/2, is off by about 1e-3 where k2 is 8e-4
+    logps[0, 2] = -(199 + 187 / 256)
     # On a grid of 2^-8, so that float32 holds every input exactly: near -200 float32 rounds a
     # log-prob by up to 8e-6, which moves e^d by 1.5e-5 relative, beyond float64's tolerance, and
     # an implementation that computes in float32 inside would be blamed for its inputs' rounding.
