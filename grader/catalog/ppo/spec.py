@@ -125,8 +125,14 @@ def extreme_case(seed: int, salt: int, name: str, dtype: torch.dtype, options: d
     log_ratio = 20 * (2 * torch.rand(b, t, generator=g, dtype=F64) - 1)
     log_ratio[:, 0], log_ratio[:, 1] = 20.0, -20.0  # the ends of the range in every row
     ratio = away_from(log_ratio.exp(), (1 - eps, 1 + eps), 2e-3)
+    # Both log-probs on a grid of 2^-12, which float32 holds exactly down to -256: code that
+    # computes in float32 inside then gets the same log-ratio, not one off by 1.5e-5 (float32's
+    # rounding near -200), which at ratios of e^20 moves the gradient past float64's tolerance.
+    # The rounding moves a ratio by at most 2.5e-4 of itself, inside the 2e-3 kept from 1 ± ε.
+    on_grid = lambda x: (x * 4096).round() / 4096  # noqa: E731
+    logps, old = on_grid(old + ratio.log()), on_grid(old)
     old_values = torch.randn(b, t, generator=g, dtype=F64)
-    tensors = {"logps": old + ratio.log(), "old_logps": old, "advantages": advantages_of(g, b, t, "normal"),
+    tensors = {"logps": logps, "old_logps": old, "advantages": advantages_of(g, b, t, "normal"),
                "values": old_values + away_from(0.4 * torch.randn(b, t, generator=g, dtype=F64), (-0.2, 0.2), 2e-3),
                "old_values": old_values, "returns": old_values + torch.randn(b, t, generator=g, dtype=F64)}
     note = f"B={b}, T={t}, {str(dtype)[6:]}, log-probs to -200, |log-ratio| up to 20"
