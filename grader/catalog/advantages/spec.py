@@ -13,7 +13,7 @@ from typing import Any, Callable
 import torch
 
 from grader.catalog.advantages.conventions import GROUP_CONVENTIONS, RLOO_CONVENTIONS
-from grader.checks.cases import Case, generator
+from grader.checks.cases import Case, generator, with_layout
 from grader.checks.details import details
 from grader.checks.function import FunctionSpec, Param
 from grader.checks.multi import FunctionsSpec
@@ -41,12 +41,6 @@ def _case(name: str, rewards: torch.Tensor, g: torch.Generator, options: dict[st
     opts = "".join(f", {k}={v!r}" for k, v in options.items() if k != "group_size")
     return Case(name, {"rewards": rewards}, options, extreme=extreme, scale=scale, upstream=upstream,
                 note=f"B={rewards.shape[0]}, G={options['group_size']}, {str(rewards.dtype)[6:]}{opts}, {note}")
-
-
-def strided(case: Case) -> Case:
-    """`case` with its rewards passed as every other element of a longer tensor."""
-    case.layout["rewards"] = "strided"
-    return case
 
 
 def _random_case(seed: int, salt: int, name: str, scales: tuple[str | None, ...]) -> Case:
@@ -105,8 +99,8 @@ def group_cases(seed: int) -> list[Case]:
         _case("binary rewards", bits, binary, {"group_size": 8, "scale": "group"}, "0/1 rewards, group 0 all 1"),
         _case("batch scale, all rewards equal", torch.full((4,), 0.5, dtype=F32), bad_batch,
               {"group_size": 2, "scale": "batch"}, "zeros, not NaN"),
-        strided(_case("non-contiguous rewards", long[::2].clone(), g(10), {"group_size": 3},
-                      "rewards[1::2] of a longer tensor")),
+        with_layout(_case("", long[::2].clone(), g(10), {"group_size": 3}, "rewards[1::2] of a longer tensor"),
+                    "non-contiguous rewards", rewards="strided"),
         _random_case(seed, 11, "seeded 1", (None, "group", "batch", "none")),
         _random_case(seed, 12, "seeded 2", (None, "batch", "none")),
         _extreme(seed, 13, "near 1e4, float32", F32, {"group_size": 4}),
@@ -151,8 +145,8 @@ def rloo_cases(seed: int) -> list[Case]:
         _case("B = G", _groups(g(23), [1.0], [1.0], 5, F32), g(23), {"group_size": 5}, "one group"),
         _case("group_size 2", _groups(g(24), [0.0, 3.0, -1.0], [1.0, 0.5, 2.0], 2, F64), g(24),
               {"group_size": 2}, "3 groups of 2"),
-        strided(_case("non-contiguous rewards", long[1::2].clone(), g(25), {"group_size": 3},
-                      "rewards[1::2] of a longer tensor")),
+        with_layout(_case("", long[1::2].clone(), g(25), {"group_size": 3}, "rewards[1::2] of a longer tensor"),
+                    "non-contiguous rewards", rewards="strided"),
         _random_case(seed, 26, "seeded 1", (None,)),
         _random_case(seed, 27, "seeded 2", (None,)),
         _extreme(seed, 28, "near 1e4, float32", F32, {"group_size": 4}),
