@@ -321,13 +321,14 @@ def test_results_past_the_file_cap_are_the_submissions_and_a_failing_writer_the_
     assert result.message == ("its results are larger than the 2 MB a kata's results may take: an output far larger "
                               "than the kata's (a tensor broadcast by mistake?) or one returned many times over.")
     breaks_writer = ("import grader.sandbox.plain as plain\n\n\ndef _broken(*args, **kwargs):\n"
-                     "    raise RuntimeError('the writer broke')\n\n\nplain.dump = _broken\n\n\n"
+                     "    raise RuntimeError('the writer broke')\n\n\nplain.dump = _broken\nprint('loaded')\n\n\n"
                      + solution_source("get_probs"))
     result = grade_one("get_probs", breaks_writer)
     assert result.status == "error"
     assert result.message == ("the grader's own code failed in the sandboxed process after the submission ran "
                               "(RuntimeError: the writer broke). Unless the submission tampers with the grader, this "
                               "is a bug in the grader, not in your code: please report it with this message.")
+    assert result.output == "loaded"  # the worker's own line is in the message, not shown as the submission's
 
 
 def test_deleting_its_own_file_leaves_the_workspace(grade_files, tmp_path):

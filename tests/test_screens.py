@@ -279,3 +279,24 @@ def test_a_kata_message_wraps_under_its_margin(width):
     said = lines[1:lines.index("")]
     assert len(said) >= 3 and all(line.startswith(" ") for line in said), said
     assert said[-1].strip() == "return torch.zeros(2).view(3)" and said[-1].startswith(" " * 5)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_submissions_long_output_lines_wrap_under_their_margin(width):
+    """A printed line longer than the screen goes on under the output's margin, two columns
+    further in, and loses nothing; a tab is spaces."""
+    long = "step 12: " + "x" * 130 + " done"
+    printed = f"first line\n{long}\n\tafter a tab"
+    con = piped(width)
+    render.report(con, Report([KataResult("dpo", "error", message="it failed.", output=printed)], seed=5))
+    out = text(con)
+    unbroken(out, width)
+    lines = out.splitlines()
+    block = lines[lines.index("  output of the submission:") + 1:]
+    block = block[:block.index("")] if "" in block else block
+    pad = " " * (2 if width < 80 else 4)
+    assert block[0] == pad + "first line" and block[-1] == pad + "    after a tab", block
+    middle = block[1:-1]
+    assert len(middle) >= 2 and middle[0].startswith(pad + "step 12: x"), middle
+    assert all(line.startswith(pad + "  ") and line[len(pad) + 2] != " " for line in middle[1:]), middle
+    assert middle[0][len(pad):] + "".join(line[len(pad) + 2:] for line in middle[1:]) == long

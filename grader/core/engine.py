@@ -30,7 +30,7 @@ from grader.core.kata import Kata
 from grader.core.results import CheckResult, KataResult, Report, not_run_after_contract
 from grader.sandbox import plain, untrusted
 from grader.sandbox.pool import Job, Limits, Outcome, Sandbox
-from grader.sandbox.worker import UNWRITABLE
+from grader.sandbox.worker import UNWRITABLE, WORKER_FAILED_MARK
 
 
 @dataclass
@@ -256,6 +256,10 @@ def _read_log_tail(path: str, limit: int = 2000) -> tuple[int, str]:
 
 
 def _output_text(size: int, tail: str) -> str:
+    # The worker's own line when it fails is the grader's, quoted in the kata's message: not the submission's output.
+    if WORKER_FAILED_MARK in tail:
+        kept = "\n".join(line for line in tail.split("\n") if not line.startswith(WORKER_FAILED_MARK)).strip("\n")
+        size, tail = max(0, size - len(tail.encode()) + len(kept.encode())), kept
     # Control characters (ESC above all, C1 too) could move the cursor and redraw the report: show them as U+FFFD.
     tail = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "\ufffd", tail)
     if not tail:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import textwrap
 
+from rich.cells import chop_cells
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -82,7 +83,10 @@ def _output(con: Console, r: KataResult, limit: int | None, more: str = "--verbo
         f"output of the submission (last {len(shown)} of {len(lines)} lines; {more} shows all):"
     pad = " " * margin(con)
     con.print(Text("  " + said, style="dim"))
-    con.print(Text(sanitize("\n".join(pad + line for line in shown)), style="dim"))
+    width = max(20, con.width - len(pad) - 2)  # a long line goes on under the margin, two columns further in
+    wrapped = [pad + ("  " if i else "") + part for line in shown
+               for i, part in enumerate(chop_cells(sanitize(line.expandtabs(4)), width) or [""])]
+    con.print(Text("\n".join(wrapped), style="dim"))
 
 
 def _tracebacks(con: Console, r: KataResult, checks: list, verbose: bool, more: str = "--verbose") -> None:

@@ -40,7 +40,8 @@ checks that no gradient reaches them).
                        token mean within one batch; TRL's "dapo" when the
                        normaliser is this batch)
            "dr_grpo":  sum over all response tokens / (B · L), L =
-                       max_completion_length, T by default
+                       max_completion_length, T by default ("grpo"
+                       and "bnpo" ignore max_completion_length)
     mean_kl        mean of k3 over response tokens (0 without ref_logps;
                    with ref_logps, reported whatever beta is, 0 included)
     clip_fraction  mean over response tokens of "clipped in the advantage's

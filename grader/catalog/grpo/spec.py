@@ -118,6 +118,17 @@ def make_cases(seed: int) -> list[Case]:
         grpo_case(seed, 22, "dr_grpo, max_completion_length == T", [5, 2, 4], 5, f32, "float",
                   {"loss_type": "dr_grpo", "max_completion_length": 5}),
         grpo_case(seed, 23, "advantages far from ±1", [5, 3, 4], 5, f64, "float", {"beta": 0.04}, adv_scale=20.0),
+        # Every option away from its default, in each loss_type and level: an option honoured in
+        # one combination only (max_completion_length outside "dr_grpo", epsilon_low under
+        # "sequence" alone) shows. max_completion_length is "dr_grpo"'s alone: the others ignore it.
+        grpo_case(seed, 24, "grpo, every option set", [6, 2, 5, 3], 6, f64, "float",
+                  {"beta": 0.1, "epsilon_low": 0.1, "epsilon_high": 0.28, "max_completion_length": 9}),
+        grpo_case(seed, 25, "bnpo, sequence, every option set", [5, 3, 4], 5, f32, "int",
+                  {"loss_type": "bnpo", "beta": 0.2, "epsilon_low": 0.15, "epsilon_high": 0.25,
+                   "max_completion_length": 8, **seq}),
+        grpo_case(seed, 26, "dr_grpo, every option set", [6, 4, 1, 5], 7, f64, "bool",
+                  {"loss_type": "dr_grpo", "beta": 0.2, "epsilon_low": 0.1, "epsilon_high": 0.3,
+                   "max_completion_length": 8}),
     ]
     # Seeded: sizes, lengths, options and dtypes that differ from seed to seed.
     g = generator(seed, 100)
