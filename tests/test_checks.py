@@ -144,3 +144,46 @@ def test_behaviour_fails_when_rejected_probability_does_not_fall(grade_one):
     c = check(r, "behaviour")
     assert c.status == "fail"
     assert "π(y_l) did not fall" in c.message
+
+
+def test_switching_an_inputs_autograd_flag_fails_inputs_unchanged(grade_one):
+    """The caller's tensor loses requires_grad: its values are intact, its next backward breaks.
+    A constant (advantages' rewards) and a differentiated input (dpo's log-probs) alike."""
+    rloo = solution_source("advantages").replace(
+        '    grouped = _grouped(rewards, group_size)  # [B/G, G]\n    others',
+        '    rewards.requires_grad_(False)\n    grouped = _grouped(rewards, group_size)  # [B/G, G]\n    others')
+    assert rloo != solution_source("advantages")
+    c = check(grade_one("advantages", rloo), "inputs_unchanged")
+    assert c.status == "fail"
+    assert c.message.startswith("rloo_advantages: case ")
+    assert "the call switched requires_grad of 'rewards', the caller's tensor" in c.message
+    src = dpo_with("    chosen_mask = chosen_mask.to(", "    policy_chosen_logps.detach_()\n    chosen_mask = chosen_mask.to(")
+    c = check(grade_one("dpo", src), "inputs_unchanged")
+    assert c.status == "fail" and "switched requires_grad of 'policy_chosen_logps'" in c.message
+
+
+def test_a_value_error_without_a_message_fails_bad_input(grade_one):
+    src = solution_source("kl_penalty").replace('raise ValueError(f"unknown kind {kind!r}', 'raise ValueError("" and f"{kind!r}')
+    assert src != solution_source("kl_penalty")
+    c = check(grade_one("kl_penalty", src), "bad_input")
+    assert c.status == "fail"
+    assert c.message == ("input 'kind='k4'' should raise ValueError with a message saying what is wrong; it raised "
+                         "ValueError with no message. Not one of the catalogued mistakes; `kata hint kl_penalty` "
+                         "explains the computation step by step.")
+    assert c.mistake is None
+
+
+def test_an_output_with_a_graph_is_named_only_by_its_own_mistake(grade_one):
+    """kto's kl (z0) keeping kl_ref_logps' graph is not 'rewards not detached': the check names
+    the output, and no catalogued mistake of another output."""
+    src = solution_source("kto").replace("z0 = (kl_policy_logps - kl_ref_logps).mean().clamp(min=0).detach()",
+                                         "z0 = (kl_policy_logps.detach() - kl_ref_logps).mean().clamp(min=0)")
+    assert src != solution_source("kto")
+    r = grade_one("kto", src)
+    c = check(r, "rewards_detached")
+    assert c.status == "fail" and c.mistake is None
+    assert "'kl' carries an autograd graph (requires_grad=True)" in c.message
+    rewards = solution_source("kto").replace("return losses.mean(), rewards, z0", "return losses.mean(), r, z0")
+    assert rewards != solution_source("kto")
+    c = check(grade_one("kto", rewards), "rewards_detached")
+    assert c.status == "fail" and c.mistake == "rewards not detached"

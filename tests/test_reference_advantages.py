@@ -148,7 +148,7 @@ def test_every_mistake_model_of_each_function_shows_on_every_seed():
 def test_reference_passes_every_check(grade_one):
     r = grade_one("advantages", solution_source("advantages"), seed=5)
     assert r.status == "pass", [(c.name, c.message) for c in r.failed_checks]
-    assert check(r, "values").message.startswith("group_advantages: all outputs match the reference on 13 cases | "
+    assert check(r, "values").message.startswith("group_advantages: all outputs match the reference on 14 cases | "
                                                  "rloo_advantages: all outputs match")
     assert check(r, "bad_input").status == "pass"
 

@@ -158,7 +158,7 @@ def test_reference_passes_every_check(grade_one):
     r = grade_one("kto", solution_source("kto"), seed=4)
     assert r.status == "pass", [(c.name, c.message) for c in r.failed_checks]
     assert check(r, "constants_detached").message == \
-        "no gradient reaches ref_logps, kl_policy_logps, kl_ref_logps on 16 cases"
+        "no gradient reaches ref_logps, kl_policy_logps, kl_ref_logps on 17 cases"
 
 
 def test_sigmoid_written_with_exp_fails_gradients_at_thousands_of_nats(grade_one):

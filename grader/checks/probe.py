@@ -152,7 +152,9 @@ def run_case(spec: Any, fn: Callable, case: Case, device: str = "cpu") -> dict[s
     for name in present:
         inputs[name].requires_grad_(True)
     run: dict[str, Any] = {"error": None, "outputs": [], "types": [], "grads": {}, "backward_error": None,
-                           "custom_backward": False, "inputs_after": {}, "returned": None}
+                           "custom_backward": False, "inputs_after": {}, "flags_changed": [], "returned": None}
+    given = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
+    flags = {k: v.requires_grad for k, v in given.items()}  # the caller's autograd flags, as passed
     try:
         try:
             raw = call(fn, case, inputs, options)
@@ -188,9 +190,8 @@ def run_case(spec: Any, fn: Callable, case: Case, device: str = "cpu") -> dict[s
             run["backward_error"] = describe_error(exc)
         return run
     finally:
-        after = {k: v.detach().to("cpu").clone() for k, v in inputs.items()}
-        after.update({k: v.detach().to("cpu").clone() for k, v in options.items() if isinstance(v, torch.Tensor)})
-        run["inputs_after"] = after
+        run["inputs_after"] = {k: v.detach().to("cpu").clone() for k, v in given.items()}
+        run["flags_changed"] = [k for k, v in given.items() if v.requires_grad != flags[k]]
 
 
 @contextmanager

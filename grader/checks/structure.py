@@ -122,7 +122,10 @@ def check_rewards_detached(ctx: Context) -> CheckResult:
         for name in spec.detached:
             t = run["types"][spec.outputs.index(name)]
             if t["tensor"] and (t["requires_grad"] or t["grad_fn"]):
-                mistake = mistake_at(ctx, "rewards_detached")
+                # the catalogued mistake about this output ("rewards not detached" for chosen_rewards), if any:
+                # kto's kl carrying a graph is not its rewards'
+                at = [m for m in ctx.mistakes if m.check == "rewards_detached"]
+                mistake = next((m for m in at if m.name.split()[0] in name), None)
                 return fail("rewards_detached", f"case {ctx.cases[i].describe()}: '{name}' carries an autograd graph "
                             f"(requires_grad=True)." + named(mistake), mistake)
     if all(r["error"] for r in ctx.runs):
@@ -160,11 +163,13 @@ def check_bad_input(ctx: Context) -> CheckResult:
     if not probes:
         return CheckResult("bad_input", "skip", "no rejected inputs in this kata's contract")
     for p in probes:
-        if p.get("value_error"):
+        said = p.get("message") if isinstance(p.get("message"), str) else ""
+        if p.get("value_error") and said.strip():
             continue
-        mistake = mistake_at(ctx, "bad_input")
+        mistake = None if p.get("value_error") else mistake_at(ctx, "bad_input")  # rejected, but silently
         got = "returned a result without raising" if p.get("raised") is None else \
-            f"raised {p['raised']} ({(p.get('message') or '').splitlines()[0][:120] if p.get('message') else ''})"
+            f"raised {p['raised']} with no message" if not said.strip() else \
+            f"raised {p['raised']} ({said.strip().splitlines()[0][:120]})"
         return fail("bad_input", f"input '{p['case']}' should raise ValueError with a message saying what is wrong; "
                     f"it {got}." + named(mistake), mistake)
     return CheckResult("bad_input", "pass", f"all {len(probes)} rejected inputs raise ValueError: "
@@ -200,6 +205,12 @@ def check_inputs_unchanged(ctx: Context) -> CheckResult:
                 return fail("inputs_unchanged", f"case {case.describe()}: '{name}' was modified in place by the call. "
                             "Work on new tensors (x = x * m, not x *= m; no .masked_fill_, .clamp_ or .copy_ on "
                             "inputs; torch.as_tensor(t) returns t itself)." + named(mistake), mistake)
+        flags = run.get("flags_changed") or []
+        changed = [n for n in given if n in flags] if isinstance(flags, list) else list(given)
+        if changed:  # the caller's tensor lost (or gained) requires_grad: its next backward breaks
+            return fail("inputs_unchanged", f"case {case.describe()}: the call switched requires_grad of "
+                        f"'{changed[0]}', the caller's tensor. Leave the inputs' autograd flags alone "
+                        "(no .requires_grad_(False) or .detach_() on an input): use x.detach(), a new tensor.")
     return CheckResult("inputs_unchanged", "pass", f"all {checked} tensors passed (inputs and options) unchanged")
 
 

@@ -28,8 +28,9 @@ rloo_advantages(rewards, group_size)  (Ahmadian et al. 2024):
 Both return [B] advantages in the rewards' dtype, in input order, with no autograd graph
 (they are targets; the grader passes rewards with requires_grad). Both raise ValueError
 with a message when rewards is not 1-D, when group_size < 2, when B is not a multiple of
-group_size, or (group_advantages) when scale is not one of the three. A group whose
-rewards are all equal gives zeros, never NaN.
+group_size (under every scale), or (group_advantages) when scale is not one of the three.
+A group whose rewards are all equal gives zeros (up to the rounding of its mean), never
+NaN.
 
 Ranges: float32 or float64; group_size from 2 to B (B = G is one group); rewards of any
 sign up to 1e4 in magnitude with spreads of order 1 (a summed log-prob as a reward), or

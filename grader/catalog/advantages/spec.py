@@ -59,14 +59,17 @@ def _random_case(seed: int, salt: int, name: str, scales: tuple[str | None, ...]
     return _case(name, _groups(g, means, spreads, size, dtype), g, options, "seeded shape")
 
 
-def _extreme(seed: int, salt: int, name: str, dtype: torch.dtype, options: dict[str, Any]) -> Case:
+def _extreme(seed: int, salt: int, name: str, dtype: torch.dtype, options: dict[str, Any],
+             means: list[float] | None = None) -> Case:
     """Rewards near ±1e4 with spreads of about 1 (summed log-probs as rewards). Rounding the
     inputs alone moves an advantage by up to ulp(1e4)/spread, about 1e-3 in float32, so these
-    cases allow an absolute error of atol · scale (1e-2 in float32, 1e-3 in float64)."""
+    cases allow an absolute error of atol · scale (1e-2 in float32, 1e-3 in float64). Group
+    means within a few units of each other (`means`) give a batch spread of about 1 too, where
+    the variance taken as E[r²] - E[r]² cancels to noise."""
     g = generator(seed, salt)
     size = options["group_size"]
-    means = [1e4 - 3, -1e4 + 2, 1e4 + 5, 9.9e3]
-    rewards = _groups(g, means, [1.0, 2.0, 0.5, 1.5], size, dtype)
+    means = means or [1e4 - 3, -1e4 + 2, 1e4 + 5, 9.9e3]
+    rewards = _groups(g, means, [(1.0, 2.0, 0.5, 1.5)[k % 4] for k in range(len(means))], size, dtype)
     return _case(name, rewards, g, options, "rewards near ±1e4", extreme=True, scale=1e3)
 
 
@@ -105,6 +108,10 @@ def group_cases(seed: int) -> list[Case]:
         _random_case(seed, 12, "seeded 2", (None, "batch", "none")),
         _extreme(seed, 13, "near 1e4, float32", F32, {"group_size": 4}),
         _extreme(seed, 14, "near 1e4, float64", F64, {"group_size": 8, "scale": "batch"}),
+        _extreme(seed, 16, "batch scale, near 1e4 of one sign, float32", F32, {"group_size": 4, "scale": "batch"},
+                 means=[1e4 - 1, 1e4 + 1, 1e4, 1e4 + 2]),
+        _case("batch scale, a group of equal rewards", torch.tensor([1.0] * 4 + [0.0, 1.0, 2.0, 3.0], dtype=F64),
+              g(18), {"group_size": 4, "scale": "batch"}, "the equal group counts in the batch's spread"),
     ]
 
 
@@ -126,9 +133,13 @@ def group_bad_inputs(seed: int) -> list[Case]:
         _bad("scale 'Group'", r, {"group_size": 4, "scale": "Group"}),
         _bad("scale 'batch '", r, {"group_size": 4, "scale": "batch "}),  # a strip() would take these
         _bad("scale 'none_'", r, {"group_size": 4, "scale": "none_"}),  # a prefix match this
-        # the shape rules hold whatever the scale, not only at its default
-        _bad("B=12, group_size 5, scale 'batch'", r, {"group_size": 5, "scale": "batch"}),
-        _bad("group_size 1, scale 'none'", r, {"group_size": 1, "scale": "none"}),
+        _bad("scale 'None'", r, {"group_size": 4, "scale": "None"}),
+        _bad("scale None", r, {"group_size": 4, "scale": None}),
+        # every shape rule holds under every scale, not only at the default
+        *[_bad(f"{name}, scale {scale!r}", x, {"group_size": size, "scale": scale})
+          for scale in ("batch", "none")
+          for name, x, size in (("rewards [B, 1]", r.reshape(12, 1), 4), ("group_size 1", r, 1),
+                                ("B=12, group_size 5", r, 5))],
     ]
 
 

@@ -104,6 +104,14 @@ def make_cases(seed: int) -> list[Case]:
                  extreme=True, remark="γλ = 0.225"),
         gae_case(seed, 17, "scores far from 0", [6, 4, 5], 3, 6, f64, "float", {"gamma": 1.0, "lam": 0.95},
                  sparse=True, magnitude=20.0, remark="the last token's reward up to ±60, values about ±20"),
+        # 0 and 1 meet the other option off its default: a shortcut for λ = 1 (Monte Carlo
+        # returns) must keep γ, and one for γ = 0 must hold whatever λ.
+        gae_case(seed, 18, "λ = 1, γ < 1", [5, 2, 4], 3, 5, f64, "float", {"gamma": 0.9, "lam": 1.0}),
+        gae_case(seed, 19, "γ = 0, λ < 1", [3, 2], 2, 3, f32, "int", {"gamma": 0.0, "lam": 0.5}),
+        # A long row at the defaults (γλ = 0.95): a window of a few dozen tokens loses a share
+        # of the sum that the tolerance sees.
+        gae_case(seed, 20, "T=200, defaults", [200, 131], 2, 200, f64, "float", {}, extreme=True,
+                 remark="γλ = 0.95"),
     ]
 
 

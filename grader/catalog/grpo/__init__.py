@@ -13,7 +13,7 @@ computes it, with the variants that fixed its biases: Dr. GRPO's constant normal
 GSPO's sequence-level ratio (Zheng et al. 2025).
 
 Inputs, for B completions of T response tokens (right-padded: each row of the
-mask is ones then zeros, never holes; a row may be empty, and so may the batch):
+mask is ones then zeros, never holes; a row may be empty, and so may every row; B ≥ 1, T ≥ 1):
 
     logps       [B, T]  per-token log-probs under the policy being trained
     old_logps   [B, T]  the same under the policy that sampled them

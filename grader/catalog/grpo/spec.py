@@ -126,9 +126,20 @@ def make_cases(seed: int) -> list[Case]:
         grpo_case(seed, 25, "bnpo, sequence, every option set", [5, 3, 4], 5, f32, "int",
                   {"loss_type": "bnpo", "beta": 0.2, "epsilon_low": 0.15, "epsilon_high": 0.25,
                    "max_completion_length": 8, **seq}),
-        grpo_case(seed, 26, "dr_grpo, every option set", [6, 4, 1, 5], 7, f64, "bool",
+        grpo_case(seed, 26, "dr_grpo, sequence, every option set", [6, 4, 1, 5], 7, f64, "bool",
                   {"loss_type": "dr_grpo", "beta": 0.2, "epsilon_low": 0.1, "epsilon_high": 0.3,
+                   "max_completion_length": 8, **seq}),
+        # beta = 0 (no KL term: code may take another path) with every other option set
+        grpo_case(seed, 27, "beta=0, dr_grpo, sequence, every option set", [5, 2, 4], 5, f32, "float",
+                  {"loss_type": "dr_grpo", "beta": 0.0, "epsilon_low": 0.15, "epsilon_high": 0.25,
+                   "max_completion_length": 7, **seq}, ref=False),
+        grpo_case(seed, 28, "beta=0, bnpo, every option set", [6, 3, 5, 1], 6, f64, "int",
+                  {"loss_type": "bnpo", "beta": 0.0, "epsilon_low": 0.1, "epsilon_high": 0.28,
                    "max_completion_length": 8}),
+        grpo_case(seed, 29, "log-probs near -200, float32, sequence", [6, 4, 2], 6, f32, "float", {**seq},
+                  extreme=True),
+        grpo_case(seed, 30, "fewer response tokens than rows", [1, 0, 0], 3, f64, "float",
+                  {"loss_type": "bnpo", "beta": 0.1}),
     ]
     # Seeded: sizes, lengths, options and dtypes that differ from seed to seed.
     g = generator(seed, 100)
@@ -165,6 +176,19 @@ def bad_inputs(seed: int) -> list[Case]:
         base(41, "unknown importance_sampling_level 'sequence\\n'", {"importance_sampling_level": "sequence\n"}),
         base(35, "max_completion_length below T", {"loss_type": "dr_grpo", "max_completion_length": 3}),
         base(37, "max_completion_length below T, loss_type 'grpo'", {"max_completion_length": 2}),
+        base(42, "max_completion_length 0", {"loss_type": "dr_grpo", "max_completion_length": 0}),
+        # another trainer's name, nothing, and a rule met under the other level
+        base(43, "unknown loss_type 'dapo'", {"loss_type": "dapo"}),
+        base(44, "loss_type None", {"loss_type": None}),
+        base(45, "importance_sampling_level None", {"importance_sampling_level": None}),
+        base(48, "unknown loss_type 'GRPO'", {"loss_type": "GRPO"}),
+        base(49, "unknown importance_sampling_level 'Token'", {"importance_sampling_level": "Token"}),
+        base(50, "unknown importance_sampling_level 'token_level'", {"importance_sampling_level": "token_level"}),
+        base(46, "beta > 0 with ref_logps None, sequence", {"beta": 0.04, "importance_sampling_level": "sequence"},
+             ref=False),
+        # checked before an early return for a batch with no response token
+        grpo_case(seed, 47, "unknown loss_type 'bnpo_v2', no response token", [0, 0], 3, torch.float32, "float",
+                  {"loss_type": "bnpo_v2"}),
     ]
 
 

@@ -170,8 +170,11 @@ def bad_inputs(seed: int) -> list[Case]:
     logps, d = _typical(seed, 30, 2, 3)
     # a word it does not know, the right word in the wrong case, with space around it or a suffix
     # (a strip() or a prefix match would take them), and nothing
+    # "k01" is k1 to int(); None is no kind at all; the last is checked before an early return
+    empty = torch.zeros(2, 0, dtype=logps.dtype)
     return [Case(f"kind={kind!r}", {"logps": logps, "ref_logps": logps + d}, {"kind": kind})
-            for kind in ("k4", "K3", " k3", "k3 ", "k1\n", "k3_low_var", "kl", "")]
+            for kind in ("k4", "K3", " k3", "k3 ", "k1\n", "k3_low_var", "kl", "", "k01", None)] + \
+        [Case("kind='k4' on [2, 0] inputs", {"logps": empty, "ref_logps": empty.clone()}, {"kind": "k4"})]
 
 
 # ---------------------------------------------------------------- the contract's pieces

@@ -126,6 +126,9 @@ def make_cases(seed: int) -> list[Case]:
                  "the four log-prob inputs x[1::2] of longer tensors", F32)
     case.layout.update({name: "strided" for name in NAMES[:4]})
     cases.append(case)
+    r = g(17)  # β = 1 with both weights: a shortcut for β = 1 must keep them
+    cases.append(_case("β = 1, both weights", *_logps(r, 5), *_kl(r, 4, 0.9), _labels(r, 5),
+                       {"beta": 1.0, "desirable_weight": 1.2, "undesirable_weight": 0.8}, "z0 > 0", F64))
     return cases
 
 
@@ -155,6 +158,9 @@ def bad_inputs(seed: int) -> list[Case]:
         _case("empty kl inputs", policy, ref, empty, empty, labels, {}, "K = 0", F32),
         _case("empty kl inputs, float64, all desirable", policy, ref, empty, empty, _labels(g, 4, "all"), {},
               "K = 0", F64),
+        # one of the two empty: a check of kl_policy_logps alone would take it
+        _case("empty kl_ref_logps only", policy, ref, ref[:1].clone(), empty, labels, {}, "K = 1 and 0", F32),
+        _case("empty kl_policy_logps only", policy, ref, empty, ref[:1].clone(), labels, {}, "K = 0 and 1", F32),
     ]
 
 

@@ -16,7 +16,8 @@ under the policy being trained; `old_logps`, the same tokens' log-probs under
 the policy that sampled them; `advantages`; the critic's `values` now and
 `old_values` at sampling time; the value targets `returns`; and a `mask`
 (float, int or bool) that is 1 on response tokens and 0 on padding. Rows are
-right-padded (ones, then zeros); a row may be empty, and so may the batch.
+right-padded (ones, then zeros); a row may be empty, and so may every row
+(B ≥ 1, T ≥ 1).
 
     ratio    = exp(logps - old_logps)
     policy   = max(-A · ratio, -A · clamp(ratio, 1 - ε, 1 + ε))     per token

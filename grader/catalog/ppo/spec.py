@@ -167,6 +167,8 @@ def make_cases(seed: int) -> list[Case]:
                  adv="large", returns_scale=25.0),
         extreme_case(seed, 14, "|log-ratio| up to 20, float64", F64, {"clip_eps": 0.1}),
         extreme_case(seed, 15, "|log-ratio| up to 20, float32", torch.float32, {}),
+        # 0 < tokens < B: a mean of row sums over a mean row length clamped at 1 differs only here
+        ppo_case(seed, 17, "fewer response tokens than rows", 3, 4, F64, "float", {}, lengths=[1, 0, 0]),
     ]
 
 
