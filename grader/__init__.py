@@ -1,4 +1,4 @@
-"""dpo-kata: katas and a grader for preference-optimisation losses in PyTorch.
+"""dpo-kata: katas and a grader for post-training losses (preference and policy-gradient) in PyTorch.
 
 `from grader import grade` is the notebook API (`grader.api`). Importing the package stays
 light: `grade` is loaded on first use, and torch only when something is graded.

@@ -20,7 +20,7 @@ from grader.commands._common import EXIT_FAIL, EXIT_GRADER_FAULT, EXIT_OK, EXIT_
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="kata", message="%(prog)s %(version)s")
 def main() -> None:
-    """Practise preference-optimisation losses (DPO, IPO, SimPO, ORPO, Bradley-Terry) by hand.
+    """Practise post-training losses by hand: DPO and its relatives, PPO, GRPO, KTO and more.
 
     Edit a stub in katas/, then run `kata grade NAME`: the grader says whether it is right,
     what is wrong when it is not, and how your loss behaves in training.
