@@ -26,15 +26,37 @@ from grader import registry
 VERDICT = "kata"  # the item that stands for the kata's verdict, beside one item per check
 
 
+def _within(kind: type, bounds: tuple[float, float]):
+    """An option converter: a number in `bounds` (grader.core.tolerances), else a usage error."""
+    def convert(text: str):
+        import argparse
+
+        from grader.core.tolerances import out_of_range
+
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        problem = out_of_range("the value", value, bounds)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+    convert.__name__ = kind.__name__
+    return convert
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from grader.core import tolerances as tol
+
     group = parser.getgroup("kata", "grade a dpo-kata workspace")
     group.addoption("--kata", action="store", nargs="?", const="all", default=None, metavar="NAMES",
                     help="Grade katas instead of collecting tests: all, or a comma-separated list (dpo,ipo).")
     group.addoption("--kata-path", action="store", default="katas", metavar="DIR",
                     help="The workspace to grade with --kata (default: katas).")
-    group.addoption("--kata-seed", action="store", type=int, default=None, metavar="N",
+    group.addoption("--kata-seed", action="store", type=_within(int, tol.SEED_RANGE), default=None, metavar="N",
                     help="Seed of the random inputs with --kata (default: random; reports name it).")
-    group.addoption("--kata-timeout", action="store", type=float, default=10.0, metavar="SECONDS",
+    group.addoption("--kata-timeout", action="store", type=_within(float, tol.TIMEOUT_RANGE), default=10.0,
+                    metavar="SECONDS",
                     help="Wall-clock seconds per kata with --kata (default: 10).")
 
 

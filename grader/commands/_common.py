@@ -12,7 +12,7 @@ from click.core import ParameterSource
 from click.shell_completion import CompletionItem
 
 from grader import registry
-from grader.core import workspace
+from grader.core import tolerances as tol, workspace
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_GRADER_FAULT = 3  # the grader's own code failed (grader.core.faults): a bug to report, no verdict
@@ -28,7 +28,11 @@ def exit_code(reports: list[Any]) -> int:
 def writable(*files: Path | None) -> None:
     """Each output file's folder exists: checked before grading, so no run is lost to a typo."""
     for out in files:
-        if out is not None and not out.resolve().parent.is_dir():
+        try:
+            folder = out.resolve().parent if out is not None else None
+        except (OSError, RuntimeError):  # a link loop
+            raise click.UsageError(f"cannot write '{out}': it is a loop of symbolic links.") from None
+        if folder is not None and not folder.is_dir():
             raise click.UsageError(f"cannot write '{out}': its folder does not exist.")
 
 
@@ -51,8 +55,10 @@ def kata_name(ctx: click.Context, param: click.Parameter | None, value: str) -> 
     try:
         return registry.get(value).name
     except registry.UnknownKata as exc:
-        hint = _suggestion(ctx, value)
-        raise click.BadParameter(f"unknown kata '{value}'.{hint}" if hint else str(exc)) from None
+        from grader.render.base import sanitize
+
+        hint = _suggestion(ctx, value)  # the name is the command line's: escapes shown defused
+        raise click.BadParameter(sanitize(f"unknown kata '{value}'.{hint}" if hint else str(exc), one_line=True)) from None
 
 
 def kata_names(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
@@ -96,17 +102,38 @@ def require_workspace(path: Path) -> Path:
 
 
 # ------------------------------------------------------------------ grading options
+class Within(click.ParamType):
+    """A number in `bounds` (grader.core.tolerances): NaN, infinities and out-of-range values are
+    usage errors here, not failures of the submission later."""
+
+    def __init__(self, kind: type, bounds: tuple[float, float]) -> None:
+        self.kind, self.bounds = kind, bounds
+        self.name = kind.__name__
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from grader.core.tolerances import out_of_range, shown
+
+        try:
+            number = self.kind(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not {'an integer' if self.kind is int else 'a number'}.", param, ctx)
+        lo, hi = self.bounds
+        if out_of_range("x", number, self.bounds):
+            self.fail(f"{value} is not in the range {shown(lo)} to {shown(hi)}.", param, ctx)
+        return number
+
+
 def sandbox_options(what: str = "kata") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """--seed, --timeout, --device and --memory-mb, the same on every command that grades."""
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed((
-            click.option("--seed", type=int, default=None,
+            click.option("--seed", type=Within(int, tol.SEED_RANGE), default=None,
                          help="Seed of the random inputs; a report names its seed to reproduce it."),
-            click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+            click.option("--timeout", type=Within(float, tol.TIMEOUT_RANGE), default=10.0, show_default=True,
                          help=f"Wall-clock seconds per {what}."),
             click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                          help="auto: also compare CUDA with the CPU when CUDA is present."),
-            click.option("--memory-mb", type=click.IntRange(min=16), default=2048, show_default=True,
+            click.option("--memory-mb", type=Within(int, tol.MEMORY_MB_RANGE), default=2048, show_default=True,
                          help="Memory a submission may allocate on top of torch itself."),
         )):
             fn = option(fn)

@@ -53,10 +53,16 @@ def hint(name: str, show_all: bool, path: Path) -> None:
         render.kata_hints(con, kata, len(kata.hints) if show_all else 1, True, recorded_in=None, missing=str(path))
         return
     state = State.load(path)
+    if state.notice:
+        render.notice(render.console(stderr=True), state.notice)
     progress = state.get(name)
     before = progress.hints
     progress.hints = len(kata.hints) if show_all else min(len(kata.hints), before + 1)
-    state.save()
+    try:
+        state.save()
+    except OSError as exc:  # a read-only workspace, .kata made a file: the hint is shown all the same
+        render.notice(render.console(stderr=True), f"the hint level was not recorded in {path} "
+                      f"({exc.strerror or exc}); the next call shows this level again.")
     render.kata_hints(con, kata, progress.hints, progress.hints > before, recorded_in=str(path))
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import click
 
 from grader import registry, render
-from grader.commands._common import complete_kata, examples, kata_name
+from grader.commands._common import Within, complete_kata, examples, kata_name
+from grader.core import tolerances as tol
 
 
 @click.command(epilog=examples("kata ci github", "kata ci github --classroom --points 10",
@@ -20,7 +21,7 @@ from grader.commands._common import complete_kata, examples, kata_name
               shell_complete=complete_kata, metavar="NAME", help="A kata that counts (repeatable); every kata when not given.")
 @click.option("--mode", type=click.Choice(["gate", "progress"]), default="gate", show_default=True,
               help="gate: the job fails until every counted kata passes; progress: it succeeds and reports.")
-@click.option("--seed", type=int, default=None,
+@click.option("--seed", type=Within(int, tol.SEED_RANGE), default=None,
               help="Grade with this seed, so that everyone's results compare; the grader picks one when not given.")
 @click.option("--classroom", is_flag=True, help="github only: GitHub Classroom's autograding, one test per kata.")
 @click.option("--points", type=click.IntRange(min=1), default=10, show_default=True,

@@ -7,7 +7,8 @@ import click
 from click.shell_completion import CompletionItem
 
 from grader import render
-from grader.commands._common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, examples, path_option, require_workspace
+from grader.commands._common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Within, examples, path_option, require_workspace
+from grader.core import tolerances as tol
 
 
 def _experiment(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -34,7 +35,7 @@ def _complete_experiment(ctx: click.Context, param: click.Parameter, incomplete:
               help="Also draw the curves into FILE (needs matplotlib: pip install 'dpo-kata[plot]').")
 @click.option("--steps", type=click.IntRange(min=3, max=20000), default=200, show_default=True,
               help="Gradient steps per run.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the toy policy's starting logits.")
+@click.option("--seed", type=Within(int, tol.SEED_RANGE), default=0, show_default=True, help="Seed of the toy policy's starting logits.")
 @click.pass_context
 def experiment(ctx: click.Context, name: str, reference: bool, path: Path, png: Path | None, steps: int,
                seed: int) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from grader import registry, render
-from grader.commands._common import (EXIT_GRADER_FAULT, check_device, complete_kata, examples, exit_code, kata_names,
+from grader.commands._common import (EXIT_GRADER_FAULT, EXIT_USAGE, check_device, complete_kata, examples, exit_code, kata_names,
                                      new_seed, path_option, require_workspace, sandbox_options, writable)
 from grader.core import workspace
 from grader.core.faults import GraderFault, stage
@@ -67,6 +67,7 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
                           f"{': ' + str(exc.filename) if exc.filename else ''}); the grades above are complete.")
         if state is not None and state.notice:  # the state file was moved aside: name the backup (stderr: --json owns stdout)
             render.notice(render.console(stderr=True), state.notice)
+    unwritten = False
     if junit_file or summary_file:
         from grader.practice import export
         from grader.practice.cohort import Cohort, Member
@@ -75,7 +76,11 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
         one = Cohort([Member(person, report)], [k.name for k in report.katas], report.seed)
         for out, write in ((junit_file, export.write_junit), (summary_file, export.write_summary)):
             if out is not None:
-                write(one, out)
+                try:
+                    write(one, out)
+                except OSError as exc:  # the file is lost, never the report below
+                    render.error(render.console(stderr=True), f"could not write {out}: {exc.strerror or exc}")
+                    unwritten = True
     try:
         with stage("rendering"):
             if as_json:
@@ -89,9 +94,12 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
                     render.progress_line(con, sum(s.status == "pass" for s in state.katas.values()),
                                          len(registry.KATAS))
     except GraderFault as fault:  # the report is the grader's: say so on stderr, where --json is not read
+        if isinstance(fault.__cause__, OSError):  # stdout itself failed (a full disk): the environment's
+            render.error(render.console(stderr=True), f"could not write the report: {fault.__cause__.strerror or fault.__cause__}.")
+            ctx.exit(EXIT_USAGE)
         render.error(render.console(stderr=True), fault.message)
         ctx.exit(EXIT_GRADER_FAULT)
-    ctx.exit(exit_code([report]))
+    ctx.exit(max(exit_code([report]), 1) if unwritten else exit_code([report]))
 
 
 COMMANDS = (grade,)

@@ -8,6 +8,7 @@ import click
 from grader import registry, render
 from grader.commands._common import EXIT_FAIL, complete_kata, examples, kata_name, path_option, require_workspace
 from grader.core import workspace
+from grader.core.files import read_if_regular
 from grader.core.state import State
 
 
@@ -38,10 +39,13 @@ def reset(name: str, path: Path) -> None:
     kata = registry.get(name)
     target = workspace.kata_path(path, kata)
     con = render.console()
-    if target.is_file() and target.read_text(errors="replace") == workspace.stub_source(kata):
+    if read_if_regular(target) == workspace.stub_source(kata).encode():  # bounded, never a FIFO or a device
         con.print(f"{target} is already the fresh stub: nothing to restore, no backup written.")
         return
-    saved = workspace.reset(path, kata)
+    try:
+        saved = workspace.reset(path, kata)
+    except workspace.WorkspaceError as exc:
+        raise click.UsageError(str(exc)) from None
     if saved:
         con.print(f"Saved your {name}.py as {saved}")
     con.print(f"Restored the stub {target}")

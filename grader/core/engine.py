@@ -40,6 +40,17 @@ class Options:
     device: str = "auto"  # auto | cpu | cuda
     parallel: int = 0  # children at once; 0: one per core
 
+    def __post_init__(self) -> None:
+        """Raises ValueError for a seed, timeout or memory limit the run could not honour."""
+        from grader.core import tolerances as tol
+
+        problem = (tol.out_of_range("seed", self.seed, tol.SEED_RANGE) if type(self.seed) is int else
+                   f"seed must be an integer, got {self.seed!r}") or \
+            tol.out_of_range("timeout", self.limits.timeout, tol.TIMEOUT_RANGE) or \
+            tol.out_of_range("memory_mb", self.limits.memory_mb, tol.MEMORY_MB_RANGE)
+        if problem:
+            raise ValueError(problem)
+
 
 def grade(names: list[str], ws: Path | None, options: Options, reference: bool = False,
           sandbox: Sandbox | None = None) -> Report:

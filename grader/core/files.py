@@ -50,6 +50,26 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         raise
 
 
+def write_output(path: Path, data: str) -> None:
+    """A file the user asked for (--csv, --json, --junit, --summary). A regular file is replaced
+    atomically; a link is followed and its target written so (the link stays a link); a device,
+    FIFO or terminal (/dev/stdout, /dev/full) is written through, never replaced. Raises OSError."""
+    path = Path(path)
+    if os.path.islink(path):
+        path = Path(os.path.realpath(path))
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = stat.S_IFREG
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(21, "it is a folder", str(path))
+    if not stat.S_ISREG(mode):
+        with open(path, "w", encoding="utf-8") as f:  # O_NONBLOCK would drop output a slow pipe reader wants
+            f.write(data)
+        return
+    atomic_write(path, data)
+
+
 def _umask() -> int:
     """The process's umask, read without changing it (os.umask can only be read by setting it)."""
     try:

@@ -125,5 +125,7 @@ def fatal(kata: Kata, fatal: dict[str, Any]) -> Ending:
         return Ending("error", f"{kata.filename} {str(fatal.get('message', ''))[:500]}; the kata needs {names}.")
     line = f":{fatal['line']}" if type(fatal.get("line")) is int else ""  # the child's say-so: checked
     text = f"\n    {fatal['text'][:500]}" if isinstance(fatal.get("text"), str) and fatal["text"] else ""
-    return Ending("error", f"{kata.filename}{line}: {str(fatal.get('message', 'failed'))[:2000]}{text}",
+    other = fatal.get("file")  # the helper module where a syntax error is, when not the kata's file
+    where = other[:200] if isinstance(other, str) and other.endswith(".py") and "/" not in other else kata.filename
+    return Ending("error", f"{where}{line}: {str(fatal.get('message', 'failed'))[:2000]}{text}",
                   tuple(frames.frames_of(fatal)))

@@ -44,9 +44,8 @@ def read_source(kata: Kata, ws: Path | None, cap: int) -> Source:
         why = str(exc) if isinstance(exc, untrusted.Untrusted) else f"{path.name} cannot be read: {exc.strerror}"
         return Source(kata, path, KataResult(kata.name, "error", message=f"{why}; the grader grades only regular "
                                              f"files of the workspace (at most {cap >> 20} MB). Nothing was run."))
-    text = data.decode(errors="replace")
-    try:
-        tree = ast.parse(text, filename=str(path))
+    try:  # the bytes, as import reads them: a UTF-8 BOM or a coding line decides the encoding
+        tree = ast.parse(data, filename=str(path))
     except (SyntaxError, ValueError) as exc:  # ValueError: a NUL byte
         lineno, msg = getattr(exc, "lineno", None), getattr(exc, "msg", str(exc))
         line = (getattr(exc, "text", None) or "").rstrip()
@@ -86,7 +85,7 @@ def shared_modules(ws: Path | None, folder: Path, row: list[Source], cap: int) -
         return folder
     for e in entries:
         stem = e.name[:-3]
-        if not e.name.endswith(".py") or not stem.isidentifier() or e.is_dir():
+        if not e.name.endswith(".py") or not stem.isidentifier() or _is_folder(e):
             continue
         try:
             data = files.read_workspace_file(Path(e.path), ws, cap)
@@ -104,6 +103,14 @@ def shared_modules(ws: Path | None, folder: Path, row: list[Source], cap: int) -
             refuse(f"the grader could not copy the workspace's module {e.name} to {folder} ({exc.strerror or exc}). "
                    "Nothing was run.")
     return folder
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    """A folder (or a link to one); False for what cannot be told (a link loop: read next, refused there)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def private_copy(path: Path, folder: Path, filename: str, data: bytes | None = None,

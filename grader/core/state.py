@@ -40,6 +40,21 @@ class KataProgress:
     digest: str = ""  # content hash of the file that was graded: `kata list` tells when it changed since
 
 
+_TYPES = {"status": (str,), "hints": (int,), "graded_at": (int, float), "passed_checks": (int,),
+          "total_checks": (int,), "digest": (str,)}
+
+
+def _progress(name: object, entry: object) -> KataProgress:
+    """One kata's entry of the file, each field of its type (the file is anyone's to edit)."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"the entry of {name!r} is a {type(entry).__name__}, not a record")
+    for f, types in _TYPES.items():
+        v = entry.get(f)
+        if f in entry and (isinstance(v, bool) or not isinstance(v, types) or (f == "hints" and v < 0)):
+            raise ValueError(f"{name!r}: {f} is {v!r}")
+    return KataProgress(**{f: entry[f] for f in _TYPES if f in entry})
+
+
 @dataclass
 class State:
     path: Path
@@ -62,10 +77,11 @@ class State:
             if not isinstance(data, dict) or data.get("version") != VERSION:
                 raise ValueError(f"state version {data.get('version') if isinstance(data, dict) else '?'}, "
                                  f"this grader writes version {VERSION}")
-            katas = {k: KataProgress(**{f: v[f] for f in KataProgress.__dataclass_fields__ if f in v})
-                     for k, v in data.get("katas", {}).items()}
-            return cls(path, katas)
-        except (ValueError, TypeError, KeyError, OSError, RecursionError) as exc:
+            katas = data.get("katas", {})
+            if not isinstance(katas, dict):
+                raise ValueError(f"'katas' is a {type(katas).__name__}, not a record")
+            return cls(path, {str(k): _progress(k, v) for k, v in katas.items()})
+        except (ValueError, TypeError, KeyError, AttributeError, OSError, RecursionError) as exc:
             saved = backup(path)
             path.unlink()
             return cls(path, notice=f"{path} could not be used ({exc}); it was moved to {saved.name} and progress starts afresh.")

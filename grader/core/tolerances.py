@@ -203,3 +203,23 @@ EXPERIMENT_GRPO_LENGTH = {
     "length_moves": 0.5,
     "unbiased_share": 0.25,
 }
+
+
+# ------------------------------------------------------------------ the options every grading takes
+# A seed is a 64-bit signed integer (what torch.Generator and the results' integers hold); a
+# timeout and a memory limit are finite and below what the kernel's limits and timers take.
+SEED_RANGE = (-(1 << 63), (1 << 63) - 1)
+TIMEOUT_RANGE = (0.1, 86_400.0)  # seconds per kata
+MEMORY_MB_RANGE = (16, 1 << 20)  # MB on top of torch itself
+
+
+def out_of_range(name: str, value: float, bounds: tuple[float, float]) -> str:
+    """Why `value` is not a usable `name` ("" when it is): not finite, or outside `bounds`."""
+    lo, hi = bounds
+    if not (lo <= value <= hi):  # NaN fails both comparisons
+        return f"{name} must be a number from {shown(lo)} to {shown(hi)}, got {value!r}"
+    return ""
+
+
+def shown(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"

@@ -7,11 +7,13 @@ solution always share one signature and one docstring.
 from __future__ import annotations
 
 import ast
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader import registry
-from grader.core.files import atomic_write, backup, read_if_regular
+from grader.core.files import atomic_write, backup, backup_name, read_if_regular
 from grader.core.kata import Kata
 
 DEFAULT = Path("katas")
@@ -137,12 +139,16 @@ def init(workspace: Path) -> list[Path]:
             f"'{ws}' already has {', '.join(p.name for p in existing)}; nothing was written. "
             "`kata reset NAME --path DIR` restores one stub (after backing up the file), "
             "or choose an empty folder.")
-    ws.mkdir(parents=True, exist_ok=True)
     written = []
-    for kata in registry.KATAS.values():
-        p = kata_path(ws, kata)
-        atomic_write(p, stub_source(kata))
-        written.append(p)
+    try:
+        ws.mkdir(parents=True, exist_ok=True)
+        for kata in registry.KATAS.values():
+            p = kata_path(ws, kata)
+            atomic_write(p, stub_source(kata))
+            written.append(p)
+    except OSError as exc:
+        done = f" ({len(written)} stubs were written before it)" if written else "; nothing was written"
+        raise WorkspaceError(f"cannot make a workspace at '{ws}': {exc.strerror or exc}{done}.") from None
     return written
 
 
@@ -150,6 +156,16 @@ def reset(workspace: Path, kata: Kata) -> Path | None:
     """Restore `kata`'s stub; the current file is first saved to a timestamped backup, returned."""
     ws = require_workspace(workspace)
     p = kata_path(ws, kata)
-    saved = backup(p) if p.exists() else None
-    atomic_write(p, stub_source(kata))
+    saved = None
+    try:
+        if os.path.lexists(p):
+            if stat.S_ISREG(os.lstat(p).st_mode):
+                saved = backup(p)
+            else:  # a link, a folder, a FIFO: moved aside as it is, never read (a FIFO would block)
+                saved = p.with_name(backup_name(p))
+                os.rename(p, saved)
+        atomic_write(p, stub_source(kata))
+    except OSError as exc:
+        raise WorkspaceError(f"cannot restore {p}: {exc.strerror or exc}"
+                             + (f"; your file was saved as {saved}." if saved else "; nothing was changed.")) from None
     return saved

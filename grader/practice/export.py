@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from grader.core.files import atomic_write
+from grader.core.files import write_output
 from grader.practice.cohort import Cohort
 from grader.core.results import KataResult
 
@@ -48,12 +48,12 @@ def csv_text(cohort: Cohort) -> str:
 
 
 def write_csv(cohort: Cohort, path: Path) -> None:
-    atomic_write(path, csv_text(cohort))
+    write_output(path, csv_text(cohort))
 
 
 # ------------------------------------------------------------------ JSON
 def write_json(cohort: Cohort, path: Path) -> None:
-    atomic_write(path, cohort.to_json() + "\n")
+    write_output(path, cohort.to_json() + "\n")
 
 
 # ------------------------------------------------------------------ JUnit XML
@@ -107,7 +107,7 @@ def junit_text(cohort: Cohort) -> str:
 
 
 def write_junit(cohort: Cohort, path: Path) -> None:
-    atomic_write(path, junit_text(cohort))
+    write_output(path, junit_text(cohort))
 
 
 # ------------------------------------------------------------------ Markdown (a CI job summary)
@@ -152,4 +152,4 @@ def summary_markdown(cohort: Cohort) -> str:
 
 
 def write_summary(cohort: Cohort, path: Path) -> None:
-    atomic_write(path, summary_markdown(cohort))
+    write_output(path, summary_markdown(cohort))

@@ -17,10 +17,13 @@ from rich.text import Text
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def sanitize(text: Any) -> str:
+def sanitize(text: Any, one_line: bool = False) -> str:
     """`text` as it may reach a terminal: every control character shown as U+FFFD.
-    Applied to every string that comes from a run (messages, output, paths, folder names)."""
-    return _CONTROL.sub("\ufffd", str(text))
+    Applied to every string that comes from a run (messages, output, paths, folder names).
+    `one_line`: a name or a path, where a newline or a tab is shown as U+FFFD too (a folder
+    named "x\nbob  PASS" would otherwise print a line of its own in a cohort's table)."""
+    text = _CONTROL.sub("\ufffd", str(text))
+    return re.sub(r"[\t\n\r]", "\ufffd", text) if one_line else text
 
 STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red", "timeout": "bold yellow",
                 "not_started": "dim", "skip": "dim", "advice": "yellow", "grader_error": "bold magenta"}
@@ -51,8 +54,12 @@ def fit(con: Console, pieces: list[Text], sep: str = "  ·  ", indent: str = "",
     return Text("\n").join(lines)
 
 
+MIN_WIDTH = 40  # narrower than this, tables would drop their messages: lay out at 40 and let the terminal wrap
+
+
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    con = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return con if con.width >= MIN_WIDTH else Console(stderr=stderr, highlight=False, soft_wrap=False, width=MIN_WIDTH)
 
 
 def margin(con: Console, wide: int = 4) -> int:
@@ -85,7 +92,7 @@ def notice(con: Console, message: str) -> None:
 
 def written(con: Console, path: object) -> None:
     """`wrote PATH`, never wrapped: a path cut across lines cannot be copied."""
-    con.print(Text(f"wrote {sanitize(path)}"), soft_wrap=True)
+    con.print(Text(f"wrote {sanitize(path, one_line=True)}"), soft_wrap=True)
 
 
 def command(text: str, ws: object = None) -> str:

@@ -63,7 +63,7 @@ def cohort(con: Console, co: Cohort) -> None:
         for m in co.members:
             status = {r.name: r.status for r in m.report.katas}
             passed = Text(f"{m.report.passed}/{m.report.total}", style="bold green" if m.report.ok else "")
-            table.add_row(sanitize(m.person), *[label(status[name]) if name in status else "" for name in co.kata_names], passed)
+            table.add_row(sanitize(m.person, one_line=True), *[label(status[name]) if name in status else "" for name in co.kata_names], passed)
     else:
         table = Table(box=None, padding=(0, GAP), pad_edge=False)
         table.add_column("person", style="bold", no_wrap=True)
@@ -74,11 +74,11 @@ def cohort(con: Console, co: Cohort) -> None:
         table.add_column("katas not passing", overflow="fold")
         for m in co.members:
             passed = Text(f"{m.report.passed}/{m.report.total}", style="bold green" if m.report.ok else "")
-            table.add_row(sanitize(m.person), passed, _lines(_entries(m), width))
+            table.add_row(sanitize(m.person, one_line=True), passed, _lines(_entries(m), width))
     con.print(table)
     for m in co.members:
         for w in m.report.warnings:
-            con.print(Text(sanitize(f"warning ({m.person}): {w}"), style="bold yellow"))
+            con.print(Text(f"warning ({sanitize(m.person, one_line=True)}): {sanitize(w)}", style="bold yellow"))
     con.print()
     style = "bold green" if co.ok else "bold"
     con.print(fit(con, [Text(f"{co.passed} / {co.total} people pass every kata", style=style),

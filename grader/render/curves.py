@@ -90,7 +90,7 @@ def experiment(con: Console, res: "ExperimentResult") -> None:
 
     exp = res.experiment
     con.print(Text.assemble(Text(exp.title, style="bold"), Text(
-        f"  ·  {sanitize(res.source)}  ·  {res.steps} steps, seed {res.seed}{settings_said(exp)}", style="dim")))
+        f"  ·  {sanitize(res.source, one_line=True)}  ·  {res.steps} steps, seed {res.seed}{settings_said(exp)}", style="dim")))
     for p in res.problems:
         error(con, p)
     if res.runs:

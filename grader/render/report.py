@@ -57,7 +57,7 @@ def _verdict(con: Console, r: KataResult) -> None:
 
 
 def headline(con: Console, r: KataResult, path: str = "") -> Text:
-    pieces = [Text.assemble(Text(sanitize(r.name), style="bold"), "  ", label(r.status)), Text(sanitize(path), style="dim"),
+    pieces = [Text.assemble(Text(sanitize(r.name), style="bold"), "  ", label(r.status)), Text(sanitize(path, one_line=True), style="dim"),
               Text(f"{r.seconds:.2f} s" + (f"  hints used: {r.hints_used}" if r.hints_used else ""), style="dim")]
     return fit(con, pieces, sep="  ", indent=" " * margin(con, 2))
 

@@ -16,7 +16,7 @@ from grader.render.report import kata_result
 
 
 def watch_start(con: Console, ws: str, first: str, seed: int) -> None:
-    con.print(Text.assemble(Text(f"Watching {sanitize(ws)}", style="bold"),
+    con.print(Text.assemble(Text(f"Watching {sanitize(ws, one_line=True)}", style="bold"),
                             Text(f" · starting with {first} · seed {seed} · save a kata file to grade it · "
                                  "Ctrl-C to stop", style="dim")))
 

@@ -149,8 +149,12 @@ def _where(exc: BaseException, path: str) -> tuple[int | None, str]:
 def fatal_error(exc: BaseException, path: str, when: str, memory_mb: int = 0) -> dict[str, Any]:
     """Why the submission stopped the child's work, while being `when` ("imported" or "graded")."""
     if isinstance(exc, SyntaxError):
-        return {"kind": "import", "message": f"{type(exc).__name__}: {exc.msg}", "line": exc.lineno,
-                "text": (exc.text or "").strip()}
+        out = {"kind": "import", "message": f"{type(exc).__name__}: {exc.msg}", "line": exc.lineno,
+               "text": (exc.text or "").strip()}
+        other = os.path.basename(exc.filename or "")
+        if other and other != os.path.basename(path):  # a helper module the submission imports
+            out["file"] = other
+        return out
     line, text = _where(exc, path)
     out = {"line": line, "text": text, "traceback": frames.lines(exc.__traceback__)}
     if isinstance(exc, ReferenceRefused):
