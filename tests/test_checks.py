@@ -187,3 +187,18 @@ def test_an_output_with_a_graph_is_named_only_by_its_own_mistake(grade_one):
     assert rewards != solution_source("kto")
     c = check(grade_one("kto", rewards), "rewards_detached")
     assert c.status == "fail" and c.mistake == "rewards not detached"
+
+
+def test_an_input_changed_in_place_only_without_a_graph_fails_inputs_unchanged(grade_one):
+    """Constants come without requires_grad in training, where an in-place change raises nothing:
+    a copy made only when the input carries a graph hides the change from the graded runs."""
+    src = solution_source("advantages").replace(
+        "    return rewards.detach().reshape(-1, group_size)",
+        "    return (rewards.detach().clone() if rewards.requires_grad else rewards).reshape(-1, group_size)").replace(
+        "    advantages = grouped - grouped.mean(dim=1, keepdim=True)  # [B/G, G]",
+        "    advantages = grouped.sub_(grouped.mean(dim=1, keepdim=True))  # [B/G, G]")
+    assert src.count("sub_(") == 1 and "else rewards" in src
+    c = check(grade_one("advantages", src), "inputs_unchanged")
+    assert c.status == "fail"
+    assert ("called with inputs that carry no graph (as old log-probs, advantages and masks do in training), "
+            "the function modified 'rewards' in place.") in c.message

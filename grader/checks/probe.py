@@ -38,6 +38,7 @@ def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: s
         runs.append(run)
     result["runs"] = runs
     result["rows"] = probe_rows(spec, fn, cases[spec.row_case])
+    result["no_grad"] = probe_no_grad(spec, fn, cases[0])
     result["meta"] = probe_meta(spec, fn, cases[0])
     result["cuda"] = probe_cuda(spec, fn, cases, cuda)
     result["gradcheck"] = probe_gradcheck(spec, fn, cases, runs)
@@ -65,6 +66,7 @@ def call(fn: Callable, case: Case, inputs: dict[str, Any] | None = None, options
 def probe_rows(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
     batch = next(iter(case.inputs.values())).shape[0]
     rows = []
+    changed: set[str] = set()  # inputs the call modified in place: here none carries a graph, as in training
     try:
         for b in range(batch):
             inputs = {k: v[b:b + 1].clone() for k, v in case.inputs.items()}
@@ -72,9 +74,29 @@ def probe_rows(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
             with torch.no_grad():
                 out = as_outputs(spec, call(fn, case, inputs, options))
             rows.append([o.detach().clone() if isinstance(o, torch.Tensor) else None for o in out])
+            given = {**case.inputs, **{k: v for k, v in case.options.items() if is_batched(v, batch)}}
+            now = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
+            changed.update(k for k, v in given.items() if k in now and not torch.equal(now[k], v[b:b + 1]))
     except Exception as exc:
         return {"error": describe_error(exc)}
-    return {"outputs": rows}
+    return {"outputs": rows, "inputs_changed": sorted(changed)}
+
+
+def probe_no_grad(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
+    """`case` called with inputs that carry no graph, as constants do in training: the inputs it
+    modified in place (with requires_grad, an in-place change raises, so only this call shows one
+    made when there is no graph)."""
+    inputs = {k: laid_out(case, k, v.detach().clone()) for k, v in case.inputs.items()}
+    options = {k: (laid_out(case, k, v.detach().clone()) if isinstance(v, torch.Tensor) else v)
+               for k, v in case.options.items()}
+    try:
+        with torch.no_grad():
+            call(fn, case, inputs, options)
+    except Exception:  # noqa: BLE001  the graded runs report errors; this call looks at the inputs only
+        pass
+    given = {**case.inputs, **{k: v for k, v in case.options.items() if isinstance(v, torch.Tensor)}}
+    now = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
+    return {"inputs_changed": sorted(k for k, v in given.items() if not torch.equal(now[k], v))}
 
 
 def is_batched(value: Any, batch: int) -> bool:

@@ -211,6 +211,14 @@ def check_inputs_unchanged(ctx: Context) -> CheckResult:
             return fail("inputs_unchanged", f"case {case.describe()}: the call switched requires_grad of "
                         f"'{changed[0]}', the caller's tensor. Leave the inputs' autograd flags alone "
                         "(no .requires_grad_(False) or .detach_() on an input): use x.detach(), a new tensor.")
+    for probe, case, how in ((ctx.cand.get("no_grad"), ctx.cases[0], "called"),
+                             (ctx.cand.get("rows"), ctx.cases[ctx.spec.row_case], "graded one row at a time")):
+        changed = probe.get("inputs_changed") if isinstance(probe, dict) else None
+        names = ", ".join(f"'{n}'" for n in changed if isinstance(n, str))[:300] if isinstance(changed, list) else ""
+        if names:
+            return fail("inputs_unchanged", f"case {case.describe()}: {how} with inputs that carry no graph (as old "
+                        f"log-probs, advantages and masks do in training), the function modified {names} in place. "
+                        "Work on new tensors (x = x * m, not x *= m).")
     return CheckResult("inputs_unchanged", "pass", f"all {checked} tensors passed (inputs and options) unchanged")
 
 

@@ -39,6 +39,9 @@ def make_cases(seed: int) -> list[Case]:
              "h = 0 in every row, as at the first step of training"),
         *longer_sides(seed, pair_case, beta=0.3),
         with_empty_rows(pair_case(seed, 22, "empty responses", 3, 5, 4, torch.float32, "float", {"beta": 0.2})),
+        # T = 1 still has a mask: a shortcut that takes [B, 1] log-probs as already summed ignores it
+        with_empty_rows(pair_case(seed, 23, "T=1, empty responses", 3, 1, 1, torch.float64, "float", {"beta": 0.2},
+                                  prompt=False)),
     ]
 
 
@@ -68,6 +71,7 @@ def _per_token(pc, pr, rc, rr, mc, mr, beta=0.1):
     m = mc.to(pc.dtype)
     per_token = -F.logsigmoid(beta * ((pc - rc) - (pr - rr))) * m  # needs Tc == Tr
     return [{"loss": (per_token.sum(-1) / m.sum(-1).clamp_min(1)).mean()},
+            {"loss": (per_token.sum(-1) / m.sum(-1)).mean()},  # unclamped: NaN for an empty response
             {"loss": per_token.sum() / m.sum()},
             {"loss": per_token.sum(-1).mean()}]
 

@@ -88,6 +88,7 @@ def make_cases(seed: int) -> list[Case]:
         # The fixed battery: every seed, whatever the draw.
         gae_case(seed, 5, "B=1, T=1", [1], 1, 1, f64, "float", {}),
         gae_case(seed, 6, "B=1, T=1, empty", [0], 1, 1, f32, "int", {"gamma": 0.9}),
+        gae_case(seed, 21, "no response token, float64, bool mask", [0, 0], 2, 3, f64, "bool", {"lam": 0.9}),
         gae_case(seed, 7, "an empty row", [5, 0, 2], 3, 5, f64, "bool", {"gamma": 0.9, "lam": 0.7}),
         gae_case(seed, 8, "sparse rewards", [6, 3, 1, 0], 4, 6, f32, "int", {"gamma": 0.99, "lam": 0.95},
                  sparse=True, remark="rewards exactly 0 but at the last token, a third of the values 0"),

@@ -54,6 +54,7 @@ def make_cases(seed: int) -> list[Case]:
         _case(seed, 3, "B=1, T=1", 1, 1, 5, torch.float32),
         _case(seed, 4, "tiny", 1, 3, 4, torch.float64),
         _case(seed, 5, "larger vocabulary", 2, 6, 50, torch.float32),
+        _case(seed, 12, "V = 2048", 2, 3, 2048, torch.float32),  # a chunked log-sum-exp must rescale
         # The fixed battery: -inf logits and exact zeros, non-contiguous logits, expanded labels.
         _masked_vocabulary(_case(seed, 8, "masked vocabulary", 2, 4, 9, torch.float64)),
         _masked_vocabulary(_case(seed, 9, "masked vocabulary, float32", 3, 3, 6, torch.float32)),

@@ -140,6 +140,8 @@ def make_cases(seed: int) -> list[Case]:
                   extreme=True),
         grpo_case(seed, 30, "fewer response tokens than rows", [1, 0, 0], 3, f64, "float",
                   {"loss_type": "bnpo", "beta": 0.1}),
+        grpo_case(seed, 31, "no response token, float64, bool mask", [0, 0], 3, f64, "bool", {"loss_type": "bnpo"}),
+        grpo_case(seed, 32, "sequence, bool mask, an empty row", [3, 0, 2], 3, f32, "bool", {**seq}),
     ]
     # Seeded: sizes, lengths, options and dtypes that differ from seed to seed.
     g = generator(seed, 100)
@@ -189,6 +191,10 @@ def bad_inputs(seed: int) -> list[Case]:
         # checked before an early return for a batch with no response token
         grpo_case(seed, 47, "unknown loss_type 'bnpo_v2', no response token", [0, 0], 3, torch.float32, "float",
                   {"loss_type": "bnpo_v2"}),
+        grpo_case(seed, 51, "max_completion_length below T, no response token", [0, 0], 3, torch.float32, "float",
+                  {"loss_type": "dr_grpo", "max_completion_length": 1}),
+        grpo_case(seed, 52, "beta > 0 with ref_logps None, no response token", [0, 0], 3, torch.float32, "float",
+                  {"beta": 0.04}, ref=False),
     ]
 
 

@@ -36,6 +36,8 @@ def make_cases(seed: int) -> list[Case]:
         extreme_pair_case(seed, 12, "per-token log-ratios of ±200", 4, 16, torch.float64, {"beta": 0.1},
                           top=TOKEN_RATIO_RANGE),
         *longer_sides(seed, pair_case, beta=0.3),
+        with_empty_rows(pair_case(seed, 23, "T=1, empty responses", 3, 1, 1, torch.float64, "float", {"beta": 0.1},
+                                  prompt=False)),
     ]
 
 
@@ -79,6 +81,7 @@ def _per_token(pc, pr, rc, rr, mc, mr, beta=0.1):
     m = mc.to(pc.dtype)
     per_token = ((pc - rc) - (pr - rr) - 1 / (2 * beta)) ** 2 * m  # needs Tc == Tr
     return [{"loss": (per_token.sum(-1) / m.sum(-1).clamp(min=1)).mean()},
+            {"loss": (per_token.sum(-1) / m.sum(-1)).mean()},  # unclamped: NaN for an empty response
             {"loss": per_token.sum() / m.sum()},
             {"loss": per_token.mean(-1).mean()}]
 

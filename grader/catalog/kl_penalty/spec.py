@@ -150,6 +150,7 @@ def make_cases(seed: int) -> list[Case]:
         typical_case(seed, 7, "B=1, T=1", 1, 1, f64, {"kind": "k3"}),
         typical_case(seed, 8, "B=1, T=1, k1", 1, 1, f32, {"kind": "k1"}),
         typical_case(seed, 9, "empty", 2, 0, f32, {}, remark="no token at all"),
+        typical_case(seed, 20, "empty, float64", 2, 0, f64, {"kind": "k1"}, remark="no token at all"),
         zeros_case(seed, 10, f32, {"kind": "k3"}),
         zeros_case(seed, 11, f64, {"kind": "k2"}),
         layout_case(seed, 12, f64, {"kind": "k3"}),

@@ -41,7 +41,7 @@ gradient reaches them; gradients flow to logps and values only. (The classic
 bug: old_logps taken from the same forward pass without .detach() gives a
 ratio that is 1 with a gradient of 0.)
 
-Ranges: log-probs down to -200 and |logps - old_logps| up to 20 (ratios from
+Ranges: ε > 0 and ε_v > 0; log-probs down to -200 and |logps - old_logps| up to 20 (ratios from
 2e-9 to 5e8); the cases keep every ratio at least 1e-6 away from 1 ± ε and
 every values - old_values at least 1e-6 away from ±ε_v, so ties at the clip
 bounds never decide. Positions where the mask is 0 hold finite log-probs and

@@ -169,6 +169,8 @@ def make_cases(seed: int) -> list[Case]:
         extreme_case(seed, 15, "|log-ratio| up to 20, float32", torch.float32, {}),
         # 0 < tokens < B: a mean of row sums over a mean row length clamped at 1 differs only here
         ppo_case(seed, 17, "fewer response tokens than rows", 3, 4, F64, "float", {}, lengths=[1, 0, 0]),
+        # an early return for an empty batch must keep the dtype, and a bool mask's empty mean is 0 too
+        ppo_case(seed, 18, "no response token, float64, bool mask", 2, 3, F64, "bool", {}, lengths=[0, 0]),
     ]
 
 

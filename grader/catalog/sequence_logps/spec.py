@@ -107,6 +107,10 @@ def make_cases(seed: int) -> list[Case]:
         _same_mask(_case(seed, 12, "expanded mask", [P, P, P], 5, 6, torch.float64, "bool", {"average": True})),
         # one predicted position per row, several rows: a squeeze() without its dim makes [B, 1] a [B]
         _case(seed, 13, "T=2, B=3", [P, P, S], 2, 5, torch.float32, "float", {}),
+        # T = 1 summed: nothing is predicted, and the sum of nothing is a [B] tensor of zeros
+        _case(seed, 14, "B=2, T=1, sum", [S, S], 1, 5, torch.float64, "float", {"average": False}),
+        # a real vocabulary's size: a log-sum-exp taken over chunks must rescale its running sum
+        _case(seed, 15, "V = 2048", [P, S], 4, 2048, torch.float32, "float", {"average": True}),
         _case(seed, 7, "logit gaps of hundreds", [P, S], 6, 8, torch.float32, "float", {"average": True},
               spread=200.0, extreme=True),
         _case(seed, 8, "logit gaps of thousands", [S, P], 5, 8, torch.float64, "int", {},

@@ -25,6 +25,7 @@ def make_cases(seed: int) -> list[Case]:
         policy_case(seed, 2, "float64, bool masks", 3, 6, 6, torch.float64, "bool", {"beta": 2.5, "gamma": 1.0}),
         policy_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"beta": 10.0, "gamma": 0.3}, layout="none"),
         policy_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"beta": 1.5, "gamma": 0.8}),
+        policy_case(seed, 16, "no margin (gamma = 0)", 3, 4, 5, torch.float64, "float", {"beta": 2.5, "gamma": 0.0}),
         policy_case(seed, 5, "prompt and padding in every row", 4, 9, 8, torch.float32, "int", {"gamma": 1.2},
                     layout="fixed"),
         # The fixed battery: exact zeros, non-contiguous log-probs, expanded masks.
