@@ -76,7 +76,7 @@ def probe_rows(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
             rows.append([o.detach().clone() if isinstance(o, torch.Tensor) else None for o in out])
             given = {**case.inputs, **{k: v for k, v in case.options.items() if is_batched(v, batch)}}
             now = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
-            changed.update(k for k, v in given.items() if k in now and not torch.equal(now[k], v[b:b + 1]))
+            changed.update(k for k, v in given.items() if k in now and not _same(now[k], v[b:b + 1]))
     except Exception as exc:
         return {"error": describe_error(exc)}
     return {"outputs": rows, "inputs_changed": sorted(changed)}
@@ -96,7 +96,15 @@ def probe_no_grad(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
         pass
     given = {**case.inputs, **{k: v for k, v in case.options.items() if isinstance(v, torch.Tensor)}}
     now = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
-    return {"inputs_changed": sorted(k for k, v in given.items() if not torch.equal(now[k], v))}
+    return {"inputs_changed": sorted(k for k, v in given.items() if not _same(now[k], v))}
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Bit for bit as passed, NaN where NaN was (an input may hold one on purpose)."""
+    if torch.equal(a, b):
+        return True
+    return a.shape == b.shape and a.dtype == b.dtype and a.is_floating_point() and \
+        bool(((a == b) | (a.isnan() & b.isnan())).all())
 
 
 def is_batched(value: Any, batch: int) -> bool:
