@@ -10,7 +10,8 @@ GRADCHECK = Check("gradcheck", "a hand-written backward passes torch.autograd.gr
 MASKED_GRAD_ZERO = Check("masked_grad_zero", "the gradient is exactly zero at every masked-out (prompt or padding) position")
 REWARDS_DETACHED = Check("rewards_detached", "the returned rewards carry no autograd graph")
 KEEPS_GRAPH = Check("keeps_graph", "the result is still connected to the inputs' graph (no .item() or .detach() on the way)")
-INPUTS_UNCHANGED = Check("inputs_unchanged", "the function does not modify its input tensors")
+INPUTS_UNCHANGED = Check("inputs_unchanged", "the function does not modify its input tensors (nor their "
+                         "requires_grad), with or without a graph on them")
 ROW_INDEPENDENCE = Check("row_independence", "each batch row's result depends on that row alone (grading rows one by one gives the same)")
 CUDA_AGREEMENT = Check("cuda_agreement", "the same inputs on CUDA and on the CPU give the same outputs (skipped without CUDA)")
 DEVICE_HYGIENE = Check("device_hygiene", "advisory: runs on 'meta' tensors to find tensors created on a fixed device")

@@ -38,7 +38,7 @@ def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: s
         runs.append(run)
     result["runs"] = runs
     result["rows"] = probe_rows(spec, fn, cases[spec.row_case])
-    result["no_grad"] = probe_no_grad(spec, fn, cases[0])
+    result["no_grad"] = probe_no_grad(spec, fn, cases)
     result["meta"] = probe_meta(spec, fn, cases[0])
     result["cuda"] = probe_cuda(spec, fn, cases, cuda)
     result["gradcheck"] = probe_gradcheck(spec, fn, cases, runs)
@@ -82,21 +82,25 @@ def probe_rows(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
     return {"outputs": rows, "inputs_changed": sorted(changed)}
 
 
-def probe_no_grad(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
-    """`case` called with inputs that carry no graph, as constants do in training: the inputs it
-    modified in place (with requires_grad, an in-place change raises, so only this call shows one
-    made when there is no graph)."""
-    inputs = {k: laid_out(case, k, v.detach().clone()) for k, v in case.inputs.items()}
-    options = {k: (laid_out(case, k, v.detach().clone()) if isinstance(v, torch.Tensor) else v)
-               for k, v in case.options.items()}
-    try:
-        with torch.no_grad():
-            call(fn, case, inputs, options)
-    except Exception:  # noqa: BLE001  the graded runs report errors; this call looks at the inputs only
-        pass
-    given = {**case.inputs, **{k: v for k, v in case.options.items() if isinstance(v, torch.Tensor)}}
-    now = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
-    return {"inputs_changed": sorted(k for k, v in given.items() if not _same(now[k], v))}
+def probe_no_grad(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any]:
+    """Each case called with inputs that carry no graph, as constants do in training: the first
+    case where the call modified inputs in place, and which (with requires_grad an in-place change
+    raises, so only these calls show one made when there is no graph)."""
+    for i, case in enumerate(cases):
+        inputs = {k: laid_out(case, k, v.detach().clone()) for k, v in case.inputs.items()}
+        options = {k: (laid_out(case, k, v.detach().clone()) if isinstance(v, torch.Tensor) else v)
+                   for k, v in case.options.items()}
+        try:
+            with torch.no_grad():
+                call(fn, case, inputs, options)
+        except Exception:  # noqa: BLE001  the graded runs report errors; these calls look at the inputs only
+            pass
+        given = {**case.inputs, **{k: v for k, v in case.options.items() if isinstance(v, torch.Tensor)}}
+        now = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
+        changed = sorted(k for k, v in given.items() if not _same(now[k], v))
+        if changed:
+            return {"case": i, "inputs_changed": changed}
+    return {"inputs_changed": []}
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:

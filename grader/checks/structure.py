@@ -211,7 +211,10 @@ def check_inputs_unchanged(ctx: Context) -> CheckResult:
             return fail("inputs_unchanged", f"case {case.describe()}: the call switched requires_grad of "
                         f"'{changed[0]}', the caller's tensor. Leave the inputs' autograd flags alone "
                         "(no .requires_grad_(False) or .detach_() on an input): use x.detach(), a new tensor.")
-    for probe, case, how in ((ctx.cand.get("no_grad"), ctx.cases[0], "called"),
+    no_grad = ctx.cand.get("no_grad")
+    at = no_grad.get("case") if isinstance(no_grad, dict) else None
+    at = at if type(at) is int and 0 <= at < len(ctx.cases) else 0  # the child's say-so: checked
+    for probe, case, how in ((no_grad, ctx.cases[at], "called"),
                              (ctx.cand.get("rows"), ctx.cases[ctx.spec.row_case], "graded one row at a time")):
         changed = probe.get("inputs_changed") if isinstance(probe, dict) else None
         names = ", ".join(f"'{n}'" for n in changed if isinstance(n, str))[:300] if isinstance(changed, list) else ""

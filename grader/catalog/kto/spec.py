@@ -128,7 +128,7 @@ def make_cases(seed: int) -> list[Case]:
     cases.append(case)
     r = g(17)  # β = 1 with both weights: a shortcut for β = 1 must keep them
     cases.append(_case("β = 1, both weights", *_logps(r, 5), *_kl(r, 4, 0.9), _labels(r, 5),
-                       {"beta": 1.0, "desirable_weight": 1.2, "undesirable_weight": 0.8}, "z0 > 0", F64))
+                       {"beta": 1.0, "desirable_weight": 1.2, "undesirable_weight": 0.8}, "z0 > 0", F32))
     return cases
 
 
