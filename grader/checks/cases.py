@@ -126,3 +126,13 @@ def cast_mask(mask: torch.Tensor, kind: str) -> torch.Tensor:
 def token_logps(g: torch.Generator, batch: int, length: int, dtype: torch.dtype, scale: float = 3.0) -> torch.Tensor:
     """Plausible per-token log-probs: negative, mostly within a few nats of 0."""
     return -(torch.rand(batch, length, generator=g, dtype=torch.float64) * scale).to(dtype)
+
+
+def largest_last(case: Case) -> Case:
+    """Every position's largest logit (input "logits", [..., V]) moved to the vocabulary's last
+    id: a log-sum-exp taken over chunks of it meets its maximum last, so a running sum that is
+    not rescaled shows."""
+    logits = case.inputs["logits"]
+    logits[..., -1] = logits.amax(-1) + 2.0
+    case.note += ", each position's largest logit at the last id"
+    return case

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from grader.checks.conventions import Conventions, Knob, sign_knob
 from grader.checks.function import FunctionSpec, Param
-from grader.checks.cases import Case, generator, with_layout
+from grader.checks.cases import Case, generator, largest_last, with_layout
 
 
 def _case(seed: int, salt: int, name: str, b: int, t: int, v: int, dtype: torch.dtype,
@@ -23,15 +23,6 @@ def _case(seed: int, salt: int, name: str, b: int, t: int, v: int, dtype: torch.
     upstream = torch.randn(b, t, generator=g, dtype=torch.float64).to(dtype)
     return Case(name, {"logits": logits, "labels": labels}, extreme=extreme, scale=spread if extreme else 1.0,
                 upstream=upstream, note=f"B={b}, T={t}, V={v}, {str(dtype)[6:]}" + (f", logit spread {spread:g}" if extreme else ""))
-
-
-def _largest_last(case: Case) -> Case:
-    """Every position's largest logit moved to the vocabulary's last id: a log-sum-exp taken over
-    chunks of it meets its maximum last, so a running sum that is not rescaled shows."""
-    logits = case.inputs["logits"]
-    logits[..., -1] = logits.amax(-1) + 2.0
-    case.note += ", each position's largest logit at the last id"
-    return case
 
 
 def _masked_vocabulary(case: Case) -> Case:
@@ -63,7 +54,7 @@ def make_cases(seed: int) -> list[Case]:
         _case(seed, 3, "B=1, T=1", 1, 1, 5, torch.float32),
         _case(seed, 4, "tiny", 1, 3, 4, torch.float64),
         _case(seed, 5, "larger vocabulary", 2, 6, 50, torch.float32),
-        _largest_last(_case(seed, 12, "V = 2048", 2, 3, 2048, torch.float32)),  # a chunked log-sum-exp must rescale
+        largest_last(_case(seed, 12, "V = 2048", 2, 3, 2048, torch.float32)),  # a chunked log-sum-exp must rescale
         # The fixed battery: -inf logits and exact zeros, non-contiguous logits, expanded labels.
         _masked_vocabulary(_case(seed, 8, "masked vocabulary", 2, 4, 9, torch.float64)),
         _masked_vocabulary(_case(seed, 9, "masked vocabulary, float32", 3, 3, 6, torch.float32)),

@@ -18,7 +18,7 @@ from grader.checks.details import details as behaviour_details
 from grader.core.results import CheckResult
 from grader.core.tolerances import SEQUENCE_NEXT_MEAN_ATOL, SEQUENCE_OWN_MEAN_MAX_FRACTION, SEQUENCE_PADDING_RTOL
 from grader.checks.function import FunctionSpec, Param
-from grader.checks.cases import Case, cast_mask, generator, with_layout
+from grader.checks.cases import Case, cast_mask, generator, largest_last, with_layout
 from grader.checks.conventions import Conventions, Knob, reduce_tokens, reduction_knob, sign_knob
 
 # Row layouts of the response mask (see `_mask`).
@@ -60,15 +60,6 @@ def _case(seed: int, salt: int, name: str, layouts: list[str], t: int, v: int, d
         note += f"; {remark}"
     return Case(name, {"logits": logits, "input_ids": input_ids, "response_mask": response_mask}, options,
                 extreme=extreme, scale=spread if extreme else 1.0, upstream=upstream, note=note)
-
-
-def _largest_last(case: Case) -> Case:
-    """Every position's largest logit moved to the vocabulary's last id: a log-sum-exp taken over
-    chunks of it meets its maximum last, so a running sum that is not rescaled shows."""
-    logits = case.inputs["logits"]
-    logits[..., -1] = logits.amax(-1) + 2.0
-    case.note += ", each position's largest logit at the last id"
-    return case
 
 
 def _certain_tokens(case: Case) -> Case:
@@ -119,7 +110,7 @@ def make_cases(seed: int) -> list[Case]:
         # T = 1 summed: nothing is predicted, and the sum of nothing is a [B] tensor of zeros
         _case(seed, 14, "B=2, T=1, sum", [S, S], 1, 5, torch.float64, "float", {"average": False}),
         # a real vocabulary's size: a log-sum-exp taken over chunks must rescale its running sum
-        _largest_last(_case(seed, 15, "V = 2048", [P, S], 4, 2048, torch.float32, "float", {"average": True})),
+        largest_last(_case(seed, 15, "V = 2048", [P, S], 4, 2048, torch.float32, "float", {"average": True})),
         _case(seed, 7, "logit gaps of hundreds", [P, S], 6, 8, torch.float32, "float", {"average": True},
               spread=200.0, extreme=True),
         _case(seed, 8, "logit gaps of thousands", [S, P], 5, 8, torch.float64, "int", {},
