@@ -31,16 +31,12 @@ def _within(kind: type, bounds: tuple[float, float]):
     def convert(text: str):
         import argparse
 
-        from grader.core.tolerances import out_of_range
+        from grader.core.tolerances import parse_within
 
         try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
-        problem = out_of_range("the value", value, bounds)
-        if problem:
-            raise argparse.ArgumentTypeError(problem)
-        return value
+            return parse_within(kind, bounds, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     convert.__name__ = kind.__name__
     return convert
 

@@ -25,6 +25,22 @@ def exit_code(reports: list[Any]) -> int:
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAIL
 
 
+def write_files(cohort: Any, outputs: list[tuple[Path | None, Callable[[Any, Path], None]]]) -> bool:
+    """Each file asked for, written by its writer (grader.practice.export); one that cannot be
+    written is a message on stderr, never the loss of the report. True when all were written."""
+    from grader import render
+
+    written = True
+    for out, write in outputs:
+        if out is not None:
+            try:
+                write(cohort, out)
+            except OSError as exc:
+                render.error(render.console(stderr=True), f"could not write {out}: {exc.strerror or exc}")
+                written = False
+    return written
+
+
 def writable(*files: Path | None) -> None:
     """Each output file's folder exists: checked before grading, so no run is lost to a typo."""
     for out in files:
@@ -111,16 +127,10 @@ class Within(click.ParamType):
         self.name = kind.__name__
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from grader.core.tolerances import out_of_range, shown
-
         try:
-            number = self.kind(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not {'an integer' if self.kind is int else 'a number'}.", param, ctx)
-        lo, hi = self.bounds
-        if out_of_range("x", number, self.bounds):
-            self.fail(f"{value} is not in the range {shown(lo)} to {shown(hi)}.", param, ctx)
-        return number
+            return tol.parse_within(self.kind, self.bounds, value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 def sandbox_options(what: str = "kata") -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -6,8 +6,9 @@ from pathlib import Path
 import click
 
 from grader import registry, render
-from grader.commands._common import (EXIT_GRADER_FAULT, EXIT_USAGE, check_device, complete_kata, examples, exit_code, kata_names,
-                                     new_seed, path_option, require_workspace, sandbox_options, writable)
+from grader.commands._common import (EXIT_GRADER_FAULT, EXIT_USAGE, check_device, complete_kata, examples, exit_code,
+                                     kata_names, new_seed, path_option, require_workspace, sandbox_options, writable,
+                                     write_files)
 from grader.core import workspace
 from grader.core.faults import GraderFault, stage
 from grader.core.state import file_digest
@@ -74,13 +75,7 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
 
         person = "reference solutions" if reference else (path.resolve().name or str(path))
         one = Cohort([Member(person, report)], [k.name for k in report.katas], report.seed)
-        for out, write in ((junit_file, export.write_junit), (summary_file, export.write_summary)):
-            if out is not None:
-                try:
-                    write(one, out)
-                except OSError as exc:  # the file is lost, never the report below
-                    render.error(render.console(stderr=True), f"could not write {out}: {exc.strerror or exc}")
-                    unwritten = True
+        unwritten = not write_files(one, [(junit_file, export.write_junit), (summary_file, export.write_summary)])
     try:
         with stage("rendering"):
             if as_json:
@@ -95,7 +90,8 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
                                          len(registry.KATAS))
     except GraderFault as fault:  # the report is the grader's: say so on stderr, where --json is not read
         if isinstance(fault.__cause__, OSError):  # stdout itself failed (a full disk): the environment's
-            render.error(render.console(stderr=True), f"could not write the report: {fault.__cause__.strerror or fault.__cause__}.")
+            cause = fault.__cause__
+            render.error(render.console(stderr=True), f"could not write the report: {cause.strerror or cause}.")
             ctx.exit(EXIT_USAGE)
         render.error(render.console(stderr=True), fault.message)
         ctx.exit(EXIT_GRADER_FAULT)

@@ -8,7 +8,7 @@ import click
 
 from grader import render
 from grader.commands._common import (check_device, complete_kata, examples, exit_code, kata_names, new_seed,
-                                     sandbox_options, writable)
+                                     sandbox_options, writable, write_files)
 
 if TYPE_CHECKING:
     from grader.practice.cohort import Cohort
@@ -86,14 +86,8 @@ def _cohort_out(ctx: click.Context, cohort: "Cohort", csv_file: Path | None, jso
     """The files asked for, then the table; the exit code of the whole cohort."""
     from grader.practice import export
 
-    unwritten = False
-    for out, write in ((csv_file, export.write_csv), (json_file, export.write_json), (junit_file, export.write_junit)):
-        if out is not None:
-            try:
-                write(cohort, out)
-            except OSError as exc:  # a full disk loses one file, never the table below
-                render.error(render.console(stderr=True), f"could not write {out}: {exc.strerror or exc}")
-                unwritten = True
+    unwritten = not write_files(cohort, [(csv_file, export.write_csv), (json_file, export.write_json),
+                                         (junit_file, export.write_junit)])
     con = render.console()
     for w in warnings:
         render.notice(con, w)

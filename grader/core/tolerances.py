@@ -223,3 +223,15 @@ def out_of_range(name: str, value: float, bounds: tuple[float, float]) -> str:
 
 def shown(x: float) -> str:
     return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def parse_within(kind: type, bounds: tuple[float, float], text: object) -> float:
+    """`text` as a `kind` in `bounds`, for the command line and the pytest plugin alike.
+    Raises ValueError saying why not (not a number, NaN, infinite, out of range)."""
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{text!r} is not {'an integer' if kind is int else 'a number'}.") from None
+    if out_of_range("value", value, bounds):
+        raise ValueError(f"{text} is not in the range {shown(bounds[0])} to {shown(bounds[1])}.")
+    return value
