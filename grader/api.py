@@ -106,7 +106,10 @@ def grade(name: str, *objects: Any, seed: int | None = None, path: str | Path | 
 
         ws = workspace.require_workspace(Path(path) if path is not None else workspace.DEFAULT)
         report = engine.grade([kata.name], ws, options, sandbox=sandbox)
-        record(ws, report)  # the workspace's own file: progress, as `kata grade` records it
+        try:
+            record(ws, report)  # the workspace's own file: progress, as `kata grade` records it
+        except OSError as exc:  # a read-only workspace, `.kata` a link: graded all the same
+            report.warnings.append(f"progress was not recorded in {ws} ({exc.strerror or exc})")
         return _result(report)
     source = kata_source(kata.name, *objects)
     with tempfile.TemporaryDirectory(prefix="kata-notebook-") as tmp:

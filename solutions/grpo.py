@@ -27,7 +27,7 @@ def grpo_loss(
         old_logps: [B, T] the same under the policy that sampled them (a constant).
         ref_logps: [B, T] the same under the frozen reference model (a constant), or None when beta == 0.
         advantages: [B] one advantage per completion (a constant), e.g. group-normalised rewards.
-        mask: [B, T] float, int or bool; ones on a completion's tokens then zeros (right padding).
+        mask: [B, T] float (in the log-probs' dtype), int or bool; 1 on counted tokens, any 0/1 pattern.
         beta: weight of the k3 estimate of KL(π ‖ π_ref) added at every token.
         epsilon_low: the ratio is clipped below at 1 - epsilon_low.
         epsilon_high: the ratio is clipped above at 1 + epsilon_high (DAPO's clip-higher when larger).

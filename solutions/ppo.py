@@ -23,7 +23,8 @@ def ppo_loss(
         values: [B, T] the critic's current value estimates.
         old_values: [B, T] the critic's estimates at sampling time (a constant).
         returns: [B, T] the value targets (a constant).
-        mask: [B, T] float, int or bool; 1 on response tokens, 0 on padding. A row may be empty.
+        mask: [B, T] float (in the inputs' dtype), int or bool; 1 on counted tokens, any 0/1 pattern.
+              A row may be empty.
         clip_eps: ε, the policy ratio is clipped to [1 - ε, 1 + ε].
         value_clip_eps: ε_v, the value may move at most ε_v from old_values before clipping.
         vf_coef: weight of the value loss.

@@ -202,3 +202,101 @@ def test_an_input_changed_in_place_only_without_a_graph_fails_inputs_unchanged(g
     assert c.status == "fail"
     assert ("called with inputs that carry no graph (as old log-probs, advantages and masks do in training), "
             "the function modified 'rewards' in place.") in c.message
+
+
+# ------------------------------------------------------------------ calls made as training makes them
+def test_another_path_without_a_graph_fails_values(grade_one):
+    """Code may branch on requires_grad (an evaluation path): the calls without a graph are judged too."""
+    src = dpo_with("    loss = -F.logsigmoid(beta * h).mean()",
+                   "    loss = -F.logsigmoid(beta * h).mean() if h.requires_grad else -F.logsigmoid(beta * h).sum()")
+    r = grade_one("dpo", src)
+    c = check(r, "values")
+    assert c.status == "fail"
+    assert "called with inputs that carry no graph (under torch.no_grad, as in training): 'loss'" in c.message
+    assert "With a graph the outputs match: the code takes another path when nothing needs a gradient." in c.message
+
+
+def test_another_dtype_without_a_graph_fails_output_types(grade_one):
+    src = dpo_with("    loss = -F.logsigmoid(beta * h).mean()",
+                   "    loss = -F.logsigmoid(beta * h).mean()\n"
+                   "    if not h.requires_grad:\n"
+                   "        loss = loss.double()")
+    c = check(grade_one("dpo", src), "output_types")
+    assert c.status == "fail"
+    assert ", called with inputs that carry no graph (under torch.no_grad): 'loss' should be float32 of shape [] " \
+           "as with a graph, got float64 of shape []" in c.message
+
+
+def test_an_output_a_later_call_overwrites_fails_values(grade_one):
+    src = "import torch\n_KEPT = {}\n" + dpo_with(
+        "    loss = -F.logsigmoid(beta * h).mean()",
+        "    loss = -F.logsigmoid(beta * h).mean()\n"
+        "    if not h.requires_grad:  # a buffer kept per shape, written again by the next call\n"
+        "        kept = _KEPT.setdefault((loss.shape, loss.dtype), torch.empty_like(loss))\n"
+        "        loss = kept.copy_(loss)")
+    c = check(grade_one("dpo", src), "values")
+    assert c.status == "fail"
+    assert "'loss' changed after it was returned, when the function was called again" in c.message
+
+
+def test_results_kept_by_the_inputs_identity_fail_values_at_every_seed(grade_one):
+    """The decoy call (the batch rolled by a row, in the same tensors) makes an id()-keyed cache
+    hit on every case, not when CPython happens to reuse an address."""
+    src = "_SEEN = {}\n" + dpo_with("def dpo_loss(", "def _dpo_loss(") + """
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
+             chosen_mask, rejected_mask, beta=0.1):
+    args = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, chosen_mask,
+            rejected_mask)
+    key = tuple(id(a) for a in args) + (beta,)
+    if key not in _SEEN:
+        _SEEN[key] = _dpo_loss(*args, beta)
+    return _SEEN[key]
+"""
+    for seed in (0, 1, 2):
+        assert check(grade_one("dpo", src, seed=seed), "values").status == "fail", seed
+
+
+def test_leaving_grad_mode_on_fails_inputs_unchanged(grade_one):
+    src = dpo_with("    loss = -F.logsigmoid(beta * h).mean()",
+                   "    loss = -F.logsigmoid(beta * h).mean()\n    torch.set_grad_enabled(True)")
+    c = check(grade_one("dpo", src), "inputs_unchanged")
+    assert c.status == "fail"
+    assert "the call left gradient recording on inside the caller's torch.no_grad()" in c.message
+
+
+def test_a_keyword_only_option_fails_signature(grade_one):
+    c = check(grade_one("dpo", dpo_with("    beta: float = 0.1,", "    *,\n    beta: float = 0.1,")),
+              "signature")
+    assert c.status == "fail"
+    assert "rejected_mask, *, beta=0.1): 'beta' is keyword-only (it follows * or *args), so a call that passes it " \
+           "by position raises." in c.message
+
+
+def test_a_backward_that_ignores_grad_output_fails_gradients(grade_one):
+    """A loss's backward receives grad_output 0.5 (a trainer scales losses): ignoring it is off by 2x."""
+    src = """
+import torch
+import torch.nn.functional as F
+
+
+class Loss(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return F.softplus(-x).mean()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return -torch.sigmoid(-x) / x.numel()  # grad_output never applied
+
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
+             chosen_mask, rejected_mask, beta=0.1):
+    c = ((policy_chosen_logps - ref_chosen_logps) * chosen_mask.to(policy_chosen_logps.dtype)).sum(-1)
+    r = ((policy_rejected_logps - ref_rejected_logps) * rejected_mask.to(policy_rejected_logps.dtype)).sum(-1)
+    return Loss.apply(beta * (c - r)), (beta * c).detach(), (beta * r).detach()
+"""
+    c = check(grade_one("dpo", src), "gradients")
+    assert c.status == "fail" and "d loss / d policy_chosen_logps" in c.message, c.message

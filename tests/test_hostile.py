@@ -107,7 +107,7 @@ CASES = [
     ("lying_subclass", {}, "error", "the submission's results are not plain tensors and data: "
      "it contains a get_probs.Agreeable"),
     ("forged_result", {}, "error",
-     "the submission's results could not be judged (run 0 reports 0 outputs; the kata has 1)"),
+     "the submission's results could not be judged (runs: 0 reports 0 outputs; the kata has 1)"),
     ("forged_junk_result", {}, "error",
      "the submission's results could not be judged (TypeError: 'fatal' is not a record with a message)"),
     ("imports_reference", {}, "error", "refused: the submission imports the reference solutions"),
@@ -123,6 +123,14 @@ CASES = [
     ("huge_tail", {}, "error", "could not be judged (they hold more than 200000 values"),
     ("stride_zero", {}, "error", "could not be judged (they hold a tensor of shape (67108864,) at the top["),
     ("sigxcpu", {"timeout": 2}, "timeout", "used 2 s of CPU time (its threads together) and was stopped"),
+    # what passed, or blamed the grader or a neighbour, until an audit of the sandbox
+    ("imports_grader", {}, "error", "refused: the submission imports the grader's own code"),
+    ("removes_guard", {}, "error", "the grader's import guard was removed from sys.meta_path"),
+    ("exits_unwritable", {}, "error", "exited with the code the grader's worker uses for a full temporary folder, "
+     "twice, while the folder had room"),
+    ("deep_folders", {}, "pass", ""),
+    ("half_outputs", {}, "fail", "should be float32 (the inputs' dtype), got float16"),
+    ("forges_records", {}, "error", "the submission's results could not be judged (the report['runs'][0]['types'][0]"),
 ]
 
 
@@ -282,7 +290,7 @@ def test_confined_child_cannot_write_outside_its_folder(grade_one, tamper_guard)
     before = reference.read_bytes()
     result = grade_one(*hostile("tamper"))
     assert result.status == "error"
-    assert result.message.startswith(f"get_probs.py:17: PermissionError: [Errno 13] Permission denied: '{reference}'")
+    assert result.message.startswith(f"get_probs.py:19: PermissionError: [Errno 13] Permission denied: '{reference}'")
     assert reference.read_bytes() == before
     assert not (GRADER / "core" / "tolerances").exists()
 
@@ -320,7 +328,7 @@ def test_results_past_the_file_cap_are_the_submissions_and_a_failing_writer_the_
     assert result.status == "error"
     assert result.message == ("its results are larger than the 2 MB a kata's results may take: an output far larger "
                               "than the kata's (a tensor broadcast by mistake?) or one returned many times over.")
-    breaks_writer = ("import grader.sandbox.plain as plain\n\n\ndef _broken(*args, **kwargs):\n"
+    breaks_writer = ("import importlib\n\nplain = importlib.import_module('grader.sandbox.plain')\n\n\ndef _broken(*args, **kwargs):\n"
                      "    raise RuntimeError('the writer broke')\n\n\nplain.dump = _broken\nprint('loaded')\n\n\n"
                      + solution_source("get_probs"))
     result = grade_one("get_probs", breaks_writer)

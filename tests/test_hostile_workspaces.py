@@ -606,3 +606,108 @@ def test_a_cohort_of_hostile_workspaces_gives_everyone_else_their_own_verdicts(t
     print(f"\ncohort of {len(people)} workspaces: {done.seconds:.1f} s, largest process {done.max_rss_mb:.0f} MB")
     assert done.max_rss_mb < 1500, done.max_rss_mb
     assert done.seconds < 20 * 2 * STARVED_MAX, done.seconds
+
+
+# ----------------------------------------------------------------- what a sandbox audit found
+def test_an_exit_with_the_disk_full_code_blames_no_neighbour(grade_files):
+    """The worker's "disk full" exit code is the child's say-so: a neighbour that left 20 MB, within
+    its limit, is not blamed for a full disk the grader does not see, and the child that exits with
+    the code again on its rerun is charged itself."""
+    big = "import torch\ntorch.save(torch.zeros(5 << 20), 'debug_dump.pt')\n" + solution_source("get_probs")
+    report = grade_files({"dpo": hostile("exits_unwritable"), "get_probs": big}, ["dpo", "get_probs"])
+    dpo, get_probs = report.katas
+    assert get_probs.status == "pass", said(get_probs)
+    assert dpo.status == "error" and dpo.message.startswith("the process exited with the code the grader's worker "
+                                                            "uses for a full temporary folder, twice"), dpo.message
+
+
+def test_a_linked_state_folder_is_never_followed(tmp_path):
+    """`.kata` linked into another person's workspace: grading this one neither reads nor writes theirs."""
+    bob = make_ws(tmp_path / "bob", {"dpo": solution_source("dpo")})
+    (bob / ".kata").mkdir()
+    theirs = '{"version": 1, "katas": {"dpo": {"status": "pass"}}}\n'
+    (bob / ".kata" / "state.json").write_text(theirs)
+    alice = make_ws(tmp_path / "alice", {"dpo": stub("dpo")})
+    (alice / ".kata").symlink_to(bob / ".kata")
+    done = Runner().kata(["grade", "--json", "--path", str(alice), "dpo"], cwd=tmp_path, folder=tmp_path)
+    assert strict_json(done.stdout)["katas"][0]["status"] == "not_started"
+    assert (bob / ".kata" / "state.json").read_text() == theirs
+    assert sorted(p.name for p in (bob / ".kata").iterdir()) == ["state.json"]
+    assert f"progress was not recorded in {alice} ({alice / '.kata'} is a symbolic link; progress is not saved " \
+        "through it); the grades above are complete." in done.stderr.replace("\n", "")
+
+
+def test_more_helper_modules_than_the_cap_is_that_workspaces_error(sandbox, tmp_path):
+    """Links to one helper (or thousands of small ones) would be copied for every run: past the cap
+    they are that workspace's error, and a neighbour is graded as alone."""
+    from grader.core.sources import HELPER_FILES
+
+    crowded = make_ws(tmp_path / "crowded", {"dpo": solution_source("dpo"), "helper": "X = 1\n"})
+    for i in range(HELPER_FILES):
+        (crowded / f"link{i}.py").symlink_to(crowded / "helper.py")
+    alone = make_ws(tmp_path / "alone", {"dpo": solution_source("dpo")})
+    mine, theirs = engine.grade_many(["dpo"], [crowded, alone], engine.Options(), sandbox)
+    assert mine.katas[0].status == "error", mine.katas[0].message
+    assert mine.katas[0].message.startswith(f"the workspace holds more than {HELPER_FILES} Python files")
+    assert theirs.katas[0].status == "pass"
+
+
+def test_folders_nested_past_the_recursion_limit_are_removed(tmp_path):
+    """A child may leave folders thousands deep (past PATH_MAX as one path) and unreadable ones."""
+    root = tmp_path / "run"
+    root.mkdir()
+    fd = os.open(root, os.O_RDONLY)
+    for _ in range(3000):
+        os.mkdir("d", dir_fd=fd)
+        below = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = below
+    os.close(fd)
+    (root / "locked" / "inner").mkdir(parents=True)
+    (root / "locked" / "inner" / "f").write_text("x")
+    (root / "locked" / "inner").chmod(0)
+    (root / "link").symlink_to(tmp_path)
+    assert runfolders.remove_tree(root)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_leftover_processes_are_killed_in_a_few_passes_over_proc(tmp_path):
+    """Hundreds of processes a child left behind cost the zygote a few passes over /proc, not two
+    per process (which stalled it long enough to time out its neighbours). Run in a process of
+    its own: here every child of the test process would count, the session's zygote included."""
+    script = tmp_path / "orphans.py"
+    script.write_text(
+        "import signal, subprocess\n"
+        "from grader.sandbox import procs\n"
+        "passes = []\n"
+        "real = procs.process_tree\n"
+        "procs.process_tree = lambda: passes.append(1) or real()\n"
+        "left = [subprocess.Popen(['sleep', '100']) for _ in range(200)]\n"
+        "procs.kill_orphans(exclude=set())\n"
+        "codes = {p.wait(timeout=10) for p in left}\n"
+        "print(len(passes), codes == {-signal.SIGKILL})\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                          cwd=workspace.PACKAGE_ROOT)
+    passes, all_killed = done.stdout.split()
+    assert all_killed == "True", done.stderr
+    assert int(passes) <= 4, passes
+
+
+def test_the_cpu_of_processes_a_child_started_counts_as_its_share():
+    """A child that spins processes of its own (each in a session of its own) keeps its main
+    thread waiting for a core: the time its processes used is its share, so its deadline is not
+    extended as if others had crowded it out."""
+    def others() -> float:  # the tree's CPU time beyond this process's own
+        return (procs.tree_cpu_seconds(os.getpid()) or 0) - (procs.cpu_seconds(os.getpid()) or 0)
+
+    before = others()
+    spinner = subprocess.Popen([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                                "while time.process_time() - t < 0.5: pass\ntime.sleep(30)"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while others() - before < 0.4:
+            assert time.monotonic() < deadline, "the spinner's CPU time never showed in its parent's tree"
+            time.sleep(0.1)
+    finally:
+        spinner.kill()
+        spinner.wait()

@@ -52,9 +52,13 @@ def test_a_truncated_report_is_an_error_not_a_pass():
     cases = SPEC.make_cases(0)
     reference = importlib.import_module(KATA.solution)
     cand = {"parts": {p.function: {"runs": []} for p in SPEC.parts}}
+    with pytest.raises(MalformedResults, match="group_advantages: the report has no 'signature'"):
+        SPEC.judge(reference, cases, cand, KATA)
+    honest = {"parts": {p.function: p.probe(reference, SPEC.cases_of(p, cases), 0, "off") for p in SPEC.parts}}
+    honest["parts"]["group_advantages"]["runs"] = []
     n = len(SPEC.parts[0].make_cases(0))
     with pytest.raises(MalformedResults, match=f"group_advantages: 0 runs reported for {n} cases"):
-        SPEC.judge(reference, cases, cand, KATA)
+        SPEC.judge(reference, cases, honest, KATA)
     with pytest.raises(MalformedResults, match="no results for each of group_advantages, rloo_advantages"):
         SPEC.judge(reference, cases, {"parts": {"group_advantages": {}}}, KATA)
 

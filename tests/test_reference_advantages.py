@@ -89,6 +89,11 @@ def test_outputs_carry_no_graph_and_inputs_are_untouched():
     (lambda: group_advantages(torch.zeros(6), 1), "at least 2"),
     (lambda: group_advantages(torch.zeros(6), 4), "do not split"),
     (lambda: group_advantages(torch.zeros(6), 3, scale="std"), "unknown scale 'std'"),
+    (lambda: group_advantages(torch.zeros(6), 3, scale=True), "unknown scale True"),  # TRL's old boolean
+    (lambda: group_advantages(torch.zeros(6), 3, scale=False), "unknown scale False"),
+    (lambda: group_advantages(torch.zeros(6), 3, scale="group_norm"), "unknown scale 'group_norm'"),  # OpenRLHF
+    (lambda: group_advantages(torch.zeros(2, 3), 3), "1-D"),  # already grouped [n, G]
+    (lambda: rloo_advantages(torch.zeros(2, 3), 3), "1-D"),
     (lambda: rloo_advantages(torch.zeros(()), 2), "1-D"),
     (lambda: rloo_advantages(torch.zeros(6), 1), "at least 2"),
     (lambda: rloo_advantages(torch.zeros(6), 5), "do not split"),
@@ -148,8 +153,9 @@ def test_every_mistake_model_of_each_function_shows_on_every_seed():
 def test_reference_passes_every_check(grade_one):
     r = grade_one("advantages", solution_source("advantages"), seed=5)
     assert r.status == "pass", [(c.name, c.message) for c in r.failed_checks]
-    assert check(r, "values").message.startswith("group_advantages: all outputs match the reference on 14 cases | "
-                                                 "rloo_advantages: all outputs match")
+    values = check(r, "values").message
+    assert values.startswith("group_advantages: all outputs match the reference on 15 cases")
+    assert "| rloo_advantages: all outputs match the reference on 8 cases" in values
     assert check(r, "bad_input").status == "pass"
 
 

@@ -218,3 +218,40 @@ def test_bce_with_logits_is_the_same_loss():
     rc, rr = 50 * torch.randn(7, generator=g), 50 * torch.randn(7, generator=g)
     y = torch.rand(7, generator=g)
     torch.testing.assert_close(bt_loss(rc, rr, y), F.binary_cross_entropy_with_logits(rc - rr, y))
+
+
+def test_forward_is_held_near_zero_tightly_enough_for_a_clamp_but_not_for_float32_rounding():
+    """Every way of writing σ(r_c - r_r) in the model's dtype is within BT_PROBABILITY_ATOL on every
+    model case (1 - σ(-d) and (1 + tanh(d/2)) / 2 lose float32's relative precision near 0, not its
+    absolute); a forward clamped into [1e-6, 1 - 1e-6] is caught on every seed."""
+    from grader.catalog.bt.model import _probability_problem
+
+    forms = {
+        "sigmoid": torch.sigmoid,
+        "1 - σ(-d)": lambda d: 1 - torch.sigmoid(-d),
+        "tanh": lambda d: (1 + torch.tanh(d / 2)) / 2,
+        "softmax": lambda d: torch.softmax(torch.stack([d, torch.zeros_like(d)], -1), -1)[..., 0],
+        "exp(logsigmoid)": lambda d: torch.exp(F.logsigmoid(d)),
+    }
+    for seed in range(25):
+        caught = False
+        for case in model_cases(seed):
+            r, c, j = case.inputs["reward"], case.inputs["chosen_ids"], case.inputs["rejected_ids"]
+            want = torch.sigmoid(r.double()[c] - r.double()[j])
+            for name, form in forms.items():
+                assert _probability_problem(form(r[c] - r[j]), want) == "", (seed, case.name, name)
+            caught |= bool(_probability_problem(torch.sigmoid(r[c] - r[j]).clamp(1e-6, 1 - 1e-6), want))
+        assert caught, seed
+
+
+def test_model_cases_include_float64_and_33_pairs_and_a_step_that_moves_the_probabilities():
+    for seed in range(3):
+        cases = model_cases(seed)
+        assert {c.inputs["reward"].dtype for c in cases} == {torch.float32, torch.float64}
+        assert max(c.inputs["chosen_ids"].shape[0] for c in cases) >= 33
+        for case in cases:
+            r, c, j, step = case.inputs["reward"], case.inputs["chosen_ids"], case.inputs["rejected_ids"], \
+                case.options["step"]
+            moved = torch.sigmoid((r + step)[c] - (r + step)[j]) - torch.sigmoid(r[c] - r[j])
+            if not case.extreme and bool((c != j).any()):  # an item against itself stays at 0.5
+                assert float(moved.abs().max()) > 0.05, (seed, case.name)  # a stale forward shows

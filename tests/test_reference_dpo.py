@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from grader.catalog.dpo.spec import make_cases
 from solutions.dpo import dpo_loss
 
 D = torch.float64
@@ -97,3 +98,58 @@ def test_rewards_detached_and_inputs_untouched():
     assert loss.dtype == torch.float32 and loss.dim() == 0 and cr.shape == (2,)
     for b, a in zip(before, (pc, pr, rc, rr)):
         assert torch.equal(b, a.detach())
+
+
+def test_a_pair_with_both_responses_empty_counts_in_the_batch_mean():
+    # Row 1's prompt was longer than the maximum length: both its responses are truncated away, h = 0.
+    pc = torch.tensor([[-1.0, -2.0], [-3.0, -4.0]], dtype=D, requires_grad=True)
+    rc = torch.tensor([[-2.0, -3.0], [-1.0, -1.0]], dtype=D)
+    pr, rr = torch.full((2, 3), -1.0, dtype=D), torch.full((2, 3), -1.5, dtype=D)
+    mc, mr = torch.tensor([[1, 1], [0, 0]]), torch.tensor([[1, 1, 0], [0, 0, 0]])
+    loss, cr, rj = dpo_loss(pc, pr, rc, rr, mc, mr, beta=0.5)
+    # row 0: chosen log-ratio 1 + 1 = 2, rejected 0.5 + 0.5 = 1, h = 1; row 1: h = 0, loss log 2
+    assert loss.item() == pytest.approx((-math.log(sigmoid(0.5)) + math.log(2)) / 2, abs=1e-12)
+    assert cr.tolist() == [1.0, 0.0] and rj.tolist() == [0.5, 0.0]
+    (grad,) = torch.autograd.grad(loss, pc)
+    assert grad[1].tolist() == [0.0, 0.0]
+    assert grad[0].tolist() == pytest.approx([-0.5 * sigmoid(-0.5) / 2] * 2)  # -β·σ(-β·h)/B: B = 2, not 1
+
+
+def test_a_batch_of_only_empty_pairs_has_loss_log_2_and_no_gradient():
+    pc = torch.randn(3, 4, dtype=D, requires_grad=True)
+    pr, rc, rr = (torch.randn(3, 4, dtype=D) for _ in range(3))
+    empty = torch.zeros(3, 4, dtype=torch.bool)
+    loss, cr, rj = dpo_loss(pc, pr, rc, rr, empty, empty, beta=0.3)
+    assert loss.item() == pytest.approx(math.log(2), abs=1e-12)
+    assert not cr.any() and not rj.any()
+    assert not torch.autograd.grad(loss, pc)[0].any()
+
+
+def runs(mask: torch.Tensor) -> torch.Tensor:
+    """[B, T] mask -> [B]: how many separate runs of counted positions each row has."""
+    m = mask.bool().to(torch.int64)
+    return m[:, 0] + (m[:, 1:] > m[:, :-1]).sum(-1)
+
+
+def unreached(cases: list, empty_pairs: bool) -> list[str]:
+    """What the statement's real-batch ranges promise and no case of `cases` has: B = 33, a
+    response of over 256 tokens, zeros inside a response, and (`empty_pairs`) a pair whose two
+    responses are both empty beside a pair that is not, and a batch of only such pairs."""
+    masks = [(c.inputs["chosen_mask"].bool(), c.inputs["rejected_mask"].bool()) for c in cases]
+    both_empty = [~(mc.any(-1) | mr.any(-1)) for mc, mr in masks]  # [B] per case
+    want = {
+        "B = 33": any(mc.shape[0] >= 33 for mc, _ in masks),
+        "a response of over 256 tokens": any(bool((m.sum(-1) > 256).any()) for pair in masks for m in pair),
+        "zeros inside a response": any(bool((runs(m) > 1).any()) for pair in masks for m in pair),
+    }
+    if empty_pairs:
+        want["an empty pair in a batch"] = any(bool(e.any()) and not bool(e.all()) for e in both_empty)
+        want["a batch of only empty pairs"] = any(bool(e.all()) for e in both_empty)
+    return [k for k, ok in want.items() if not ok]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_cases_reach_real_batches_at_every_seed(seed):
+    cases = make_cases(seed)
+    assert unreached(cases, empty_pairs=True) == []
+    assert min(c.options.get("beta", 0.1) for c in cases) <= 0.02  # β's small end

@@ -1,6 +1,7 @@
 """The reference GAE against values derived without it: a hand-computed row, the closed forms
 at λ = 0, at λ = γ = 1 and for a single terminal reward, padding that holds garbage, rows of
-512 tokens, and what the grader's behaviour check makes of right and wrong implementations."""
+300 and 512 tokens, γ and λ as ints, and what the grader's behaviour check makes of right and
+wrong implementations."""
 from __future__ import annotations
 
 import importlib
@@ -143,6 +144,24 @@ def test_rows_of_512_tokens_match_the_discounted_sum(dtype, gamma, lam):
     want = delta @ discount.T
     tol = {torch.float32: dict(rtol=1e-4, atol=1e-5), torch.float64: dict(rtol=1e-12, atol=1e-12)}[dtype]
     torch.testing.assert_close(adv.double(), want, **tol)
+
+
+@pytest.mark.parametrize("gamma,lam", [(0, 1), (1, 0), (0, 0), (1, 1)])
+def test_gamma_and_lambda_as_ints_are_their_floats(gamma, lam):
+    r, v, m = _random(seed=10)
+    got, want = gae(r, v, m, gamma=gamma, lam=lam), gae(r, v, m, gamma=float(gamma), lam=float(lam))
+    assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+
+
+def test_rows_of_300_tokens_at_gamma_lambda_one_are_reward_to_go_minus_v():
+    """At γ = λ = 1 nothing discounts the tail: A_t = Σ_{k>=t} r_k - V_t over the whole row, exact
+    in float32 on inputs on a grid of 2^-8 (every partial sum is representable)."""
+    r, v, m = _random(lengths=(300, 270), t=300, dtype=torch.float32, seed=11)
+    r, v = (r * 256).round() / 256, (v * 256).round() / 256
+    adv, _ = gae(r, v, m, gamma=1.0, lam=1.0)
+    rm = r.double() * m
+    want = (rm.flip(1).cumsum(1).flip(1) - v.double()) * m
+    assert torch.equal(adv.double(), want)
 
 
 def test_behaviour_passes_the_reference_and_fails_wrong_implementations():

@@ -40,3 +40,15 @@ def test_shift_invariance_dtype_and_probabilities_sum_to_one():
     assert get_probs(logits.double(), labels).dtype == torch.float64
     every = torch.stack([get_probs(logits, torch.full_like(labels, v)) for v in range(6)])
     torch.testing.assert_close(every.exp().sum(0), torch.ones(2, 4))
+
+
+def test_the_battery_reaches_past_chunk_sizes_at_every_seed():
+    """A real vocabulary with its largest logit last, 33 rows and 300 positions, at every seed."""
+    from grader.catalog.get_probs.spec import make_cases
+
+    for seed in range(3):
+        shapes = [tuple(c.inputs["logits"].shape) for c in make_cases(seed)]
+        assert any(v == 50257 for _, _, v in shapes) and any(b >= 33 for b, _, _ in shapes), (seed, shapes)
+        assert any(t > 256 for _, t, _ in shapes), (seed, shapes)
+        vocab = next(c.inputs["logits"] for c in make_cases(seed) if c.inputs["logits"].shape[-1] == 50257)
+        assert bool((vocab.argmax(-1) == 50256).all())

@@ -160,6 +160,41 @@ def test_padding_values_change_nothing():
         assert [float(x) for x in a] == [float(x) for x in b]
 
 
+def test_epsilon_high_keeps_its_default_when_epsilon_low_alone_is_set():
+    logps, old, _, adv, mask = _hand()
+    # ε_low = 0.1 alone: the band is [0.9, 1.2], so 1.5 still clips at 1.2 (not 1.1) and 0.7 at 0.9.
+    loss, _, _ = grpo_loss(logps, old, None, adv, mask, beta=0.0, epsilon_low=0.1)
+    assert float(loss) == pytest.approx(((-1.1 - 1.2) / 2 + 0.9) / 2, abs=1e-12)
+
+
+def test_large_log_ratios_are_used_as_they_come():
+    # |log-ratio| 30 (in range): no clamp at ±20 and no dual clip at 3·|A| when A < 0.
+    logps = torch.tensor([[-50.0], [-50.0]], dtype=torch.float32)
+    old = logps - torch.tensor([[30.0], [-30.0]])
+    adv = torch.tensor([-1.0, 1.0])
+    loss, _, clip_fraction = grpo_loss(logps, old, None, adv, torch.ones(2, 1), beta=0.0)
+    assert float(loss) == pytest.approx(math.exp(30) / 2, rel=1e-5)  # row 1: -min(ρ, 0.8) = -e^-30, about 0
+    assert float(clip_fraction) == 0.0
+
+
+@pytest.mark.parametrize("level", ["token", "sequence"])
+def test_a_gap_in_the_mask_counts_as_the_same_tokens_packed_to_the_left(level):
+    g = torch.Generator().manual_seed(3)
+    logps = -3 * torch.rand(2, 6, generator=g, dtype=F64)
+    old = logps - 0.4 * torch.randn(2, 6, generator=g, dtype=F64)
+    ref = logps + torch.randn(2, 6, generator=g, dtype=F64)
+    adv = torch.tensor([0.7, -1.3], dtype=F64)
+    gaps = torch.tensor([[0, 1, 1, 0, 1, 0], [1, 1, 0, 1, 1, 1]])
+    order = torch.tensor([[1, 2, 4, 0, 3, 5], [0, 1, 3, 4, 5, 2]])  # each row's tokens first
+    packed = [x.gather(1, order) for x in (logps, old, ref)]
+    right_padded = torch.tensor([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0]])
+    for loss_type in ("grpo", "bnpo", "dr_grpo"):
+        options = {"loss_type": loss_type, "importance_sampling_level": level}
+        a = grpo_loss(logps, old, ref, adv, gaps, **options)
+        b = grpo_loss(*packed, adv, right_padded, **options)
+        assert [float(x) for x in a] == pytest.approx([float(x) for x in b], abs=1e-14)
+
+
 @pytest.mark.parametrize("case", bad_inputs(0), ids=lambda c: c.name)
 def test_bad_inputs_raise_value_error_with_a_message(case):
     with pytest.raises(ValueError, match=r"\w{4,}"):
@@ -174,6 +209,12 @@ def test_outputs_are_detached_and_in_the_inputs_dtype():
 
 
 # ---------------------------------------------------------------- the cases keep their promises
+def _has_gap(mask: torch.Tensor) -> bool:
+    """A 0 between two 1s in some row: a gap inside a completion."""
+    m = mask.to(torch.int64)
+    return bool(((m == 0) & (m.cumsum(1) > 0) & (m.flip(1).cumsum(1).flip(1) > 0)).any())
+
+
 @pytest.mark.parametrize("seed", [0, 7, 19])
 def test_cases_cover_the_contract_at_every_seed(seed):
     cases = make_cases(seed)
@@ -202,6 +243,23 @@ def test_cases_cover_the_contract_at_every_seed(seed):
     emptied = {c.options.get("loss_type", "grpo") for c in cases[:len(names) - 2]
                if not c.inputs["mask"].bool().any(-1).all()}
     assert emptied == {"grpo", "bnpo", "dr_grpo"}  # an empty row meets every normaliser at every seed
+    # every loss_type under each level meets asymmetric epsilons, beta off its default, and no reference
+    # with epsilon_low set alone (epsilon_high left at its default)
+    for lt in ("grpo", "bnpo", "dr_grpo"):
+        for lv in ("token", "sequence"):
+            here = [c.options for c in cases if (c.options.get("loss_type", "grpo"),
+                                                 c.options.get("importance_sampling_level", "token")) == (lt, lv)]
+            assert any(o.get("epsilon_high", 0.2) != o.get("epsilon_low", 0.2) and o.get("beta", 0.04) not in (0.04, 0)
+                       for o in here), (lt, lv)
+            assert any("epsilon_low" in o and "epsilon_high" not in o and o.get("beta") == 0 for o in here), (lt, lv)
+    # past chunk sizes, a gap inside a completion, log-ratios out to the stated ±40
+    assert max(c.inputs["logps"].shape[0] for c in cases) >= 33
+    assert {c.options.get("importance_sampling_level", "token") for c in cases
+            if c.inputs["logps"].shape[1] > 256} == {"token", "sequence"}
+    gapped = {c.options.get("importance_sampling_level", "token") for c in cases if _has_gap(c.inputs["mask"])}
+    assert gapped == {"token", "sequence"}
+    wide = [(c.inputs["logps"] - c.inputs["old_logps"]).double().abs().max() for c in cases]
+    assert max(wide) == 40.0
     for c in cases:  # every ratio at least 1e-6 from a clip bound
         x = c.inputs
         m = x["mask"].bool()

@@ -6,10 +6,12 @@ import pytest
 import torch
 
 from grader import registry
+from grader.catalog.ipo.spec import make_cases
 from grader.core import workspace
 from solutions.ipo import ipo_loss
 from grader.checks.details import curve
 from tests.conftest import check, solution_source
+from tests.test_reference_dpo import unreached
 
 
 def _hand_pair(dtype=torch.float64):
@@ -134,6 +136,43 @@ def test_empty_response_has_log_ratio_zero():
     mc[3] = 0
     loss, chosen, rejected = ipo_loss(pc, pr, rc, rr, mc, mr)
     assert torch.isfinite(loss) and float(rejected[2]) == 0.0 and float(chosen[3]) == 0.0
+
+
+def test_a_pair_with_both_responses_empty_counts_with_the_target_squared():
+    pc, pr, rc, rr, mc, mr = _random(seed=4)
+    pc.requires_grad_(True)
+    mc[1], mr[1] = 0, 0  # row 1 truncated away whole: h = 0
+    loss, chosen, rejected = ipo_loss(pc, pr, rc, rr, mc, mr, beta=0.25)
+    kept = [0, 2, 3]
+    others, _, _ = ipo_loss(*(x[kept] for x in (pc, pr, rc, rr, mc, mr)), beta=0.25)
+    assert loss.item() == pytest.approx((3 * others.item() + 2.0 ** 2) / 4)  # (0 - 1/(2β))² = 4, over B = 4
+    assert float(chosen[1]) == 0.0 and float(rejected[1]) == 0.0
+    assert not torch.autograd.grad(loss, pc)[0][1].any()
+
+
+def test_a_batch_of_only_empty_pairs_has_the_target_squared_and_no_gradient():
+    pc, pr, rc, rr, mc, mr = _random(seed=5)
+    pc.requires_grad_(True)
+    empty = torch.zeros_like(mc, dtype=torch.bool), torch.zeros_like(mr, dtype=torch.bool)
+    loss, _, _ = ipo_loss(pc, pr, rc, rr, *empty, beta=0.5)
+    assert loss.item() == 1.0
+    assert not torch.autograd.grad(loss, pc)[0].any()
+
+
+def test_zeros_inside_a_response_are_not_counted():
+    # A multi-turn mask: the assistant's tokens 0, 1 and 4; tokens 2 and 3 are the user's turn.
+    lp = torch.tensor([[-1.0, -2.0, -50.0, -60.0, -3.0]], dtype=torch.float64)
+    zero = torch.zeros_like(lp)
+    turns = torch.tensor([[1, 1, 0, 0, 1]])
+    _, chosen, _ = ipo_loss(lp, zero[:, :1], zero, zero[:, :1], turns, torch.ones(1, 1), beta=0.5)
+    assert float(chosen[0]) == pytest.approx(0.5 * (-1.0 - 2.0 - 3.0) / 3)  # 3 tokens, not the span of 5
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_cases_reach_real_batches_at_every_seed(seed):
+    cases = make_cases(seed)
+    assert unreached(cases, empty_pairs=True) == []
+    assert min(c.options.get("beta", 0.1) for c in cases) <= 0.02  # β's small end: a target of 25
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

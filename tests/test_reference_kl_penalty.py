@@ -45,7 +45,7 @@ def test_d_is_ref_minus_policy():
     assert float(kl_penalty(logps, ref, kind="k3")) == pytest.approx(math.exp(2.0) - 3.0, rel=1e-15)
 
 
-@pytest.mark.parametrize("kind", ["k4", "K3", "kl", "", None])
+@pytest.mark.parametrize("kind", ["k4", "K3", "kl", "", None, "k3+", "low_var_kl", "mse", "abs", "full"])
 def test_unknown_kind_raises_value_error_naming_the_three(kind):
     logps, ref = _pair([0.1])
     with pytest.raises(ValueError) as exc:

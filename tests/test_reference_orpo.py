@@ -10,10 +10,11 @@ import torch
 
 from grader import registry
 from grader.core import workspace
-from grader.catalog.orpo.spec import SPEC, ORPOBehaviour, combine_rows
+from grader.catalog.orpo.spec import SPEC, ORPOBehaviour, combine_rows, make_cases
 from solutions.orpo import orpo_loss
 from grader.checks.details import curve
 from tests.conftest import check, solution_source
+from tests.test_reference_dpo import unreached
 
 
 def log_odds(m: float) -> float:
@@ -91,6 +92,30 @@ def test_lambda_zero_is_sft_on_the_response():
     _, nll, _ = orpo_loss(token_logps, pr, mc, mr, lam=0.0)
     ce = torch.nn.functional.cross_entropy(logits.reshape(-1, 11), labels.masked_fill(~mc.bool(), -100).reshape(-1))
     torch.testing.assert_close(nll, ce)
+
+
+def test_or_loss_does_not_depend_on_lambda():
+    pc, pr, mc, mr = _random(seed=3)
+    logged = [orpo_loss(pc, pr, mc, mr, lam=lam)[1:] for lam in (0.0, 0.1, 2.0)]
+    for nll, or_loss in logged[1:]:
+        assert torch.equal(nll, logged[0][0]) and torch.equal(or_loss, logged[0][1])
+    assert float(logged[0][1]) > 0  # an SFT-only run (λ = 0) still logs eq. 7
+
+
+def test_zeros_inside_a_response_are_not_counted():
+    # A multi-turn mask: the assistant's tokens 0, 1 and 4; tokens 2 and 3 are the user's turn.
+    pc = torch.tensor([[-1.0, -2.0, -50.0, -60.0, -3.0]], dtype=torch.float64)
+    turns = torch.tensor([[1, 1, 0, 0, 1]])
+    _, nll, or_loss = orpo_loss(pc, pc[:, :1], turns, torch.ones(1, 1))
+    assert float(nll) == pytest.approx(2.0)  # (1 + 2 + 3) / 3, not over the span of 5
+    assert float(or_loss) == pytest.approx(math.log1p(math.exp(-(log_odds(-2.0) - log_odds(-1.0)))))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_cases_reach_real_batches_and_lambda_zero_at_every_seed(seed):
+    cases = make_cases(seed)
+    assert unreached(cases, empty_pairs=False) == []  # every response has a token (the statement)
+    assert any(c.options.get("lam") == 0 for c in cases)
 
 
 def test_masked_positions_and_mask_dtype_do_not_matter():

@@ -114,6 +114,24 @@ def test_infinite_eps_is_the_unclipped_surrogate():
     assert float(frac) == 0.0
 
 
+def test_vf_coef_zero_leaves_the_policy_loss_and_still_reports_the_value_loss():
+    batch = _random(7)
+    loss, policy, value, _ = ppo_loss(*batch, vf_coef=0.0)
+    assert float(loss) == float(policy) and float(value) == float(ppo_loss(*batch)[2]) > 0
+
+
+def test_a_gap_in_the_mask_counts_as_the_same_tokens_packed_to_the_left():
+    # Row 0's response tokens at positions 1, 2 and 4 (a prompt token, then a gap between turns):
+    # the token means see only which tokens count, not where they sit.
+    logps, old, adv, values, old_values, returns, _ = _random(8, b=2, t=6)
+    gaps = torch.tensor([[0, 1, 1, 0, 1, 0], [1, 1, 1, 1, 1, 1]])
+    order = torch.tensor([[1, 2, 4, 0, 3, 5], [0, 1, 2, 3, 4, 5]])  # each row's tokens first
+    packed = [t.gather(1, order) for t in (logps, old, adv, values, old_values, returns)]
+    right_padded = torch.tensor([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1]])
+    for a, b in zip(ppo_loss(logps, old, adv, values, old_values, returns, gaps), ppo_loss(*packed, right_padded)):
+        assert float(a) == pytest.approx(float(b))
+
+
 def test_empty_batch_gives_zeros_and_no_nan():
     logps, old, adv, values, old_values, returns, _ = _random(5)
     logps.requires_grad_(True)
@@ -141,8 +159,8 @@ def test_cases_keep_the_contracts_margins_at_every_seed(seed):
     cases = make_cases(seed)
     for case in cases:
         check_margins(case.inputs, case.options)  # raises when a ratio or value step is within 1e-6 of a bound
-        mask = case.inputs["mask"].to(F64)
-        assert bool((mask[:, 1:] <= mask[:, :-1]).all()), case.name  # right-padded: ones, then zeros
+        mask = case.inputs["mask"]
+        assert not mask.is_floating_point() or mask.dtype == case.dtype, case.name  # a float mask: the inputs' dtype
     assert [c.name for c in cases] == [c.name for c in make_cases(seed + 1)]  # the same battery at every seed
 
 
@@ -162,6 +180,12 @@ def test_the_battery_covers_the_contracts_edges():
             for side in (ratio > bound, ratio < bound):
                 near = side & ((ratio - bound).abs() < 1e-4)
                 assert (near & (adv > 0)).any() and (near & (adv < 0)).any(), (name, bound)
+    # the ends of the options' ranges, T = 1 with several rows, past chunk sizes, a gap inside a row
+    assert cases["vf_coef = 0"].options["vf_coef"] == 0.0 and cases["clip_eps ≥ 1"].options["clip_eps"] >= 1
+    assert set(cases["no clipping, ε = ε_v = inf"].options.values()) == {math.inf}
+    assert [list(cases[n].inputs["mask"].shape) for n in ("T=1, B=4", "B=33", "T=300")] == [[4, 1], [33, 5], [2, 300]]
+    gaps = cases["gaps inside responses"].inputs["mask"].to(torch.int64)
+    assert bool(((gaps == 0) & (gaps.cumsum(1) > 0) & (gaps.flip(1).cumsum(1).flip(1) > 0)).any())  # a 0 between 1s
     extreme = cases["|log-ratio| up to 20, float32"].inputs
     log_ratio = extreme["logps"].to(F64) - extreme["old_logps"].to(F64)
     assert log_ratio.max() > 19.9 and log_ratio.min() < -19.9 and extreme["logps"].min() < -150

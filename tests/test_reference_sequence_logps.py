@@ -173,3 +173,35 @@ def test_behaviour_tells_the_alignment_and_padding_apart():
     assert result.status == "fail" and "scores token t with logits[:, t]" in result.message
     result = behaviour.judge(behaviour.run(padded_mean, 0))
     assert result.status == "fail" and "padding tokens with mask 0 moved" in result.message
+
+
+def test_turns_leave_a_gap_inside_the_response_at_every_length():
+    from grader.catalog.sequence_logps.spec import _turns
+
+    for length in range(4, 80):
+        for seed in range(5):
+            mask = _turns(torch.Generator().manual_seed(seed), length)
+            ones = mask.nonzero().flatten()
+            assert mask[0] == 0 and len(ones) >= 2, (length, seed)
+            assert bool((mask[int(ones[0]):int(ones[-1]) + 1] == 0).any()), (length, seed)  # a user turn inside
+
+
+def test_the_battery_holds_multi_turn_masks_and_sizes_past_chunk_sizes_at_every_seed():
+    """A zero inside a counted response (multi-turn masks), 33 rows, and 600 positions with a row
+    counted at 256 and 512 (the boundaries of chunks of 256) are graded at every seed."""
+    from grader.catalog.sequence_logps.spec import make_cases
+
+    def gap_inside(mask: torch.Tensor) -> bool:
+        counted = mask[:, 1:].bool()
+        for row in counted:
+            ones = row.nonzero().flatten()
+            if len(ones) >= 2 and not bool(row[int(ones[0]):int(ones[-1]) + 1].all()):
+                return True
+        return False
+
+    for seed in range(25):
+        cases = make_cases(seed)
+        masks = [c.inputs["response_mask"] for c in cases]
+        assert sum(gap_inside(m) for m in masks) >= 2, seed
+        assert any(m.shape[0] >= 33 for m in masks), seed
+        assert any(m.shape[1] > 512 and bool(m[:, [256, 512]].bool().all(-1).any()) for m in masks), seed

@@ -10,10 +10,11 @@ import torch
 
 from grader import registry
 from grader.core import workspace
-from grader.catalog.simpo.spec import SimPOBehaviour
+from grader.catalog.simpo.spec import SimPOBehaviour, make_cases
 from solutions.simpo import simpo_loss
 from grader.checks.details import curve
 from tests.conftest import check, solution_source
+from tests.test_reference_dpo import unreached
 
 
 def _hand_pair(dtype=torch.float64):
@@ -50,7 +51,7 @@ def _random(b=4, tc=6, tr=5, dtype=torch.float64, seed=0):
     return pc, pr, mc, mr
 
 
-@pytest.mark.parametrize("beta,gamma", [(2.0, 0.5), (10.0, 3.0), (0.5, -1.0)])
+@pytest.mark.parametrize("beta,gamma", [(2.0, 0.5), (10.0, 3.0), (0.5, 0.0)])
 def test_gradient_closed_form(beta, gamma):
     pc, pr, mc, mr = _random()
     pc.requires_grad_(True)
@@ -100,6 +101,18 @@ def test_swapping_chosen_and_rejected_flips_the_margin():
     delta = float(c[0] - r[0])
     assert float(loss) == pytest.approx(math.log1p(math.exp(-(delta - 0.5))))
     assert float(swapped) == pytest.approx(math.log1p(math.exp(-(-delta - 0.5))))
+
+
+def test_zeros_inside_a_response_are_not_counted():
+    # A multi-turn mask: the assistant's tokens 0, 1 and 4; tokens 2 and 3 are the user's turn.
+    pc = torch.tensor([[-1.0, -2.0, -50.0, -60.0, -3.0]], dtype=torch.float64)
+    _, chosen, _ = simpo_loss(pc, pc[:, :1], torch.tensor([[1, 1, 0, 0, 1]]), torch.ones(1, 1), beta=2.0)
+    assert float(chosen[0]) == pytest.approx(2.0 * (-1.0 - 2.0 - 3.0) / 3)  # 3 tokens, not the span of 5
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_cases_reach_real_batches_at_every_seed(seed):
+    assert unreached(make_cases(seed), empty_pairs=False) == []  # every response has a token (the statement)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

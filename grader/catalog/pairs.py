@@ -201,6 +201,60 @@ def with_empty_rows(case: Case) -> Case:
     return case
 
 
+def with_both_empty(case: Case, rows: list[int] | None = None) -> Case:
+    """Both responses of `rows` (every row when None) emptied: a prompt longer than the maximum
+    length truncates both completions of its pair. Such a pair still counts in the batch mean, so
+    code that drops it ("skip pairs with nothing to learn") or zeroes its loss shows."""
+    picked = slice(None) if rows is None else rows
+    for side in ("chosen", "rejected"):
+        case.inputs[f"{side}_mask"][picked] = 0
+    case.note += ", both responses of every pair empty" if rows is None else \
+        f", both responses of row{'s' * (len(rows) > 1)} {', '.join(map(str, rows))} empty"
+    return case
+
+
+def _with_runs(case: Case, runs: Callable[[int, int], list[tuple[int, int]]], note: str) -> Case:
+    """Both masks rewritten: row b of a [B, T] mask counts the positions [start, end) of each
+    (start, end) in runs(b, T), in the mask's own dtype."""
+    for side in ("chosen", "rejected"):
+        mask = case.inputs[f"{side}_mask"]
+        counted = torch.zeros(mask.shape)
+        for b in range(mask.shape[0]):
+            for start, end in runs(b, mask.shape[1]):
+                if not 0 <= start < end <= mask.shape[1]:
+                    raise ValueError(f"a run [{start}, {end}) outside T = {mask.shape[1]}")  # the grader's own case
+                counted[b, start:end] = 1
+        mask.copy_(counted.to(mask.dtype))
+    case.note += note
+    return case
+
+
+def with_turns(case: Case) -> Case:
+    """Multi-turn masks that count the assistant's tokens only: every response is two turns with
+    a masked turn of 1 or 2 tokens between them, at a place that differs across rows, so that
+    code taking a response as one run from its first to its last counted token (a slice
+    [prompt_len:seq_len], a count seq_len - prompt_len) shows. Needs T >= 10."""
+    def runs(b: int, t: int) -> list[tuple[int, int]]:
+        gap = 3 + b % 3  # the first turn ends here
+        return [(1 + b % 2, gap), (gap + 1 + b % 2, t - b % 3)]
+    return _with_runs(case, runs, ", two turns in every response with a masked turn between them")
+
+
+LONG_RESPONSE = 256  # past every common chunk size (8, 16, ..., 256) and max-length cut-off
+
+
+def with_long_responses(case: Case) -> Case:
+    """Every response longer than LONG_RESPONSE tokens (each row's prompt and padding differ), so
+    that code which chunks the token dimension or keeps only a response's first 64, 128 or 256
+    tokens shows. Needs T > LONG_RESPONSE + 6 * B."""
+    def runs(b: int, t: int) -> list[tuple[int, int]]:
+        start, end = 1 + 3 * b, t - 3 * b
+        if end - start <= LONG_RESPONSE:
+            raise ValueError(f"T = {t} too short for a response of over {LONG_RESPONSE} tokens in row {b}")
+        return [(start, end)]
+    return _with_runs(case, runs, f", every response over {LONG_RESPONSE} tokens")
+
+
 def to_the_end(case: Case, side: str) -> Case:
     """Row 0's `side` ("chosen" or "rejected") response runs to the last position, so that
     code which pads or cuts the two sides to one length (F.pad to the other's T, a slice
@@ -220,6 +274,18 @@ def longer_sides(seed: int, make: Callable[..., Case], **options: Any) -> list[C
     return [to_the_end(make(seed, 20, "rejected longer than chosen", 3, 4, 7, torch.float64, "float", options),
                        "rejected"),
             to_the_end(make(seed, 21, "chosen longer than rejected", 3, 7, 3, torch.float32, "int", options), "chosen")]
+
+
+WIDE_BATCH = 33  # one pair past micro-batches of 8, 16 and 32: a mean of chunk means shows
+
+
+def batch_edges(seed: int, make: Callable[..., Case], **options: Any) -> list[Case]:
+    """Three cases of a pairwise kata at sizes and mask shapes real batches have: B = WIDE_BATCH,
+    two-turn responses (`with_turns`), and responses over LONG_RESPONSE tokens; small otherwise.
+    `make` as for `longer_sides`."""
+    return [make(seed, 30, f"B={WIDE_BATCH}", WIDE_BATCH, 6, 5, torch.float32, "int", options),
+            with_turns(make(seed, 31, "multi-turn masks", 4, 12, 10, torch.float64, "float", options)),
+            with_long_responses(make(seed, 32, "long responses", 2, 300, 280, torch.float32, "float", options))]
 
 
 def with_expanded_masks(case: Case) -> Case:

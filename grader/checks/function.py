@@ -16,6 +16,7 @@ import torch
 
 from grader.checks import judge as _judge
 from grader.checks import probe as _probe
+from grader.checks import schema as _schema
 from grader.checks.cases import Case
 from grader.checks.context import Context, one_thread
 from grader.checks.conventions import Conventions
@@ -40,6 +41,10 @@ class FunctionSpec:
     # Inputs that are constants of the objective (old log-probs, advantages, returns): passed
     # with requires_grad so that `constants_detached` can verify that no gradient reaches them.
     constants: tuple[str, ...] = ()
+    # The grad inputs that require grad in training (None: all of them). kl's ref_logps is a grad
+    # input, whose gradient is graded, but a frozen model's in training: the gradients are also
+    # taken with only these and no constant requiring grad (grader.checks.probe.probe_trained).
+    trained: tuple[str, ...] | None = None
     # Calls the contract rejects: each case must raise ValueError (the `bad_input` check).
     bad_inputs: Callable[[int], list[Case]] | None = None
     # Catalogued mistake name -> the wrong computation, same arguments as the function,
@@ -100,15 +105,34 @@ class FunctionSpec:
     def malformed(self, cases: list[Case], result: dict[str, Any]) -> str:
         """Why a child's report is not what an honest child writes ("" when it is): a forged
         report with no outputs would otherwise pass the checks that compare outputs pairwise."""
-        runs = result.get("runs")
+        shape = _schema.problem(result, _schema.FUNCTION_REPORT)
+        if shape:
+            return shape
+        return self._malformed_runs(cases, result["runs"], "runs") or \
+            self._malformed_runs(cases, result["no_grad"]["runs"], "runs without a graph") \
+            or self._malformed_trained(cases, result["trained"])
+
+    def _malformed_trained(self, cases: list[Case], runs: Any) -> str:
+        names = _probe.trained_inputs(self)
+        if not names:
+            return ""
         if not isinstance(runs, list) or len(runs) != len(cases):
-            return f"{len(runs) if isinstance(runs, list) else 'no'} runs reported for {len(cases)} cases"
+            return f"{len(runs) if isinstance(runs, list) else 'no'} training runs reported for {len(cases)} cases"
+        for i, run in enumerate(runs):
+            if not (isinstance(run, dict) and isinstance(run.get("grads"), dict)
+                    and all(g is None or isinstance(g, torch.Tensor) for g in run["grads"].values())):
+                return f"training run {i} is not a record of gradients"
+        return ""
+
+    def _malformed_runs(self, cases: list[Case], runs: Any, what: str) -> str:
+        if not isinstance(runs, list) or len(runs) != len(cases):
+            return f"{len(runs) if isinstance(runs, list) else 'no'} {what} reported for {len(cases)} cases"
         for i, run in enumerate(runs):
             if not isinstance(run, dict):
-                return f"run {i} is not a record"
+                return f"{what}: {i} is not a record"
             outputs, types = run.get("outputs") or (), run.get("types") or ()
             if not run.get("error") and not len(outputs) == len(types) == len(self.outputs):
-                return f"run {i} reports {len(outputs)} outputs; the kata has {len(self.outputs)}"
+                return f"{what}: {i} reports {len(outputs)} outputs; the kata has {len(self.outputs)}"
         return ""
 
     def judge(self, reference: Any, cases: list[Case], cand: dict[str, Any], kata: Any,
@@ -119,3 +143,4 @@ class FunctionSpec:
             ctx = Context(self, cases, getattr(reference, self.function), cand, kata.mistakes,
                           f"kata hint {kata.name}", expected)
             return _judge.judge(ctx, kata.check_names, {**_judge.CHECKS, **self.checks})
+

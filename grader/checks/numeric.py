@@ -10,6 +10,7 @@ from grader.checks.context import (Context, all_errored, constant_in, error_text
                                    show_inputs, smallest_first, value_cases)
 from grader.core.frames import frames_of
 from grader.checks.diagnose import diagnose, error_finding, explain, finding
+from grader.checks.probe import trained_inputs
 
 
 def check_values(ctx: Context, name: str = "values", extreme: bool = False) -> CheckResult:
@@ -28,7 +29,9 @@ def check_values(ctx: Context, name: str = "values", extreme: bool = False) -> C
                 mismatches.append((i, out_name, cmp))
                 break
     if not mismatches and not errors:
-        return CheckResult(name, "pass", f"all outputs match the reference on {len(indices)} cases")
+        return _without_graph(ctx, name, indices) or \
+            CheckResult(name, "pass", f"all outputs match the reference on {len(indices)} cases, called with "
+                        "and without a graph")
     if not mismatches:
         i, err = errors[0]
         msg = f"case {ctx.cases[i].describe()} {error_text(err)}" + \
@@ -50,6 +53,33 @@ def check_values(ctx: Context, name: str = "values", extreme: bool = False) -> C
     msg += f" {len(failed)} of {len(indices)} cases differ"
     msg += f"; {len(errors)} raised." if errors else "."
     return fail(name, msg + said, mistake, **details)
+
+
+def _without_graph(ctx: Context, name: str, indices: list[int]) -> CheckResult | None:
+    """The failure, if any, of the calls made with inputs that carry no graph (as rewards, values
+    and a frozen model's log-probs are in training): the same outputs as the graded call, and
+    outputs that no later call changes."""
+    bare = ctx.cand["no_grad"]
+    for i in smallest_first(indices, ctx.cases):
+        run, ref, case = bare["runs"][i], ctx.ref_runs[i], ctx.cases[i]
+        where = f"case {case.describe()}, called with inputs that carry no graph (under torch.no_grad, as in training)"
+        if run["error"]:
+            return errored(name, f"{where}: the function {error_text(run['error'])}; with a graph it ran",
+                           run["error"])
+        for out_name, got, want in zip(ctx.spec.outputs, run["outputs"], ref["outputs"]):
+            cmp = compare(got, want, case.scale)
+            if not cmp.ok:
+                return fail(name, f"{where}: " + cmp.explain(f"'{out_name}'") + ". With a graph the outputs "
+                            "match: the code takes another path when nothing needs a gradient." + show_inputs(case))
+    reused = bare.get("reused")
+    if name == "values" and isinstance(reused, dict) and type(reused.get("case")) is int \
+            and 0 <= reused["case"] < len(ctx.cases):
+        case = ctx.cases[reused["case"]]
+        output = str(reused.get("output"))[:100]
+        return fail(name, f"case {case.describe()}: '{output}' changed after it was returned, when the function was "
+                    "called again: the function keeps a tensor (a cache or a preallocated buffer) and writes the "
+                    "next call's result into it. Return new tensors from every call.")
+    return None
 
 
 def check_stability(ctx: Context) -> CheckResult:
@@ -95,8 +125,9 @@ def check_gradients(ctx: Context) -> CheckResult:
     if not checked and not problems:
         return all_errored("gradients", ctx)
     if not problems:
-        return CheckResult("gradients", "pass", f"gradients w.r.t. {', '.join(spec.grad_inputs)} match on {checked} "
-                           "cases, extreme magnitudes included")
+        return _as_in_training(ctx) or \
+            CheckResult("gradients", "pass", f"gradients w.r.t. {', '.join(spec.grad_inputs)} match on {checked} "
+                        "cases, extreme magnitudes included")
     if nan_case is not None:
         # NaN where the value is right: a guard, not a formula; say so before any model is tried.
         k, bad, total = nan_case
@@ -108,6 +139,35 @@ def check_gradients(ctx: Context) -> CheckResult:
     out = fail("gradients", problems[0] + more + "." + named(mistake), mistake)
     out.traceback = frames_of(raised.get(0))
     return out
+
+
+def _as_in_training(ctx: Context) -> CheckResult | None:
+    """The failure, if any, of the gradients taken as training takes them: only the trained
+    inputs require grad (grader.checks.probe.probe_trained), the constants do not."""
+    runs = ctx.cand.get("trained")
+    if not runs:
+        return None
+    names = trained_inputs(ctx.spec)
+    for i in smallest_first(list(range(len(ctx.cases))), ctx.cases):
+        run, ref, case = runs[i], ctx.ref_runs[i], ctx.cases[i]
+        if ctx.runs[i]["error"] or ctx.runs[i]["backward_error"]:
+            continue
+        where = (f"case {case.describe()}, with only {', '.join(names)} requiring grad (the constants frozen, as in "
+                 "training)")
+        err = run.get("error") or run.get("backward_error")
+        if err:
+            return errored("gradients", f"{where}: the function {error_text(err)}; with every input requiring grad "
+                           "it ran", err)
+        for g_name in names:
+            got, want = run["grads"].get(g_name), ref["grads"].get(g_name)
+            if want is None or (got is None and constant_in(ref, g_name)):
+                continue
+            cmp = compare(got, want, case.scale)
+            if not cmp.ok:
+                return fail("gradients", f"{where}: " + cmp.explain(f"d {ctx.spec.graph_output} / d {g_name}") +
+                            ". With every input requiring grad it matches: a hand-written backward must not "
+                            "depend on which inputs require grad (ctx.needs_input_grad says which to compute).")
+    return None
 
 
 def computes_in_float32(ctx: Context) -> bool:

@@ -24,6 +24,9 @@ from grader.core import frames
 from grader.core.tolerances import GRADCHECK, GRADCHECK_FLOAT32
 
 
+LOSS_UPSTREAM = 0.5  # the gradient a loss's backward receives: see run_case
+
+
 def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: str) -> dict[str, Any]:
     """Run the submission on every case; return plain tensors and plain data only."""
     fn = getattr(module, spec.function, None)
@@ -39,6 +42,7 @@ def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: s
     result["runs"] = runs
     result["rows"] = probe_rows(spec, fn, cases[spec.row_case])
     result["no_grad"] = probe_no_grad(spec, fn, cases)
+    result["trained"] = probe_trained(spec, fn, cases)
     result["meta"] = probe_meta(spec, fn, cases[0])
     result["cuda"] = probe_cuda(spec, fn, cases, cuda)
     result["gradcheck"] = probe_gradcheck(spec, fn, cases, runs)
@@ -83,24 +87,109 @@ def probe_rows(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
 
 
 def probe_no_grad(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any]:
-    """Each case called with inputs that carry no graph, as constants do in training: the first
-    case where the call modified inputs in place, and which (with requires_grad an in-place change
-    raises, so only these calls show one made when there is no graph)."""
+    """Each case called as training calls it when nothing needs a gradient (rewards, values, a
+    frozen model's log-probs): inputs without a graph, under torch.no_grad. Reports per case
+    the outputs and their types (judged like the graded run's: code may take another path when
+    nothing needs a gradient), the first case where the call modified inputs in place, and
+    which (with requires_grad an in-place change raises, so only these calls show one), and
+    the first output a later call changed (a buffer the function keeps and writes again), and
+    the first call that changed torch's global state for its caller (grad mode, default dtype).
+
+    Before each case, the same input tensors are passed once holding a decoy, the batch rolled
+    by one row, and then refilled with the case's values in place: code that keeps results
+    keyed by the tensors' identity (id(), data_ptr()) gives the decoy's back, on every seed."""
+    runs: list[dict[str, Any]] = []
+    kept: list[tuple[int, list[Any], list[Any]]] = []  # case, outputs as returned, copies made at once
+    changed_at: dict[str, Any] = {"inputs_changed": []}
+    state: dict[str, Any] | None = None  # the first call that changed torch's global state for its caller
     for i, case in enumerate(cases):
         inputs = {k: laid_out(case, k, v.detach().clone()) for k, v in case.inputs.items()}
         options = {k: (laid_out(case, k, v.detach().clone()) if isinstance(v, torch.Tensor) else v)
                    for k, v in case.options.items()}
+        dtype = torch.get_default_dtype()
+        _decoy(fn, case, inputs, options)
+        run: dict[str, Any] = {"error": None, "outputs": [], "types": []}
         try:
             with torch.no_grad():
-                call(fn, case, inputs, options)
-        except Exception:  # noqa: BLE001  the graded runs report errors; these calls look at the inputs only
-            pass
+                try:
+                    outs = as_outputs(spec, call(fn, case, inputs, options))
+                finally:
+                    if torch.is_grad_enabled() and state is None:
+                        state = {"case": i, "what": "left gradient recording on inside the caller's torch.no_grad()"}
+            if torch.get_default_dtype() != dtype:
+                torch.set_default_dtype(dtype)
+                if state is None:
+                    state = {"case": i, "what": f"changed torch's default dtype from {dtype}"}
+            run["types"] = [describe_type(o) for o in outs]
+            run["outputs"] = [o.detach().to("cpu").clone() if isinstance(o, torch.Tensor) else None for o in outs]
+            kept.append((i, outs, run["outputs"]))
+        except Exception as exc:  # noqa: BLE001  a valid input: judged like the graded run's error
+            run["error"] = describe_error(exc)
+        runs.append(run)
         given = {**case.inputs, **{k: v for k, v in case.options.items() if isinstance(v, torch.Tensor)}}
         now = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
         changed = sorted(k for k, v in given.items() if not _same(now[k], v))
-        if changed:
-            return {"case": i, "inputs_changed": changed}
-    return {"inputs_changed": []}
+        if changed and not changed_at["inputs_changed"]:
+            changed_at = {"case": i, "inputs_changed": changed}
+    reused = None
+    for i, outs, copies in kept:
+        name = next((n for n, o, c in zip(spec.outputs, outs, copies) if _changed_since(o, c)), None)
+        if name is not None:
+            reused = {"case": i, "output": name}
+            break
+    return {**changed_at, "runs": runs, "reused": reused, "global_state": state}
+
+
+def trained_inputs(spec: Any) -> tuple[str, ...]:
+    """The inputs that require grad in training (the policy's log-probs, the values), when they
+    are not all of the graded run's: () when the graded run is already the training call."""
+    trained = tuple(getattr(spec, "trained", None) or spec.grad_inputs)
+    return trained if spec.constants or set(trained) != set(spec.grad_inputs) else ()
+
+
+def probe_trained(spec: Any, fn: Callable, cases: list[Case]) -> list[dict[str, Any]] | None:
+    """Each case differentiated as training does it: only the trained inputs require grad, the
+    constants (old log-probs, advantages, a frozen reference) do not. A hand-written backward
+    may take another path then. None when the graded run already is this call."""
+    names = trained_inputs(spec)
+    if not names:
+        return None
+    runs = []
+    for case in cases:
+        run = run_case(spec, fn, case, requiring=names)
+        runs.append({"error": run["error"], "backward_error": run["backward_error"], "grads": run["grads"]})
+    return runs
+
+
+def _decoy(fn: Callable, case: Case, inputs: dict[str, Any], options: dict[str, Any]) -> None:
+    """Call `fn` on `inputs` and `options` holding the batch rolled by one row, then put the
+    case's values back into the same tensors. Layouts that cannot be written (an expanded
+    mask) and a batch of one row get no decoy."""
+    batch = next(iter(case.inputs.values())).shape[0] if case.inputs else 0
+    tensors = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
+    if batch < 2 or any(t.dim() == 0 or 0 in t.stride() or t.shape[0] < 2 for t in tensors.values()):
+        return
+    true = {k: t.clone() for k, t in tensors.items()}
+    try:
+        with torch.no_grad():
+            for t in tensors.values():
+                t.copy_(t.roll(1, 0))
+            call(fn, case, inputs, options)
+    except Exception:  # noqa: BLE001  only the real call is judged
+        pass
+    with torch.no_grad():
+        for k, t in tensors.items():
+            t.copy_(true[k])
+
+
+def _changed_since(out: Any, copy: Any) -> bool:
+    """True when an output tensor no longer holds what it held when it was returned."""
+    if not isinstance(out, torch.Tensor) or not isinstance(copy, torch.Tensor):
+        return False
+    try:
+        return not _same(out.detach().to("cpu"), copy)
+    except Exception:  # noqa: BLE001  resized or freed storage: changed
+        return True
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -173,16 +262,19 @@ def has_custom_backward(root: Any, limit: int = 10_000) -> bool:
     return False
 
 
-def run_case(spec: Any, fn: Callable, case: Case, device: str = "cpu") -> dict[str, Any]:
+def run_case(spec: Any, fn: Callable, case: Case, device: str = "cpu",
+             requiring: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Call `fn` once on `case` and differentiate; used for the submission and the reference alike.
 
     Inputs are fresh copies in the case's memory layout; tensor options (a [B] label) are fresh
     copies too, and both are reported as they are after the call (`inputs_unchanged`).
+    `requiring`: the inputs passed with requires_grad (default: the grad inputs and the constants).
     """
     inputs = {k: laid_out(case, k, v.detach().clone()).to(device) for k, v in case.inputs.items()}
     options = {k: (laid_out(case, k, v.detach().clone()).to(device) if isinstance(v, torch.Tensor) else v)
                for k, v in case.options.items()}
-    present = tuple(n for n in spec.grad_inputs + spec.constants if n in inputs)  # an optional one may be absent
+    requiring = spec.grad_inputs + spec.constants if requiring is None else requiring
+    present = tuple(n for n in requiring if n in inputs)  # an optional one may be absent
     for name in present:
         inputs[name].requires_grad_(True)
     run: dict[str, Any] = {"error": None, "outputs": [], "types": [], "grads": {}, "backward_error": None,
@@ -216,9 +308,13 @@ def run_case(spec: Any, fn: Callable, case: Case, device: str = "cpu") -> dict[s
             leaves = [inputs[n] for n in names]
             # A result with no graph reaches no input (None, as allow_unused gives): the judge
             # accepts that where the reference's gradient is all zero (e.g. no token counts).
-            grads = torch.autograd.grad(target, leaves, allow_unused=True) if target.requires_grad \
-                else [None] * len(leaves)
-            run["grads"] = {n: (g.detach().to("cpu").clone() if g is not None else None)
+            # A loss is differentiated against LOSS_UPSTREAM, not 1, and the gradients divided back
+            # (exactly: a power of two): a hand-written backward that ignores or squares its
+            # grad_output is then off by 2x, as it is whenever a trainer scales the loss.
+            scale = LOSS_UPSTREAM if spec.loss is not None else 1.0
+            grads = torch.autograd.grad(target, leaves, grad_outputs=torch.full_like(target, scale),
+                                        allow_unused=True) if target.requires_grad else [None] * len(leaves)
+            run["grads"] = {n: (g.detach().to("cpu").clone() / scale if g is not None else None)
                             for n, g in zip(names, grads)}
         except Exception as exc:
             run["backward_error"] = describe_error(exc)

@@ -19,7 +19,7 @@ def check_signature(ctx: Context) -> CheckResult:
     want = f"{spec.function}({', '.join(p.render() for p in spec.params)})"
     if sig is None:
         return CheckResult("signature", "skip", "the signature cannot be inspected (not a Python function)")
-    got = f"{spec.function}({', '.join(p['name'] + ('=' + repr(p['default']) if p['has_default'] else '') for p in sig)})"
+    got = f"{spec.function}({', '.join(_rendered(sig))})"
     named_params = [p for p in sig if p["kind"] in ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD", "KEYWORD_ONLY")]
     problems = []
     for i, want_p in enumerate(spec.params):
@@ -28,6 +28,12 @@ def check_signature(ctx: Context) -> CheckResult:
             problems.append(f"parameter {i + 1} should be '{want_p.name}', found {have}")
             continue
         p = named_params[i]
+        if p["kind"] == "KEYWORD_ONLY":
+            problems.append(f"'{want_p.name}' is keyword-only (it follows * or *args), so a call that passes it by "
+                            "position raises")
+        elif p["kind"] == "POSITIONAL_ONLY":
+            problems.append(f"'{want_p.name}' is positional-only (it precedes /), so a call that passes it by name "
+                            "raises")
         if want_p.default is not REQUIRED:
             if not p["has_default"]:
                 problems.append(f"'{want_p.name}' should default to {want_p.default!r}")
@@ -39,6 +45,19 @@ def check_signature(ctx: Context) -> CheckResult:
     if problems:
         return fail("signature", f"expected {want}; got {got}: " + "; ".join(problems) + ".")
     return CheckResult("signature", "pass", want)
+
+
+def _rendered(sig: list[dict[str, Any]]) -> list[str]:
+    """The parameters as `def` writes them, with `/` and `*` where their kinds change."""
+    out, kinds = [], [p["kind"] for p in sig]
+    for k, p in enumerate(sig):
+        if p["kind"] == "KEYWORD_ONLY" and "VAR_POSITIONAL" not in kinds[:k] and "KEYWORD_ONLY" not in kinds[:k]:
+            out.append("*")
+        prefix = {"VAR_POSITIONAL": "*", "VAR_KEYWORD": "**"}.get(p["kind"], "")
+        out.append(prefix + p["name"] + ("=" + repr(p["default"]) if p["has_default"] else ""))
+        if p["kind"] == "POSITIONAL_ONLY" and (k + 1 == len(sig) or kinds[k + 1] != "POSITIONAL_ONLY"):
+            out.append("/")
+    return out
 
 
 def _same_default(got: Any, want: Any) -> bool:
@@ -82,6 +101,18 @@ def check_output_types(ctx: Context) -> CheckResult:
                 problems.append(f"{where}: '{name}' should be {want['dtype']} (the inputs' dtype), got {got['dtype']}")
     if not checked:
         return all_errored("output_types", ctx)
+    if not problems:  # the calls without a graph, where code may take another path
+        for i in smallest_first(list(range(len(ctx.cases))), ctx.cases):
+            run, ref = ctx.cand["no_grad"]["runs"][i], ctx.ref_runs[i]
+            if run["error"] or ctx.runs[i]["error"]:
+                continue
+            where = f"case {ctx.cases[i].describe()}, called with inputs that carry no graph (under torch.no_grad)"
+            for name, got, want in zip(spec.outputs, run["types"], ref["types"]):
+                if not got["tensor"] or got["shape"] != want["shape"] or got["dtype"] != want["dtype"]:
+                    have = got["type"] if not got["tensor"] else f"{got['dtype']} of shape {got['shape']}"
+                    problems.append(f"{where}: '{name}' should be {want['dtype']} of shape {want['shape']} as with "
+                                    f"a graph, got {have}")
+                    break
     if problems:
         msg = problems[0] + (f" ({len(problems) - 1} more like it)" if len(problems) > 1 else "") + "."
         mistake, said, details = finding(ctx, key) if key else (None, "", {})
@@ -222,6 +253,12 @@ def check_inputs_unchanged(ctx: Context) -> CheckResult:
             return fail("inputs_unchanged", f"case {case.describe()}: {how} with inputs that carry no graph (as old "
                         f"log-probs, advantages and masks do in training), the function modified {names} in place. "
                         "Work on new tensors (x = x * m, not x *= m).")
+    state = no_grad.get("global_state") if isinstance(no_grad, dict) else None
+    if isinstance(state, dict) and type(state.get("case")) is int and 0 <= state["case"] < len(ctx.cases):
+        return fail("inputs_unchanged", f"case {ctx.cases[state['case']].describe()}: the call "
+                    f"{str(state.get('what'))[:200]}. The caller's state must stay as it was: use `with "
+                    "torch.no_grad():` or `torch.enable_grad()` blocks, which restore it, not torch.set_grad_enabled "
+                    "or torch.set_default_dtype.")
     return CheckResult("inputs_unchanged", "pass", f"all {checked} tensors passed (inputs and options) unchanged")
 
 

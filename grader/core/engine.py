@@ -207,7 +207,9 @@ def _retry_unwritable(sandbox: Sandbox, outcomes: dict[str, Outcome], parallel: 
         o.disk = runfolders.disk_usage(Path(o.job.dir))
     full = [o for o in outcomes.values() if o.code == UNWRITABLE]
     biggest = max(outcomes.values(), key=lambda o: o.disk, default=None)
-    if full and biggest is not None and biggest.disk >= HOG_MIN:
+    # Exit code UNWRITABLE is the child's say-so (a submission can os._exit with it): a neighbour
+    # is blamed for filling the disk only when the grader sees the disk full itself.
+    if full and biggest is not None and biggest.disk >= HOG_MIN and runfolders.nearly_full(Path(biggest.job.dir)):
         biggest.filled_disk = True
     for o in outcomes.values():
         if o.disk > limits.disk_cap or o.filled_disk:
@@ -216,6 +218,8 @@ def _retry_unwritable(sandbox: Sandbox, outcomes: dict[str, Outcome], parallel: 
     if not again:
         return outcomes, [], []
     more, edited, tampered = run_guarded(sandbox, again, parallel, limits, watched, own)
+    for o in more.values():
+        o.room_left = o.code == UNWRITABLE and not runfolders.nearly_full(Path(o.job.dir))
     return {**outcomes, **more}, edited, tampered
 
 

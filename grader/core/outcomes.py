@@ -46,6 +46,9 @@ def ended(outcome: Any, limits: Any) -> Ending | None:
         return Ending("error", f"its results are larger than the {limits.file_cap >> 20} MB a kata's results may "
                       "take: an output far larger than the kata's (a tensor broadcast by mistake?) or one returned "
                       "many times over.")
+    if outcome.code == UNWRITABLE and outcome.room_left:
+        return Ending("error", "the process exited with the code the grader's worker uses for a full temporary "
+                      "folder, twice, while the folder had room: the submission ended its own process (os._exit).")
     if outcome.code == UNWRITABLE:
         return Ending("error", "the grader could not store this kata's results: the temporary folder is full. This "
                       "is not the submission's doing (another one may have filled it); free some space and grade "

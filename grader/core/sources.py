@@ -31,6 +31,15 @@ class Source:
     data: bytes = b""  # the file as read and checked once: what is parsed is what the child runs
 
 
+# Packages a submission may not import: what they hold computes the answer for it.
+REFUSED_IMPORTS = {"solutions": "the reference solutions",
+                   "grader": "the grader's own code (its catalogue holds each kata's formula)"}
+# A workspace's helper modules, copied once per run: more than this is that workspace's error
+# (links to one large helper would otherwise fill the temporary folder for everyone).
+HELPER_FILES = 256
+HELPER_BYTES = 16 << 20
+
+
 def read_source(kata: Kata, ws: Path | None, cap: int) -> Source:
     """Where `kata`'s code is in workspace `ws` (None: the reference solutions), checked without running it."""
     reference = ws is None
@@ -55,9 +64,10 @@ def read_source(kata: Kata, ws: Path | None, cap: int) -> Source:
         for node in ast.walk(tree):
             mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            if any(m.split(".")[0] == "solutions" for m in mods):
+            refused = next((m.split(".")[0] for m in mods if m.split(".")[0] in REFUSED_IMPORTS), None)
+            if refused:
                 return Source(kata, path, KataResult(kata.name, "error", message=(
-                    f"{path}:{node.lineno}: refused: the submission imports the reference solutions. "
+                    f"{path}:{node.lineno}: refused: the submission imports {REFUSED_IMPORTS[refused]}. "
                     "Write your own implementation; `kata hint` helps, `kata solution` shows the reference once you pass.")))
     return Source(kata, path, data=data)
 
@@ -83,10 +93,16 @@ def shared_modules(ws: Path | None, folder: Path, row: list[Source], cap: int) -
     except OSError as exc:
         refuse(f"the grader could not list or copy the workspace's modules ({exc}). Nothing was run.")
         return folder
+    count = size = 0
     for e in entries:
         stem = e.name[:-3]
         if not e.name.endswith(".py") or not stem.isidentifier() or _is_folder(e):
             continue
+        count += 1
+        if count > HELPER_FILES:
+            refuse(f"the workspace holds more than {HELPER_FILES} Python files; the grader offers each to the "
+                   "submission as a module and copies it for the run. Move the others out. Nothing was run.")
+            break
         try:
             data = files.read_workspace_file(Path(e.path), ws, cap)
         except (OSError, untrusted.Untrusted) as exc:
@@ -97,6 +113,11 @@ def shared_modules(ws: Path | None, folder: Path, row: list[Source], cap: int) -
                    f"submission as a module, and grades only regular files (at most {cap >> 20} MB); remove or "
                    "rename it. Nothing was run.")
             continue
+        size += len(data)
+        if size > HELPER_BYTES:
+            refuse(f"the workspace's Python files hold more than {HELPER_BYTES >> 20} MB; the grader offers each "
+                   "to the submission as a module and copies it for the run. Move the large ones out. Nothing was run.")
+            break
         try:
             (folder / e.name).write_bytes(data)
         except OSError as exc:  # the grader's own write (a full temporary folder)

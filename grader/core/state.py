@@ -64,6 +64,8 @@ class State:
     @classmethod
     def load(cls, workspace: Path) -> "State":
         path = Path(workspace) / FOLDER / "state.json"
+        if os.path.islink(path.parent):  # it could lead into another person's workspace: never read or written
+            return cls(path, notice=f"{path.parent} is a symbolic link; progress is neither read nor saved through it.")
         if not os.path.lexists(path):
             return cls(path)
         try:  # never blocks or follows a link: the workspace may be someone else's (a FIFO here hung `kata grade`)
@@ -95,6 +97,9 @@ class State:
         p.passed_checks, p.total_checks, p.digest = passed_checks, total_checks, digest
 
     def save(self) -> None:
+        """Raises OSError where progress cannot be saved (a read-only workspace, `.kata` a link)."""
+        if os.path.islink(self.path.parent):
+            raise OSError(f"{self.path.parent} is a symbolic link; progress is not saved through it")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data: dict[str, Any] = {"version": VERSION, "katas": {k: vars(v) for k, v in sorted(self.katas.items())}}
         atomic_write(self.path, json.dumps(data, indent=2) + "\n")

@@ -36,10 +36,16 @@ FLOAT32_INSIDE = 1e-10
 GRADCHECK_FLOAT32 = {"eps": 1e-3, "atol": 1e-3, "rtol": 1e-2}
 
 
+# No case is in these dtypes, but a check may compare a submission's output with its own (a
+# float16 batch with its rows): about 3 of float16's and bfloat16's significant digits.
+HALF_TOLERANCES: dict[str, tuple[float, float]] = {"float16": (2e-3, 1e-3), "bfloat16": (2e-2, 1e-2)}
+
+
 def tolerance(dtype_name: str, scale: float = 1.0) -> tuple[float, float]:
-    """(rtol, atol) for inputs of `dtype_name` whose magnitude is about `scale`."""
+    """(rtol, atol) for inputs of `dtype_name` whose magnitude is about `scale`; exact (0, 0) for
+    any other dtype (integers, bool)."""
     name = dtype_name.replace("torch.", "")
-    rtol, atol = TOLERANCES[name]
+    rtol, atol = TOLERANCES.get(name) or HALF_TOLERANCES.get(name) or (0.0, 0.0)
     return rtol, atol * max(1.0, scale)
 
 
@@ -86,6 +92,11 @@ ORPO_ODDS_EXTRA_NATS = 0.05
 BT_GAP_GROWTH = 0.1
 BT_COMPLEMENT_ATOL = 1e-5
 BT_FORWARD_ATOL = 1e-4
+# bt: forward's probabilities near 0 are also held to 2.5e-7 absolute (float32's atol of 1e-5
+# would pass a clamp into [1e-6, 1 - 1e-6]): two float32 ulps of 1.0, which σ in float32 meets in
+# every form (sigmoid, softmax over [r_c, r_r], 1 - σ(-d), (1 + tanh(d/2)) / 2 are off by at most
+# 9e-8); a clamp at ε is off by ε where σ(r_c - r_r) is 0, so clamps at ε >= 3e-7 fail.
+BT_PROBABILITY_ATOL = 2.5e-7
 
 # ppo (grader/catalog/ppo/behaviour.py; the ppo-clip experiment uses the same numbers): on-policy
 # policy_loss must equal -mean(A) at BEHAVIOUR_RTOL. The toy run is plain SGD, lr 0.1, 120 epochs

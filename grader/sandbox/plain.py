@@ -31,7 +31,7 @@ from grader.sandbox.untrusted import MAX_DEPTH, MAX_NODES, MAX_STRING, MAX_TOTAL
 MAGIC = b"KATAPLN1"
 TAG = "\x00"
 ALIGN = 64  # each storage starts at a multiple of this in the data part
-MAX_HEADER = 32 << 20  # bytes of JSON; an honest child's is tens of kB
+MAX_HEADER = 4 << 20  # bytes of JSON; an honest child's is tens of kB (errors on every case: a few hundred)
 
 ITEM_SIZES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "complex64": 8, "complex128": 16, "uint8": 1,
               "int8": 1, "int16": 2, "int32": 4, "int64": 8, "bool": 1}
@@ -127,6 +127,15 @@ def dump(obj: Any, path: str) -> None:
         f.write(data)
 
 
+def _where(path: Any) -> str:
+    """A value's place in the results ("the top[3]['outputs']"), from its (parent, key) pairs."""
+    keys = []
+    while path is not None and len(keys) < 20:
+        path, key = path
+        keys.append(f"[{key!r}]" if isinstance(key, str) else f"[{key}]")
+    return ("the top" + "".join(reversed(keys)))[:200]
+
+
 def _contiguous_strides(shape: Any) -> list[int]:
     strides, step = [], 1
     for d in reversed(list(shape)):
@@ -177,53 +186,53 @@ def loads(data: bytes, max_elements: int) -> Any:
     table, built = header["tensors"], {}
     budget = {"nodes": 0, "elements": 0}
 
-    def tensor(i: Any, where: str) -> Any:
+    def tensor(i: Any, path: Any) -> Any:
         if type(i) is not int or not 0 <= i < len(table):
-            raise Untrusted(f"refer to a tensor that is not in their table at {where}")
+            raise Untrusted(f"refer to a tensor that is not in their table at {_where(path)}")
         entry = table[i]
         if not (isinstance(entry, list) and len(entry) == 6 and entry[0] in DTYPES
                 and all(isinstance(v, list) and all(type(d) is int and 0 <= d < 2**62 for d in v) for v in entry[1:3])
                 and len(entry[1]) == len(entry[2]) <= 16 and all(type(v) is int and 0 <= v < 2**62 for v in entry[3:])):
-            raise Untrusted(f"describe a tensor malformedly at {where}")
+            raise Untrusted(f"describe a tensor malformedly at {_where(path)}")
         dtype_name, sizes, strides, offset, begin, length = entry
         numel = 1
         for d in sizes:
             numel *= d
         budget["elements"] += numel
         if numel > max_elements or budget["elements"] > MAX_TOTAL_ELEMENTS:
-            raise Untrusted(f"hold a tensor of shape {tuple(sizes)} at {where}, larger than anything this kata's "
+            raise Untrusted(f"hold a tensor of shape {tuple(sizes)} at {_where(path)}, larger than anything this kata's "
                             f"inputs can give ({max_elements} elements at most)")
         if i not in built:
             dtype = getattr(torch, dtype_name)
             item = ITEM_SIZES[dtype_name]
             if begin + length > len(whole) or length % item or begin % item:
-                raise Untrusted(f"place a tensor's bytes outside the file at {where}")
+                raise Untrusted(f"place a tensor's bytes outside the file at {_where(path)}")
             if numel and offset + sum((d - 1) * s for d, s in zip(sizes, strides)) >= length // item:
-                raise Untrusted(f"describe a tensor that reaches past its storage at {where}")
+                raise Untrusted(f"describe a tensor that reaches past its storage at {_where(path)}")
             try:
                 view = whole.view(dtype).as_strided(sizes, strides, begin // item + offset) if length else \
                     torch.empty(sizes, dtype=dtype)
                 built[i] = view.clone(memory_format=torch.contiguous_format)
             except (RuntimeError, ValueError) as exc:  # not expected after the checks above; still the child's doing
-                raise Untrusted(f"describe a tensor torch cannot build at {where} ({str(exc)[:100]})") from None
+                raise Untrusted(f"describe a tensor torch cannot build at {_where(path)} ({str(exc)[:100]})") from None
         return built[i]
 
-    def leaf(x: Any, where: str) -> Any:
+    def leaf(x: Any, path: Any) -> Any:
         if x is None or isinstance(x, (bool, float)):
             return x
         if isinstance(x, int):
             if not -2**63 <= x < 2**63:
-                raise Untrusted(f"hold an integer out of range at {where}")
+                raise Untrusted(f"hold an integer out of range at {_where(path)}")
             return x
         if isinstance(x, str):
             if len(x) > MAX_STRING:
-                raise Untrusted(f"hold a string of {len(x)} characters at {where}")
+                raise Untrusted(f"hold a string of {len(x)} characters at {_where(path)}")
             return x
-        raise Untrusted(f"hold a {type(x).__name__} at {where}")  # not reached: JSON has no other scalars
+        raise Untrusted(f"hold a {type(x).__name__} at {_where(path)}")  # not reached: JSON has no other scalars
 
-    def tagged(tag: str, v: Any, where: str) -> Any:
+    def tagged(tag: str, v: Any, path: Any) -> Any:
         if tag == "tensor":
-            return tensor(v, where)
+            return tensor(v, path)
         if tag == "refused":
             raise NotPlain(v[:200] if isinstance(v, str) else "value of an unnamed type")
         if tag == "dtype" and v in DTYPES:
@@ -237,48 +246,57 @@ def loads(data: bytes, max_elements: int) -> Any:
             return torch.Size(v)
         if tag == "complex" and isinstance(v, list) and len(v) == 2 and all(isinstance(p, (int, float)) for p in v):
             return complex(*v)
-        raise Untrusted(f"hold a malformed {tag!r} value at {where}"[:300])
+        raise Untrusted(f"hold a malformed {tag!r} value at {_where(path)}"[:300])
 
     root: list[Any] = [None]
-    stack: list[tuple[Any, Any, Any, int, str]] = [(header["tree"], root, 0, 0, "the top")]
-    while stack:
-        x, parent, key, depth, where = stack.pop()
-        budget["nodes"] += 1
+    # Paths are kept as (parent path, key) pairs and written out only for a message: a header
+    # of millions of values must cost no more than reading it once.
+    stack: list[tuple[Any, Any, Any, int, Any]] = [(header["tree"], root, 0, 0, None)]
+
+    def grow(n: int, where: Any) -> None:
+        budget["nodes"] += n
         if budget["nodes"] > MAX_NODES:
-            raise Untrusted(f"hold more than {MAX_NODES} values")
+            raise Untrusted(f"hold more than {MAX_NODES} values (at {_where(where)})"[:300])
+
+    while stack:
+        x, parent, key, depth, path = stack.pop()
         if depth > MAX_DEPTH:
-            raise Untrusted(f"nest deeper than {MAX_DEPTH} levels at {where}")
+            raise Untrusted(f"nest deeper than {MAX_DEPTH} levels at {_where(path)}"[:300])
         if isinstance(x, dict) and len(x) == 1 and next(iter(x)).startswith(TAG):
             tag, v = next(iter(x.items()))
             tag = tag[1:]
             if tag in ("tuple", "dict"):
                 if not isinstance(v, list):
-                    raise Untrusted(f"hold a malformed {tag!r} value at {where}")
+                    raise Untrusted(f"hold a malformed {tag!r} value at {_where(path)}"[:300])
+                grow(len(v), path)
                 if tag == "tuple":
                     copy: Any = _TupleSlot([None] * len(v))
-                    stack.extend((item, copy, i, depth + 1, f"{where}[{i}]"[:200]) for i, item in enumerate(v))
+                    stack.extend((item, copy, i, depth + 1, (path, i)) for i, item in enumerate(v))
                 else:
                     copy = {}
                     for pair in v:
                         if not (isinstance(pair, list) and len(pair) == 2 and type(pair[0]) in (str, int)
                                 and not (type(pair[0]) is str and len(pair[0]) > 1000)):
-                            raise Untrusted(f"hold a dict key that is not a short string or an integer at {where}")
-                        copy[leaf(pair[0], where)] = None
-                        stack.append((pair[1], copy, pair[0], depth + 1, f"{where}[{pair[0]!r}]"[:200]))
+                            raise Untrusted(f"hold a dict key that is not a short string or an integer at "
+                                            f"{_where(path)}"[:300])
+                        copy[leaf(pair[0], path)] = None
+                        stack.append((pair[1], copy, pair[0], depth + 1, (path, pair[0])))
             else:
-                copy = tagged(tag, v, where)
+                copy = tagged(tag, v, path)
         elif isinstance(x, dict):
+            grow(len(x), path)
             copy = {}
             for k, v in x.items():
                 if len(k) > 1000:
-                    raise Untrusted(f"hold a dict key that is not a short string or an integer at {where}")
+                    raise Untrusted(f"hold a dict key that is not a short string or an integer at {_where(path)}"[:300])
                 copy[k] = None
-                stack.append((v, copy, k, depth + 1, f"{where}[{k!r}]"[:200]))
+                stack.append((v, copy, k, depth + 1, (path, k)))
         elif isinstance(x, list):
+            grow(len(x), path)
             copy = [None] * len(x)
-            stack.extend((v, copy, i, depth + 1, f"{where}[{i}]"[:200]) for i, v in enumerate(x))
+            stack.extend((v, copy, i, depth + 1, (path, i)) for i, v in enumerate(x))
         else:
-            copy = leaf(x, where)
+            copy = leaf(x, path)
         parent[key] = copy
     return _freeze(root[0])
 

@@ -75,6 +75,7 @@ class Outcome:
     cpu: float | None = None  # CPU seconds the child used (the zygote's report)
     disk: int = 0  # bytes it left in its folder (measured by the engine)
     filled_disk: bool = False  # it left the most when the disk ran out under others (decided by the engine)
+    room_left: bool = False  # it exited "disk full" again when rerun, with room on the disk (decided by the engine)
 
 
 @dataclass
@@ -283,9 +284,10 @@ class Sandbox:
         """At its deadline, a child that wants a CPU but has had less than STARVED_SHARE of its
         timeout in CPU time was crowded out by others: extend its deadline (by what it lacks), up
         to STARVED_MAX times its timeout. A sleeping or stopped child, or one that has had its
-        CPU time, is not extended; RLIMIT_CPU bounds the rest."""
+        CPU time, is not extended; RLIMIT_CPU bounds the rest. CPU time counts the processes
+        the child started: spinning others keeps its own thread waiting, but it had its share."""
         timeout = r.job.limits.timeout
-        cpu = procs.cpu_seconds(r.pid) if r.pid else None
+        cpu = procs.tree_cpu_seconds(r.pid) if r.pid else None
         if cpu is None or cpu >= STARVED_SHARE * timeout or not procs.is_runnable(r.pid):  # type: ignore[arg-type]
             return False
         if now - r.started >= STARVED_MAX * timeout:  # type: ignore[operator]

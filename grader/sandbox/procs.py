@@ -19,13 +19,14 @@ def die_with_parent() -> bool:
     return _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def children_of(pid: int) -> list[int]:
-    """Direct children of `pid`, from /proc (empty where /proc is absent)."""
-    kids = []
+def process_tree() -> dict[int, list[int]]:
+    """Every live process's children (zombies left out), from one pass over /proc (empty where
+    /proc is absent)."""
+    tree: dict[int, list[int]] = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return kids
+        return tree
     for entry in entries:
         if not entry.isdigit():
             continue
@@ -36,9 +37,14 @@ def children_of(pid: int) -> list[int]:
             continue
         # the command name is in parentheses and may contain spaces: split after the last ')'
         fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            kids.append(int(entry))
-    return kids
+        if len(fields) > 1 and fields[1].isdigit() and fields[0] != "Z":  # a zombie is dead: nothing to kill
+            tree.setdefault(int(fields[1]), []).append(int(entry))
+    return tree
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of `pid`, from /proc (empty where /proc is absent)."""
+    return process_tree().get(pid, [])
 
 
 def parent_of(pid: int) -> int | None:
@@ -68,12 +74,17 @@ def is_running(pid: int) -> bool:
         return False
 
 
-def descendants(pid: int) -> list[int]:
-    out, stack = [], [pid]
+def descendants(pid: int, tree: dict[int, list[int]] | None = None) -> list[int]:
+    """Every descendant of `pid`; `tree`: a process_tree() already read (one pass over /proc,
+    however many processes: a child that leaves hundreds must not stall the zygote)."""
+    tree = process_tree() if tree is None else tree
+    out, stack, seen = [], [pid], {pid}
     while stack:
-        for kid in children_of(stack.pop()):
-            out.append(kid)
-            stack.append(kid)
+        for kid in tree.get(stack.pop(), ()):
+            if kid not in seen:
+                seen.add(kid)
+                out.append(kid)
+                stack.append(kid)
     return out
 
 
@@ -94,12 +105,20 @@ def kill_group(pid: int) -> None:
 
 def kill_tree(pid: int) -> None:
     """SIGKILL `pid` and every descendant, stopping each first so none can fork away."""
-    for p in [pid] + descendants(pid):
+    _kill_trees([pid])
+
+
+def _kill_trees(roots: list[int]) -> None:
+    """Stop every process of the trees under `roots`, read the trees again (what forked before
+    its stop), and kill them all: two passes over /proc, whatever the number of processes."""
+    tree = process_tree()
+    for p in roots + [d for r in roots for d in descendants(r, tree)]:
         try:
             os.kill(p, signal.SIGSTOP)
         except (ProcessLookupError, PermissionError):
             pass
-    for p in [pid] + descendants(pid):
+    tree = process_tree()
+    for p in roots + [d for r in roots for d in descendants(r, tree)]:
         kill(p)
 
 
@@ -110,8 +129,7 @@ def kill_orphans(exclude: set[int]) -> None:
         stray = [p for p in children_of(os.getpid()) if p not in exclude]
         if not stray:
             return
-        for p in stray:
-            kill_tree(p)
+        _kill_trees(stray)
 
 
 def memory_sizes() -> dict[str, int]:
@@ -165,6 +183,27 @@ def cpu_seconds(pid: int) -> float | None:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14, 15: utime, stime
     except (OSError, ValueError, IndexError):
         return None
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU time `pid` and every process it started have used (the reaped ones included); None
+    when `pid` is unknown. A child that spins processes of its own has had its CPU share even
+    when its main thread waits for a core."""
+    own = cpu_seconds(pid)
+    if own is None:
+        return None
+    total = own
+    for p in [pid] + descendants(pid):
+        try:
+            with open(f"/proc/{p}/stat", "rb") as f:
+                stat = f.read().decode(errors="replace")
+            fields = stat[stat.rfind(")") + 2:].split()
+            total += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
+            if p != pid:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def is_runnable(pid: int) -> bool:

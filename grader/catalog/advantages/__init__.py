@@ -27,14 +27,18 @@ rloo_advantages(rewards, group_size)  (Ahmadian et al. 2024):
 
 Both return [B] advantages in the rewards' dtype, in input order, with no autograd graph
 (they are targets; the grader passes rewards with requires_grad). Both raise ValueError
-with a message when rewards is not 1-D, when group_size < 2, when B is not a multiple of
-group_size (under every scale), or (group_advantages) when scale is not one of the three.
+with a message when rewards is not 1-D (rewards already grouped as [n, G], as OpenRLHF
+and verl hold them, included), when group_size < 2, when B is not a multiple of
+group_size (under every scale), or (group_advantages) when scale is not one of the three
+strings (TRL's old boolean scale_rewards=True/False, and other libraries' names such as
+"group_norm", included).
 A group whose rewards are all equal gives zeros (up to the rounding of its mean), never
 NaN.
 
-Ranges: float32 or float64; group_size from 2 to B (B = G is one group); rewards of any
-sign up to 1e4 in magnitude with spreads of order 1 (a summed log-prob as a reward), or
-spreads down to 1e-3 around 0; eps any positive number.
+Ranges: float32 or float64 (half precision is out of range); B of any size (hundreds of
+groups); group_size from 2 to B (B = G is one group); rewards of any sign up to 1e4 in
+magnitude with spreads of order 1 (a summed log-prob as a reward), or spreads down to
+1e-3 around 0; eps any positive number.
 
 Conventions, where sources differ:
 - The standard deviation has Bessel's correction (divides by G - 1), as torch.std and
@@ -67,10 +71,10 @@ the mean-baseline ones.""",
     checks=(
         c.SIGNATURE, c.OUTPUT_TYPES,
         Check("values", "outputs match the reference at every seed on a fixed battery (an equal group, B = G, G = 2, "
-              "groups of different means and spreads, 0/1 rewards, eps deciding, a non-contiguous input, float32 "
-              "and float64, every scale) and on seeded random shapes"),
+              "B = 33, groups of different means and spreads, 0/1 rewards, eps deciding, a non-contiguous input, "
+              "float32 and float64, every scale) and on seeded random shapes"),
         Check("stability", "rewards near 1e4 in float32 and float64: the spread is computed around the mean, "
-              "not as E[r²] - E[r]²"),
+              "not as E[r²] - E[r]², and a batch of 128 groups keeps each group's sum its own"),
         Check("rewards_detached", "the advantages carry no autograd graph, even when the rewards do"),
         c.BAD_INPUT, c.INPUTS_UNCHANGED, c.CUDA_AGREEMENT, c.DEVICE_HYGIENE,
         Check("behaviour", "with your functions: groups sum to 0, std s/(s+eps), shift and scale invariances, "

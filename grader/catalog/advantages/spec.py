@@ -73,6 +73,29 @@ def _extreme(seed: int, salt: int, name: str, dtype: torch.dtype, options: dict[
     return _case(name, rewards, g, options, "rewards near ±1e4", extreme=True, scale=1e3)
 
 
+# Group means and spreads of the B = 33 cases, cycled: means within a few units of each other.
+_STEPS = (-2.0, 0.0, 3.0, -1.0, 1.0)
+_SPREADS = (0.5, 1.0, 2.0, 1.5, 0.8)
+
+
+def _cycled(g: torch.Generator, n: int, size: int, dtype: torch.dtype) -> torch.Tensor:
+    """[n · size] rewards: n groups whose means and spreads cycle through _STEPS and _SPREADS."""
+    return _groups(g, [_STEPS[k % 5] for k in range(n)], [_SPREADS[k % 5] for k in range(n)], size, dtype)
+
+
+def _many_groups_near_1e4(seed: int, salt: int) -> Case:
+    """512 float32 rewards in 128 groups of 4, every group near +1e4: a batch of real size, whose
+    running total reaches 5e6. Group sums taken as differences of one cumsum over the batch carry
+    that total's rounding (ulp(5e6) = 0.5) into every later group's mean, off by 0.07 or more
+    at every one of 25 seeds; the reference stays within 2e-3 of exact arithmetic, inside
+    _extreme's tolerance of 1e-2. The means are drawn, not round numbers: a group sum near an
+    integer would be exact in float32 at the end of each group, and a cumsum accumulated in
+    float64 (torch's on CPU) would lose nothing."""
+    # one sign, so the running total only grows; within ±2.5 of 1e4, so the batch's spread is a few units
+    means = (1e4 + 5 * torch.rand(128, generator=generator(seed, salt + 500), dtype=F64) - 2.5).tolist()
+    return _extreme(seed, salt, "many groups near 1e4, float32", F32, {"group_size": 4}, means=means)
+
+
 # ---------------------------------------------------------------- group_advantages cases
 def group_cases(seed: int) -> list[Case]:
     g = lambda salt: generator(seed, salt)
@@ -112,6 +135,9 @@ def group_cases(seed: int) -> list[Case]:
                  means=[1e4 - 1, 1e4 + 1, 1e4, 1e4 + 2]),
         _case("batch scale, a group of equal rewards", torch.tensor([1.0] * 4 + [0.0, 1.0, 2.0, 3.0], dtype=F64),
               g(18), {"group_size": 4, "scale": "batch"}, "the equal group counts in the batch's spread"),
+        # Past the usual chunk sizes: 33 rows (11 groups of 3), and a batch of 512 near 1e4.
+        _case("B = 33", _cycled(g(19), 11, 3, F32), g(19), {"group_size": 3, "scale": "batch"}, "11 groups of 3"),
+        _many_groups_near_1e4(seed, 20),
     ]
 
 
@@ -119,15 +145,20 @@ def _bad(name: str, rewards: torch.Tensor, options: dict[str, Any]) -> Case:
     return Case(name, {"rewards": rewards}, options)
 
 
+def _bad_shapes(r: torch.Tensor) -> tuple[tuple[str, torch.Tensor, int], ...]:
+    """Rewards of 12 that no group_size splits as the contract says: 2-D (one column, or already
+    grouped [n, G] as OpenRLHF and verl hold them), a group of 1, B not a multiple of G."""
+    return (("rewards [B, 1]", r.reshape(12, 1), 4), ("rewards [n, G]", r.reshape(3, 4), 4),
+            ("group_size 1", r, 1), ("B=12, group_size 5", r, 5))
+
+
 def group_bad_inputs(seed: int) -> list[Case]:
     g = generator(seed, 90)
     r = torch.randn(12, generator=g)
     return [
-        _bad("rewards [B, 1]", r.reshape(12, 1), {"group_size": 4}),
+        *[_bad(name, x, {"group_size": size}) for name, x, size in _bad_shapes(r)],
         _bad("rewards 0-dim", r[0], {"group_size": 2}),
-        _bad("group_size 1", r, {"group_size": 1}),
         _bad("group_size 0", r, {"group_size": 0}),
-        _bad("B=12, group_size 5", r, {"group_size": 5}),
         _bad("B=12, group_size 24", r, {"group_size": 24}),
         _bad("scale 'std'", r, {"group_size": 4, "scale": "std"}),
         _bad("scale 'Group'", r, {"group_size": 4, "scale": "Group"}),
@@ -135,11 +166,13 @@ def group_bad_inputs(seed: int) -> list[Case]:
         _bad("scale 'none_'", r, {"group_size": 4, "scale": "none_"}),  # a prefix match this
         _bad("scale 'None'", r, {"group_size": 4, "scale": "None"}),
         _bad("scale None", r, {"group_size": 4, "scale": None}),
+        # what ports keep: TRL's old boolean scale_rewards, OpenRLHF's estimator names
+        *[_bad(f"scale {scale!r}", r, {"group_size": 4, "scale": scale})
+          for scale in (True, False, "group_norm", "dr_grpo")],
         # every shape rule holds under every scale, not only at the default
         *[_bad(f"{name}, scale {scale!r}", x, {"group_size": size, "scale": scale})
           for scale in ("batch", "none")
-          for name, x, size in (("rewards [B, 1]", r.reshape(12, 1), 4), ("group_size 1", r, 1),
-                                ("B=12, group_size 5", r, 5))],
+          for name, x, size in _bad_shapes(r)],
     ]
 
 
@@ -161,6 +194,9 @@ def rloo_cases(seed: int) -> list[Case]:
         _random_case(seed, 26, "seeded 1", (None,)),
         _random_case(seed, 27, "seeded 2", (None,)),
         _extreme(seed, 28, "near 1e4, float32", F32, {"group_size": 4}),
+        # Past the usual chunk sizes: 33 rows (11 groups of 3), and a batch of 512 near 1e4.
+        _case("B = 33", _cycled(g(29), 11, 3, F64), g(29), {"group_size": 3}, "11 groups of 3"),
+        _many_groups_near_1e4(seed, 30),
     ]
 
 
@@ -168,11 +204,9 @@ def rloo_bad_inputs(seed: int) -> list[Case]:
     g = generator(seed, 91)
     r = torch.randn(12, generator=g)
     return [
-        _bad("rewards [B, 1]", r.reshape(12, 1), {"group_size": 4}),
+        *[_bad(name, x, {"group_size": size}) for name, x, size in _bad_shapes(r)],
         _bad("rewards 0-dim", r[0], {"group_size": 2}),
-        _bad("group_size 1", r, {"group_size": 1}),
         _bad("group_size 0", r, {"group_size": 0}),
-        _bad("B=12, group_size 5", r, {"group_size": 5}),
         _bad("B=12, group_size 24", r, {"group_size": 24}),
     ]
 

@@ -18,15 +18,18 @@ Two things to write.
      `reward`, of shape [n_items] (so model.parameters() hands it to an
      optimiser).
    - forward(chosen_ids, rejected_ids), both int64 [B], returns
-     P(chosen ≻ rejected) = σ(r_chosen - r_rejected), shape [B], differentiable
-     with respect to `reward`. It is a probability:
-     forward(i, j) + forward(j, i) = 1.
+     P(chosen ≻ rejected) = σ(r_chosen - r_rejected), shape [B], in the reward
+     parameter's dtype (float32, or float64 after model.double()),
+     differentiable with respect to `reward`. It is a probability:
+     forward(i, j) + forward(j, i) = 1. It reads the rewards at every call: after
+     an optimiser step changes them in place, forward gives the new ones'
+     probabilities.
 
 2. bt_loss(reward_chosen, reward_rejected, label=1.0) -> loss
-   - reward_chosen, reward_rejected: [B] float. label: a float or a [B] tensor
-     in [0, 1], the probability that chosen really beats rejected (1: it does;
-     0: the pair is reversed; in between: a soft label, e.g. the share of
-     annotators who agreed).
+   - reward_chosen, reward_rejected: [B] float32 or float64. label: a float, or
+     a [B] tensor in the rewards' dtype, in [0, 1]: the probability that chosen
+     really beats rejected (1: it does; 0: the pair is reversed; in between: a
+     soft label, e.g. the share of annotators who agreed).
    - with d = r_c - r_r, the mean over the batch of the binary cross-entropy of
      σ(d) against the label:
          loss = mean of  -(label · log σ(d) + (1 - label) · log σ(-d))
@@ -38,13 +41,14 @@ Conventions, and why:
   probability is -inf once σ(d) rounds to 0. A reward model over-fits to exactly
   such gaps.
 - The ranges the grader checks: bt_loss for reward gaps up to 1000 (float32 and
-  float64, values and gradients), B = 1, ties (a gap of exactly 0), labels as a
-  float or a [B] tensor (which must not be modified), and non-contiguous or
-  expanded tensors; BTModel for B = 1 and rewards up to ±900, where forward and
-  its gradient must stay finite.
-- No clamping. Clamping σ(d) into [ε, 1 - ε] caps the loss at -log ε and makes
-  its gradient 0 for a badly mis-ordered pair, the pair that most needs it; the
-  exact gradient with respect to d is σ(d) - label, which tends to ±1 there.
+  float64, values and gradients), B = 1 to 33, ties (a gap of exactly 0), labels
+  as a float or a [B] tensor (which must not be modified), and non-contiguous or
+  expanded tensors; BTModel for B = 1 to 33, float32 and float64, and rewards up
+  to ±900, where forward and its gradient must stay finite.
+- No clamping, in the loss or in forward. Clamping σ(d) into [ε, 1 - ε] caps the
+  loss at -log ε and makes its gradient 0 for a badly mis-ordered pair, the pair
+  that most needs it; the exact gradient with respect to d is σ(d) - label, which
+  tends to ±1 there.
 - In forward, σ(r_i - r_j) rather than exp(r_i) / (exp(r_i) + exp(r_j)): the
   same number, without inf / inf = NaN once rewards pass about 88 in float32.
 
@@ -80,7 +84,7 @@ forward(i, j) + forward(j, i) = 1 for every pair.""",
         Check("signature", "bt_loss exists and takes (reward_chosen, reward_rejected, label=1.0), in order"),
         Check("output_types", "bt_loss returns one 0-dim tensor in the rewards' dtype"),
         Check("values", "bt_loss matches the reference on seeded rewards: float and [B] labels (hard and soft), "
-                        "B=1, float32 and float64"),
+                        "B=1 to 33, float32 and float64"),
         Check("stability", "bt_loss stays finite and right for reward gaps up to 1000, correctly and badly ordered"),
         Check("gradients", "bt_loss's gradients match the reference's, including ±1/B for badly mis-ordered pairs"),
         Check("gradcheck", "a hand-written backward passes torch.autograd.gradcheck in float64 "
@@ -89,8 +93,9 @@ forward(i, j) + forward(j, i) = 1 for every pair.""",
         Check("inputs_unchanged", "bt_loss does not modify its input tensors, a [B] label included"),
         Check("row_independence", "bt_loss of a batch is the mean of bt_loss of its rows, labels sliced with them"),
         Check("reward_parameter", "BTModel(n_items).reward is a registered nn.Parameter of shape [n_items]"),
-        Check("forward_values", "forward returns [B] σ(r_c - r_r) for rewards the grader sets, B=1 and rewards up to "
-                                "±900 included"),
+        Check("forward_values", "forward returns [B] σ(r_c - r_r) in the reward's dtype for rewards the grader sets "
+                                "(B=1 to 33, float32 and float64, rewards up to ±900, probabilities near 0 within "
+                                "2.5e-7), and again after the rewards change in place"),
         Check("forward_complement", "forward(i, j) + forward(j, i) = 1 for every pair"),
         Check("reward_gradient", "the gradient of forward's output reaches `reward`: σ'(r_c - r_r) at the chosen ids, "
                                  "minus that at the rejected ids, finite for rewards up to ±900"),

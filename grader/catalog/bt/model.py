@@ -1,8 +1,9 @@
 """bt's class side: BTModel's cases, its probe in the child, and its checks in the grader.
 
 The child builds BTModel, sets its rewards to the case's values, calls forward both ways and
-differentiates, and reports plain tensors; the grader recomputes σ(r_c - r_r) and its gradient
-from the rewards the child reports. The checks have the signature of every other check
+differentiates, then changes the rewards in place as an optimiser step does and calls forward
+again, and reports plain tensors; the grader recomputes σ(r_c - r_r) and its gradient from the
+rewards the child reports. The checks have the signature of every other check
 (`Context -> CheckResult`) and name mistakes with the shared helpers of grader.checks.diagnose:
 `MODEL.models` are the catalogued forward mistakes, `MODEL.findings` map generic findings
 (a squeezed batch, a NaN gradient) to the catalogue's names.
@@ -21,6 +22,7 @@ from grader.checks.context import Context, error_text, errored, fail, mistake_at
 from grader.checks.diagnose import diagnose, finding
 from grader.checks.probe import describe_error, describe_type
 from grader.core.frames import frames_of
+from grader.core.tolerances import BT_PROBABILITY_ATOL, tolerance
 from grader.checks.structure import squeezed
 
 CLASS = "BTModel"
@@ -28,11 +30,13 @@ REWARD_RANGE = 900.0  # the contract's range of rewards: forward must be right (
 
 
 # ---------------------------------------------------------------- cases
-def model_case(seed: int, salt: int, name: str, n: int, b: int, spread: str) -> Case:
-    """Item ids (with repeats, and an item against itself) and rewards for the grader to set.
+def model_case(seed: int, salt: int, name: str, n: int, b: int, spread: str,
+               dtype: torch.dtype = torch.float32) -> Case:
+    """Item ids (with repeats, and an item against itself), rewards for the grader to set, and
+    the step it then adds to them in place (option `step`, as an optimiser does between two calls).
 
     spread: 'normal' (N(0, 2)) or 'hundreds' (±100 to ±900, both ends reached: past exp's
-    overflow in float32 and float64).
+    overflow in float32 and float64). dtype: the model's (float64: the grader calls .double()).
     """
     g = generator(seed, salt)
     chosen = torch.randint(0, n, (b,), generator=g)
@@ -48,10 +52,14 @@ def model_case(seed: int, salt: int, name: str, n: int, b: int, spread: str) -> 
     else:
         reward = 2 * torch.randn(n, generator=g, dtype=torch.float64)
     upstream = torch.randn(b, generator=g, dtype=torch.float64)
+    step = torch.randn(n, generator=g, dtype=torch.float64)  # moves σ of a normal case's pairs by tenths
+    step = (reward + step).clamp(-REWARD_RANGE, REWARD_RANGE) - reward  # the stepped rewards stay in range
     extreme = spread == "hundreds"
-    note = f"{n} items, B={b}" + (f", rewards up to ±{REWARD_RANGE:g}" if extreme else "")
-    return Case(name, {"chosen_ids": chosen, "rejected_ids": rejected, "reward": reward.float()},
-                {"n_items": n}, extreme=extreme, upstream=upstream, note=note)
+    note = f"{n} items, B={b}" + (f", rewards up to ±{REWARD_RANGE:g}" if extreme else "") + \
+        ("" if dtype == torch.float32 else f", the model in {str(dtype)[6:]}")
+    # The step is an option, not an input: the forward mistakes' models take (ids, ids, rewards) positionally.
+    return Case(name, {"chosen_ids": chosen, "rejected_ids": rejected, "reward": reward.to(dtype)},
+                {"n_items": n, "step": step.to(dtype)}, extreme=extreme, upstream=upstream, note=note)
 
 
 def model_cases(seed: int) -> list[Case]:
@@ -60,6 +68,7 @@ def model_cases(seed: int) -> list[Case]:
         model_case(seed, 12, "model: 10 items", 10, 16, "normal"),
         model_case(seed, 14, "model: B=1", 3, 1, "normal"),
         model_case(seed, 13, "model: rewards in the hundreds", 5, 10, "hundreds"),
+        model_case(seed, 15, "model: float64, B=33", 12, 33, "normal", torch.float64),
     ]
 
 
@@ -105,8 +114,11 @@ def probe_model(cls: Any, cases: list[Case]) -> dict[str, Any]:
         run: dict[str, Any] = {"error": None, "outputs": [None]}
         runs.append(run)
         n = int(case.options["n_items"])
+        dtype = case.inputs["reward"].dtype
         try:
             model = cls(n)
+            if dtype != torch.float32:  # as a caller converts a model: its parameters, floating ones only
+                model = model.to(dtype)
         except NotImplementedError as exc:
             return {"not_started": describe_error(exc)}
         except Exception as exc:
@@ -142,6 +154,15 @@ def probe_model(cls: Any, cases: list[Case]) -> dict[str, Any]:
             run["grad"] = grad.detach().to("cpu").clone() if grad is not None else None
         except Exception as exc:
             run["grad_error"] = describe_error(exc)
+        try:  # an optimiser step changes the rewards in place; forward must read the new ones
+            with torch.no_grad():
+                reward.add_(case.options["step"].to(reward.device, reward.dtype))
+            p_after = model(c.clone(), j.clone())
+            run["reward_after"] = reward.detach().to("cpu").clone()
+            run["after_type"] = describe_type(p_after)
+            run["p_after"] = p_after.detach().to("cpu").clone() if isinstance(p_after, torch.Tensor) else None
+        except Exception as exc:
+            run["after_error"] = describe_error(exc)
     return {"runs": runs}
 
 
@@ -155,9 +176,24 @@ def malformed(cases: list[Case], model: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- grader side: checks
-def _expected_p(run: dict[str, Any], case: Case) -> torch.Tensor:
-    r = run["reward"].to(torch.float64).reshape(-1)  # a misshapen reward is reward_parameter's to report
+def _expected_p(run: dict[str, Any], case: Case, rewards: str = "reward") -> torch.Tensor:
+    """σ(r_c - r_r) in float64 from the rewards the child reported (`reward_after`: after the step)."""
+    r = run[rewards].to(torch.float64).reshape(-1)  # a misshapen reward is reward_parameter's to report
     return torch.sigmoid(r[case.inputs["chosen_ids"]] - r[case.inputs["rejected_ids"]])
+
+
+def _probability_problem(p: torch.Tensor, want: torch.Tensor) -> str:
+    """Where forward is further than BT_PROBABILITY_ATOL from a probability near 0 (the dtype's
+    absolute tolerance, 1e-5 in float32, would let a clamp into [1e-6, 1 - 1e-6] through)."""
+    rtol, _ = tolerance(str(p.dtype))
+    off = (p.double() - want).abs() > BT_PROBABILITY_ATOL + rtol * want.abs()
+    if not bool(off.any()):
+        return ""
+    i = int(off.nonzero()[0, 0])
+    return (f"forward(chosen_ids, rejected_ids)[{i}] is {float(p[i]):.3g} where σ(r_c - r_r) = {float(want[i]):.3g} "
+            f"({int(off.sum())} of {off.numel()} pairs off by more than {BT_PROBABILITY_ATOL:g}). forward returns "
+            "σ(r_c - r_r) itself: no clamping into [ε, 1 - ε], which gives a badly mis-ordered pair the "
+            "probability ε, so that a caller's log P is log ε instead of about r_c - r_r, with no gradient")
 
 
 def _setup_problem(name: str, run: dict[str, Any], case: Case) -> CheckResult | None:
@@ -202,23 +238,64 @@ def check_forward_values(ctx: Context) -> CheckResult:
         problem = _setup_problem("forward_values", run, case)
         if problem:
             return problem
-        b = case.inputs["chosen_ids"].shape[0]
-        t = run["forward_type"]
-        if not t["tensor"]:
-            return fail("forward_values", f"case {case.describe()}: forward returned a {t['type']}, "
-                        f"expected a [{b}] tensor of probabilities.")
-        if t["shape"] != [b] or not run["p"].is_floating_point():
-            mistake, said, details = finding(ctx, "squeezed") if squeezed(t["shape"], [b]) else (None, "", {})
-            return fail("forward_values", f"case {case.describe()}: forward returned {t['shape']} {t['dtype']}, "
-                        f"expected [{b}] float: one probability per pair (index `reward` with each id tensor; "
-                        "no unsqueeze, no sum)." + said, mistake, **details)
-        cmp = compare(run["p"], _expected_p(run, case).to(run["p"].dtype))
+        where = f"case {case.describe()}"
+        wrong = _forward_type_problem(ctx, where, case, run["forward_type"], run["p"], run["reward"])
+        if wrong:
+            return wrong
+        want = _expected_p(run, case)
+        cmp = compare(run["p"], want.to(run["p"].dtype))
         if not cmp.ok:
             mistake = diagnose(ctx, "forward_values", list(range(len(ctx.cases))))
-            return fail("forward_values", f"case {case.describe()}: " + cmp.explain("forward(chosen_ids, rejected_ids)")
+            return fail("forward_values", f"{where}: " + cmp.explain("forward(chosen_ids, rejected_ids)")
                         + ", against σ(r_c - r_r) from the rewards your model holds." + named(mistake), mistake)
-    return CheckResult("forward_values", "pass", f"forward matches σ(r_c - r_r) on {len(ctx.cases)} cases, "
-                       f"B=1 and rewards up to ±{REWARD_RANGE:g} included")
+        near_zero = _probability_problem(run["p"], want)
+        if near_zero:
+            return fail("forward_values", f"{where}: {near_zero}.")
+    for run, case in zip(ctx.runs, ctx.cases):  # the same models called again after an optimiser-like step
+        after = _after_step_problem(ctx, run, case)
+        if after:
+            return after
+    return CheckResult("forward_values", "pass", f"forward matches σ(r_c - r_r) in the reward's dtype on "
+                       f"{len(ctx.cases)} cases, B=1, float64 and rewards up to ±{REWARD_RANGE:g} included, and "
+                       "again after the rewards change in place")
+
+
+def _forward_type_problem(ctx: Context, where: str, case: Case, t: dict[str, Any], p: torch.Tensor | None,
+                          reward: torch.Tensor) -> CheckResult | None:
+    """A failure when forward did not return [B] probabilities in the reward parameter's dtype."""
+    b = case.inputs["chosen_ids"].shape[0]
+    if not t["tensor"]:
+        return fail("forward_values", f"{where}: forward returned a {t['type']}, "
+                    f"expected a [{b}] tensor of probabilities.")
+    if t["shape"] != [b] or not p.is_floating_point():
+        mistake, said, details = finding(ctx, "squeezed") if squeezed(t["shape"], [b]) else (None, "", {})
+        return fail("forward_values", f"{where}: forward returned {t['shape']} {t['dtype']}, "
+                    f"expected [{b}] float: one probability per pair (index `reward` with each id tensor; "
+                    "no unsqueeze, no sum)." + said, mistake, **details)
+    if p.dtype != reward.dtype:
+        want = str(reward.dtype).replace("torch.", "")
+        return fail("forward_values", f"{where}: forward returned {t['dtype']} for a {want} `reward`: "
+                    f"P(chosen ≻ rejected) comes in the reward parameter's dtype ({want}), as a module's output "
+                    "follows its parameters' (no .double() or .float() inside, no constant of another dtype).")
+    return None
+
+
+def _after_step_problem(ctx: Context, run: dict[str, Any], case: Case) -> CheckResult | None:
+    """A failure when forward, called after the rewards changed in place, is not σ of the new rewards."""
+    where = (f"case {case.describe()}, after the grader changed the rewards in place (reward.add_(step) under "
+             "torch.no_grad(), as an optimiser step does) and called forward again")
+    if "after_error" in run:
+        return errored("forward_values", f"{where}: it {error_text(run['after_error'])}", run["after_error"])
+    wrong = _forward_type_problem(ctx, where, case, run["after_type"], run["p_after"], run["reward_after"])
+    if wrong:
+        return wrong
+    cmp = compare(run["p_after"], _expected_p(run, case, "reward_after").to(run["p_after"].dtype))
+    if not cmp.ok:
+        return fail("forward_values", f"{where}: " + cmp.explain("forward(chosen_ids, rejected_ids)") +
+                    ", against σ(r_c - r_r) from the rewards your model now holds. forward must read self.reward "
+                    "at every call: probabilities computed once and kept (a table, a cache) go stale at the "
+                    "first optimiser step.")
+    return None
 
 
 def check_forward_complement(ctx: Context) -> CheckResult:

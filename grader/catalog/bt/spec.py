@@ -97,6 +97,7 @@ def loss_cases(seed: int) -> list[Case]:
         loss_case(seed, 7, "gaps up to 1000, float64", 6, torch.float64, None, extreme=True),
         loss_case(seed, 12, "gaps up to 1000, float64, [B] labels", 5, torch.float64, "binary", extreme=True),
         _in_logistic_band(loss_case(seed, 13, "gaps from 5.5 to 12 in size", 8, torch.float64, "soft")),
+        loss_case(seed, 14, "B = 33", 33, torch.float32, "soft"),  # past micro-batches of 32 pairs
     ]
 
 

@@ -8,27 +8,36 @@ KATA = Kata(
     statement="""\
 Implement the DPO loss (Rafailov et al. 2023, eq. 7) from per-token log-probabilities.
 
-Inputs are per-token log-probs of the policy and of the frozen reference model, for the
-chosen response ([B, Tc]) and the rejected one ([B, Tr]; Tr may differ from Tc), and a mask
-for each ([B, T], float, int or bool) that is 1 on response tokens and 0 on prompt and
-padding.
+Inputs are per-token log-probs of the policy and of the frozen reference model (float32
+or float64, finite at every position, padding included), for the chosen response ([B, Tc])
+and the rejected one ([B, Tr]; Tr may differ from Tc), and a mask for each ([B, T]) that is
+1 on the response's tokens and 0 elsewhere: prompt, padding, and in a multi-turn
+conversation the turns that are not the assistant's. Any 0/1 pattern is allowed, zeros
+inside a response included. A mask is bool, int or float (float32 or the log-probs' dtype;
+a float64 mask with float32 log-probs is out of range).
 
     log π(y)   = sum of the masked per-token log-probs       (one number per row)
     h          = (log π(y_c) - log π_ref(y_c)) - (log π(y_r) - log π_ref(y_r))
     loss       = mean over the batch of  -log σ(β · h)
     rewards    = β · (log π(y) - log π_ref(y))  for chosen and rejected, shape [B], detached
 
-Return (loss, chosen_rewards, rejected_rewards). The loss is a 0-dim tensor in the inputs'
-dtype and must stay differentiable; the rewards are for logging and carry no graph.
+β > 0 (default 0.1). Return (loss, chosen_rewards, rejected_rewards). The loss is a 0-dim
+tensor in the inputs' dtype and must stay differentiable; the rewards are for logging and
+carry no graph.
+
+An empty response (its mask all 0: truncated away) has log π(y) = 0. A prompt longer than
+the maximum length truncates both responses of its pair: then h = 0, and the pair still
+counts in the batch mean, with loss log 2 and no gradient; so does a batch of only such
+pairs.
 
 Log-ratios reach thousands of nats in real training: -log σ(x) must be computed so that
 it neither overflows nor returns inf for large |x|. The ranges the grader checks:
 per-token log-ratios up to ±200 and sequence log-ratios of thousands of nats (values
 and gradients), a policy equal to the reference (h = 0, the first step of training),
-B = 1 and T = 1, exact zero log-probs, float, int or bool masks (also
-expanded from one row), responses of different lengths (Tc < Tr and Tc > Tr), an
-empty response (a pair truncated away: its sum is 0), and non-contiguous log-prob
-tensors.
+B = 1 and T = 1, B = 33, responses of over 256 tokens, β from 0.02 to 1, exact zero
+log-probs, float, int or bool masks (also expanded from one row, and with zeros inside a
+response), responses of different lengths (Tc < Tr and Tc > Tr), empty responses (one side
+of a pair, both sides, every pair of the batch), and non-contiguous log-prob tensors.
 
 Conventions, where code you may have seen differs:
 - One -log σ per pair. A notebook version applies -log σ(β·(token log-ratio difference))

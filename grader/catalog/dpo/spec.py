@@ -12,9 +12,10 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import DPO_PI_REJECTED_END_FRACTION, DPO_STILL_FALLING_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case
-from grader.catalog.pairs import (LOGISTIC_BAND, REF_NAMES, TOKEN_RATIO_RANGE, extreme_pair_case, longer_sides,
-                                  masked_mean, masked_sum, pair_case, pairwise_spec, shift_rows, softplus_by_hand,
-                                  strided, tied, with_empty_rows, with_expanded_masks, with_zeros)
+from grader.catalog.pairs import (LOGISTIC_BAND, REF_NAMES, TOKEN_RATIO_RANGE, batch_edges, extreme_pair_case,
+                                  longer_sides, masked_mean, masked_sum, pair_case, pairwise_spec, shift_rows,
+                                  softplus_by_hand, strided, tied, with_both_empty, with_empty_rows,
+                                  with_expanded_masks, with_zeros)
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 def make_cases(seed: int) -> list[Case]:
@@ -42,6 +43,14 @@ def make_cases(seed: int) -> list[Case]:
         # T = 1 still has a mask: a shortcut that takes [B, 1] log-probs as already summed ignores it
         with_empty_rows(pair_case(seed, 23, "T=1, empty responses", 3, 1, 1, torch.float64, "float", {"beta": 0.2},
                                   prompt=False)),
+        # Real batches: B = 33 and responses over 256 tokens (past micro-batch and chunk sizes),
+        # multi-turn masks, and pairs truncated away whole (h = 0, still in the batch mean), one of
+        # them at β's small end.
+        *batch_edges(seed, pair_case, beta=0.3),
+        with_both_empty(pair_case(seed, 33, "a pair truncated away, small β", 4, 5, 4, torch.float64, "float",
+                                  {"beta": 0.02}), [2]),
+        with_both_empty(pair_case(seed, 34, "every pair truncated away", 2, 3, 3, torch.float32, "bool",
+                                  {"beta": 0.5})),
     ]
 
 

@@ -13,8 +13,10 @@ language models uses it: one value and one reward per response token.
 Inputs, all [B, T]: per-token `rewards` (in RLHF mostly 0, with the reward model's
 score on the last token and a KL penalty on every token), the critic's `values`, and a
 `mask` (float, int or bool) that is ones on the response, then zeros: rows are
-right-padded, never have holes, and may be empty. Rewards and values share one float
-dtype (float32 or float64); both outputs have that dtype.
+right-padded, never have holes, and may be empty (T >= 1, but every row may be
+padding). Rewards and values share one float dtype (float32 or float64; half precision
+is out of range); both outputs have that dtype. A float mask has that dtype too (a
+float64 mask with float32 rewards is out of range).
 
     δ_t        = r_t + γ·V_{t+1}·m_{t+1} - V_t
     A_t        = δ_t + γ·λ·m_{t+1}·A_{t+1}      backwards, from t = T - 1 to 0
@@ -25,8 +27,9 @@ nothing to bootstrap from. At padding positions both outputs are 0. Rewards and 
 at padding positions hold arbitrary finite numbers (a critic's output on pad tokens)
 and must not change anything. Return (advantages, returns).
 
-Ranges: 0 <= γ <= 1 and 0 <= λ <= 1 (defaults γ = 1, λ = 0.95, as RLHF trainers use);
-T up to 512.
+Ranges: 0 <= γ <= 1 and 0 <= λ <= 1 (defaults γ = 1, λ = 0.95, as RLHF trainers use),
+both ends included, each a Python float or int (γ = 0 and λ = 1 as ints, as a config
+file gives them, are the same as 0.0 and 1.0); B of any size; T up to 512.
 
 Conventions, where code you may have seen differs:
 - No whitening. Normalising the advantages over the batch (TRL's PPO trainer does it)
@@ -61,7 +64,8 @@ all values 0, a single reward r at a row's last token gives A_t = (γλ)^(L-1-t)
     ),
     checks=(
         c.SIGNATURE, c.OUTPUT_TYPES, c.VALUES,
-        Check("stability", "right on rows of T = 512, where (γλ)^t leaves the dtype's range"),
+        Check("stability", "right on rows of 200 to 512 tokens: where (γλ)^t leaves the dtype's range, and at "
+                           "γ = λ = 1, where nothing discounts the tail beyond 256 tokens"),
         Check("rewards_detached", "advantages and returns carry no autograd graph (rewards and values are "
                                   "passed with requires_grad)"),
         c.INPUTS_UNCHANGED, c.ROW_INDEPENDENCE, c.CUDA_AGREEMENT, c.DEVICE_HYGIENE,

@@ -5,7 +5,9 @@ output on pad tokens would be, so every mistake that lets padding reach a respon
 changes the result by far more than any tolerance. Rewards and values are passed with
 requires_grad (as `constants`), so that outputs left with a graph show in `rewards_detached`.
 The long rows (T = 512) are where a (γλ)^-t rescaling underflows: γλ = 0.7425 in float32
-(0.7425^t leaves float32's normal range near t = 290) and γλ = 0.225 in float64 (near t = 470).
+(0.7425^t leaves float32's normal range near t = 290) and γλ = 0.225 in float64 (near t = 470);
+rows of T = 300 at λ = 1 are where a γ^-t rescaled reward-to-go does (γ = 0.7), and where a
+horizon of 256 tokens loses what γ = λ = 1 never discounts.
 """
 from __future__ import annotations
 
@@ -57,6 +59,15 @@ def gae_case(seed: int, salt: int, name: str, lengths: list[int] | None, b: int,
 
 def _lengths(lengths: list[int]) -> str:
     return str(lengths) if len(lengths) <= 6 else f"{lengths[:5]}..."
+
+
+def on_grid(case: Case) -> Case:
+    """Rewards and values rounded to multiples of 2^-8: at γ = λ = 1 every partial sum of a row
+    is then exact in float32, so any order of summation (a loop, a matrix product, a scan) gives
+    the same advantages, and a long row's tolerance need not make room for rounding."""
+    for name in ("rewards", "values"):
+        case.inputs[name] = (case.inputs[name] * 256).round() / 256
+    return case
 
 
 def layout_case(seed: int, salt: int, dtype: torch.dtype) -> Case:
@@ -113,6 +124,20 @@ def make_cases(seed: int) -> list[Case]:
         # of the sum that the tolerance sees.
         gae_case(seed, 20, "T=200, defaults", [200, 131], 2, 200, f32, "float", {}, extreme=True,
                  remark="γλ = 0.95"),
+        # γ and λ at their ends together (the first case passes them as ints, as a config file
+        # may): a λ = 1 shortcut through a γ^-t rescaled reward-to-go divides 0 by 0 at γ = 0.
+        gae_case(seed, 22, "γ = 0, λ = 1, ints", [4, 2], 2, 4, f32, "float", {"gamma": 0, "lam": 1},
+                 remark="γ and λ passed as ints"),
+        gae_case(seed, 23, "γ = 1, λ = 0", [3, 5], 2, 5, f64, "int", {"gamma": 1.0, "lam": 0.0}),
+        gae_case(seed, 24, "γ = λ = 0", [3, 1], 2, 3, f32, "bool", {"gamma": 0.0, "lam": 0.0}),
+        # Past the usual chunk sizes (8 ... 256), where micro-batched, blocked or banded code cuts
+        # off: 33 rows, and rows of 300 tokens at γ = λ = 1 (verl's defaults), where nothing
+        # discounts the tail a horizon of 256 drops, and at λ = 1, γ = 0.7, where γ^t underflows.
+        gae_case(seed, 26, "B=33", None, 33, 6, f32, "bool", {"gamma": 0.99, "lam": 0.9}),
+        on_grid(gae_case(seed, 27, "T=300, γ = λ = 1", [300, 270], 2, 300, f32, "float", {"gamma": 1.0, "lam": 1.0},
+                         extreme=True, remark="inputs on a grid of 2^-8")),
+        gae_case(seed, 28, "T=300, λ = 1, γ = 0.7", [300, 290], 2, 300, f32, "int", {"gamma": 0.7, "lam": 1.0},
+                 extreme=True, remark="0.7^t leaves float32's normal range near t = 245"),
     ]
 
 

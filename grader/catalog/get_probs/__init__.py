@@ -18,10 +18,11 @@ Every DPO-family loss starts from these numbers, so they must be exact and stabl
 in real training differ by hundreds, and `softmax(...).log()` turns a probability of
 e^-300 into log(0) = -inf. The result keeps the logits' dtype and stays differentiable.
 
-The ranges the grader checks: logit gaps up to 2000 (values and gradients), B = 1 and
-T = 1, logits of -inf (a masked vocabulary entry, never the label's), tokens whose
-log-prob is exactly 0, non-contiguous logits (`logits[:, :-1]` of a longer tensor) and
-labels expanded from one row.""",
+The ranges the grader checks: logits in float32 or float64 (bfloat16 and float16 are
+out of range), logit gaps up to 2000 (values and gradients), B = 1 and T = 1 up to
+B = 33, T = 300 and a real vocabulary (V = 50257), logits of -inf (a masked vocabulary
+entry, never the label's), tokens whose log-prob is exactly 0, non-contiguous logits
+(`logits[:, :-1]` of a longer tensor) and labels expanded from one row.""",
     signature="def get_probs(logits: Tensor, labels: Tensor) -> Tensor\n"
     "    # logits [B, T, V] float, labels [B, T] int64 -> [B, T]",
     entry=("get_probs",),

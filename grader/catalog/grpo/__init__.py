@@ -12,15 +12,16 @@ computes it, with the variants that fixed its biases: Dr. GRPO's constant normal
 (Liu et al. 2025), DAPO's token-level mean and asymmetric clip (Yu et al. 2025) and
 GSPO's sequence-level ratio (Zheng et al. 2025).
 
-Inputs, for B completions of T response tokens (right-padded: each row of the
-mask is ones then zeros, never holes; a row may be empty, and so may every row; B ≥ 1, T ≥ 1):
+Inputs, for B completions over T positions (the mask marks each completion's tokens, in
+any 0/1 pattern: right padding, a prompt before the completion, gaps between a
+conversation's turns; a row may be empty, and so may every row; B ≥ 1, T ≥ 1):
 
     logps       [B, T]  per-token log-probs under the policy being trained
     old_logps   [B, T]  the same under the policy that sampled them
     ref_logps   [B, T]  the same under the frozen reference model
                         (or None when beta == 0)
     advantages  [B]     one per completion, used as advantages[:, None]
-    mask        [B, T]  float, int or bool
+    mask        [B, T]  float (in the log-probs' dtype), int or bool
 
 All float inputs share one dtype (float32 or float64) and every output has it.
 old_logps, ref_logps and advantages are constants of the objective: gradients
@@ -54,17 +55,25 @@ Return (loss, mean_kl, clip_fraction), all 0-dim; mean_kl and clip_fraction carr
 graph. Every masked mean divides by max(count, 1), so a batch with no response
 token gives 0 for all three.
 
+Ranges: beta ≥ 0; 0 < epsilon_low < 1 and epsilon_high > 0 (GSPO's 3e-4 and 4e-4
+included); max_completion_length ≥ T, or None; log-probs between -200 and 0, with
+|logps - old_logps| at most 40 (ratios from 4e-18 to 2e17) and |ref_logps - logps| at
+most 3. The cases keep every ratio at least 1e-6 away from the clip bounds.
+
 Raise ValueError, with a message, when advantages is not of shape [B], when beta > 0 and
-ref_logps is None, for an unknown loss_type or importance_sampling_level, and when
-max_completion_length is below T.
+ref_logps is None, for an unknown loss_type or importance_sampling_level (another
+library's word included: TRL's "dapo" and "sequence_token", verl's "token-mean"), and
+when max_completion_length is below T.
 
 Conventions, where code you may have seen differs:
 - The defaults follow the papers (GRPO: beta = 0.04, per-completion averaging), not
   TRL 1.16's defaults (beta = 0, loss_type "dapo").
+- epsilon_high defaults to 0.2 on its own, whatever epsilon_low is: TRL's epsilon_high
+  = None means "equal to epsilon"; here epsilon_low = 0.1 alone clips at [0.9, 1.2].
+- The ratio is exp(logps - old_logps) as it comes: no clamp of the log-ratio (verl's ±20)
+  and no dual clip (verl's clip_ratio_c), over the whole range above.
 - Under "sequence", clip_fraction counts every token of a clipped completion; TRL logs
   a per-completion mean instead. This kata counts tokens under both levels.
-- The cases keep every ratio at least 1e-6 away from the clip bounds, and log-probs
-  between -200 and 0 with |ref_logps - logps| at most 3.
 
 What the grader shows with your loss: on-policy with beta = 0 the "grpo" loss is 0 up to
 rounding while its gradient is -A_i/(B·|o_i|) at every token (the "loss is 0 but the

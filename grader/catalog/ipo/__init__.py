@@ -11,8 +11,13 @@ Learning from Human Preferences", eq. 17) from per-token log-probabilities, with
 length normalisation TRL's DPOTrainer applies to it.
 
 The inputs are those of the `dpo` kata: per-token log-probs of the policy and of the
-frozen reference for the chosen ([B, Tc]) and the rejected response ([B, Tr]), and a mask
-for each ([B, T], float, int or bool; 1 on response tokens, 0 on prompt and padding).
+frozen reference (float32 or float64, finite at every position, padding included) for the
+chosen ([B, Tc]) and the rejected response ([B, Tr]), and a mask for each ([B, T]; 1 on
+the response's tokens, 0 elsewhere: prompt, padding, other turns of a multi-turn
+conversation). Any 0/1 pattern is allowed, zeros inside a response included: a response's
+tokens are the positions where its mask is 1, wherever they are. A mask is bool, int or
+float (float32 or the log-probs' dtype; a float64 mask with float32 log-probs is out of
+range).
 
     a(y)     = mean over y's response tokens of (log π - log π_ref)   (one number per row;
                the token count is clamped to at least 1, so an empty response gives 0)
@@ -20,11 +25,15 @@ for each ([B, T], float, int or bool; 1 on response tokens, 0 on prompt and padd
     loss     = mean over the batch of  (h - 1/(2β))²
     rewards  = β · a(y)  for chosen and rejected, shape [B], detached
 
-Return (loss, chosen_rewards, rejected_rewards); the loss is a 0-dim tensor in the
-inputs' dtype and stays differentiable. The ranges the grader checks: per-token
-log-ratios up to ±200 and sequence log-ratios of thousands of nats, empty responses,
-B = 1 and T = 1, exact zero log-probs, masks expanded from one row, and
-non-contiguous log-prob tensors.
+β > 0 (default 0.1). Return (loss, chosen_rewards, rejected_rewards); the loss is a 0-dim
+tensor in the inputs' dtype and stays differentiable. A pair whose two responses were both
+truncated away (a prompt longer than the maximum length) has h = 0: it still counts in the
+batch mean, with loss (1/(2β))² and no gradient; so does a batch of only such pairs. The
+ranges the grader checks: per-token log-ratios up to ±200 and sequence log-ratios of
+thousands of nats, empty responses (one side of a pair, both sides, every pair of the
+batch), B = 1 and T = 1, B = 33, responses of over 256 tokens, β from 0.02 to 1, exact zero
+log-probs, masks expanded from one row or with zeros inside a response, and non-contiguous
+log-prob tensors.
 
 Why a square: DPO fits a Bradley-Terry model, whose optimum when y_c always wins is
 h = +∞, reached by driving π(y_l) to 0 whatever β is. IPO regresses h onto a finite

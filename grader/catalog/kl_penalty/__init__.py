@@ -21,7 +21,9 @@ float64). The tokens were sampled from π. With r = π_ref(x) / π(x):
 
 Return the [B, T] estimate of the `kind` asked for ("k1", "k2" or "k3"; default "k3")
 in the inputs' dtype. No reduction (the caller masks and averages), and no clamping.
-An unknown `kind` raises ValueError with a message naming the three kinds.
+Any other `kind` raises ValueError with a message naming the three kinds: verl's names
+too ("low_var_kl", "mse", "abs", "full", and "k1+", "k2+", "k3+", its value-of-k,
+gradient-of-k2 forms) are not kinds of this contract.
 
 Ranges: values must be right for |d| up to 20 (larger is unspecified), with log-probs
 down to -200, and T may be 0. Gradients flow to `logps`, and to `ref_logps` when it
@@ -61,8 +63,8 @@ while k1 is negative on some tokens; and k3 varies less than k1 when π is close
         c.SIGNATURE, c.OUTPUT_TYPES, c.VALUES,
         Check("stability", "right for |d| up to 20 with log-probs down to -200, in float32 and float64"),
         c.GRADIENTS, c.GRADCHECK, c.KEEPS_GRAPH,
-        Check("bad_input", "an unknown kind ('k4', 'K3', ' k3', 'kl', '') raises ValueError whose message names "
-                           "k1, k2 and k3"),
+        Check("bad_input", "an unknown kind ('k4', 'K3', ' k3', 'kl', '', verl's 'low_var_kl' and 'k3+') raises "
+                           "ValueError whose message names k1, k2 and k3"),
         c.INPUTS_UNCHANGED, c.ROW_INDEPENDENCE, c.CUDA_AGREEMENT, c.DEVICE_HYGIENE,
         Check("k3_precision", "advisory: k3's worst relative error for 1e-5 <= |d| < 1e-3 in float32, against "
                               "float64 (expm1(d) - d keeps the digits e^d - 1 - d loses)"),

@@ -61,7 +61,7 @@ def zeros_case(seed: int, salt: int, dtype: torch.dtype, options: dict[str, Any]
     d[:, ::2] = 0.0
     logps[0, :3] = 0.0
     d[0, 1] = -1.0  # a certain token under π, less likely under π_ref
-    return _case(seed, salt, "exact zeros", logps, d, dtype, options,
+    return _case(seed, salt, f"exact zeros, {options['kind']}", logps, d, dtype, options,
                  remark="d = 0 on every other token, log-probs of exactly 0")
 
 
@@ -151,8 +151,11 @@ def make_cases(seed: int) -> list[Case]:
         typical_case(seed, 8, "B=1, T=1, k1", 1, 1, f32, {"kind": "k1"}),
         typical_case(seed, 9, "empty", 2, 0, f32, {}, remark="no token at all"),
         typical_case(seed, 20, "empty, float64", 2, 0, f64, {"kind": "k1"}, remark="no token at all"),
+        # d = 0 under every kind: k1's gradient there is ±1 (k2's and k3's are 0), so code that
+        # writes a fresh 0 where logps == ref_logps (the first PPO step) shows only under k1.
         zeros_case(seed, 10, f32, {"kind": "k3"}),
         zeros_case(seed, 11, f64, {"kind": "k2"}),
+        zeros_case(seed, 22, f32, {"kind": "k1"}),
         layout_case(seed, 12, f64, {"kind": "k3"}),
         layout_case(seed, 13, f32, {"kind": "k1"}),
         expanded_case(seed, 14, f32, {"kind": "k2"}),
@@ -163,6 +166,9 @@ def make_cases(seed: int) -> list[Case]:
         extreme_case(seed, 19, "|d| to 20, log-probs to -200, float32, k2", 2, 16, f32, {"kind": "k2"}),
         extreme_case(seed, 20, "|d| to 20, log-probs to -200, float64", 3, 24, f64, {"kind": "k3"}),
         small_d_case(seed, 21),
+        # Past the usual chunk sizes (8 ... 256), where micro-batched or chunked code cuts off.
+        typical_case(seed, 23, "B=33", 33, 4, f32, {"kind": "k2"}, remark="more rows than a chunk of 32"),
+        typical_case(seed, 24, "T=300", 2, 300, f32, {"kind": "k1"}, remark="more tokens than a chunk of 256"),
     ]
 
 
@@ -171,10 +177,13 @@ def bad_inputs(seed: int) -> list[Case]:
     logps, d = _typical(seed, 30, 2, 3)
     # a word it does not know, the right word in the wrong case, with space around it or a suffix
     # (a strip() or a prefix match would take them), and nothing
-    # "k01" is k1 to int(); None is no kind at all; the last is checked before an early return
+    # "k01" is k1 to int(); None is no kind at all; the last is checked before an early return.
+    # verl's other names (its kl_penalty's aliases, and "+" for a k2 gradient straight through)
+    # are what a port keeps: none of them is a kind here.
     empty = torch.zeros(2, 0, dtype=logps.dtype)
+    verl = ("k1+", "k2+", "k3+", "low_var_kl", "mse", "abs", "full")
     return [Case(f"kind={kind!r}", {"logps": logps, "ref_logps": logps + d}, {"kind": kind})
-            for kind in ("k4", "K3", " k3", "k3 ", "k1\n", "k3_low_var", "kl", "", "k01", None)] + \
+            for kind in ("k4", "K3", " k3", "k3 ", "k1\n", "k3_low_var", "kl", "", "k01", None, *verl)] + \
         [Case("kind='k4' on [2, 0] inputs", {"logps": empty, "ref_logps": empty.clone()}, {"kind": "k4"})]
 
 
@@ -303,6 +312,7 @@ SPEC = FunctionSpec(
     params=(Param("logps"), Param("ref_logps"), Param("kind", "k3")),
     outputs=("kl",),
     grad_inputs=NAMES,
+    trained=("logps",),  # the reference model is frozen in training
     make_cases=make_cases,
     bad_inputs=bad_inputs,
     models=MODELS,

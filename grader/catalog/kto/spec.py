@@ -1,8 +1,9 @@
 """kto: seeded cases, the catalogued mistakes' models, and the behaviour run.
 
 Every seed runs the same battery (all desirable, all undesirable, 0/1 integer labels, K ≠ B,
-r = z0 exactly, r - z0 = ±100, a negative mean KL so that z0 clamps to 0, unequal weights
-on mixed labels, B = 1, |r - z0| up to 1e4) with seeded values, plus seeded random shapes.
+r = z0 exactly, r - z0 = ±100, a negative mean KL so that z0 clamps to 0, on mixed labels and
+on each single label, unequal weights on mixed labels, β = 0.01 and 1, B = 1 and 33, |r - z0|
+up to 1e4 with KL log-probs of thousands of nats) with seeded values, plus seeded random shapes.
 """
 from __future__ import annotations
 
@@ -42,9 +43,10 @@ def _logps(g: torch.Generator, n: int, spread: float = 1.0) -> tuple[torch.Tenso
     return policy, ref
 
 
-def _kl(g: torch.Generator, k: int, mean: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """K mismatched pairs whose log-ratios average about `mean` (exactly that sign)."""
-    kl_ref = -(10 + 40 * torch.rand(k, generator=g, dtype=F64))
+def _kl(g: torch.Generator, k: int, mean: float, depth: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """K mismatched pairs whose log-ratios average about `mean` (exactly that sign), their
+    log-probs in [-50·depth, -10·depth] (depth 400: long completions, thousands of nats)."""
+    kl_ref = -depth * (10 + 40 * torch.rand(k, generator=g, dtype=F64))
     gaps = mean + 0.3 * abs(mean) * (2 * torch.rand(k, generator=g, dtype=F64) - 1)
     return kl_ref + gaps, kl_ref
 
@@ -129,6 +131,23 @@ def make_cases(seed: int) -> list[Case]:
     r = g(17)  # β = 1 with both weights: a shortcut for β = 1 must keep them
     cases.append(_case("β = 1, both weights", *_logps(r, 5), *_kl(r, 4, 0.9), _labels(r, 5),
                        {"beta": 1.0, "desirable_weight": 1.2, "undesirable_weight": 0.8}, "z0 > 0", F32))
+    # One label only, with a negative KL estimate: code that splits the batch by label (TRL's
+    # `if n > 0` branches) and clamps z0 inside one branch returns it unclamped for the other.
+    r = g(18)
+    cases.append(_case("all desirable, mean KL negative", *_logps(r, 4), *_kl(r, 3, -1.5), _labels(r, 4, "all"),
+                       {"beta": 0.3, "desirable_weight": 1.2}, "z0 = 0", F32))
+    r = g(19)
+    cases.append(_case("all undesirable, mean KL negative", *_logps(r, 5), *_kl(r, 4, -2.0), _labels(r, 5, "none"),
+                       {"beta": 0.3, "undesirable_weight": 0.8}, "z0 = 0", F64))
+    # The low end of β's range, with log-ratios of tens of nats so that β·(r - z0) is not ~0.
+    r = g(20)
+    cases.append(_case("β = 0.01", *_logps(r, 6, spread=5.0), *_kl(r, 5, 1.0), _labels(r, 6),
+                       {"beta": 0.01, "desirable_weight": 1.3, "undesirable_weight": 0.6}, "z0 > 0", F64))
+    # Past common chunk sizes: B = 33 = 4·8 + 1, K = 65 = 2·32 + 1, so a loop over chunks of
+    # 8, 16, 32 or 64 that drops the tail or averages chunk means shows.
+    r = g(21)
+    cases.append(_case("B = 33, K = 65", *_logps(r, 33), *_kl(r, 65, 1.2), _labels(r, 33),
+                       {"beta": 0.2, "desirable_weight": 1.1, "undesirable_weight": 0.9}, "z0 > 0", F32))
     return cases
 
 
@@ -137,13 +156,17 @@ ROW_CASE = 11  # "rows alone"
 
 def _extreme(seed: int, salt: int, name: str, dtype: torch.dtype) -> Case:
     """Sequence log-probs near -2e4 and log-ratios of thousands of nats on both sides of z0,
-    so β·(r - z0) reaches ±1000: where 1/(1 + exp(-x)) overflows and its gradient is NaN."""
+    so β·(r - z0) reaches ±1000: where 1/(1 + exp(-x)) overflows and its gradient is NaN. The
+    KL pairs are long completions too: exp of their log-probs underflows to 0."""
     g = generator(seed, salt)
     b = 6
     ref = -(1e4 + 1e4 * torch.rand(b, generator=g, dtype=F64))
     sign = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0], dtype=F64)
     policy = ref + sign * (1e3 + 9e3 * torch.rand(b, generator=g, dtype=F64))
-    kl_policy, kl_ref = _kl(g, 4, 3.0)
+    # KL log-probs on a grid of 1/8 nat: below 2^15 in magnitude, K = 4 of them sum and average
+    # exactly in float32, so z0 is the same whichever order a correct loss subtracts and means in
+    # (the case is about exp underflowing, not about rounding).
+    kl_policy, kl_ref = (torch.round(8 * t) / 8 for t in _kl(g, 4, 3.0, depth=400.0))
     labels = torch.tensor([True, True, False, False, True, False])
     return _case(name, policy, ref, kl_policy, kl_ref, labels, {"beta": 0.1, "desirable_weight": 1.1},
                  "log-ratios of thousands of nats", dtype, extreme=True, scale=10.0)

@@ -11,9 +11,13 @@ per-token log-probabilities. ORPO folds preference alignment into supervised
 fine-tuning: one loss, no reference model, no separate SFT stage.
 
 Inputs are per-token log-probs of the chosen response ([B, Tc]) and of the
-rejected one ([B, Tr]; Tr may differ from Tc), and a mask for each ([B, T],
-float, int or bool) that is 1 on response tokens and 0 on prompt and padding.
-Every row has at least one response token.
+rejected one ([B, Tr]; Tr may differ from Tc), float32 or float64, finite and at
+most 0 at every position (padding included: never -inf), and a mask for each
+([B, T]) that is 1 on the response's tokens and 0 elsewhere: prompt, padding,
+and in a multi-turn conversation the turns that are not the assistant's. Any 0/1
+pattern is allowed, zeros inside a response included; every row has at least one
+response token. A mask is bool, int or float (float32 or the log-probs' dtype; a
+float64 mask with float32 log-probs is out of range).
 
     m            = per-token mean log-prob of a response                    [B]
                  = masked sum / number of response tokens in that row
@@ -25,7 +29,8 @@ Every row has at least one response token.
     loss         = nll_loss + λ · or_loss                              (eq. 6)
 
 Return (loss, nll_loss, or_loss), three 0-dim tensors in the inputs' dtype;
-`loss` must stay differentiable. Default λ = 0.1.
+`loss` must stay differentiable. λ ≥ 0, default 0.1. nll_loss and or_loss do not
+depend on λ: with λ = 0 (an SFT-only run) or_loss is still eq. 7, for the log.
 
 Conventions, and why:
 - λ weighs the odds-ratio term, not the NLL (eq. 6: L_SFT + λ·L_OR), although
@@ -43,9 +48,10 @@ Conventions, and why:
   gives log(1 - e^m) without ever forming P / (1 - P), which is 0 / 1 or 0 / 0
   at the bottom of that range.
 - The ranges the grader checks: mean log-probs from -0.001 down to -1000, equal
-  mean log-probs (a log odds ratio of exactly 0), B = 1
-  and T = 1, tokens with log-prob exactly 0 (never a whole response), masks
-  expanded from one row, non-contiguous log-prob tensors.
+  mean log-probs (a log odds ratio of exactly 0), λ = 0, B = 1 and T = 1, B = 33,
+  responses of over 256 tokens, tokens with log-prob exactly 0 (never a whole
+  response), masks expanded from one row or with zeros inside a response,
+  non-contiguous log-prob tensors.
 
 What the grader shows with your loss: with λ = 0 the loss is exactly the
 token-weighted NLL; and training a toy policy (prompt of 6 tokens, answers of 4,

@@ -13,8 +13,9 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import BEHAVIOUR_RTOL, ORPO_MOVE_NATS, ORPO_ODDS_EXTRA_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps
-from grader.catalog.pairs import (POLICY_NAMES, layout_mask, longer_sides, masked_mean, masked_sum, pairwise_spec, policy_case,
-                                  softplus_by_hand, strided, tied, with_expanded_masks, with_zeros)
+from grader.catalog.pairs import (POLICY_NAMES, batch_edges, layout_mask, longer_sides, masked_mean, masked_sum,
+                                  pairwise_spec, policy_case, softplus_by_hand, strided, tied, with_expanded_masks,
+                                  with_zeros)
 from grader.checks.conventions import Conventions, Knob, reduce_tokens, reduction_knob
 
 
@@ -81,6 +82,10 @@ def make_cases(seed: int) -> list[Case]:
              {"policy_rejected_logps": "policy_chosen_logps", "rejected_mask": "chosen_mask"},
              "log odds ratio 0 in every row"),
         *longer_sides(seed, lambda *a: policy_case(*a, top=top), lam=0.5),
+        # λ's end: the loss is the NLL alone, and or_loss is still what eq. 7 says.
+        policy_case(seed, 35, "λ = 0", 3, 6, 5, torch.float64, "float", {"lam": 0.0}, top=top),
+        # Real batches: B = 33 and responses over 256 tokens (past micro-batch and chunk sizes), multi-turn masks.
+        *batch_edges(seed, lambda *a: policy_case(*a, top=top), lam=0.5),
     ]
 
 

@@ -2,6 +2,7 @@
 combination, and the behaviour run (in `behaviour.py`)."""
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import torch
@@ -17,11 +18,15 @@ MARGIN = 1e-6  # the contract: every ratio (and value step) at least this far fr
 
 
 # ---------------------------------------------------------------- cases
-def lengths_mask(lengths: list[int], t: int, kind: str) -> torch.Tensor:
-    """[B, T] right-padded mask: row b is `lengths[b]` ones, then zeros."""
+def lengths_mask(lengths: list[int | str], t: int, kind: str) -> torch.Tensor:
+    """[B, T] mask: an int row b is `lengths[b]` ones, then zeros (right padding); a str row is its
+    own 0/1 pattern (a prompt before the response, gaps between a conversation's turns)."""
     mask = torch.zeros(len(lengths), t)
     for b, n in enumerate(lengths):
-        mask[b, :n] = 1
+        if isinstance(n, str):
+            mask[b] = torch.tensor([float(c) for c in n])
+        else:
+            mask[b, :n] = 1
     return cast_mask(mask, kind)
 
 
@@ -55,7 +60,7 @@ def assemble(name: str, g_note: str, tensors: dict[str, torch.Tensor], dtype: to
              options: dict[str, Any], transposed: bool = False, extreme: bool = False, scale: float = 1.0) -> Case:
     """A case from float64 tensors: cast to `dtype`, checked against the contract's margins."""
     inputs = {k: tensors[k].to(dtype) for k in NAMES[:-1]}
-    inputs["mask"] = mask
+    inputs["mask"] = mask.to(dtype) if mask.is_floating_point() else mask  # a float mask is in the inputs' dtype
     check_margins(inputs, options)
     note = g_note + "".join(f", {k}={v}" for k, v in options.items())
     # transposed: the same values in column-major strides, what a transpose or a shift hands over
@@ -73,7 +78,7 @@ def check_margins(inputs: dict[str, torch.Tensor], options: dict[str, Any]) -> N
 
 
 def ppo_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype, mask: str,
-             options: dict[str, Any], lengths: list[int] | None = None, adv: str = "normal",
+             options: dict[str, Any], lengths: list[int | str] | None = None, adv: str = "normal",
              transposed: bool = False, returns_scale: float = 1.0) -> Case:
     """Plausible PPO inputs: log-ratios of about ±0.4 (both sides of the band), values that move
     about ±0.4 from old_values (so value clipping is often active); padding holds finite numbers."""
@@ -89,7 +94,9 @@ def ppo_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype
     tensors = {"logps": old + ratio.log(), "old_logps": old, "advantages": advantages_of(g, b, t, adv),
                "values": old_values + step, "old_values": old_values,
                "returns": old_values + 0.8 * returns_scale * torch.randn(b, t, generator=g, dtype=F64)}
-    note = f"B={b}, T={t}, {str(dtype)[6:]}, {mask} mask, lengths {lengths}" + (", non-contiguous" if transposed else "")
+    rows = "mask rows" if any(isinstance(n, str) for n in lengths) else "lengths"
+    shown = lengths if b <= 8 else f"[{lengths[0]}, {lengths[1]}, ..., {lengths[-1]}]"
+    note = f"B={b}, T={t}, {str(dtype)[6:]}, {mask} mask, {rows} {shown}" + (", non-contiguous" if transposed else "")
     if adv == "large":
         note += ", advantages up to ±60, returns far from the values"
     return assemble(name, note, tensors, dtype, lengths_mask(lengths, t, mask), options, transposed)
@@ -171,6 +178,23 @@ def make_cases(seed: int) -> list[Case]:
         ppo_case(seed, 17, "fewer response tokens than rows", 3, 4, F64, "float", {}, lengths=[1, 0, 0]),
         # an early return for an empty batch must keep the dtype, and a bool mask's empty mean is 0 too
         ppo_case(seed, 18, "no response token, float64, bool mask", 2, 3, F64, "bool", {}, lengths=[0, 0]),
+        # The ends of the options' ranges, where code takes shortcuts: vf_coef = 0 (a critic trained
+        # elsewhere; `vf_coef or 0.1`, or value_loss skipped), ε ≥ 1 (no lower bound: log(1 - ε) is
+        # NaN), ε = ε_v = inf (no clipping at all).
+        ppo_case(seed, 19, "vf_coef = 0", 3, 6, F64, "float", {"clip_eps": 0.15, "value_clip_eps": 0.3, "vf_coef": 0.0},
+                 lengths=[6, 4, 1]),
+        ppo_case(seed, 20, "clip_eps ≥ 1", 3, 6, f32, "int", {"clip_eps": 1.5, "vf_coef": 0.5}, lengths=[6, 2, 5]),
+        ppo_case(seed, 21, "no clipping, ε = ε_v = inf", 3, 6, F64, "bool",
+                 {"clip_eps": math.inf, "value_clip_eps": math.inf}, lengths=[5, 6, 3]),
+        # T = 1 with several rows: a value head's values.squeeze(-1) turns [B, 1] into [B], which
+        # broadcasts against the mask to [B, B]
+        ppo_case(seed, 22, "T=1, B=4", 4, 1, f32, "float", {}, lengths=[1, 0, 1, 1]),
+        # past the usual chunk sizes (8 ... 256), where micro-batched or chunked code cuts off
+        ppo_case(seed, 23, "B=33", 33, 5, f32, "int", {"value_clip_eps": 0.3}),
+        ppo_case(seed, 24, "T=300", 2, 300, f32, "float", {"vf_coef": 0.5}, lengths=[300, 263]),
+        # any 0/1 pattern: a prompt before the response, gaps between a conversation's assistant turns
+        ppo_case(seed, 25, "gaps inside responses", 3, 10, F64, "float", {"clip_eps": 0.1},
+                 lengths=["0011100110", "1101111111", "1010100000"]),
     ]
 
 

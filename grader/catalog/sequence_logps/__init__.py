@@ -10,9 +10,11 @@ Turn a causal language model's logits into the log-probability of each sequence'
 response, log π(y | x): the number every preference loss (DPO, IPO, SimPO, ORPO) is
 built from.
 
-    logits         [B, T, V]  float; logits[:, t] is the model's prediction of token t + 1
+    logits         [B, T, V]  float32 or float64; logits[:, t] predicts token t + 1
     input_ids      [B, T]     int64; prompt, response and right padding
-    response_mask  [B, T]     float, int or bool; 1 at the position of each response token
+    response_mask  [B, T]     0/1 as bool, int or float in the logits' dtype (a float64 mask
+                              with float32 logits is out of range); 1 at the position of each
+                              response token, in any pattern
     average        bool       False: the sum; True: the mean over the counted tokens
     returns        [B]        logits' dtype, differentiable w.r.t. logits
 
@@ -31,13 +33,18 @@ Conventions, and why:
   end and are never used.
 - `average=True` divides by the number of counted tokens, not by T: padding must not
   change a sequence's score. IPO and SimPO use the mean, DPO the sum.
+- Any 0/1 pattern is a mask: a multi-turn conversation's assistant-only mask has zeros
+  inside the response (the user's turns), and those tokens count in neither the sum nor
+  the mean's count.
 - A row with no counted token scores 0 (the count is clamped to 1), never 0/0 = NaN:
   a truncated batch can contain one, and one NaN poisons the whole loss.
 - Logits of trained models differ by hundreds: use log_softmax, never log(softmax).
-- The ranges the grader checks: logit gaps up to 2000, B = 1 and T = 1, empty rows,
-  logits of -inf (a masked vocabulary) and tokens predicted with certainty (log-prob
-  exactly 0: they still count in the mean), non-contiguous logits (`logits[:, :-1]`
-  of a longer tensor, as a caller's own shift gives them) and an expanded mask.
+- The ranges the grader checks: logit gaps up to 2000, B = 1 and T = 1 up to B = 33
+  and T = 600, empty rows, multi-turn masks, logits of -inf (a masked vocabulary; the
+  logit of a label, input_ids[b, t] at position t - 1, is never -inf, padding's
+  included) and tokens predicted with certainty (log-prob exactly 0: they still count
+  in the mean), non-contiguous logits (`logits[:, :-1]` of a longer tensor, as a
+  caller's own shift gives them) and an expanded mask.
 
 What the grader shows with your function: logits that put their mass on the *next*
 token score about 0 per token, logits that put it on the position's *own* token (the

@@ -3,8 +3,11 @@
 Several mistakes only show on particular masks, so the masks are laid out on purpose
 rather than drawn at random: rows with a prompt and right padding (the mask shifted to the
 predicting position drops a token and adds one), rows whose mask is 1 from token 0 on (a
-`torch.roll` shift wraps token 0 around and counts it), and, in `average=True` cases, rows
-with no counted token at all (no clamp: 0 / 0 = NaN).
+`torch.roll` shift wraps token 0 around and counts it), in `average=True` cases rows with no
+counted token at all (no clamp: 0 / 0 = NaN), multi-turn rows whose response has zeros inside
+(code that scores the span from the first counted token to the last counts them), and rows
+counted to the end past 256 and 512 positions (a shift taken inside each chunk of a loop over
+the sequence drops the token at every chunk boundary).
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ PROMPTED = "prompted"  # zeros for a prompt of at least one token, ones, zeros f
 FROM_START = "from_start"  # ones from token 0 (which never counts), then padding
 EMPTY = "empty"  # no response token
 BOS_ONLY = "bos_only"  # only token 0 marked: nothing counts
+TURNS = "turns"  # a prompt, then assistant turns (ones) and user turns (zeros) alternating to the end
+FULL = "full"  # ones everywhere: every token from 1 to T - 1 counts
 
 
 def _mask(g: torch.Generator, layouts: list[str], length: int, kind: str) -> torch.Tensor:
@@ -37,7 +42,27 @@ def _mask(g: torch.Generator, layouts: list[str], length: int, kind: str) -> tor
             start = 0 if layout == FROM_START or length == 1 else int(torch.randint(1, length, (1,), generator=g))
             end = int(torch.randint(start + 1, length + 1, (1,), generator=g))
             mask[b, start:end] = 1
+        elif layout == FULL:
+            mask[b] = 1
+        elif layout == TURNS:
+            mask[b] = _turns(g, length)
     return cast_mask(mask, kind)
+
+
+def _turns(g: torch.Generator, length: int) -> torch.Tensor:
+    """[T] a multi-turn conversation's assistant-only mask: a prompt of 1 to `turn` tokens, then
+    assistant and user turns of 1 to `turn` tokens each, alternating to the end. With turn =
+    max(1, T // 6) the prompt, the first assistant turn and the user turn after it end before T - 1
+    (T >= 4), so a second assistant turn follows a gap of zeros inside the response."""
+    turn = max(1, length // 6)
+    mask = torch.zeros(length)
+    t, assistant = int(torch.randint(1, turn + 1, (1,), generator=g)), True
+    while t < length:
+        n = int(torch.randint(1, turn + 1, (1,), generator=g))
+        if assistant:
+            mask[t:t + n] = 1
+        t, assistant = t + n, not assistant
+    return mask
 
 
 def _case(seed: int, salt: int, name: str, layouts: list[str], t: int, v: int, dtype: torch.dtype,
@@ -89,7 +114,7 @@ def _same_mask(case: Case) -> Case:
 
 
 def make_cases(seed: int) -> list[Case]:
-    P, S, E, O = PROMPTED, FROM_START, EMPTY, BOS_ONLY
+    P, S, E, O, M, F = PROMPTED, FROM_START, EMPTY, BOS_ONLY, TURNS, FULL
     return [
         _case(seed, 1, "padded", [P, S, P, P], 8, 11, torch.float32, "float", {}),
         _case(seed, 2, "mean, float64, bool mask", [P, E, S], 6, 7, torch.float64, "bool", {"average": True}),
@@ -111,6 +136,17 @@ def make_cases(seed: int) -> list[Case]:
         _case(seed, 14, "B=2, T=1, sum", [S, S], 1, 5, torch.float64, "float", {"average": False}),
         # a real vocabulary's size: a log-sum-exp taken over chunks must rescale its running sum
         largest_last(_case(seed, 15, "V = 2048", [P, S], 4, 2048, torch.float32, "float", {"average": True})),
+        # multi-turn (assistant-only) masks: zeros inside each response, counted in neither the sum nor the count
+        _case(seed, 16, "multi-turn mask, mean", [M, M, M], 16, 9, torch.float64, "float", {"average": True},
+              remark="user turns (zeros) inside each response"),
+        _case(seed, 17, "multi-turn mask, sum", [M, P, M], 12, 6, torch.float32, "bool", {},
+              remark="user turns (zeros) inside responses"),
+        # Sizes past the common chunk sizes, each kept small otherwise: 33 rows (micro-batches of 32);
+        # 600 positions with a row counted to the end (a loop over chunks of 256 positions that
+        # shifts inside each chunk drops the tokens at 256 and 512).
+        _case(seed, 18, "B = 33", ([P, S, M, E, O] * 7)[:33], 6, 7, torch.float32, "int", {"average": True}),
+        _case(seed, 19, "T = 600", [F, M], 600, 5, torch.float32, "float", {},
+              remark="row 0 counted to the end"),
         _case(seed, 7, "logit gaps of hundreds", [P, S], 6, 8, torch.float32, "float", {"average": True},
               spread=200.0, extreme=True),
         _case(seed, 8, "logit gaps of thousands", [S, P], 5, 8, torch.float64, "int", {},

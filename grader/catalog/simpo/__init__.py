@@ -10,10 +10,14 @@ Implement the SimPO loss (Meng et al. 2024, eq. 6) from the policy's per-token
 log-probabilities.
 
 Inputs are per-token log-probs of the chosen response ([B, Tc]) and of the
-rejected one ([B, Tr]; Tr may differ from Tc), and a mask for each ([B, T],
-float, int or bool) that is 1 on response tokens and 0 on prompt and padding.
-Every row has at least one response token. There is no reference model: SimPO's
-reward is the policy's own average log-likelihood.
+rejected one ([B, Tr]; Tr may differ from Tc), float32 or float64 and finite at
+every position (padding included), and a mask for each ([B, T]) that is 1 on the
+response's tokens and 0 elsewhere: prompt, padding, and in a multi-turn
+conversation the turns that are not the assistant's. Any 0/1 pattern is allowed,
+zeros inside a response included; every row has at least one response token. A
+mask is bool, int or float (float32 or the log-probs' dtype; a float64 mask with
+float32 log-probs is out of range). There is no reference model: SimPO's reward
+is the policy's own average log-likelihood.
 
     m        = per-token mean log-prob of a response                       [B]
              = masked sum / number of response tokens in that row
@@ -34,12 +38,14 @@ Conventions, and why:
 - γ is the target margin itself, subtracted after scaling by β (TRL's
   `simpo_gamma`). The paper's tables quote the ratio γ/β; here you are given γ:
   z = β·Δ - γ, not β·(Δ - γ).
-- Defaults β = 2.0, γ = 0.5. β is far larger than DPO's because m is an average.
+- β > 0 and γ ≥ 0; defaults β = 2.0, γ = 0.5. β is far larger than DPO's
+  because m is an average.
 - At z = 0 (the rewards differ by exactly γ) the loss is log 2. Late in training
   the rewards can differ by hundreds: compute -log σ(z) so that it never returns
   inf. The ranges the grader checks: rewards up to 1000 apart, rewards exactly
-  γ apart, B = 1 and T = 1,
-  exact zero log-probs, masks expanded from one row, non-contiguous log-probs.
+  γ apart, γ = 0, B = 1 and T = 1, B = 33, responses of over 256 tokens, exact
+  zero log-probs, masks expanded from one row or with zeros inside a response,
+  non-contiguous log-probs.
 
 What the grader shows with your loss: repeating every response token (same
 per-token log-probs) leaves the loss unchanged; at β·(m_c - m_r) = γ it is

@@ -13,9 +13,9 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import BEHAVIOUR_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case, generator, token_logps
-from grader.catalog.pairs import (LOGISTIC_BAND, POLICY_NAMES, extreme_policy_case, layout_mask, longer_sides, masked_mean,
-                                masked_sum, pairwise_spec, policy_case, shift_rows, softplus_by_hand, strided,
-                                with_expanded_masks, with_zeros)
+from grader.catalog.pairs import (LOGISTIC_BAND, POLICY_NAMES, batch_edges, extreme_policy_case, layout_mask,
+                                  longer_sides, masked_mean, masked_sum, pairwise_spec, policy_case, shift_rows,
+                                  softplus_by_hand, strided, with_expanded_masks, with_zeros)
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 def make_cases(seed: int) -> list[Case]:
@@ -41,6 +41,8 @@ def make_cases(seed: int) -> list[Case]:
         _gamma_apart(policy_case(seed, 12, "rewards exactly γ apart", 3, 4, 4, torch.float64, "float",
                                  {"beta": 2.0, "gamma": 1.0}, layout="none")),
         *longer_sides(seed, policy_case, beta=2.0, gamma=0.5),
+        # Real batches: B = 33 and responses over 256 tokens (past micro-batch and chunk sizes), multi-turn masks.
+        *batch_edges(seed, policy_case, beta=2.5, gamma=0.8),
     ]
 
 

@@ -1,4 +1,5 @@
-# A correct GRPO loss written as a Python loop over completions, each sliced to its own tokens.
+# A correct GRPO loss written as a Python loop over completions, each reduced to its own tokens
+# (picked by its mask row, any 0/1 pattern).
 import torch
 
 
@@ -19,9 +20,9 @@ def grpo_loss(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_
     lengths = mask.long().sum(-1).tolist()
     row_sums, row_means, kl_sum, clipped = [], [], logps.new_zeros(()), logps.new_zeros(())
     for i in range(B):
-        n = lengths[i]
-        lp = logps[i, :n]
-        lr = lp - old_logps[i, :n].detach()
+        n, keep = lengths[i], mask[i] != 0  # [T] bool: the completion's tokens, wherever they are
+        lp = logps[i][keep]
+        lr = lp - old_logps[i][keep].detach()
         if importance_sampling_level == "sequence":
             lr = (lr.mean() if n else lr.sum()).expand(n)
         rho = lr.exp()
@@ -29,7 +30,7 @@ def grpo_loss(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_
         surrogate = torch.min(rho * a, rho.clamp(1 - epsilon_low, 1 + epsilon_high) * a)
         per_token = -surrogate
         if ref_logps is not None:
-            d = ref_logps[i, :n].detach() - lp
+            d = ref_logps[i][keep].detach() - lp
             k3 = d.exp() - d - 1
             per_token = per_token + beta * k3
             kl_sum = kl_sum + k3.detach().sum()

@@ -1,5 +1,5 @@
-# A correct PPO loss: a Python loop over rows, each row's response sliced by its length, sums
-# and a token count accumulated over the batch.
+# A correct PPO loss: a Python loop over rows, each row's response tokens picked by its mask
+# (any 0/1 pattern), sums and a token count accumulated over the batch.
 import torch
 
 
@@ -10,12 +10,13 @@ def ppo_loss(logps, old_logps, advantages, values, old_values, returns, mask,
     clipped_count = 0
     tokens = 0
     for b in range(logps.shape[0]):
-        n = int(mask[b].to(torch.int64).sum())  # right-padded: the response is the first n tokens
+        keep = mask[b] != 0  # [T] bool: the response tokens, wherever they are
+        n = int(keep.sum())
         if n == 0:
             continue
-        lp, olp = logps[b, :n], old_logps[b, :n].detach()
-        a = advantages[b, :n].detach()
-        v, ov, ret = values[b, :n], old_values[b, :n].detach(), returns[b, :n].detach()
+        lp, olp = logps[b][keep], old_logps[b][keep].detach()
+        a = advantages[b][keep].detach()
+        v, ov, ret = values[b][keep], old_values[b][keep].detach(), returns[b][keep].detach()
         ratio = torch.exp(lp - olp)
         unclipped = -a * ratio
         clipped = -a * ratio.clamp(1 - clip_eps, 1 + clip_eps)

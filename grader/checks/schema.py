@@ -1,0 +1,108 @@
+"""The shape of what an honest child reports for a function kata, checked before any check reads it.
+
+The child runs next to the submission, which can rewrite the probe's records (patch
+`grader.checks.probe`, rebuild the dicts). The engine asks `FunctionSpec.malformed` first; a
+report that does not have the shape below is the submission's error ("the results could not
+be judged"), so a check that raises afterwards is the grader's own bug, as it should be.
+
+A schema is a Python type (`str`, `bool`, `int`, `float`, `torch.Tensor`), `ANY`, `Opt(s)`
+(None or s), `ListOf(s)`, `DictOf(s)` (string keys), `OneOf(s, ...)`, or a dict literal
+{key: s} whose keys must all be present (a key wrapped in `Maybe` may be absent); extra keys
+are allowed, since no check reads them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+ANY = object()
+
+
+@dataclass(frozen=True)
+class Opt:
+    schema: Any
+
+
+@dataclass(frozen=True)
+class ListOf:
+    schema: Any
+
+
+@dataclass(frozen=True)
+class DictOf:
+    schema: Any
+
+
+@dataclass(frozen=True)
+class OneOf:
+    schemas: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Maybe:
+    key: str
+
+
+def problem(value: Any, schema: Any, where: str = "the report") -> str:
+    """Why `value` does not have the shape `schema` ("" when it does)."""
+    if schema is ANY:
+        return ""
+    if isinstance(schema, Opt):
+        return "" if value is None else problem(value, schema.schema, where)
+    if isinstance(schema, OneOf):
+        return "" if any(not problem(value, s, where) for s in schema.schemas) else f"{where} has an unknown form"
+    if isinstance(schema, ListOf):
+        if not isinstance(value, (list, tuple)):
+            return f"{where} is not a list"
+        return next((p for i, v in enumerate(value) if (p := problem(v, schema.schema, f"{where}[{i}]"))), "")
+    if isinstance(schema, DictOf):
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            return f"{where} is not a record"
+        return next((p for k, v in value.items() if (p := problem(v, schema.schema, f"{where}[{k[:40]!r}]"))), "")
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            return f"{where} is not a record"
+        for key, s in schema.items():
+            name = key.key if isinstance(key, Maybe) else key
+            if name not in value:
+                if isinstance(key, Maybe):
+                    continue
+                return f"{where} has no '{name}'"
+            p = problem(value[name], s, f"{where}[{name!r}]")
+            if p:
+                return p
+        return ""
+    if schema is int:
+        return "" if type(value) is int else f"{where} is not an integer"
+    if schema is float:
+        return "" if type(value) in (int, float) else f"{where} is not a number"
+    return "" if isinstance(value, schema) else f"{where} is not a {schema.__name__}"
+
+
+# ------------------------------------------------------------------ what grader.checks.probe writes
+ERROR = {"type": str, "message": str, "where": str, "not_implemented": bool, "traceback": ListOf(str)}
+TYPE = OneOf(({"tensor": bool, "type": str, "shape": ListOf(int), "dtype": str, "requires_grad": bool,
+               "grad_fn": bool, "device": str}, {"tensor": bool, "type": str}))
+TENSOR_OR_NONE = Opt(torch.Tensor)
+RUN = {"error": Opt(ERROR), "outputs": ListOf(TENSOR_OR_NONE), "types": ListOf(TYPE), "grads": DictOf(TENSOR_OR_NONE),
+       "backward_error": Opt(ERROR), "custom_backward": bool, "inputs_after": DictOf(torch.Tensor),
+       "flags_changed": ListOf(str), "returned": Opt(int), Maybe("container"): str}
+BARE_RUN = {"error": Opt(ERROR), "outputs": ListOf(TENSOR_OR_NONE), "types": ListOf(TYPE)}
+FUNCTION_REPORT = {
+    "signature": Opt(ListOf({"name": str, "kind": str, "has_default": bool, "default": ANY})),
+    "runs": ListOf(RUN),
+    "rows": OneOf(({"error": ERROR}, {"outputs": ListOf(ListOf(TENSOR_OR_NONE)), "inputs_changed": ListOf(str)})),
+    "no_grad": {"inputs_changed": ListOf(str), Maybe("case"): int, "runs": ListOf(BARE_RUN),
+                "reused": Opt({"case": int, "output": str}), "global_state": Opt({"case": int, "what": str})},
+    "trained": Opt(ListOf({"error": Opt(ERROR), "backward_error": Opt(ERROR), "grads": DictOf(TENSOR_OR_NONE)})),
+    "meta": {"status": str, "detail": str},
+    "cuda": OneOf(({"skip": str}, {"device": str, "runs": DictOf({"outputs": ListOf(TENSOR_OR_NONE),
+                                                                 "grads": DictOf(TENSOR_OR_NONE),
+                                                                 "error": Opt(ERROR)})})),
+    "gradcheck": OneOf(({"ran": bool, "case": str, "ok": bool, Maybe("ok_float32"): bool, Maybe("message"): str},
+                        {"ran": bool})),
+    Maybe("bad_inputs"): ListOf({"case": str, "raised": Opt(str), Maybe("message"): str, Maybe("value_error"): bool}),
+    Maybe("behaviour"): OneOf(({"data": ANY}, {"error": ERROR})),
+}

@@ -1,0 +1,34 @@
+# check: bad_input
+# WRONG: accepts TRL's old boolean scale_rewards (True as 'group', False as 'none') instead of raising ValueError
+import torch
+
+
+def _grouped(rewards, group_size):
+    if rewards.dim() != 1:
+        raise ValueError(f"rewards must be 1-D, got shape {tuple(rewards.shape)}")
+    if group_size < 2:
+        raise ValueError(f"group_size must be >= 2, got {group_size}")
+    if rewards.shape[0] % group_size:
+        raise ValueError(f"{rewards.shape[0]} rewards do not split into groups of {group_size}")
+    return rewards.detach().reshape(-1, group_size)
+
+
+def group_advantages(rewards, group_size, scale="group", eps=1e-4):
+    if scale is True:  # TRL < 0.22: scale_rewards=True
+        scale = "group"
+    elif scale is False:
+        scale = "none"
+    if scale not in ("group", "batch", "none"):
+        raise ValueError(f"scale must be 'group', 'batch' or 'none', got {scale!r}")
+    x = _grouped(rewards, group_size)
+    a = x - x.mean(1, keepdim=True)
+    if scale == "group":
+        a = a / (x.std(1, keepdim=True) + eps)
+    elif scale == "batch":
+        a = a / (x.std() + eps)
+    return a.reshape(-1)
+
+
+def rloo_advantages(rewards, group_size):
+    x = _grouped(rewards, group_size)
+    return (x - (x.sum(1, keepdim=True) - x) / (group_size - 1)).reshape(-1)

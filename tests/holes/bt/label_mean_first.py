@@ -1,0 +1,22 @@
+# check: values
+# WRONG: a [B] label broadcast as label[:, None] against the [B] gaps (a [B, B] grid): every pair is weighted by every label, the same as averaging the labels first.
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class BTModel(nn.Module):
+    def __init__(self, n_items):
+        super().__init__()
+        self.reward = nn.Parameter(torch.zeros(n_items))
+
+    def forward(self, chosen_ids, rejected_ids):
+        return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids])
+
+
+def bt_loss(reward_chosen, reward_rejected, label=1.0):
+    d = reward_chosen - reward_rejected
+    y = torch.as_tensor(label, dtype=d.dtype, device=d.device)
+    if y.dim() == 1:
+        y = y[:, None]
+    return -(y * F.logsigmoid(d) + (1 - y) * F.logsigmoid(-d)).mean()
