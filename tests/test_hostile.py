@@ -126,6 +126,7 @@ CASES = [
     # what passed, or blamed the grader or a neighbour, until an audit of the sandbox
     ("imports_grader", {}, "error", "refused: the submission imports the grader's own code"),
     ("removes_guard", {}, "error", "the grader's import guard was removed from sys.meta_path"),
+    ("finder_before_guard", {}, "error", "refused: the submission imports the reference solutions ('solutions"),
     ("exits_unwritable", {}, "error", "exited with the code the grader's worker uses for a full temporary folder, "
      "twice, while the folder had room"),
     ("deep_folders", {}, "pass", ""),

@@ -90,3 +90,30 @@ def test_non_contiguous_inputs_are_named_in_the_case_and_reach_the_submission_as
                     if kind == "expanded":
                         assert 0 in passed.stride(), (case.name, name)
     assert named, f"no case of {kata} passes a non-contiguous input"
+
+
+def test_a_report_with_cuda_runs_is_well_formed_and_judged(tmp_path):
+    """On a GPU machine the child reports its CUDA runs keyed by case index: the shape check
+    must take them as an honest child writes them (no GPU is needed to build one), and a key
+    naming no case is refused."""
+    import torch
+
+    from grader.checks.probe import run_case
+    from grader.sandbox import plain
+
+    kata = registry.get("dpo")
+    spec = importlib.import_module(kata.spec).SPEC
+    reference = importlib.import_module(kata.solution)
+    cases = spec.make_cases(0)
+    report = spec.probe(reference, cases, 0, "off")
+    runs = {i: {k: run_case(spec, reference.dpo_loss, c)[k] for k in ("outputs", "grads", "error")}
+            for i, c in enumerate(cases) if not c.extreme}
+    report["cuda"] = {"device": "a GPU", "runs": runs}
+    plain.dump(report, str(tmp_path / "r.bin"))
+    read = plain.load_result(str(tmp_path / "r.bin"), 1 << 30, 1 << 24)
+    assert spec.malformed(cases, read) == ""
+    checks = {c.name: c for c in spec.judge(reference, cases, read, kata)}
+    assert checks["cuda_agreement"].status == "pass", checks["cuda_agreement"].message
+    read["cuda"]["runs"][len(cases)] = read["cuda"]["runs"][0]
+    assert spec.malformed(cases, read) == "the CUDA runs name cases that do not exist"
+    assert torch.is_tensor(read["runs"][0]["outputs"][0])

@@ -108,6 +108,9 @@ class FunctionSpec:
         shape = _schema.problem(result, _schema.FUNCTION_REPORT)
         if shape:
             return shape
+        cuda = result["cuda"].get("runs", {})  # keyed by case index (grader.checks.probe.probe_cuda)
+        if not all(str(k).isdigit() and int(k) < len(cases) for k in cuda):
+            return "the CUDA runs name cases that do not exist"
         return self._malformed_runs(cases, result["runs"], "runs") or \
             self._malformed_runs(cases, result["no_grad"]["runs"], "runs without a graph") \
             or self._malformed_trained(cases, result["trained"])

@@ -6,7 +6,7 @@ report that does not have the shape below is the submission's error ("the result
 be judged"), so a check that raises afterwards is the grader's own bug, as it should be.
 
 A schema is a Python type (`str`, `bool`, `int`, `float`, `torch.Tensor`), `ANY`, `Opt(s)`
-(None or s), `ListOf(s)`, `DictOf(s)` (string keys), `OneOf(s, ...)`, or a dict literal
+(None or s), `ListOf(s)`, `DictOf(s)` (string or integer keys), `OneOf(s, ...)`, or a dict literal
 {key: s} whose keys must all be present (a key wrapped in `Maybe` may be absent); extra keys
 are allowed, since no check reads them.
 """
@@ -58,9 +58,9 @@ def problem(value: Any, schema: Any, where: str = "the report") -> str:
             return f"{where} is not a list"
         return next((p for i, v in enumerate(value) if (p := problem(v, schema.schema, f"{where}[{i}]"))), "")
     if isinstance(schema, DictOf):
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        if not isinstance(value, dict) or not all(isinstance(k, (str, int)) for k in value):
             return f"{where} is not a record"
-        return next((p for k, v in value.items() if (p := problem(v, schema.schema, f"{where}[{k[:40]!r}]"))), "")
+        return next((p for k, v in value.items() if (p := problem(v, schema.schema, f"{where}[{str(k)[:40]!r}]"))), "")
     if isinstance(schema, dict):
         if not isinstance(value, dict):
             return f"{where} is not a record"

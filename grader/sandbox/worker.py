@@ -206,6 +206,9 @@ def run_job(job: dict[str, Any], stdout: CappedWriter, stderr: CappedWriter) -> 
             result = {"fatal": fatal_error(exc, job["file"], "graded", memory_mb)}
     if guard not in sys.meta_path:  # taken out so that the reference could be imported
         guard.refused.append("solutions (the grader's import guard was removed from sys.meta_path)")
+    loaded = [m for m in list(sys.modules) if m.split(".")[0] in GUARDED]
+    if loaded:  # loaded past the guard (a finder of its own placed before it)
+        guard.refused.append(loaded[0])
     if guard.refused and not (result.get("fatal") or {}).get("kind") == "refused":
         # the submission caught the refusal itself: it is still refused
         result = {"fatal": fatal_error(ReferenceRefused(guard.refused[0]), job["file"], "graded", memory_mb)}
