@@ -711,3 +711,15 @@ def test_the_cpu_of_processes_a_child_started_counts_as_its_share():
     finally:
         spinner.kill()
         spinner.wait()
+
+
+def test_a_helper_module_that_imports_the_grader_is_refused(grade_files):
+    """The kata file may not import the grader's catalogue (it holds each formula); nor may a
+    helper module it imports."""
+    report = grade_files({"dpo": "from helpers import dpo_loss\n",
+                          "helpers": "from grader.catalog.dpo.spec import CONVENTIONS\n" + solution_source("dpo")},
+                         ["dpo"])
+    result = report.katas[0]
+    assert result.status == "error"
+    assert result.message.startswith("the workspace's module helpers.py:1: refused: the submission imports the "
+                                      "grader's own code"), result.message

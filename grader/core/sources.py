@@ -60,16 +60,22 @@ def read_source(kata: Kata, ws: Path | None, cap: int) -> Source:
         line = (getattr(exc, "text", None) or "").rstrip()
         return Source(kata, path, KataResult(kata.name, "error", message=f"{path}:{lineno}: SyntaxError: {msg}"
                                              + (f"\n    {line}" if line else "")))
-    if not reference:
-        for node in ast.walk(tree):
-            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            refused = next((m.split(".")[0] for m in mods if m.split(".")[0] in REFUSED_IMPORTS), None)
-            if refused:
-                return Source(kata, path, KataResult(kata.name, "error", message=(
-                    f"{path}:{node.lineno}: refused: the submission imports {REFUSED_IMPORTS[refused]}. "
-                    "Write your own implementation; `kata hint` helps, `kata solution` shows the reference once you pass.")))
+    refused = None if reference else refused_import(tree)
+    if refused:
+        return Source(kata, path, KataResult(kata.name, "error", message=f"{path}:{refused}"))
     return Source(kata, path, data=data)
+
+
+def refused_import(tree: ast.AST) -> str:
+    """'LINE: refused: ...' for the first import of a package in REFUSED_IMPORTS, else ""."""
+    for node in ast.walk(tree):
+        mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        refused = next((m.split(".")[0] for m in mods if m.split(".")[0] in REFUSED_IMPORTS), None)
+        if refused:
+            return (f"{node.lineno}: refused: the submission imports {REFUSED_IMPORTS[refused]}. Write your own "
+                    "implementation; `kata hint` helps, `kata solution` shows the reference once you pass.")
+    return ""
 
 
 def shared_modules(ws: Path | None, folder: Path, row: list[Source], cap: int) -> Path | None:
@@ -113,6 +119,13 @@ def shared_modules(ws: Path | None, folder: Path, row: list[Source], cap: int) -
                    f"submission as a module, and grades only regular files (at most {cap >> 20} MB); remove or "
                    "rename it. Nothing was run.")
             continue
+        try:  # a helper that does not parse cannot be imported either: the import says why
+            refused = "" if e.name in kata_files else refused_import(ast.parse(data))
+        except (SyntaxError, ValueError):
+            refused = ""
+        if refused:  # a helper module may not do what the kata file may not
+            refuse(f"the workspace's module {e.name}:{refused}")
+            break
         size += len(data)
         if size > HELPER_BYTES:
             refuse(f"the workspace's Python files hold more than {HELPER_BYTES >> 20} MB; the grader offers each "
