@@ -690,7 +690,9 @@ def test_leftover_processes_are_killed_in_a_few_passes_over_proc(tmp_path):
                           cwd=workspace.PACKAGE_ROOT)
     passes, all_killed = done.stdout.split()
     assert all_killed == "True", done.stderr
-    assert int(passes) <= 4, passes
+    # At most three sweeps of three passes (a process killed a moment ago may not be a zombie yet,
+    # so a second sweep can run); two per process (the old walk) would be hundreds.
+    assert int(passes) <= 9, passes
 
 
 def test_the_cpu_of_processes_a_child_started_counts_as_its_share():
