@@ -128,6 +128,13 @@ def token_logps(g: torch.Generator, batch: int, length: int, dtype: torch.dtype,
     return -(torch.rand(batch, length, generator=g, dtype=torch.float64) * scale).to(dtype)
 
 
+def on_grid(t: torch.Tensor, per_unit: int) -> torch.Tensor:
+    """`t` rounded to multiples of 1/per_unit (a power of two). float32 holds such values exactly
+    over the range a case uses, and their sums and differences too: code that computes in float32
+    inside then meets the same inputs, and a case about a formula is not decided by rounding."""
+    return (t * per_unit).round() / per_unit
+
+
 def largest_last(case: Case) -> Case:
     """Every position's largest logit (input "logits", [..., V]) moved to the vocabulary's last
     id: a log-sum-exp taken over chunks of it meets its maximum last, so a running sum that is

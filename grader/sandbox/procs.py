@@ -189,20 +189,18 @@ def tree_cpu_seconds(pid: int) -> float | None:
     """CPU time `pid` and every process it started have used (the reaped ones included); None
     when `pid` is unknown. A child that spins processes of its own has had its CPU share even
     when its main thread waits for a core."""
-    own = cpu_seconds(pid)
-    if own is None:
-        return None
-    total = own
+    total = None
     for p in [pid] + descendants(pid):
         try:
             with open(f"/proc/{p}/stat", "rb") as f:
                 stat = f.read().decode(errors="replace")
             fields = stat[stat.rfind(")") + 2:].split()
-            total += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
-            if p != pid:
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # fields 14-17: utime, stime, cutime, cstime
         except (OSError, ValueError, IndexError):
+            if p == pid:
+                return None
             continue
+        total = (total or 0.0) + ticks / os.sysconf("SC_CLK_TCK")
     return total
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import torch
 
 from grader.catalog.gae.behaviour import ClosedFormBehaviour, lengths_mask
-from grader.checks.cases import Case, cast_mask, generator
+from grader.checks.cases import Case, cast_mask, generator, on_grid
 from grader.checks.conventions import Conventions, Knob
 from grader.checks.function import FunctionSpec, Param
 
@@ -61,12 +61,12 @@ def _lengths(lengths: list[int]) -> str:
     return str(lengths) if len(lengths) <= 6 else f"{lengths[:5]}..."
 
 
-def on_grid(case: Case) -> Case:
+def _on_grid(case: Case) -> Case:
     """Rewards and values rounded to multiples of 2^-8: at γ = λ = 1 every partial sum of a row
     is then exact in float32, so any order of summation (a loop, a matrix product, a scan) gives
     the same advantages, and a long row's tolerance need not make room for rounding."""
     for name in ("rewards", "values"):
-        case.inputs[name] = (case.inputs[name] * 256).round() / 256
+        case.inputs[name] = on_grid(case.inputs[name], 256)
     return case
 
 
@@ -134,7 +134,7 @@ def make_cases(seed: int) -> list[Case]:
         # off: 33 rows, and rows of 300 tokens at γ = λ = 1 (verl's defaults), where nothing
         # discounts the tail a horizon of 256 drops, and at λ = 1, γ = 0.7, where γ^t underflows.
         gae_case(seed, 26, "B=33", None, 33, 6, f32, "bool", {"gamma": 0.99, "lam": 0.9}),
-        on_grid(gae_case(seed, 27, "T=300, γ = λ = 1", [300, 270], 2, 300, f32, "float", {"gamma": 1.0, "lam": 1.0},
+        _on_grid(gae_case(seed, 27, "T=300, γ = λ = 1", [300, 270], 2, 300, f32, "float", {"gamma": 1.0, "lam": 1.0},
                          extreme=True, remark="inputs on a grid of 2^-8")),
         gae_case(seed, 28, "T=300, λ = 1, γ = 0.7", [300, 290], 2, 300, f32, "int", {"gamma": 0.7, "lam": 1.0},
                  extreme=True, remark="0.7^t leaves float32's normal range near t = 245"),

@@ -17,7 +17,7 @@ import torch
 from grader.catalog.grpo.behaviour import GRPOBehaviour
 from grader.catalog.grpo.conventions import CONVENTIONS
 from grader.catalog.grpo.models import MODELS
-from grader.checks.cases import Case, cast_mask, generator
+from grader.checks.cases import Case, cast_mask, generator, on_grid
 from grader.checks.function import FunctionSpec, Param
 
 NAMES = ("logps", "old_logps", "ref_logps", "advantages", "mask")
@@ -116,8 +116,7 @@ def grpo_case(seed: int, salt: int, name: str, lengths: list[int | str], t: int,
         # computes in float32 inside then gets the same log-ratio, not one off by 1e-5 (float32's
         # rounding near -100), which at ratios of e^40 is past float64's tolerance. The rounding
         # moves a ratio by at most 2.5e-4 of itself, inside the 1e-3 kept from the clip bounds.
-        on_grid = lambda x: (x * 4096).round() / 4096  # noqa: E731
-        logps, old = on_grid(logps), on_grid(old)
+        logps, old = on_grid(logps, 4096), on_grid(old, 4096)
     d = (3.0 if extreme else 1.5) * (2 * torch.rand(b, t, generator=g, dtype=torch.float64) - 1)
     adv = torch.randn(b, generator=g, dtype=torch.float64)
     adv = adv.abs().add(0.1) * torch.where(torch.arange(b) % 2 == 0, 1.0, -1.0).to(torch.float64)  # both signs

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import torch
 
 from grader.catalog.kl_penalty.behaviour import EstimatorBehaviour
-from grader.checks.cases import Case, generator
+from grader.checks.cases import Case, generator, on_grid
 from grader.checks.conventions import Conventions, Knob
 from grader.checks.details import details
 from grader.checks.function import FunctionSpec, Param
@@ -115,7 +115,7 @@ def extreme_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.d
     # On a grid of 2^-8, so that float32 holds every input exactly: near -200 float32 rounds a
     # log-prob by up to 8e-6, which moves e^d by 1.5e-5 relative, beyond float64's tolerance, and
     # an implementation that computes in float32 inside would be blamed for its inputs' rounding.
-    logps, d = (logps * 256).round() / 256, (d * 256).round() / 256
+    logps, d = on_grid(logps, 256), on_grid(d, 256)
     # Both inputs on the grid, d = ref_logps - logps is exact in float32 too: the tolerance
     # need not grow with the log-probs' size, and k at small |d| is held to the usual one
     # (an estimator that cancels large terms, (a² - 2ab + b²)/2 for k2, is off by 1e-3 here).

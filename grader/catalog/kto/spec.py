@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from grader.catalog import toy
 from grader.catalog.kto.conventions import CONVENTIONS
-from grader.checks.cases import Case, generator
+from grader.checks.cases import Case, generator, on_grid
 from grader.checks.details import details, series
 from grader.checks.function import FunctionSpec, Param
 from grader.core.results import CheckResult
@@ -166,7 +166,7 @@ def _extreme(seed: int, salt: int, name: str, dtype: torch.dtype) -> Case:
     # KL log-probs on a grid of 1/8 nat: below 2^15 in magnitude, K = 4 of them sum and average
     # exactly in float32, so z0 is the same whichever order a correct loss subtracts and means in
     # (the case is about exp underflowing, not about rounding).
-    kl_policy, kl_ref = (torch.round(8 * t) / 8 for t in _kl(g, 4, 3.0, depth=400.0))
+    kl_policy, kl_ref = (on_grid(t, 8) for t in _kl(g, 4, 3.0, depth=400.0))
     labels = torch.tensor([True, True, False, False, True, False])
     return _case(name, policy, ref, kl_policy, kl_ref, labels, {"beta": 0.1, "desirable_weight": 1.1},
                  "log-ratios of thousands of nats", dtype, extreme=True, scale=10.0)

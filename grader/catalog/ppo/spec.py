@@ -9,7 +9,7 @@ import torch
 
 from grader.catalog.ppo.behaviour import PPOBehaviour
 from grader.catalog.ppo.conventions import CONVENTIONS
-from grader.checks.cases import Case, cast_mask, generator
+from grader.checks.cases import Case, cast_mask, generator, on_grid
 from grader.checks.function import FunctionSpec, Param
 
 NAMES = ("logps", "old_logps", "advantages", "values", "old_values", "returns", "mask")
@@ -136,8 +136,7 @@ def extreme_case(seed: int, salt: int, name: str, dtype: torch.dtype, options: d
     # computes in float32 inside then gets the same log-ratio, not one off by 1.5e-5 (float32's
     # rounding near -200), which at ratios of e^20 moves the gradient past float64's tolerance.
     # The rounding moves a ratio by at most 2.5e-4 of itself, inside the 2e-3 kept from 1 ± ε.
-    on_grid = lambda x: (x * 4096).round() / 4096  # noqa: E731
-    logps, old = on_grid(old + ratio.log()), on_grid(old)
+    logps, old = on_grid(old + ratio.log(), 4096), on_grid(old, 4096)
     old_values = torch.randn(b, t, generator=g, dtype=F64)
     tensors = {"logps": logps, "old_logps": old, "advantages": advantages_of(g, b, t, "normal"),
                "values": old_values + away_from(0.4 * torch.randn(b, t, generator=g, dtype=F64), (-0.2, 0.2), 2e-3),

@@ -12,7 +12,7 @@ from grader.checks.details import details, series
 from grader.core.results import CheckResult
 from grader.core.tolerances import BEHAVIOUR_RTOL
 from grader.checks.function import Param
-from grader.checks.cases import Case, generator, token_logps
+from grader.checks.cases import Case, generator, token_logps, on_grid
 from grader.catalog.pairs import (LOGISTIC_BAND, POLICY_NAMES, batch_edges, extreme_policy_case, layout_mask,
                                   longer_sides, masked_mean, masked_sum, pairwise_spec, policy_case, shift_rows,
                                   softplus_by_hand, strided, with_expanded_masks, with_zeros)
@@ -50,7 +50,7 @@ def _gamma_apart(case: Case) -> Case:
     """β·(m_c - m_r) - γ exactly 0 in every row, however it is computed: log-probs on a grid of
     1/8, every token a response token (T = 4), the rejected 0.5 below the chosen, β = 2, γ = 1."""
     x = case.inputs
-    pc = (x["policy_chosen_logps"] * 8).round() / 8
+    pc = on_grid(x["policy_chosen_logps"], 8)
     x["policy_chosen_logps"], x["policy_rejected_logps"] = pc, pc - 0.5
     x["chosen_mask"], x["rejected_mask"] = torch.ones_like(pc), torch.ones_like(pc)
     case.note += ", β·(m_c - m_r) - γ = 0 in every row"
