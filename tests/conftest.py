@@ -117,6 +117,12 @@ def grade_one(grade_files):
     return run
 
 
+def unwrapped(text: str) -> str:
+    """Output wrapped at 80 columns, where a long temporary path may be broken anywhere (the path
+    of pytest's temporary folder has no fixed length): compared without its whitespace."""
+    return "".join(text.split())
+
+
 def check(result: KataResult, name: str):
     matches = [c for c in result.checks if c.name == name]
     assert matches, f"no check named {name!r} in {[c.name for c in result.checks]}"

@@ -25,7 +25,7 @@ from grader.core import workspace
 from grader.core.results import CheckResult, KataResult, Report
 from grader.practice import ci, export
 from grader.practice.cohort import Cohort, Member
-from tests.conftest import MISTAKES, solution_source
+from tests.conftest import MISTAKES, solution_source, unwrapped
 
 KATAS = ["get_probs", "dpo"]
 SEED = 7
@@ -147,7 +147,7 @@ def test_an_existing_workflow_is_kept_as_a_backup(runner, tmp_path):
     assert result.exit_code == 0, result.output
     backups = list(tmp_path.glob(".gitlab-ci.yml.kata-backup-*"))
     assert len(backups) == 1 and backups[0].read_text() == "build:\n  script: make\n"
-    assert f"the existing {target} was saved as {backups[0]}" in " ".join(result.output.split())
+    assert unwrapped(f"the existing {target} was saved as {backups[0]}") in unwrapped(result.output)
     assert target.read_text() == ci.gitlab_ci(ci.Setup())
     again = runner.invoke(main, ["ci", "gitlab", "--repo", str(tmp_path)])  # same content: nothing to back up
     assert again.exit_code == 0 and "saved as" not in again.output
@@ -319,4 +319,4 @@ def test_report_without_from_json_points_at_it_for_json_files(runner, tmp_path):
     f.write_text("{}")
     result = runner.invoke(main, ["report", str(f)])
     assert result.exit_code == 2
-    assert f"'{f}' is not a workspace folder (JSON results need --from-json)." in " ".join(result.output.split())
+    assert unwrapped(f"'{f}' is not a workspace folder (JSON results need --from-json).") in unwrapped(result.output)

@@ -345,7 +345,7 @@ def test_next_states_the_first_kata_not_passed(runner, stubs):
     state = State.load(stubs)
     state.record_grade(first, "pass", 9, 9)
     state.save()
-    out = runner.invoke(main, ["next", "--path", str(stubs)], env={"COLUMNS": "300"}).stdout
+    out = runner.invoke(main, ["next", "--path", str(stubs)], env={"COLUMNS": "2000"}).stdout
     kata = registry.get(second)
     assert out.splitlines()[0] == f"Next: {second} ({kata.track} track). Edit {stubs / kata.filename}, then " \
                                   f"`kata grade {second} --path {stubs}`."

@@ -12,7 +12,7 @@ from grader.core import workspace
 from grader.practice import experiment
 from grader.practice.experiments import grpo_length as gl
 from tests.borrowed import lend
-from tests.conftest import MISTAKES, VARIANTS, solution_source
+from tests.conftest import MISTAKES, VARIANTS, solution_source, unwrapped
 
 
 @pytest.fixture
@@ -94,8 +94,8 @@ def test_an_unsolved_or_failing_grpo_is_reported(runner, sandbox, tmp_path):
     workspace.init(ws)
     stub = runner.invoke(main, ["experiment", "grpo-length", "--path", str(ws), "--steps", "20"])
     assert stub.exit_code == 1
-    assert f"error: GRPO: {ws / 'grpo.py'} is still a stub: solve the grpo kata first, or add --reference." \
-        in " ".join(stub.output.split())  # wrapped at 80 columns
+    assert unwrapped(f"error: GRPO: {ws / 'grpo.py'} is still a stub: solve the grpo kata first, or add --reference.") \
+        in unwrapped(stub.output)
     (ws / "grpo.py").write_text(solution_source("grpo").replace(
         '    if loss_type == "grpo":', '    if loss_type == "bnpo":\n        raise RuntimeError("no bnpo here")\n'
         '    if loss_type == "grpo":'))
@@ -128,5 +128,5 @@ def test_png_with_matplotlib(runner, tmp_path):
     png = tmp_path / "length.png"
     result = runner.invoke(main, ["experiment", "grpo-length", "--reference", "--steps", "30", "--png", str(png)])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == f"Wrote {png}"
+    assert unwrapped(result.output).endswith(unwrapped(f"Wrote {png}"))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
