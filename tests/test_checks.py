@@ -76,7 +76,8 @@ def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_r
 
 def test_fixed_device_tensor_is_advice_not_a_verdict(grade_one):
     src = dpo_with("    h = chosen_logratio - rejected_logratio  # [B]",
-                   "    h = chosen_logratio - rejected_logratio + torch.zeros(chosen_logratio.shape[0])")
+                   "    h = chosen_logratio - rejected_logratio + torch.zeros(chosen_logratio.shape[0], "
+                   "dtype=chosen_logratio.dtype)")
     r = grade_one("dpo", src)
     c = check(r, "device_hygiene")
     assert (c.status, c.advisory) == ("fail", True)
@@ -212,7 +213,7 @@ def test_another_path_without_a_graph_fails_values(grade_one):
     r = grade_one("dpo", src)
     c = check(r, "values")
     assert c.status == "fail"
-    assert "called with inputs that carry no graph (under torch.no_grad, as in training): 'loss'" in c.message
+    assert "called with inputs that carry no graph" in c.message
     assert "With a graph the outputs match: the code takes another path when nothing needs a gradient." in c.message
 
 
@@ -223,8 +224,8 @@ def test_another_dtype_without_a_graph_fails_output_types(grade_one):
                    "        loss = loss.double()")
     c = check(grade_one("dpo", src), "output_types")
     assert c.status == "fail"
-    assert ", called with inputs that carry no graph (under torch.no_grad): 'loss' should be float32 of shape [] " \
-           "as with a graph, got float64 of shape []" in c.message
+    assert ", called with inputs that carry no graph (under torch.no_grad, as in training): 'loss' should be float32 " \
+           "of shape [] as with a graph, got float64 of shape []" in c.message
 
 
 def test_an_output_a_later_call_overwrites_fails_values(grade_one):
@@ -274,7 +275,7 @@ def test_a_keyword_only_option_fails_signature(grade_one):
 
 
 def test_a_backward_that_ignores_grad_output_fails_gradients(grade_one):
-    """A loss's backward receives grad_output 0.5 (a trainer scales losses): ignoring it is off by 2x."""
+    """A loss's backward receives grad_output 2**16 (a trainer scales losses): ignoring it is off by that."""
     src = """
 import torch
 import torch.nn.functional as F
@@ -300,3 +301,205 @@ def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_r
 """
     c = check(grade_one("dpo", src), "gradients")
     assert c.status == "fail" and "d loss / d policy_chosen_logps" in c.message, c.message
+
+
+PPO = solution_source("ppo")
+KL = solution_source("kl_penalty")
+
+
+def with_wrapper(source: str, name: str, wrapper: str) -> str:
+    """`source` with its function `name` wrapped by `wrapper` (a decorator defined in it)."""
+    assert f"def {name}(" in source
+    return source.replace(f"def {name}(", wrapper + f"\n\n@_wrapped\ndef {name}(", 1)
+
+
+def test_a_wrapper_that_forwards_only_keyword_options_fails_values(grade_one):
+    """Options are passed by position on the no-graph calls of every other case: a decorator that
+    forwards the tensors and keyword options only drops a positional β silently."""
+    wrapper = """import functools
+
+
+def _wrapped(fn):
+    @functools.wraps(fn)
+    def inner(*args, **kwargs):
+        return fn(*args[:6], **kwargs)
+    return inner"""
+    c = check(grade_one("dpo", with_wrapper(DPO, "dpo_loss", wrapper)), "values")
+    assert c.status == "fail"
+    assert "gradient recording on (no torch.no_grad) and the options passed by position" in c.message
+
+
+def test_a_backward_that_reads_a_class_attribute_fails_gradients(grade_one):
+    """Two losses built before one backward: a backward that reads what the latest forward left on
+    the class gives the second call's gradients to the first."""
+    src = """
+import torch
+import torch.nn.functional as F
+
+
+class Loss(torch.autograd.Function):
+    last = None
+
+    @staticmethod
+    def forward(ctx, x):
+        Loss.last = x.detach().clone()
+        return F.softplus(-x).mean()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -torch.sigmoid(-Loss.last) / Loss.last.numel() * grad
+
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
+             chosen_mask, rejected_mask, beta=0.1):
+    c = ((policy_chosen_logps - ref_chosen_logps) * chosen_mask.to(policy_chosen_logps.dtype)).sum(-1)
+    r = ((policy_rejected_logps - ref_rejected_logps) * rejected_mask.to(policy_rejected_logps.dtype)).sum(-1)
+    return Loss.apply(beta * (c - r)), (beta * c).detach(), (beta * r).detach()
+"""
+    c = check(grade_one("dpo", src), "gradients")
+    assert c.status == "fail"
+    assert "differentiated after the function was called a second time on other inputs" in c.message
+    assert "the backward reads something the second call overwrote" in c.message
+
+
+def test_a_backward_run_inside_the_function_fails_inputs_unchanged(grade_one):
+    src = dpo_with("    chosen_rewards = (beta * chosen_logratio).detach()",
+                   "    if loss.requires_grad:  # to log a gradient norm\n"
+                   "        loss.backward(retain_graph=True)\n"
+                   "    chosen_rewards = (beta * chosen_logratio).detach()")
+    c = check(grade_one("dpo", src), "inputs_unchanged")
+    assert c.status == "fail"
+    assert ".grad, the caller's tensor: it ran a backward pass itself" in c.message
+
+
+def test_a_backward_that_clips_its_grad_output_fails_gradients(grade_one):
+    """grad_output is 2**16, as under float16 loss scaling: clipping it to [-1, 1] shows."""
+    src = """
+import torch
+import torch.nn.functional as F
+
+
+class Loss(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return F.softplus(-x).mean()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return -torch.sigmoid(-x) / x.numel() * grad.clamp(-1, 1)
+
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
+             chosen_mask, rejected_mask, beta=0.1):
+    c = ((policy_chosen_logps - ref_chosen_logps) * chosen_mask.to(policy_chosen_logps.dtype)).sum(-1)
+    r = ((policy_rejected_logps - ref_rejected_logps) * rejected_mask.to(policy_rejected_logps.dtype)).sum(-1)
+    return Loss.apply(beta * (c - r)), (beta * c).detach(), (beta * r).detach()
+"""
+    c = check(grade_one("dpo", src), "gradients")
+    assert c.status == "fail" and "d loss / d policy_chosen_logps" in c.message, c.message
+
+
+def test_an_inference_tensor_output_fails_output_types(grade_one):
+    src = dpo_with("    chosen_rewards = (beta * chosen_logratio).detach()\n"
+                   "    rejected_rewards = (beta * rejected_logratio).detach()",
+                   "    with torch.inference_mode():\n"
+                   "        chosen_rewards = beta * chosen_logratio.detach()\n"
+                   "        rejected_rewards = beta * rejected_logratio.detach()")
+    c = check(grade_one("dpo", src), "output_types")
+    assert c.status == "fail"
+    assert "'chosen_rewards' is an inference tensor (made under torch.inference_mode)" in c.message
+
+
+def test_a_tensor_made_in_the_default_dtype_fails_output_types(grade_one):
+    src = dpo_with("    h = chosen_logratio - rejected_logratio  # [B]",
+                   "    h = chosen_logratio - rejected_logratio + torch.zeros(chosen_logratio.shape[0])")
+    c = check(grade_one("dpo", src), "output_types")
+    assert c.status == "fail"
+    assert "called with torch.set_default_dtype(torch.float64) in force" in c.message
+    assert "'loss' came back float64 for float32 inputs" in c.message
+
+
+def test_reseeding_torch_fails_inputs_unchanged(grade_one):
+    src = dpo_with("    chosen_mask = chosen_mask.to(", "    torch.manual_seed(0)\n    chosen_mask = chosen_mask.to(")
+    c = check(grade_one("dpo", src), "inputs_unchanged")
+    assert c.status == "fail"
+    assert "changed torch's random number generator" in c.message
+
+
+def test_turning_grad_mode_off_for_the_caller_fails_inputs_unchanged(grade_one):
+    """A call with gradient recording on and inputs without a graph (an evaluation step without
+    torch.no_grad) must leave it on."""
+    src = dpo_with("    loss = -F.logsigmoid(beta * h).mean()",
+                   "    loss = -F.logsigmoid(beta * h).mean()\n"
+                   "    torch.set_grad_enabled(policy_chosen_logps.requires_grad)")
+    c = check(grade_one("dpo", src), "inputs_unchanged")
+    assert c.status == "fail"
+    assert "the call turned gradient recording off for its caller" in c.message
+
+
+def test_a_count_cached_by_the_masks_identity_fails_values(grade_one):
+    """The decoy flips 0/1 masks, so a statistic kept per mask tensor (the token count, which a
+    rolled batch would leave as it was) goes stale."""
+    src = "_COUNTS = {}\n" + PPO.replace(
+        "    count = mask.sum().clamp(min=1.0)  # []",
+        "    if id(mask) not in _COUNTS:\n"
+        "        _COUNTS[id(mask)] = mask.sum().clamp(min=1.0)\n"
+        "    count = _COUNTS[id(mask)]")
+    assert src.count("_COUNTS[id(mask)]") == 2
+    c = check(grade_one("ppo", src), "values")
+    assert c.status == "fail"
+
+
+def test_a_buffer_kept_per_input_shape_fails_values(grade_one):
+    """Every case has shapes of its own: the decoy after the call (same shapes, other values)
+    overwrites a buffer kept per input shape."""
+    src = "import torch\n_KEPT = {}\n" + dpo_with(
+        "    loss = -F.logsigmoid(beta * h).mean()",
+        "    loss = -F.logsigmoid(beta * h).mean()\n"
+        "    if not h.requires_grad:\n"
+        "        key = (policy_chosen_logps.shape, policy_rejected_logps.shape, loss.dtype)\n"
+        "        loss = _KEPT.setdefault(key, torch.empty_like(loss)).copy_(loss)")
+    c = check(grade_one("dpo", src), "values")
+    assert c.status == "fail"
+    assert "'loss' changed after it was returned, when the function was called again" in c.message
+
+
+def test_a_backward_that_views_or_changes_its_grad_output_fails_gradients(grade_one):
+    """A per-token output's backward receives a non-contiguous grad_output (a slice of a larger
+    gradient): .view raises; changing it in place is caught as well."""
+    function = """
+import torch
+
+
+class K2(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, logps, ref_logps):
+        d = logps - ref_logps
+        ctx.save_for_backward(d)
+        return 0.5 * d * d
+
+    @staticmethod
+    def backward(ctx, grad):
+        (d,) = ctx.saved_tensors
+        {body}
+        return g * d, -(g * d)
+
+
+def kl_penalty(logps, ref_logps, kind="k3"):
+    if kind not in ("k1", "k2", "k3"):
+        raise ValueError(f"unknown kind {{kind!r}}")
+    d = logps - ref_logps
+    if kind == "k1":
+        return d
+    if kind == "k2":
+        return K2.apply(logps, ref_logps)
+    return torch.exp(-d) + d - 1
+"""
+    viewed = check(grade_one("kl_penalty", function.format(body="g = grad.view(-1).view(grad.shape)")), "gradients")
+    assert viewed.status in ("fail", "error") and "view size is not compatible" in viewed.message, viewed.message
+    changed = check(grade_one("kl_penalty", function.format(body="g = grad.clone()\n        grad.mul_(3.0)")),
+                    "gradients")
+    assert changed.status == "fail"
+    assert "the backward changed the gradient it received (grad_output) in place" in changed.message

@@ -132,6 +132,9 @@ CASES = [
     ("deep_folders", {}, "pass", ""),
     ("half_outputs", {}, "fail", "should be float32 (the inputs' dtype), got float16"),
     ("forges_records", {}, "error", "the submission's results could not be judged (the report['runs'][0]['types'][0]"),
+    ("forges_short_types", {}, "error", "the submission's results could not be judged (the report['runs'][0]['types'][0]"),
+    ("forges_gradcheck", {}, "error", "the submission's results could not be judged (the report['gradcheck'] has an "
+     "unknown form"),
 ]
 
 

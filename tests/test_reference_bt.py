@@ -255,3 +255,74 @@ def test_model_cases_include_float64_and_33_pairs_and_a_step_that_moves_the_prob
             moved = torch.sigmoid((r + step)[c] - (r + step)[j]) - torch.sigmoid(r[c] - r[j])
             if not case.extreme and bool((c != j).any()):  # an item against itself stays at 0.5
                 assert float(moved.abs().max()) > 0.05, (seed, case.name)  # a stale forward shows
+
+
+def test_behaviour_judges_the_pairs_it_asked_for_not_the_ids_forward_leaves():
+    """A forward that scrambles its id tensors in place (forward_values fails it) still gets its
+    behaviour judged, on the grader's own pairs."""
+    class Scrambling(BTModel):
+        def forward(self, chosen_ids, rejected_ids):
+            p = super().forward(chosen_ids, rejected_ids)
+            chosen_ids.zero_()
+            return p
+
+    class Module:
+        BTModel, bt_loss = Scrambling, staticmethod(bt_loss)
+
+    behaviour = BTBehaviour()
+    data = behaviour.run(Module, 0)
+    assert set(data) == {"rewards", "p"}  # no ids from the child
+    assert behaviour.judge(data).status == "pass"
+    data["p"] = data["p"][:-1]
+    assert "returned 11 probabilities" in behaviour.judge(data).message
+
+
+def test_a_forged_behaviour_report_is_malformed():
+    cases = SPEC.make_cases(0)
+    report = {"loss": {"fatal": {"kind": "not_started", "message": ""}}, "model": {"not_started": {}},
+              "behaviour": {"data": {"rewards": [[0.0] * 4], "i": [0], "j": [1]}}}
+    assert "behaviour" in SPEC.malformed(cases, report)
+
+
+def test_float_labels_meet_at_one_batch_size_and_dtype_and_a_batch_passes_256_pairs():
+    """A label filled once per (shape, dtype) and kept shows only where two float labels share both."""
+    for seed in range(3):
+        cases = [c for c in SPEC.make_cases(seed) if "reward_chosen" in c.inputs]
+        seen: dict[tuple, set] = {}
+        for c in cases:
+            if not isinstance(c.options.get("label", 1.0), torch.Tensor):
+                key = (c.inputs["reward_chosen"].shape, c.inputs["reward_chosen"].dtype)
+                seen.setdefault(key, set()).add(c.options.get("label", 1.0))
+        assert any(len(labels) > 1 for labels in seen.values()), seed
+        assert max(c.inputs["reward_chosen"].shape[0] for c in cases) > 256
+
+
+@pytest.mark.parametrize("edit, check_name, says", [
+    (("        self.reward = nn.Parameter(torch.zeros(n_items))",
+      "        self.reward = nn.Parameter(torch.zeros(n_items))\n        self.scale = nn.Parameter(torch.ones(()))"),
+     "reward_parameter", "lists reward [4], scale []"),
+    (("torch.zeros(n_items))", "torch.zeros(n_items, dtype=torch.float64))"), "reward_parameter", "is float64 in a new model"),
+    (("def __init__(self, n_items: int) -> None:", "def __init__(self, n_items: int, /) -> None:"),
+     "reward_parameter", "positional-only"),
+    (("def forward(self, chosen_ids: Tensor, rejected_ids: Tensor) -> Tensor:",
+      "def forward(self, chosen_ids: Tensor, *ids: Tensor) -> Tensor:\n        rejected_ids = ids[0]"),
+     "forward_values", "parameter 2 should be 'rejected_ids'"),
+    (("        return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids])",
+      "        if self.training:\n            return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids])\n"
+      "        return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids]).clamp(1e-6, 1 - 1e-6)"),
+     "forward_values", "after model.eval()"),
+    (("        return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids])",
+      "        p = torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids])\n"
+      "        rejected_ids.add_(0 if torch.is_grad_enabled() else 1)\n        return p"),
+     "forward_values", "forward modified 'rejected_ids' in place"),
+])
+def test_the_model_contract_beyond_values_fails_at_its_check(grade_one, edit, check_name, says):
+    """The class's parameter names, its one float32 parameter, forward under no_grad and eval(),
+    and ids left unchanged: each broken alone fails its check, saying what."""
+    old, new = edit
+    source = solution_source("bt")
+    assert old in source
+    result = grade_one("bt", source.replace(old, new, 1))
+    found = check(result, check_name)
+    assert (result.status, found.status) == ("fail", "fail"), found.message
+    assert says in found.message, found.message

@@ -4,18 +4,20 @@ from grader.core.kata import Check, Mistake
 SIGNATURE = Check("signature", "the function exists and takes the contract's parameters, in order, with its "
                   "defaults, each passable by position or by name")
 OUTPUT_TYPES = Check("output_types", "outputs are tensors of the right number, shape and dtype (the input's float "
-                     "dtype), with or without a graph on the inputs")
+                     "dtype, whatever torch's default dtype), with or without a graph on the inputs, and none an "
+                     "inference tensor")
 VALUES = Check("values", "outputs match the reference on seeded random inputs: several shapes, B=1 and T=1, float32 "
                "and float64, with and without a graph on the inputs; a later call leaves them as returned")
 STABILITY = Check("stability", "outputs stay finite and right at the magnitudes real training produces")
 GRADIENTS = Check("gradients", "autograd gradients match the reference's, at dtype-dependent tolerance, for a scaled "
-                  "loss too and with the constants frozen as in training")
+                  "loss too, with the constants frozen as in training, and after a second call built another graph")
 GRADCHECK = Check("gradcheck", "a hand-written backward passes torch.autograd.gradcheck in float64 (skipped when autograd derives it)")
 MASKED_GRAD_ZERO = Check("masked_grad_zero", "the gradient is exactly zero at every masked-out (prompt or padding) position")
 REWARDS_DETACHED = Check("rewards_detached", "the returned rewards carry no autograd graph")
 KEEPS_GRAPH = Check("keeps_graph", "the result is still connected to the inputs' graph (no .item() or .detach() on the way)")
 INPUTS_UNCHANGED = Check("inputs_unchanged", "the function does not modify its input tensors (nor their "
-                         "requires_grad), with or without a graph on them, nor torch's grad mode or default dtype")
+                         "requires_grad or .grad: no backward inside), with or without a graph on them, nor torch's "
+                         "grad mode, default dtype or random generator")
 ROW_INDEPENDENCE = Check("row_independence", "each batch row's result depends on that row alone (grading rows one by one gives the same)")
 CUDA_AGREEMENT = Check("cuda_agreement", "the same inputs on CUDA and on the CPU give the same outputs (skipped without CUDA)")
 DEVICE_HYGIENE = Check("device_hygiene", "advisory: runs on 'meta' tensors to find tensors created on a fixed device")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Callable, Any
 
 import torch
 
@@ -85,7 +85,24 @@ def _strided(t: torch.Tensor) -> torch.Tensor:
     return big[..., 1::2]
 
 
-LAYOUTS = {"sliced": _sliced, "transposed": _transposed, "expanded": _expanded, "strided": _strided}
+def _as_dtype(dtype: torch.dtype) -> Callable[[torch.Tensor], torch.Tensor]:
+    """An integer mask, label or id tensor passed in another integer width (a statement's "int"
+    is any width): the values must fit, or the grader's own case is wrong."""
+    def convert(t: torch.Tensor) -> torch.Tensor:
+        if t.is_floating_point() or t.dtype == torch.bool:
+            raise ValueError(f"only an integer tensor is passed as {dtype}")
+        out = t.to(dtype)
+        if not torch.equal(out.to(t.dtype), t):
+            raise ValueError(f"the case's values do not fit {dtype}")
+        return out
+    return convert
+
+
+# A layout names how a call receives the case's tensor: its memory layout, or (for integer
+# tensors) its integer width.
+LAYOUTS = {"sliced": _sliced, "transposed": _transposed, "expanded": _expanded, "strided": _strided,
+           "int32": _as_dtype(torch.int32), "int16": _as_dtype(torch.int16), "int8": _as_dtype(torch.int8),
+           "uint8": _as_dtype(torch.uint8)}
 
 
 def laid_out(case: Case, name: str, t: torch.Tensor) -> torch.Tensor:

@@ -67,6 +67,14 @@ def reference_runs(spec: Any, reference: Callable, cases: list[Case]) -> list[di
     return [run_case(spec, reference, c) for c in cases]
 
 
+def bare_call(run: dict[str, Any]) -> str:
+    """How a call of grader.checks.probe.probe_no_grad was made, for a message."""
+    if run.get("recording"):
+        return ("called with inputs that carry no graph, gradient recording on (no torch.no_grad) and the options "
+                "passed by position")
+    return "called with inputs that carry no graph (under torch.no_grad, as in training)"
+
+
 def errored(name: str, message: str, err: dict[str, Any] | None) -> CheckResult:
     """An `error` check reporting `err` (a raised error the child described), every frame kept
     for --verbose."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Protocol
 
+from grader.checks import schema as _schema
 from grader.checks.cases import Case
 from grader.checks.function import FunctionSpec, describe_error
 from grader.core.faults import MalformedResults
@@ -87,10 +88,11 @@ class FunctionsSpec:
             return f"no results for each of {', '.join(self.functions)}"
         for p in self.parts:
             got = parts[p.function]
-            problem = "" if "fatal" in got else p.malformed(self.cases_of(p, cases), got)
+            problem = _schema.problem(got["fatal"], _schema.FATAL, "its fatal error") if "fatal" in got \
+                else p.malformed(self.cases_of(p, cases), got)
             if problem:
                 return f"{p.function}: {problem}"
-        return ""
+        return _schema.problem(result.get("behaviour"), _schema.Opt(_schema.BEHAVIOUR), "the behaviour run")
 
     def expected(self, reference: Any, cases: list[Case]) -> list[dict[str, Any]]:
         return [run for p in self.parts for run in p.expected(reference, self.cases_of(p, cases))]

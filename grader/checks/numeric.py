@@ -6,7 +6,7 @@ import torch
 from grader.core.compare import Comparison, compare
 from grader.core.results import CheckResult
 from grader.core.tolerances import FLOAT32_INSIDE
-from grader.checks.context import (Context, all_errored, constant_in, error_text, errored, fail, named,
+from grader.checks.context import (Context, all_errored, bare_call, constant_in, error_text, errored, fail, named,
                                    show_inputs, smallest_first, value_cases)
 from grader.core.frames import frames_of
 from grader.checks.diagnose import diagnose, error_finding, explain, finding
@@ -62,7 +62,7 @@ def _without_graph(ctx: Context, name: str, indices: list[int]) -> CheckResult |
     bare = ctx.cand["no_grad"]
     for i in smallest_first(indices, ctx.cases):
         run, ref, case = bare["runs"][i], ctx.ref_runs[i], ctx.cases[i]
-        where = f"case {case.describe()}, called with inputs that carry no graph (under torch.no_grad, as in training)"
+        where = f"case {case.describe()}, {bare_call(run)}"
         if run["error"]:
             return errored(name, f"{where}: the function {error_text(run['error'])}; with a graph it ran",
                            run["error"])
@@ -71,6 +71,18 @@ def _without_graph(ctx: Context, name: str, indices: list[int]) -> CheckResult |
             if not cmp.ok:
                 return fail(name, f"{where}: " + cmp.explain(f"'{out_name}'") + ". With a graph the outputs "
                             "match: the code takes another path when nothing needs a gradient." + show_inputs(case))
+    trained = ctx.cand.get("trained") or []
+    names = ", ".join(trained_inputs(ctx.spec))
+    for i in smallest_first(indices, ctx.cases) if trained else ():
+        run, ref, case = trained[i], ctx.ref_runs[i], ctx.cases[i]
+        if run["error"]:
+            continue  # judged by gradients, which says how it ran
+        for out_name, got, want in zip(ctx.spec.outputs, run["outputs"], ref["outputs"]):
+            cmp = compare(got, want, case.scale)
+            if not cmp.ok:
+                return fail(name, f"case {case.describe()}, with only {names} requiring grad (the constants frozen, "
+                            "as in training): " + cmp.explain(f"'{out_name}'") + ". With every input requiring grad "
+                            "the outputs match: the code takes another path when the constants carry no graph.")
     reused = bare.get("reused")
     if name == "values" and isinstance(reused, dict) and type(reused.get("case")) is int \
             and 0 <= reused["case"] < len(ctx.cases):
@@ -124,8 +136,13 @@ def check_gradients(ctx: Context) -> CheckResult:
                 break
     if not checked and not problems:
         return all_errored("gradients", ctx)
+    changed = next((i for i, r in enumerate(ctx.runs) if not r["error"] and r.get("upstream_changed")), None)
+    if not problems and changed is not None:
+        return fail("gradients", f"case {ctx.cases[changed].describe()}: the backward changed the gradient it received "
+                    "(grad_output) in place. The caller may share that tensor (an expanded sum's gradient, another "
+                    "term's): compute a new tensor (grad_output * x, not grad_output.mul_(x)).")
     if not problems:
-        return _as_in_training(ctx) or \
+        return _as_in_training(ctx) or _interleaved(ctx) or \
             CheckResult("gradients", "pass", f"gradients w.r.t. {', '.join(spec.grad_inputs)} match on {checked} "
                         "cases, extreme magnitudes included")
     if nan_case is not None:
@@ -167,6 +184,32 @@ def _as_in_training(ctx: Context) -> CheckResult | None:
                 return fail("gradients", f"{where}: " + cmp.explain(f"d {ctx.spec.graph_output} / d {g_name}") +
                             ". With every input requiring grad it matches: a hand-written backward must not "
                             "depend on which inputs require grad (ctx.needs_input_grad says which to compute).")
+    return None
+
+
+def _interleaved(ctx: Context) -> CheckResult | None:
+    """The failure, if any, of the gradients taken after a second call built another graph
+    (grader.checks.probe.probe_interleaved)."""
+    probe = ctx.cand.get("interleaved")
+    i = probe.get("case") if isinstance(probe, dict) else None
+    if type(i) is not int or not 0 <= i < len(ctx.cases) or ctx.runs[i]["error"] or ctx.runs[i]["backward_error"]:
+        return None
+    case, ref = ctx.cases[i], ctx.ref_runs[i]
+    where = (f"case {case.describe()}, differentiated after the function was called a second time on other inputs "
+             "(two losses built before one backward, as with gradient accumulation or a policy and a value loss)")
+    if probe["error"]:
+        return errored("gradients", f"{where}: the function {error_text(probe['error'])}; called once it ran",
+                       probe["error"])
+    for g_name in ctx.spec.grad_inputs:
+        got, want = probe["grads"].get(g_name), ref["grads"].get(g_name)
+        if want is None or (got is None and constant_in(ref, g_name)):
+            continue
+        cmp = compare(got, want, case.scale)
+        if not cmp.ok:
+            return fail("gradients", f"{where}: " + cmp.explain(f"d {ctx.spec.graph_output} / d {g_name}") +
+                        ". Differentiated right after its own call it matches: the backward reads something the "
+                        "second call overwrote (a class attribute, a module-level buffer). Keep what backward needs "
+                        "on ctx (ctx.save_for_backward).")
     return None
 
 

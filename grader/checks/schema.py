@@ -5,8 +5,9 @@ The child runs next to the submission, which can rewrite the probe's records (pa
 report that does not have the shape below is the submission's error ("the results could not
 be judged"), so a check that raises afterwards is the grader's own bug, as it should be.
 
-A schema is a Python type (`str`, `bool`, `int`, `float`, `torch.Tensor`), `ANY`, `Opt(s)`
-(None or s), `ListOf(s)`, `DictOf(s)` (string or integer keys), `OneOf(s, ...)`, or a dict literal
+A schema is a Python type (`str`, `bool`, `int`, `float`, `torch.Tensor`), `ANY`, `Const(v)` (v
+itself, of v's type), `Opt(s)` (None or s), `ListOf(s)`, `DictOf(s)` (string or integer keys),
+`OneOf(s, ...)` (a form each: a record's short form names the constant that selects it), or a dict literal
 {key: s} whose keys must all be present (a key wrapped in `Maybe` may be absent); extra keys
 are allowed, since no check reads them.
 """
@@ -41,6 +42,11 @@ class OneOf:
 
 
 @dataclass(frozen=True)
+class Const:
+    value: Any
+
+
+@dataclass(frozen=True)
 class Maybe:
     key: str
 
@@ -49,6 +55,8 @@ def problem(value: Any, schema: Any, where: str = "the report") -> str:
     """Why `value` does not have the shape `schema` ("" when it does)."""
     if schema is ANY:
         return ""
+    if isinstance(schema, Const):
+        return "" if type(value) is type(schema.value) and value == schema.value else f"{where} is not {schema.value!r}"
     if isinstance(schema, Opt):
         return "" if value is None else problem(value, schema.schema, where)
     if isinstance(schema, OneOf):
@@ -83,26 +91,32 @@ def problem(value: Any, schema: Any, where: str = "the report") -> str:
 
 # ------------------------------------------------------------------ what grader.checks.probe writes
 ERROR = {"type": str, "message": str, "where": str, "not_implemented": bool, "traceback": ListOf(str)}
-TYPE = OneOf(({"tensor": bool, "type": str, "shape": ListOf(int), "dtype": str, "requires_grad": bool,
-               "grad_fn": bool, "device": str}, {"tensor": bool, "type": str}))
+TYPE = OneOf(({"tensor": Const(True), "type": str, "shape": ListOf(int), "dtype": str, "requires_grad": bool,
+               "grad_fn": bool, "device": str, "inference": bool}, {"tensor": Const(False), "type": str}))
 TENSOR_OR_NONE = Opt(torch.Tensor)
 RUN = {"error": Opt(ERROR), "outputs": ListOf(TENSOR_OR_NONE), "types": ListOf(TYPE), "grads": DictOf(TENSOR_OR_NONE),
        "backward_error": Opt(ERROR), "custom_backward": bool, "inputs_after": DictOf(torch.Tensor),
-       "flags_changed": ListOf(str), "returned": Opt(int), Maybe("container"): str}
-BARE_RUN = {"error": Opt(ERROR), "outputs": ListOf(TENSOR_OR_NONE), "types": ListOf(TYPE)}
+       "flags_changed": ListOf(str), "returned": Opt(int), Maybe("container"): str, "grad_set": ListOf(str),
+       "upstream_changed": bool}
+BARE_RUN = {"error": Opt(ERROR), "outputs": ListOf(TENSOR_OR_NONE), "types": ListOf(TYPE), "recording": bool}
+FATAL = {"kind": str, "message": str}  # grader.sandbox.worker.fatal_error's, and a part's of grader.checks.multi
+BEHAVIOUR = OneOf(({"data": ANY}, {"error": ERROR}))
 FUNCTION_REPORT = {
     "signature": Opt(ListOf({"name": str, "kind": str, "has_default": bool, "default": ANY})),
     "runs": ListOf(RUN),
     "rows": OneOf(({"error": ERROR}, {"outputs": ListOf(ListOf(TENSOR_OR_NONE)), "inputs_changed": ListOf(str)})),
     "no_grad": {"inputs_changed": ListOf(str), Maybe("case"): int, "runs": ListOf(BARE_RUN),
                 "reused": Opt({"case": int, "output": str}), "global_state": Opt({"case": int, "what": str})},
-    "trained": Opt(ListOf({"error": Opt(ERROR), "backward_error": Opt(ERROR), "grads": DictOf(TENSOR_OR_NONE)})),
+    "trained": Opt(ListOf({"error": Opt(ERROR), "backward_error": Opt(ERROR), "grads": DictOf(TENSOR_OR_NONE),
+                           "outputs": ListOf(TENSOR_OR_NONE)})),
+    "interleaved": Opt({"case": int, "error": Opt(ERROR), "grads": DictOf(TENSOR_OR_NONE)}),
+    "default_float64": Opt({"case": int, "error": Opt(ERROR), "types": ListOf(TYPE)}),
     "meta": {"status": str, "detail": str},
     "cuda": OneOf(({"skip": str}, {"device": str, "runs": DictOf({"outputs": ListOf(TENSOR_OR_NONE),
                                                                  "grads": DictOf(TENSOR_OR_NONE),
                                                                  "error": Opt(ERROR)})})),
-    "gradcheck": OneOf(({"ran": bool, "case": str, "ok": bool, Maybe("ok_float32"): bool, Maybe("message"): str},
-                        {"ran": bool})),
+    "gradcheck": OneOf(({"ran": Const(True), "case": str, "ok": bool, Maybe("ok_float32"): bool,
+                         Maybe("message"): str}, {"ran": Const(False)})),
     Maybe("bad_inputs"): ListOf({"case": str, "raised": Opt(str), Maybe("message"): str, Maybe("value_error"): bool}),
-    Maybe("behaviour"): OneOf(({"data": ANY}, {"error": ERROR})),
+    Maybe("behaviour"): BEHAVIOUR,
 }

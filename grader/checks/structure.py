@@ -8,7 +8,7 @@ import torch
 
 from grader.core.compare import compare, equal_exactly, fmt_index, fmt_num
 from grader.core.results import CheckResult
-from grader.checks.context import Context, all_errored, constant_in, error_text, errored, fail, mistake_at, \
+from grader.checks.context import Context, all_errored, bare_call, constant_in, error_text, errored, fail, mistake_at, \
     named, smallest_first
 from grader.checks.diagnose import finding
 from grader.checks.spec import REQUIRED
@@ -94,6 +94,9 @@ def check_output_types(ctx: Context) -> CheckResult:
         for name, got, want in zip(spec.outputs, run["types"], ref["types"]):
             if not got["tensor"]:
                 problems.append(f"{where}: '{name}' should be a tensor, got {got['type']}")
+            elif got["inference"]:
+                problems.append(f"{where}: '{name}' is an inference tensor (made under torch.inference_mode): a "
+                                "later step that uses it next to a tensor requiring grad raises. Use torch.no_grad()")
             elif got["shape"] != want["shape"]:
                 problems.append(f"{where}: '{name}' should have shape {want['shape']}, got {got['shape']}")
                 key = key or ("squeezed" if squeezed(got["shape"], want["shape"]) else None)
@@ -106,18 +109,43 @@ def check_output_types(ctx: Context) -> CheckResult:
             run, ref = ctx.cand["no_grad"]["runs"][i], ctx.ref_runs[i]
             if run["error"] or ctx.runs[i]["error"]:
                 continue
-            where = f"case {ctx.cases[i].describe()}, called with inputs that carry no graph (under torch.no_grad)"
+            where = f"case {ctx.cases[i].describe()}, {bare_call(run)}"
             for name, got, want in zip(spec.outputs, run["types"], ref["types"]):
                 if not got["tensor"] or got["shape"] != want["shape"] or got["dtype"] != want["dtype"]:
                     have = got["type"] if not got["tensor"] else f"{got['dtype']} of shape {got['shape']}"
                     problems.append(f"{where}: '{name}' should be {want['dtype']} of shape {want['shape']} as with "
                                     f"a graph, got {have}")
                     break
+                if got["inference"]:
+                    problems.append(f"{where}: '{name}' is an inference tensor (made under torch.inference_mode): a "
+                                    "later step that uses it next to a tensor requiring grad raises. Use torch.no_grad()")
+                    break
+    if not problems:
+        problems += _under_default_float64(ctx)
     if problems:
         msg = problems[0] + (f" ({len(problems) - 1} more like it)" if len(problems) > 1 else "") + "."
         mistake, said, details = finding(ctx, key) if key else (None, "", {})
         return fail("output_types", msg + said, mistake, **details)
     return CheckResult("output_types", "pass", f"{len(spec.outputs)} output(s) of the right shape and dtype on {checked} cases")
+
+
+def _under_default_float64(ctx: Context) -> list[str]:
+    """The problem, if any, of the call made under torch.set_default_dtype(torch.float64)
+    (grader.checks.probe.probe_default_float64): outputs in the inputs' float32 all the same."""
+    probe = ctx.cand.get("default_float64")
+    i = probe.get("case") if isinstance(probe, dict) else None
+    if type(i) is not int or not 0 <= i < len(ctx.cases) or ctx.runs[i]["error"]:
+        return []
+    where = (f"case {ctx.cases[i].describe()}, called with torch.set_default_dtype(torch.float64) in force (as code "
+             "that wants float64 precision elsewhere sets it)")
+    if probe["error"]:
+        return [f"{where}: the function {error_text(probe['error'])}; with float32 as the default it ran"]
+    for name, got, want in zip(ctx.spec.outputs, probe["types"], ctx.ref_runs[i]["types"]):
+        if got.get("tensor") and got.get("dtype") != want["dtype"]:
+            return [f"{where}: '{name}' came back {got.get('dtype')} for {want['dtype']} inputs. A tensor made without "
+                    "dtype= (torch.tensor, torch.zeros, torch.arange, torch.ones) takes the default dtype: make it "
+                    "with dtype=x.dtype, or as a Python number"]
+    return []
 
 
 def check_masked_grad_zero(ctx: Context) -> CheckResult:
@@ -236,6 +264,12 @@ def check_inputs_unchanged(ctx: Context) -> CheckResult:
                 return fail("inputs_unchanged", f"case {case.describe()}: '{name}' was modified in place by the call. "
                             "Work on new tensors (x = x * m, not x *= m; no .masked_fill_, .clamp_ or .copy_ on "
                             "inputs; torch.as_tensor(t) returns t itself)." + named(mistake), mistake)
+        grad_set = [n for n in (run.get("grad_set") or []) if n in given]
+        if grad_set:  # a backward run inside the function: the caller's next backward adds to it
+            return fail("inputs_unchanged", f"case {case.describe()}: the call set '{grad_set[0]}'.grad, the caller's "
+                        "tensor: it ran a backward pass itself (loss.backward() inside, e.g. to log a gradient norm), "
+                        "so the trainer's own backward accumulates the gradient twice. Return the loss; leave "
+                        "backward to the caller (torch.autograd.grad does not touch .grad).")
         flags = run.get("flags_changed") or []
         changed = [n for n in given if n in flags] if isinstance(flags, list) else list(given)
         if changed:  # the caller's tensor lost (or gained) requires_grad: its next backward breaks
@@ -257,8 +291,8 @@ def check_inputs_unchanged(ctx: Context) -> CheckResult:
     if isinstance(state, dict) and type(state.get("case")) is int and 0 <= state["case"] < len(ctx.cases):
         return fail("inputs_unchanged", f"case {ctx.cases[state['case']].describe()}: the call "
                     f"{str(state.get('what'))[:200]}. The caller's state must stay as it was: use `with "
-                    "torch.no_grad():` or `torch.enable_grad()` blocks, which restore it, not torch.set_grad_enabled "
-                    "or torch.set_default_dtype.")
+                    "torch.no_grad():` or `torch.enable_grad()` blocks, which restore it, not torch.set_grad_enabled, "
+                    "torch.set_default_dtype or torch.manual_seed.")
     return CheckResult("inputs_unchanged", "pass", f"all {checked} tensors passed (inputs and options) unchanged")
 
 

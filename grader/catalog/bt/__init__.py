@@ -15,15 +15,18 @@ Two things to write.
 
 1. class BTModel(nn.Module)
    - BTModel(n_items) holds one learnable reward per item: an nn.Parameter named
-     `reward`, of shape [n_items] (so model.parameters() hands it to an
-     optimiser).
+     `reward`, of shape [n_items], float32 in a new model (so model.parameters()
+     hands it to an optimiser). It is the model's only parameter.
    - forward(chosen_ids, rejected_ids), both int64 [B], returns
      P(chosen ≻ rejected) = σ(r_chosen - r_rejected), shape [B], in the reward
      parameter's dtype (float32, or float64 after model.double()),
      differentiable with respect to `reward`. It is a probability:
      forward(i, j) + forward(j, i) = 1. It reads the rewards at every call: after
      an optimiser step changes them in place, forward gives the new ones'
-     probabilities.
+     probabilities. It gives the same values under torch.no_grad() and after
+     model.eval(), and leaves the id tensors it is given unchanged.
+   - The parameter names above are binding: a caller may write
+     BTModel(n_items=n) and model(chosen_ids=c, rejected_ids=r).
 
 2. bt_loss(reward_chosen, reward_rejected, label=1.0) -> loss
    - reward_chosen, reward_rejected: [B] float32 or float64. label: a float, or
@@ -41,7 +44,7 @@ Conventions, and why:
   probability is -inf once σ(d) rounds to 0. A reward model over-fits to exactly
   such gaps.
 - The ranges the grader checks: bt_loss for reward gaps up to 1000 (float32 and
-  float64, values and gradients), B = 1 to 33, ties (a gap of exactly 0), labels
+  float64, values and gradients), B = 1 to 257, ties (a gap of exactly 0), labels
   as a float or a [B] tensor (which must not be modified), and non-contiguous or
   expanded tensors; BTModel for B = 1 to 33, float32 and float64, and rewards up
   to ±900, where forward and its gradient must stay finite.
@@ -84,7 +87,7 @@ forward(i, j) + forward(j, i) = 1 for every pair.""",
         Check("signature", "bt_loss exists and takes (reward_chosen, reward_rejected, label=1.0), in order"),
         Check("output_types", "bt_loss returns one 0-dim tensor in the rewards' dtype"),
         Check("values", "bt_loss matches the reference on seeded rewards: float and [B] labels (hard and soft), "
-                        "B=1 to 33, float32 and float64"),
+                        "B=1 to 257, float32 and float64"),
         Check("stability", "bt_loss stays finite and right for reward gaps up to 1000, correctly and badly ordered"),
         Check("gradients", "bt_loss's gradients match the reference's, including ±1/B for badly mis-ordered pairs"),
         Check("gradcheck", "a hand-written backward passes torch.autograd.gradcheck in float64 "
@@ -92,10 +95,13 @@ forward(i, j) + forward(j, i) = 1 for every pair.""",
         Check("keeps_graph", "bt_loss's result is still connected to the rewards' graph"),
         Check("inputs_unchanged", "bt_loss does not modify its input tensors, a [B] label included"),
         Check("row_independence", "bt_loss of a batch is the mean of bt_loss of its rows, labels sliced with them"),
-        Check("reward_parameter", "BTModel(n_items).reward is a registered nn.Parameter of shape [n_items]"),
-        Check("forward_values", "forward returns [B] σ(r_c - r_r) in the reward's dtype for rewards the grader sets "
-                                "(B=1 to 33, float32 and float64, rewards up to ±900, probabilities near 0 within "
-                                "2.5e-7), and again after the rewards change in place"),
+        Check("reward_parameter", "BTModel(n_items) (that parameter name) holds one registered nn.Parameter, "
+                                  "reward, float32 of shape [n_items]"),
+        Check("forward_values", "forward(chosen_ids, rejected_ids) (those names) returns [B] σ(r_c - r_r) in the "
+                                "reward's dtype for rewards the grader sets (B=1 to 33, float32 and float64, rewards "
+                                "up to ±900, probabilities near 0 within 2.5e-7), the same under torch.no_grad() and "
+                                "after model.eval(), and again after the rewards change in place; it leaves its id "
+                                "tensors unchanged"),
         Check("forward_complement", "forward(i, j) + forward(j, i) = 1 for every pair"),
         Check("reward_gradient", "the gradient of forward's output reaches `reward`: σ'(r_c - r_r) at the chosen ids, "
                                  "minus that at the rejected ids, finite for rewards up to ±900"),

@@ -8,11 +8,15 @@ import torch
 
 from grader.catalog.toy import finite
 from grader.checks.details import details as behaviour_details, series
+from grader.checks.schema import ERROR, ListOf, OneOf
 from grader.core.tolerances import BT_COMPLEMENT_ATOL, BT_FORWARD_ATOL, BT_GAP_GROWTH
 from grader.core.compare import fmt_num
 from grader.core.results import CheckResult
 
 CLASS = "BTModel"
+# What BTBehaviour.run reports (inside {"data": ...}), or the error it raised.
+BEHAVIOUR_REPORT = OneOf(({"error": ERROR}, {"data": OneOf(({"no_parameters": bool},
+                                                            {"rewards": ListOf(ListOf(float)), "p": ListOf(float)}))}))
 
 
 class BTBehaviour:
@@ -40,17 +44,28 @@ class BTBehaviour:
                     if g is not None:
                         p -= self.lr * g
             rewards.append([float(x) for x in model.reward.detach().reshape(-1)])
-        ii = torch.tensor([i for i in range(self.n_items) for j in range(self.n_items) if i != j])
-        jj = torch.tensor([j for i in range(self.n_items) for j in range(self.n_items) if i != j])
+        ii, jj = (torch.tensor(ids) for ids in zip(*self.all_pairs()))
         with torch.no_grad():
             p = model(ii, jj)
-        return {"rewards": rewards, "i": ii.tolist(), "j": jj.tolist(), "p": [float(x) for x in p.reshape(-1)]}
+        return {"rewards": rewards, "p": [float(x) for x in p.reshape(-1)]}
+
+    def all_pairs(self) -> list[tuple[int, int]]:
+        """Every ordered pair of two different items: what forward is called on after training. The
+        judge reads them from here, never from the child (whose forward may have changed its ids)."""
+        return [(i, j) for i in range(self.n_items) for j in range(self.n_items) if i != j]
 
     def judge(self, data: dict[str, Any]) -> CheckResult:
         if data.get("no_parameters"):
             return CheckResult("behaviour", "fail", f"{CLASS}({self.n_items}).parameters() is empty: gradient "
                                "descent has nothing to update (see reward_parameter).")
-        rewards = data["rewards"]
+        rewards, pairs = data["rewards"], self.all_pairs()
+        if len(rewards) != self.epochs or any(len(r) != self.n_items for r in rewards):
+            return CheckResult("behaviour", "fail", f"{CLASS}({self.n_items}).reward does not hold one reward per "
+                               "item through training (see reward_parameter).")
+        if len(data["p"]) != len(pairs):
+            return CheckResult("behaviour", "fail", f"forward on the {len(pairs)} pairs of {self.n_items} trained "
+                               f"items returned {len(data['p'])} probabilities, expected one per pair "
+                               "(see forward_values).")
         flat = [x for r in rewards for x in r]
         if not finite(flat) or not finite(data["p"]):
             return CheckResult("behaviour", "fail", "training produced NaN or inf rewards or probabilities.")
@@ -67,7 +82,7 @@ class BTBehaviour:
         if not all(b - a > BT_GAP_GROWTH for a, b in zip(at, at[1:])):
             problems.append("the gap r0 - r3 should keep growing on separable data, got "
                             + " / ".join(f"{g:.3f}" for g in at))
-        p = dict(zip(zip(data["i"], data["j"]), data["p"]))
+        p = dict(zip(pairs, data["p"]))
         worst_sum = max(abs(p[(i, j)] + p[(j, i)] - 1) for (i, j) in p)
         worst_val = max(abs(v - 1 / (1 + math.exp(-(r[i] - r[j])))) for (i, j), v in p.items())
         details["judged"].update(forward_complement_worst=worst_sum, forward_value_worst=worst_val)

@@ -11,6 +11,7 @@ rewards the child reports. The checks have the signature of every other check
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import torch
@@ -19,11 +20,14 @@ from grader.core.compare import compare
 from grader.core.results import CheckResult
 from grader.checks.cases import Case, generator
 from grader.checks.context import Context, error_text, errored, fail, mistake_at, named
+from grader.checks import schema as _schema
 from grader.checks.diagnose import diagnose, finding
-from grader.checks.probe import describe_error, describe_type
+from grader.checks.probe import describe_error, describe_type, signature_of
+from grader.checks.schema import ANY, ERROR, TYPE, ListOf, Maybe, OneOf, Opt
+from grader.checks.spec import Param
 from grader.core.frames import frames_of
 from grader.core.tolerances import BT_PROBABILITY_ATOL, tolerance
-from grader.checks.structure import squeezed
+from grader.checks.structure import check_signature, squeezed
 
 CLASS = "BTModel"
 REWARD_RANGE = 900.0  # the contract's range of rewards: forward must be right (and differentiable) up to ±900
@@ -36,7 +40,8 @@ def model_case(seed: int, salt: int, name: str, n: int, b: int, spread: str,
     the step it then adds to them in place (option `step`, as an optimiser does between two calls).
 
     spread: 'normal' (N(0, 2)) or 'hundreds' (±100 to ±900, both ends reached: past exp's
-    overflow in float32 and float64). dtype: the model's (float64: the grader calls .double()).
+    overflow in float32 and float64; two of them 104 and 100, compared). dtype: the model's
+    (float64: the grader calls .double()).
     """
     g = generator(seed, salt)
     chosen = torch.randint(0, n, (b,), generator=g)
@@ -46,7 +51,11 @@ def model_case(seed: int, salt: int, name: str, n: int, b: int, spread: str,
         sign = torch.where(torch.arange(n) % 2 == 0, -1.0, 1.0).to(torch.float64)
         reward = sign * (100 + (REWARD_RANGE - 100) * torch.rand(n, generator=g, dtype=torch.float64))
         reward[0], reward[1] = -REWARD_RANGE, REWARD_RANGE  # the range's ends, a gap of 1800 between them
+        # Two rewards past float32's exp overflow with a gap of 4 between them: σ(4), not inf / inf.
+        reward[2], reward[3] = 104.0, 100.0
         chosen[-1], rejected[-1] = 0, 1
+        if b > 3:
+            chosen[1], rejected[1] = 2, 3
         if b > 2:
             chosen[-2], rejected[-2] = 1, 0
     else:
@@ -106,12 +115,20 @@ MODEL = ModelPart()
 
 
 # ---------------------------------------------------------------- child side
+# forward called as a caller evaluates a model: the values must be the same in each.
+MODES = (("under torch.no_grad()", True, False), ("after model.eval()", False, True),
+         ("after model.eval(), under torch.no_grad()", False, False))  # (where, train mode, grad enabled)
+
+
 def probe_model(cls: Any, cases: list[Case]) -> dict[str, Any]:
-    """Build BTModel for each case, set its rewards, call forward both ways and differentiate.
-    Each run also carries the generic `error` and `outputs` ([p]) that the diagnosis reads."""
+    """Build BTModel for each case, set its rewards, call forward both ways, differentiate, call it
+    again under no_grad and in eval mode, then after an in-place step. Each run also carries the
+    generic `error` and `outputs` ([p]) that the diagnosis reads. The id tensors forward receives
+    are fresh copies, compared with the case's after every call (`ids_changed`)."""
     runs = []
+    signatures: dict[str, Any] = {"init": signature_of(cls), "forward": None}
     for case in cases:
-        run: dict[str, Any] = {"error": None, "outputs": [None]}
+        run: dict[str, Any] = {"error": None, "outputs": [None], "ids_changed": []}
         runs.append(run)
         n = int(case.options["n_items"])
         dtype = case.inputs["reward"].dtype
@@ -124,6 +141,8 @@ def probe_model(cls: Any, cases: list[Case]) -> dict[str, Any]:
         except Exception as exc:
             run["error"] = run["build_error"] = describe_error(exc)
             continue
+        if signatures["forward"] is None:
+            signatures["forward"] = signature_of(getattr(model, "forward", None))
         reward = getattr(model, "reward", None)
         params = list(model.named_parameters())
         run["parameters"] = [[name, list(p.shape)] for name, p in params]
@@ -137,14 +156,22 @@ def probe_model(cls: Any, cases: list[Case]) -> dict[str, Any]:
         except Exception as exc:
             run["error"] = run["set_error"] = describe_error(exc)
             continue
-        c, j = case.inputs["chosen_ids"].clone(), case.inputs["rejected_ids"].clone()
+
+        def forward(reverse: bool = False) -> Any:
+            """forward on fresh copies of the case's ids; the ones it changed are noted."""
+            c, j = case.inputs["chosen_ids"].clone(), case.inputs["rejected_ids"].clone()
+            out = model(j, c) if reverse else model(c, j)
+            changed = [name for name, given in (("chosen_ids", c), ("rejected_ids", j))
+                       if not torch.equal(given, case.inputs[name])]
+            run["ids_changed"] = sorted(set(run["ids_changed"]) | set(changed))
+            return out
+
         try:
-            p = model(c, j)
+            p = forward()
             run["forward_type"] = describe_type(p)
-            run["p"] = p.detach().to("cpu").clone() if isinstance(p, torch.Tensor) else None
+            run["p"] = _plain(p)
             run["outputs"] = [run["p"]]
-            p_rev = model(j.clone(), c.clone())
-            run["p_rev"] = p_rev.detach().to("cpu").clone() if isinstance(p_rev, torch.Tensor) else None
+            run["p_rev"] = _plain(forward(reverse=True))
         except Exception as exc:
             run["error"] = run["forward_error"] = describe_error(exc)
             continue
@@ -154,16 +181,35 @@ def probe_model(cls: Any, cases: list[Case]) -> dict[str, Any]:
             run["grad"] = grad.detach().to("cpu").clone() if grad is not None else None
         except Exception as exc:
             run["grad_error"] = describe_error(exc)
+        run["modes"] = [_forward_in_mode(model, forward, train, grad) for _, train, grad in MODES]
         try:  # an optimiser step changes the rewards in place; forward must read the new ones
             with torch.no_grad():
                 reward.add_(case.options["step"].to(reward.device, reward.dtype))
-            p_after = model(c.clone(), j.clone())
+            p_after = forward()
             run["reward_after"] = reward.detach().to("cpu").clone()
             run["after_type"] = describe_type(p_after)
-            run["p_after"] = p_after.detach().to("cpu").clone() if isinstance(p_after, torch.Tensor) else None
+            run["p_after"] = _plain(p_after)
         except Exception as exc:
             run["after_error"] = describe_error(exc)
-    return {"runs": runs}
+    return {"runs": runs, "signatures": signatures}
+
+
+def _plain(p: Any) -> torch.Tensor | None:
+    return p.detach().to("cpu").clone() if isinstance(p, torch.Tensor) else None
+
+
+def _forward_in_mode(model: Any, forward: Callable[[], Any], train: bool, grad: bool) -> dict[str, Any]:
+    """forward with the module's train flag and torch's grad mode set as a caller evaluating it
+    sets them; the model is put back in train mode after."""
+    try:
+        model.train(train)
+        with torch.set_grad_enabled(grad):
+            p = forward()
+        return {"type": describe_type(p), "p": _plain(p)}
+    except Exception as exc:
+        return {"error": describe_error(exc)}
+    finally:
+        model.train(True)
 
 
 def malformed(cases: list[Case], model: dict[str, Any]) -> str:
@@ -172,7 +218,16 @@ def malformed(cases: list[Case], model: dict[str, Any]) -> str:
     runs = model.get("runs")
     if not isinstance(runs, list) or len(runs) != len(cases) or not all(isinstance(r, dict) for r in runs):
         return f"{len(runs) if isinstance(runs, list) else 'no'} {CLASS} runs reported for {len(cases)} cases"
-    return ""
+    if any(r.get("error") is None and len(r.get("modes") or ()) != len(MODES) for r in runs):
+        return f"a {CLASS} run that raised nothing reports no forward {MODES[0][0]} or in eval mode"
+    return _schema.problem(model, MODEL_REPORT, f"the {CLASS} report")
+
+
+_SIGNATURE = Opt(ListOf({"name": str, "kind": str, "has_default": bool, "default": ANY}))
+_MODE = OneOf(({"error": ERROR}, {"type": TYPE, "p": Opt(torch.Tensor)}))
+# The fields that the checks below read without looking (the others they test before reading).
+MODEL_REPORT = {"signatures": {"init": _SIGNATURE, "forward": _SIGNATURE},
+                "runs": ListOf({"ids_changed": ListOf(str), Maybe("modes"): ListOf(_MODE)})}
 
 
 # ---------------------------------------------------------------- grader side: checks
@@ -210,7 +265,26 @@ def _setup_problem(name: str, run: dict[str, Any], case: Case) -> CheckResult | 
     return None
 
 
+# The contract's names, binding: callers write BTModel(n_items=n) and model(chosen_ids=c, rejected_ids=r).
+INIT_PARAMS, FORWARD_PARAMS = ("n_items",), ("chosen_ids", "rejected_ids")
+
+
+def _signature_problem(ctx: Context, check: str, which: str, function: str, params: tuple[str, ...]) -> CheckResult | None:
+    """A failure when `which` ('init' or 'forward') is not declared as `function(params)`, judged
+    by the shared signature check (a signature that cannot be inspected is let through, as there)."""
+    stand_in = SimpleNamespace(spec=SimpleNamespace(function=function, params=tuple(Param(p) for p in params)),
+                               cand={"signature": ctx.cand["signatures"][which]})
+    result = check_signature(stand_in)
+    if result.status != "fail":
+        return None
+    return fail(check, f"{result.message[:-1]}. The contract's parameter names are binding: callers pass them "
+                f"by name ({function}({', '.join(f'{p}=...' for p in params)})).")
+
+
 def check_reward_parameter(ctx: Context) -> CheckResult:
+    wrong = _signature_problem(ctx, "reward_parameter", "init", CLASS, INIT_PARAMS)
+    if wrong:
+        return wrong
     checked = []
     for run, case in zip(ctx.runs, ctx.cases):
         n = case.options["n_items"]
@@ -228,36 +302,87 @@ def check_reward_parameter(ctx: Context) -> CheckResult:
         if t["shape"] != [n]:
             return fail("reward_parameter", f"{CLASS}({n}).reward has shape {t['shape']}, "
                         f"expected [n_items] = [{n}]: one reward per item.")
+        if [name for name, _ in run["parameters"]] != ["reward"]:
+            return fail("reward_parameter", f"{CLASS}({n}).parameters() lists {listed}; the contract's model has "
+                        "one parameter, `reward`. Another learnable tensor (a temperature, a bias) is trained by "
+                        "any loss built on forward, and then forward is no longer σ(r_c - r_r).")
+        if case.inputs["reward"].dtype == torch.float32 and t["dtype"] != "float32":
+            return fail("reward_parameter", f"{CLASS}({n}).reward is {t['dtype']} in a new model; it starts "
+                        "float32, as every nn.Module's parameters do (a caller who wants float64 calls "
+                        "model.double()), so that forward's probabilities mix with the rest of a float32 model.")
         checked.append(n)
-    return CheckResult("reward_parameter", "pass", f"{CLASS}(n).reward is an nn.Parameter of shape [n] "
-                       f"(n = {', '.join(map(str, checked))})")
+    return CheckResult("reward_parameter", "pass", f"{CLASS}(n_items) holds one nn.Parameter, reward, float32 "
+                       f"of shape [n_items] (n_items = {', '.join(map(str, checked))})")
 
 
 def check_forward_values(ctx: Context) -> CheckResult:
+    wrong = _signature_problem(ctx, "forward_values", "forward", f"{CLASS}.forward", FORWARD_PARAMS)
+    if wrong:
+        return wrong
     for run, case in zip(ctx.runs, ctx.cases):
         problem = _setup_problem("forward_values", run, case)
         if problem:
             return problem
         where = f"case {case.describe()}"
-        wrong = _forward_type_problem(ctx, where, case, run["forward_type"], run["p"], run["reward"])
+        wrong = _forward_problem(ctx, where, case, run["forward_type"], run["p"], run["reward"], _expected_p(run, case),
+                                 diagnosed=True)
         if wrong:
             return wrong
-        want = _expected_p(run, case)
-        cmp = compare(run["p"], want.to(run["p"].dtype))
-        if not cmp.ok:
-            mistake = diagnose(ctx, "forward_values", list(range(len(ctx.cases))))
-            return fail("forward_values", f"{where}: " + cmp.explain("forward(chosen_ids, rejected_ids)")
-                        + ", against σ(r_c - r_r) from the rewards your model holds." + named(mistake), mistake)
-        near_zero = _probability_problem(run["p"], want)
-        if near_zero:
-            return fail("forward_values", f"{where}: {near_zero}.")
+    for run, case in zip(ctx.runs, ctx.cases):  # the same models, as a caller evaluates them
+        wrong = _ids_problem(run, case) or _modes_problem(ctx, run, case)
+        if wrong:
+            return wrong
     for run, case in zip(ctx.runs, ctx.cases):  # the same models called again after an optimiser-like step
         after = _after_step_problem(ctx, run, case)
         if after:
             return after
     return CheckResult("forward_values", "pass", f"forward matches σ(r_c - r_r) in the reward's dtype on "
-                       f"{len(ctx.cases)} cases, B=1, float64 and rewards up to ±{REWARD_RANGE:g} included, and "
-                       "again after the rewards change in place")
+                       f"{len(ctx.cases)} cases, B=1, float64 and rewards up to ±{REWARD_RANGE:g} included, "
+                       f"{', '.join(where for where, _, _ in MODES)}, and again after the rewards change in place; "
+                       "it leaves its id tensors as they were")
+
+
+def _forward_problem(ctx: Context, where: str, case: Case, t: dict[str, Any], p: torch.Tensor | None,
+                     reward: torch.Tensor, want: torch.Tensor, diagnosed: bool = False,
+                     advice: str = "") -> CheckResult | None:
+    """A failure when forward's result is not [B] σ(r_c - r_r) (`want`, float64) in the reward's dtype.
+    `diagnosed`: name the catalogued mistake it matches; `advice`: what to do instead, when it is off."""
+    wrong = _forward_type_problem(ctx, where, case, t, p, reward)
+    if wrong:
+        return wrong
+    cmp = compare(p, want.to(p.dtype))
+    if not cmp.ok:
+        mistake = diagnose(ctx, "forward_values", list(range(len(ctx.cases)))) if diagnosed else None
+        return fail("forward_values", f"{where}: " + cmp.explain("forward(chosen_ids, rejected_ids)")
+                    + ", against σ(r_c - r_r) from the rewards your model holds." + advice + named(mistake), mistake)
+    near_zero = _probability_problem(p, want)
+    return fail("forward_values", f"{where}: {near_zero}.") if near_zero else None
+
+
+def _ids_problem(run: dict[str, Any], case: Case) -> CheckResult | None:
+    """A failure when forward modified the id tensors it was given."""
+    if not run["ids_changed"]:
+        return None
+    names = " and ".join(f"'{n}'" for n in run["ids_changed"][:2])
+    return fail("forward_values", f"case {case.describe()}: forward modified {names} in place: the caller's id "
+                "tensors came back changed. A caller uses them again (the labels that go with each pair, the "
+                "reversed call forward(rejected_ids, chosen_ids), logging): work on new tensors (torch.where, "
+                "torch.minimum, ...), never .copy_, .masked_fill_ or index assignment on an input.")
+
+
+def _modes_problem(ctx: Context, run: dict[str, Any], case: Case) -> CheckResult | None:
+    """A failure when forward, under torch.no_grad() or after model.eval(), is not σ(r_c - r_r)."""
+    for (how, _, _), mode in zip(MODES, run.get("modes") or ()):
+        where = f"case {case.describe()}, {how}"
+        if "error" in mode:
+            return errored("forward_values", f"{where}: forward {error_text(mode['error'])}", mode["error"])
+        wrong = _forward_problem(ctx, where, case, mode["type"], mode["p"], run["reward"], _expected_p(run, case),
+                                 advice=" Evaluation (metrics, calibration, serving) calls forward under "
+                                 "torch.no_grad() and after model.eval(): forward is the same σ(r_c - r_r) "
+                                 "there, with no branch on torch.is_grad_enabled() or self.training.")
+        if wrong:
+            return wrong
+    return None
 
 
 def _forward_type_problem(ctx: Context, where: str, case: Case, t: dict[str, Any], p: torch.Tensor | None,
@@ -286,16 +411,10 @@ def _after_step_problem(ctx: Context, run: dict[str, Any], case: Case) -> CheckR
              "torch.no_grad(), as an optimiser step does) and called forward again")
     if "after_error" in run:
         return errored("forward_values", f"{where}: it {error_text(run['after_error'])}", run["after_error"])
-    wrong = _forward_type_problem(ctx, where, case, run["after_type"], run["p_after"], run["reward_after"])
-    if wrong:
-        return wrong
-    cmp = compare(run["p_after"], _expected_p(run, case, "reward_after").to(run["p_after"].dtype))
-    if not cmp.ok:
-        return fail("forward_values", f"{where}: " + cmp.explain("forward(chosen_ids, rejected_ids)") +
-                    ", against σ(r_c - r_r) from the rewards your model now holds. forward must read self.reward "
-                    "at every call: probabilities computed once and kept (a table, a cache) go stale at the "
-                    "first optimiser step.")
-    return None
+    return _forward_problem(ctx, where, case, run["after_type"], run["p_after"], run["reward_after"],
+                            _expected_p(run, case, "reward_after"),
+                            advice=" forward must read self.reward at every call: probabilities computed once and "
+                            "kept (a table, a cache) go stale at the first optimiser step.")
 
 
 def check_forward_complement(ctx: Context) -> CheckResult:

@@ -13,13 +13,14 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from grader.catalog.bt.behaviour import BTBehaviour
+from grader.catalog.bt.behaviour import BEHAVIOUR_REPORT, BTBehaviour
 from grader.catalog.bt.model import (CLASS, FORWARD_MODELS, MODEL, MODEL_CHECKS, is_model_case, malformed,  # noqa: F401
                                      model_cases, probe_model)
 from grader.core.kata import Kata
 from grader.core.results import CheckResult
 from grader.checks.cases import Case, generator, with_layout
 from grader.catalog.pairs import LOGISTIC_BAND
+from grader.checks import schema as _schema
 from grader.checks.context import Context, error_text, errored, one_thread
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, sign_knob
 from grader.checks.function import FunctionSpec, Param
@@ -98,6 +99,11 @@ def loss_cases(seed: int) -> list[Case]:
         loss_case(seed, 12, "gaps up to 1000, float64, [B] labels", 5, torch.float64, "binary", extreme=True),
         _in_logistic_band(loss_case(seed, 13, "gaps from 5.5 to 12 in size", 8, torch.float64, "soft")),
         loss_case(seed, 14, "B = 33", 33, torch.float32, "soft"),  # past micro-batches of 32 pairs
+        # past micro-batches of up to 256 pairs (and float16 counts), cheap in float32
+        loss_case(seed, 15, "B = 257", 257, torch.float32, "soft"),
+        # basic's B and dtype with another float label: a label filled once per (shape, dtype) and kept
+        # gives this case basic's label (or basic this one's)
+        loss_case(seed, 16, "float label 0.3, basic's B and dtype", 6, torch.float32, 0.3),
     ]
 
 
@@ -237,7 +243,8 @@ class BTSpec:
         loss, model = result.get("loss"), result.get("model")
         if not isinstance(loss, dict) or not isinstance(model, dict):
             return "no bt_loss or BTModel report"
-        return ("" if "fatal" in loss else self.loss.malformed(loss_cases_, loss)) or malformed(model_cases_, model)
+        return ("" if "fatal" in loss else self.loss.malformed(loss_cases_, loss)) or malformed(model_cases_, model) \
+            or (_schema.problem(result["behaviour"], BEHAVIOUR_REPORT, "the behaviour run") if "behaviour" in result else "")
 
     def judge(self, reference: Any, cases: list[Case], cand: dict[str, Any], kata: Kata,
               expected: list[dict[str, Any]] | None = None) -> list[CheckResult]:
