@@ -503,3 +503,23 @@ def kl_penalty(logps, ref_logps, kind="k3"):
                     "gradients")
     assert changed.status == "fail"
     assert "the backward changed the gradient it received (grad_output) in place" in changed.message
+
+
+def test_results_kept_by_address_for_long_inputs_only_fail_values(grade_one):
+    """The decoy before the real call reaches the long cases too (up to DECOY_MAX_ELEMENTS), where
+    a cache "worth it for long padded batches" would live."""
+    src = "_SEEN = {}\n" + dpo_with("def dpo_loss(", "def _dpo_loss(") + """
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
+             chosen_mask, rejected_mask, beta=0.1):
+    args = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, chosen_mask,
+            rejected_mask)
+    if chosen_mask.numel() < 512:
+        return _dpo_loss(*args, beta)
+    key = tuple(a.data_ptr() for a in args) + (beta,)
+    if key not in _SEEN:
+        _SEEN[key] = _dpo_loss(*args, beta)
+    return _SEEN[key]
+"""
+    c = check(grade_one("dpo", src), "values")
+    assert c.status == "fail", c.message

@@ -25,7 +25,8 @@ from grader.core.tolerances import GRADCHECK, GRADCHECK_FLOAT32
 
 
 LOSS_UPSTREAM = 2.0 ** 16  # the gradient a loss's backward receives (fp16 loss scaling's): see run_case
-DECOY_MAX_ELEMENTS = 2048  # the largest input a decoy call is made with: see _decoy
+DECOY_MAX_ELEMENTS = 1024  # the largest input a decoy call is made with before the real call: see _decoy
+DECOY_AFTER_MAX_ELEMENTS = 256  # and after it
 
 
 def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: str) -> dict[str, Any]:
@@ -110,11 +111,11 @@ def probe_no_grad(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any]:
     again), and the first call that changed torch's global state for its caller (grad mode,
     default dtype, the random generator).
 
-    Each small case is also called once with a decoy: the same input tensors holding other
-    values (`_decoy_values`), then refilled with the case's own in place. Before the real call
-    on even cases: code that keeps results keyed by the tensors' identity (id(), data_ptr())
-    gives the decoy's back. After it on odd cases: an output kept in a buffer per shape is
-    overwritten by the decoy's."""
+    Each case up to DECOY_MAX_ELEMENTS is also called with a decoy: the same input tensors
+    holding other values (`_decoy_values`), then refilled with the case's own in place. Before
+    the real call: code that keeps results keyed by the tensors' identity (id(), data_ptr())
+    gives the decoy's back. After it, on cases up to DECOY_AFTER_MAX_ELEMENTS (each case has
+    shapes of its own): an output kept in a buffer per shape is overwritten by the decoy's."""
     runs: list[dict[str, Any]] = []
     kept: list[tuple[int, list[Any], list[Any]]] = []  # case, outputs as returned, copies made at once
     changed_at: dict[str, Any] = {"inputs_changed": []}
@@ -126,14 +127,13 @@ def probe_no_grad(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any]:
                    for k, v in case.options.items()}
         recording = i % 2 == 1
 
-        def decoy() -> None:
-            _decoy(fn, case, inputs, options)
+        def decoy(largest: int = DECOY_MAX_ELEMENTS) -> None:
+            _decoy(fn, case, inputs, options, largest)
 
         def real() -> list[Any]:
             return as_outputs(spec, call(fn, case, inputs, options, spec.params if recording else None))
 
-        if not recording:
-            state = state or _state_kept(i, decoy, True)[0]
+        state = state or _state_kept(i, decoy, True)[0]
         run: dict[str, Any] = {"error": None, "outputs": [], "types": [], "recording": recording}
         found, outs, error = _state_kept(i, real, recording)
         state = state or found
@@ -143,8 +143,7 @@ def probe_no_grad(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any]:
             run["types"] = [describe_type(o) for o in outs]
             run["outputs"] = [o.detach().to("cpu").clone() if isinstance(o, torch.Tensor) else None for o in outs]
             kept.append((i, outs, run["outputs"]))
-        if recording:
-            state = state or _state_kept(i, decoy, True)[0]
+        state = state or _state_kept(i, lambda: decoy(DECOY_AFTER_MAX_ELEMENTS), True)[0]
         runs.append(run)
         given = {**case.inputs, **{k: v for k, v in case.options.items() if isinstance(v, torch.Tensor)}}
         now = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
@@ -211,16 +210,17 @@ def probe_trained(spec: Any, fn: Callable, cases: list[Case]) -> list[dict[str, 
     return runs
 
 
-def _decoy(fn: Callable, case: Case, inputs: dict[str, Any], options: dict[str, Any]) -> None:
+def _decoy(fn: Callable, case: Case, inputs: dict[str, Any], options: dict[str, Any],
+           largest: int = DECOY_MAX_ELEMENTS) -> None:
     """Call `fn` on `inputs` and `options` holding other values (`_decoy_values`), then put the
     case's values back into the same tensors. Layouts that cannot be written (an expanded
-    mask), a batch of one row and large cases (a cache is caught on the small ones; a decoy
-    there would double the time of the longest rows) get no decoy. Made as the caller makes
+    mask), a batch of one row and cases with an input past `largest` elements (a decoy there
+    would double the time of the longest rows) get no decoy. Made as the caller makes
     it (with gradient recording on or off); its result and errors are not judged."""
     batch = next(iter(case.inputs.values())).shape[0] if case.inputs else 0
     tensors = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
     if batch < 2 or any(t.dim() == 0 or 0 in t.stride() or t.shape[0] < 2 for t in tensors.values()) \
-            or max(t.numel() for t in tensors.values()) > DECOY_MAX_ELEMENTS:
+            or max(t.numel() for t in tensors.values()) > largest:
         return
     true = {k: t.clone() for k, t in tensors.items()}
     with torch.no_grad():
