@@ -150,12 +150,24 @@ def test_every_mistake_model_of_each_function_shows_on_every_seed():
         assert mistake_model_problems(part, reference, kata.mistakes, range(25)) == [], part.function
 
 
+def test_batches_past_a_micro_batch_of_256_rows_in_both_functions():
+    """Both functions meet B = G = 257 and B = 2049 (more rows than float16 counts exactly) at
+    every seed, "batch" among them: a batch split into micro-batches of 256 shows."""
+    spec = importlib.import_module("grader.catalog.advantages.spec")
+    for seed in range(3):
+        for cases in (spec.group_cases(seed), spec.rloo_cases(seed)):
+            sizes = {(c.inputs["rewards"].shape[0], c.options["group_size"]) for c in cases}
+            assert {(257, 257), (2049, 3)} <= sizes
+        assert any(c.inputs["rewards"].shape[0] == 2049 and c.options.get("scale") == "batch"
+                   for c in spec.group_cases(seed))
+
+
 def test_reference_passes_every_check(grade_one):
     r = grade_one("advantages", solution_source("advantages"), seed=5)
     assert r.status == "pass", [(c.name, c.message) for c in r.failed_checks]
     values = check(r, "values").message
-    assert values.startswith("group_advantages: all outputs match the reference on 15 cases")
-    assert "| rloo_advantages: all outputs match the reference on 8 cases" in values
+    assert values.startswith("group_advantages: all outputs match the reference on 17 cases")
+    assert "| rloo_advantages: all outputs match the reference on 10 cases" in values
     assert check(r, "bad_input").status == "pass"
 
 

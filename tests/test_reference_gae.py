@@ -1,6 +1,6 @@
 """The reference GAE against values derived without it: a hand-computed row, the closed forms
 at λ = 0, at λ = γ = 1 and for a single terminal reward, padding that holds garbage, rows of
-300 and 512 tokens, γ and λ as ints, and what the grader's behaviour check makes of right and
+512 tokens, γ and λ as ints, and what the grader's behaviour check makes of right and
 wrong implementations."""
 from __future__ import annotations
 
@@ -153,15 +153,45 @@ def test_gamma_and_lambda_as_ints_are_their_floats(gamma, lam):
     assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
 
 
-def test_rows_of_300_tokens_at_gamma_lambda_one_are_reward_to_go_minus_v():
+def test_rows_of_512_tokens_at_gamma_lambda_one_are_reward_to_go_minus_v():
     """At γ = λ = 1 nothing discounts the tail: A_t = Σ_{k>=t} r_k - V_t over the whole row, exact
     in float32 on inputs on a grid of 2^-8 (every partial sum is representable)."""
-    r, v, m = _random(lengths=(300, 270), t=300, dtype=torch.float32, seed=11)
+    r, v, m = _random(lengths=(512, 470), t=512, dtype=torch.float32, seed=11)
     r, v = (r * 256).round() / 256, (v * 256).round() / 256
     adv, _ = gae(r, v, m, gamma=1.0, lam=1.0)
     rm = r.double() * m
     want = (rm.flip(1).cumsum(1).flip(1) - v.double()) * m
     assert torch.equal(adv.double(), want)
+
+
+def _battery(seeds=range(3)):
+    return [case for seed in seeds for case in importlib.import_module("grader.catalog.gae.spec").make_cases(seed)]
+
+
+def test_every_float_mask_has_the_rewards_dtype():
+    """The statement says a float mask has the rewards' dtype: code that trusts it (outputs
+    allocated like the mask) is right, so no case may pair a float32 mask with float64 rewards."""
+    for case in _battery():
+        mask, rewards = case.inputs["mask"], case.inputs["rewards"]
+        assert not mask.is_floating_point() or mask.dtype == rewards.dtype == case.inputs["values"].dtype, case.name
+
+
+def test_integer_masks_come_in_several_widths():
+    """"int" is any integer width: the fixed battery passes int64, int32, int8 and uint8 masks."""
+    for seed in range(3):
+        cases = _battery([seed])
+        widths = {case.layout.get("mask") for case in cases if case.inputs["mask"].dtype == torch.int64}
+        assert widths >= {None, "int32", "int8", "uint8"}, widths
+
+
+def test_gamma_lambda_one_reaches_the_longest_stated_row():
+    """At γ = λ = 1 nothing discounts the tail, so a horizon or window short of T = 512 (the stated
+    limit) shows only on a full row of 512 tokens there."""
+    for case in _battery():
+        if case.options == {"gamma": 1.0, "lam": 1.0} and case.inputs["mask"].shape[1] == 512:
+            assert bool(case.inputs["mask"][0].bool().all())
+            return
+    raise AssertionError("no case at γ = λ = 1 with rows of 512 tokens")
 
 
 def test_behaviour_passes_the_reference_and_fails_wrong_implementations():

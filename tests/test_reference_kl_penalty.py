@@ -116,6 +116,23 @@ def test_small_d_keeps_its_digits_in_float32():
     assert float(rel.max()) < K3_PRECISION_MAX_REL
 
 
+def test_every_case_holds_log_probs_and_reaches_the_stated_range_of_d():
+    """Both inputs are log-probs of sampled tokens (<= 0, down to -200): a positive one is no
+    probability, and code that goes through probabilities (rightly, in float64) would meet inputs
+    the contract never gives. d stays within ±2.5 in the value cases (k3 below 10, so a k3 clamped
+    at 10 shows only in the stability cases) and reaches ±20 in the extreme ones."""
+    spec = importlib.import_module("grader.catalog.kl_penalty.spec")
+    for seed in range(6):
+        cases = [c for c in spec.make_cases(seed) if c.inputs["logps"].numel()]
+        for case in cases + spec.bad_inputs(seed):
+            logps, ref = case.inputs["logps"], case.inputs["ref_logps"]
+            assert bool((logps <= 0).all() and (ref <= 0).all() and (ref >= -200).all()), (seed, case.name)
+        d = {c.extreme: 0.0 for c in cases}
+        for c in cases:
+            d[c.extreme] = max(d[c.extreme], float((c.inputs["ref_logps"].double() - c.inputs["logps"]).abs().max()))
+        assert d[True] == 20.0 and 1.5 < d[False] <= 2.5 + 1e-5, (seed, d)  # 1e-5: float32's rounding
+
+
 def test_behaviour_passes_the_reference_and_fails_wrong_estimators():
     behaviour = EstimatorBehaviour()
     for seed in (0, 1, 2):

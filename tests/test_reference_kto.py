@@ -123,7 +123,11 @@ def test_battery_reaches_each_end_of_the_contract(seed):
         x = cases[name].inputs
         assert (x["desirable"] == label).all() and (x["kl_policy_logps"] - x["kl_ref_logps"]).mean() < 0
     assert min(c.options.get("beta", 0.1) for c in cases.values()) == 0.01
-    assert max(c.inputs["policy_logps"].shape[0] for c in cases.values()) == 33
+    assert max(c.inputs["policy_logps"].shape[0] for c in cases.values()) == 257  # past 256-example micro-batches
+    assert {c.layout.get("desirable") for c in cases.values()} >= {"int32", "int8", "uint8"}  # any integer width
+    weights = {(c.options.get("desirable_weight", 1.0), c.options.get("undesirable_weight", 1.0))
+               for c in cases.values()}
+    assert {(2.0, 2.0), (0.5, 0.5), (0.01, 100.0), (100.0, 0.01)} <= weights  # equal but not 1; the range's ends
     assert max(c.inputs["kl_policy_logps"].shape[0] for c in cases.values()) == 65
     for case in (c for c in cases.values() if c.extreme):
         kl_policy, kl_ref = case.inputs["kl_policy_logps"], case.inputs["kl_ref_logps"]
@@ -178,7 +182,7 @@ def test_reference_passes_every_check(grade_one):
     r = grade_one("kto", solution_source("kto"), seed=4)
     assert r.status == "pass", [(c.name, c.message) for c in r.failed_checks]
     assert check(r, "constants_detached").message == \
-        "no gradient reaches ref_logps, kl_policy_logps, kl_ref_logps on 21 cases"
+        "no gradient reaches ref_logps, kl_policy_logps, kl_ref_logps on 27 cases"
 
 
 def test_sigmoid_written_with_exp_fails_gradients_at_thousands_of_nats(grade_one):

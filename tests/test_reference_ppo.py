@@ -184,11 +184,31 @@ def test_the_battery_covers_the_contracts_edges():
     assert cases["vf_coef = 0"].options["vf_coef"] == 0.0 and cases["clip_eps ≥ 1"].options["clip_eps"] >= 1
     assert set(cases["no clipping, ε = ε_v = inf"].options.values()) == {math.inf}
     assert [list(cases[n].inputs["mask"].shape) for n in ("T=1, B=4", "B=33", "T=300")] == [[4, 1], [33, 5], [2, 300]]
+    # past 256-row micro-batches and float16's exact integers (2048), with an odd count
+    big = cases["B=257"].inputs["mask"]
+    assert big.shape[0] > 256 and int(big.sum()) > 2048 and int(big.sum()) % 2 == 1
+    # ε = inf and ε_v = inf each with the other finite; ε = 1 exactly
+    assert cases["ε = inf, finite ε_v"].options == {"clip_eps": math.inf, "value_clip_eps": 0.15}
+    assert cases["ε_v = inf, finite ε"].options == {"clip_eps": 0.15, "value_clip_eps": math.inf}
+    assert cases["clip_eps = 1"].options["clip_eps"] == 1.0
+    # integer masks in other widths than int64 (the statement: any width)
+    assert {c.layout.get("mask") for c in cases.values()} >= {"int32", "int8", "uint8"}
     gaps = cases["gaps inside responses"].inputs["mask"].to(torch.int64)
     assert bool(((gaps == 0) & (gaps.cumsum(1) > 0) & (gaps.flip(1).cumsum(1).flip(1) > 0)).any())  # a 0 between 1s
     extreme = cases["|log-ratio| up to 20, float32"].inputs
     log_ratio = extreme["logps"].to(F64) - extreme["old_logps"].to(F64)
     assert log_ratio.max() > 19.9 and log_ratio.min() < -19.9 and extreme["logps"].min() < -150
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_eps_ge_1_cases_have_ratios_below_any_lower_bound_with_negative_advantages(seed):
+    """No lower bound for ε ≥ 1: a bound such as 1/(1 + ε) would clip these tokens."""
+    cases = {c.name: c for c in make_cases(seed)}
+    for name in ("clip_eps ≥ 1", "clip_eps = 1"):
+        x, eps = cases[name].inputs, cases[name].options["clip_eps"]
+        ratio = torch.exp(x["logps"].to(F64) - x["old_logps"].to(F64))
+        below = (ratio < 0.5 / (1 + eps)) & (x["advantages"] < 0) & x["mask"].bool()
+        assert int(below.sum()) >= 2, name
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

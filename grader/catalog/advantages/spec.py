@@ -138,7 +138,17 @@ def group_cases(seed: int) -> list[Case]:
         # Past the usual chunk sizes: 33 rows (11 groups of 3), and a batch of 512 near 1e4.
         _case("B = 33", _cycled(g(19), 11, 3, F32), g(19), {"group_size": 3, "scale": "batch"}, "11 groups of 3"),
         _many_groups_near_1e4(seed, 20),
+        *_past_micro_batches(seed, 31, {"scale": "batch"}),
     ]
+
+
+def _past_micro_batches(seed: int, salt: int, options: dict[str, Any]) -> list[Case]:
+    """Rows past a micro-batch of 256, at ordinary magnitudes (float32): B = G = 257, one group
+    that a split into micro-batches cuts, and B = 2049 (683 groups of 3, with `options`), a count
+    that float16 cannot hold (2049 rounds to 2048) and that 256-row micro-batches cut mid-group."""
+    g = lambda k: generator(seed, salt + k)
+    return [_case("B = G = 257", _cycled(g(0), 1, 257, F32), g(0), {"group_size": 257}, "one group"),
+            _case("B = 2049", _cycled(g(1), 683, 3, F32), g(1), {"group_size": 3, **options}, "683 groups of 3")]
 
 
 def _bad(name: str, rewards: torch.Tensor, options: dict[str, Any]) -> Case:
@@ -166,6 +176,8 @@ def group_bad_inputs(seed: int) -> list[Case]:
         _bad("scale 'none_'", r, {"group_size": 4, "scale": "none_"}),  # a prefix match this
         _bad("scale 'None'", r, {"group_size": 4, "scale": "None"}),
         _bad("scale None", r, {"group_size": 4, "scale": None}),
+        # prefixes and the empty string: what a startswith or an `in` test takes
+        *[_bad(f"scale {scale!r}", r, {"group_size": 4, "scale": scale}) for scale in ("", "g", "bat", "no")],
         # what ports keep: TRL's old boolean scale_rewards, OpenRLHF's estimator names
         *[_bad(f"scale {scale!r}", r, {"group_size": 4, "scale": scale})
           for scale in (True, False, "group_norm", "dr_grpo")],
@@ -197,6 +209,7 @@ def rloo_cases(seed: int) -> list[Case]:
         # Past the usual chunk sizes: 33 rows (11 groups of 3), and a batch of 512 near 1e4.
         _case("B = 33", _cycled(g(29), 11, 3, F64), g(29), {"group_size": 3}, "11 groups of 3"),
         _many_groups_near_1e4(seed, 30),
+        *_past_micro_batches(seed, 33, {}),
     ]
 
 

@@ -12,11 +12,11 @@ language models uses it: one value and one reward per response token.
 
 Inputs, all [B, T]: per-token `rewards` (in RLHF mostly 0, with the reward model's
 score on the last token and a KL penalty on every token), the critic's `values`, and a
-`mask` (float, int or bool) that is ones on the response, then zeros: rows are
-right-padded, never have holes, and may be empty (T >= 1, but every row may be
-padding). Rewards and values share one float dtype (float32 or float64; half precision
-is out of range); both outputs have that dtype. A float mask has that dtype too (a
-float64 mask with float32 rewards is out of range).
+`mask` (float, an integer type of any width, or bool) that is ones on the response,
+then zeros: rows are right-padded, never have holes, and may be empty (T >= 1, but
+every row may be padding). Rewards and values share one float dtype (float32 or
+float64; half precision is out of range); both outputs have that dtype. A float mask
+has that dtype too (a float64 mask with float32 rewards is out of range).
 
     δ_t        = r_t + γ·V_{t+1}·m_{t+1} - V_t
     A_t        = δ_t + γ·λ·m_{t+1}·A_{t+1}      backwards, from t = T - 1 to 0

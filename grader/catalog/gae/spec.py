@@ -6,8 +6,10 @@ changes the result by far more than any tolerance. Rewards and values are passed
 requires_grad (as `constants`), so that outputs left with a graph show in `rewards_detached`.
 The long rows (T = 512) are where a (γλ)^-t rescaling underflows: γλ = 0.7425 in float32
 (0.7425^t leaves float32's normal range near t = 290) and γλ = 0.225 in float64 (near t = 470);
-rows of T = 300 at λ = 1 are where a γ^-t rescaled reward-to-go does (γ = 0.7), and where a
-horizon of 256 tokens loses what γ = λ = 1 never discounts.
+rows of T = 300 at λ = 1, γ = 0.7 are where a γ^-t rescaled reward-to-go does, and rows of
+T = 512 (the stated limit) at γ = λ = 1 are where any horizon short of 512 tokens loses what
+nothing discounts. Float masks have the rewards' dtype, as the statement says; integer masks
+come in several widths (int64, int32, int8, uint8).
 """
 from __future__ import annotations
 
@@ -22,14 +24,28 @@ from grader.checks.function import FunctionSpec, Param
 
 NAMES = ("rewards", "values", "mask")
 
+# Integer masks in widths other than int64 (the statement's "int" is any width): the case holds
+# an int64 mask, and the grader passes it in the width its layout names.
+INT_WIDTHS = ("int32", "int16", "int8", "uint8")
+
+
+def _mask(m: torch.Tensor, kind: str, dtype: torch.dtype) -> torch.Tensor:
+    """[B, T] 0/1 mask of `kind`: a float mask in the rewards' dtype, as the statement says it is
+    (a float32 mask beside float64 rewards is out of range, and code that trusts the statement
+    may allocate its outputs like the mask)."""
+    if kind == "float":
+        return m.to(dtype)
+    return cast_mask(m, "int" if kind in INT_WIDTHS else kind)
+
 
 def gae_case(seed: int, salt: int, name: str, lengths: list[int] | None, b: int, t: int, dtype: torch.dtype,
              mask: str, options: dict[str, Any], sparse: bool = False, garbage: float = 50.0,
              extreme: bool = False, remark: str = "", magnitude: float = 1.0) -> Case:
     """Rewards and values of about 1 on response tokens, garbage at padding.
 
-    lengths: each row's response length (None: drawn in 1..T, the first row full); sparse: every
-    reward is exactly 0 but the last token's (an RLHF score), and a third of the values are 0.
+    mask: "float", "bool", "int" or one of INT_WIDTHS; lengths: each row's response length (None:
+    drawn in 1..T, the first row full); sparse: every reward is exactly 0 but the last token's (an
+    RLHF score), and a third of the values are 0.
     """
     g = generator(seed, salt)
     if lengths is None:
@@ -53,8 +69,11 @@ def gae_case(seed: int, salt: int, name: str, lengths: list[int] | None, b: int,
     opts = "".join(f", {k}={v}" for k, v in options.items()) or ", default γ and λ"
     note = f"B={b}, T={t}, {str(dtype)[6:]}, {mask} mask, lengths {_lengths(lengths)}{opts}" + \
         (f"; {remark}" if remark else "")
-    return Case(name, {"rewards": rewards, "values": values, "mask": cast_mask(m.float(), mask)}, options,
+    case = Case(name, {"rewards": rewards, "values": values, "mask": _mask(m, mask, dtype)}, options,
                 extreme=extreme, upstream=upstream, note=note)
+    if mask in INT_WIDTHS:
+        case.layout["mask"] = mask
+    return case
 
 
 def _lengths(lengths: list[int]) -> str:
@@ -101,7 +120,7 @@ def make_cases(seed: int) -> list[Case]:
         gae_case(seed, 6, "B=1, T=1, empty", [0], 1, 1, f32, "int", {"gamma": 0.9}),
         gae_case(seed, 21, "no response token, float64, bool mask", [0, 0], 2, 3, f64, "bool", {"lam": 0.9}),
         gae_case(seed, 7, "an empty row", [5, 0, 2], 3, 5, f64, "bool", {"gamma": 0.9, "lam": 0.7}),
-        gae_case(seed, 8, "sparse rewards", [6, 3, 1, 0], 4, 6, f32, "int", {"gamma": 0.99, "lam": 0.95},
+        gae_case(seed, 8, "sparse rewards", [6, 3, 1, 0], 4, 6, f32, "int32", {"gamma": 0.99, "lam": 0.95},
                  sparse=True, remark="rewards exactly 0 but at the last token, a third of the values 0"),
         layout_case(seed, 9, f64),
         expanded_case(seed, 10, f32),
@@ -112,14 +131,14 @@ def make_cases(seed: int) -> list[Case]:
                  garbage=1e4, remark="padding holds up to ±1e4"),
         gae_case(seed, 15, "T=512, float32", [512, 400, 301], 3, 512, f32, "float",
                  {"gamma": 0.99, "lam": 0.75}, extreme=True, remark="γλ = 0.7425"),
-        gae_case(seed, 16, "T=512, float64", [512, 505], 2, 512, f64, "int", {"gamma": 0.9, "lam": 0.25},
+        gae_case(seed, 16, "T=512, float64", [512, 505], 2, 512, f64, "int8", {"gamma": 0.9, "lam": 0.25},
                  extreme=True, remark="γλ = 0.225"),
         gae_case(seed, 17, "scores far from 0", [6, 4, 5], 3, 6, f64, "float", {"gamma": 1.0, "lam": 0.95},
                  sparse=True, magnitude=20.0, remark="the last token's reward up to ±60, values about ±20"),
         # 0 and 1 meet the other option off its default: a shortcut for λ = 1 (Monte Carlo
         # returns) must keep γ, and one for γ = 0 must hold whatever λ.
         gae_case(seed, 18, "λ = 1, γ < 1", [5, 2, 4], 3, 5, f64, "float", {"gamma": 0.9, "lam": 1.0}),
-        gae_case(seed, 19, "γ = 0, λ < 1", [3, 2], 2, 3, f32, "int", {"gamma": 0.0, "lam": 0.5}),
+        gae_case(seed, 19, "γ = 0, λ < 1", [3, 2], 2, 3, f32, "uint8", {"gamma": 0.0, "lam": 0.5}),
         # A long row at the defaults (γλ = 0.95): a window of a few dozen tokens loses a share
         # of the sum that the tolerance sees.
         gae_case(seed, 20, "T=200, defaults", [200, 131], 2, 200, f32, "float", {}, extreme=True,
@@ -128,14 +147,15 @@ def make_cases(seed: int) -> list[Case]:
         # may): a λ = 1 shortcut through a γ^-t rescaled reward-to-go divides 0 by 0 at γ = 0.
         gae_case(seed, 22, "γ = 0, λ = 1, ints", [4, 2], 2, 4, f32, "float", {"gamma": 0, "lam": 1},
                  remark="γ and λ passed as ints"),
-        gae_case(seed, 23, "γ = 1, λ = 0", [3, 5], 2, 5, f64, "int", {"gamma": 1.0, "lam": 0.0}),
+        gae_case(seed, 23, "γ = 1, λ = 0", [3, 5], 2, 5, f64, "int32", {"gamma": 1.0, "lam": 0.0}),
         gae_case(seed, 24, "γ = λ = 0", [3, 1], 2, 3, f32, "bool", {"gamma": 0.0, "lam": 0.0}),
         # Past the usual chunk sizes (8 ... 256), where micro-batched, blocked or banded code cuts
-        # off: 33 rows, and rows of 300 tokens at γ = λ = 1 (verl's defaults), where nothing
-        # discounts the tail a horizon of 256 drops, and at λ = 1, γ = 0.7, where γ^t underflows.
+        # off: 33 rows; rows of 512 tokens (the stated limit) at γ = λ = 1 (verl's defaults), where
+        # nothing discounts the tail that any horizon or window shorter than the row drops; and at
+        # λ = 1, γ = 0.7, where γ^t underflows.
         gae_case(seed, 26, "B=33", None, 33, 6, f32, "bool", {"gamma": 0.99, "lam": 0.9}),
-        _on_grid(gae_case(seed, 27, "T=300, γ = λ = 1", [300, 270], 2, 300, f32, "float", {"gamma": 1.0, "lam": 1.0},
-                         extreme=True, remark="inputs on a grid of 2^-8")),
+        _on_grid(gae_case(seed, 27, "T=512, γ = λ = 1", [512, 470], 2, 512, f32, "float",
+                          {"gamma": 1.0, "lam": 1.0}, extreme=True, remark="inputs on a grid of 2^-8")),
         gae_case(seed, 28, "T=300, λ = 1, γ = 0.7", [300, 290], 2, 300, f32, "int", {"gamma": 0.7, "lam": 1.0},
                  extreme=True, remark="0.7^t leaves float32's normal range near t = 245"),
     ]

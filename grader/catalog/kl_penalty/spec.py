@@ -1,11 +1,12 @@
 """kl_penalty: a fixed battery of cases, seeded cases, the mistakes' models, the advisory k3
 accuracy check, and the behaviour run (exact expectations over a vocabulary of 32).
 
-Every case draws log-probs and the log-ratio d = ref_logps - logps separately, so that the
-range of d is what the contract states: |d| <= 2.5 in the value cases (k3 stays below 10,
-so a k3 clamped at 10 shows only where it should, in the stability cases), |d| up to 20 with
-log-probs down to -200 in the stability cases, and 1e-5 <= |d| < 1e-3 in the float32 case
-the advisory `k3_precision` check reads.
+Every case draws log-probs and the log-ratio d = ref_logps - logps separately, both log-probs
+<= 0 (they are log-probs of sampled tokens), so that the range of d is what the contract
+states: |d| <= 2.5 in the value cases (k3 stays below 10, so a k3 clamped at 10 shows only
+where it should, in the stability cases), |d| up to 20 with log-probs down to -200 in the
+stability cases, and 1e-5 <= |d| < 1e-3 in the float32 case the advisory `k3_precision`
+check reads.
 """
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ def _case(seed: int, salt: int, name: str, logps: torch.Tensor, d: torch.Tensor,
     """logps and d in float64, cast once: the case's d is exactly ref_logps - logps in `dtype`."""
     g = generator(seed, salt + 500)
     b, t = logps.shape
+    # Log-probs of sampled tokens: a positive one is no probability, and the grader's own case
+    # would be wrong (an implementation may rely on it, e.g. through probabilities in float64).
+    assert bool((logps <= 0).all() and (logps + d <= 0).all()), f"case {name!r}: a log-prob above 0"
     inputs = {"logps": logps.to(dtype), "ref_logps": (logps + d).to(dtype)}
     upstream = torch.randn(b, t, generator=g, dtype=torch.float64).to(dtype)
     return Case(name, inputs, options, extreme=extreme, scale=scale, upstream=upstream,
@@ -43,11 +47,13 @@ def _case(seed: int, salt: int, name: str, logps: torch.Tensor, d: torch.Tensor,
 
 
 def _typical(seed: int, salt: int, b: int, t: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Log-probs of sampled tokens (within a few nats of 0) and log-ratios |d| <= 2.5."""
+    """Log-probs of sampled tokens (within a few nats of 0) and log-ratios |d| <= 2.5, both
+    log-probs <= 0: where d > 0 the policy's log-prob is lowered by d, so that ref_logps =
+    logps + d stays a log-prob (down to -5.5) while d keeps its range."""
     g = generator(seed, salt)
     logps = -3 * torch.rand(b, t, generator=g, dtype=torch.float64)
     d = (0.8 * torch.randn(b, t, generator=g, dtype=torch.float64)).clamp(-2.5, 2.5)
-    return logps, d
+    return logps - d.clamp(min=0), d
 
 
 def typical_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype,
@@ -79,8 +85,12 @@ def layout_case(seed: int, salt: int, dtype: torch.dtype, options: dict[str, Any
 def expanded_case(seed: int, salt: int, dtype: torch.dtype, options: dict[str, Any]) -> Case:
     """ref_logps expanded from one row to the batch (stride 0): the same reference scores."""
     b, t = 4, 5
-    logps, d = _typical(seed, salt, b, t)
-    ref = (logps[:1] + d[:1]).to(dtype)
+    drawn, d = _typical(seed, salt, b, t)
+    # Each row's policy log-probs are the reference row minus that row's d, so every row keeps
+    # |d| <= 2.5 (k3 below 10), and the row sits 2.5 below 0 so that logps = row - d is <= 0 too.
+    row = drawn[:1] - 2.5  # [1, T]
+    logps = row - d  # [B, T]
+    ref = row.to(dtype)
     case = _case(seed, salt, "expanded", logps, d, dtype, options, remark="ref_logps = row.expand(B, T)")
     case.inputs["ref_logps"] = ref.expand(b, t).clone()
     case.layout["ref_logps"] = "expanded"
@@ -151,6 +161,7 @@ def make_cases(seed: int) -> list[Case]:
         typical_case(seed, 8, "B=1, T=1, k1", 1, 1, f32, {"kind": "k1"}),
         typical_case(seed, 9, "empty", 2, 0, f32, {}, remark="no token at all"),
         typical_case(seed, 20, "empty, float64", 2, 0, f64, {"kind": "k1"}, remark="no token at all"),
+        typical_case(seed, 25, "empty, k2", 2, 0, f32, {"kind": "k2"}, remark="no token at all"),
         # d = 0 under every kind: k1's gradient there is ±1 (k2's and k3's are 0), so code that
         # writes a fresh 0 where logps == ref_logps (the first PPO step) shows only under k1.
         zeros_case(seed, 10, f32, {"kind": "k3"}),
@@ -177,14 +188,18 @@ def bad_inputs(seed: int) -> list[Case]:
     logps, d = _typical(seed, 30, 2, 3)
     # a word it does not know, the right word in the wrong case, with space around it or a suffix
     # (a strip() or a prefix match would take them), and nothing
-    # "k01" is k1 to int(); None is no kind at all; the last is checked before an early return.
+    # "k01" is k1 to int(); None is no kind at all.
     # verl's other names (its kl_penalty's aliases, and "+" for a k2 gradient straight through)
     # are what a port keeps: none of them is a kind here.
+    # A prefix ("k") or a substring ("3") is what a startswith/`in` test takes. Every kind is
+    # refused on [2, 0] inputs too: validation must not wait for data (an early return on empty
+    # inputs).
     empty = torch.zeros(2, 0, dtype=logps.dtype)
     verl = ("k1+", "k2+", "k3+", "low_var_kl", "mse", "abs", "full")
-    return [Case(f"kind={kind!r}", {"logps": logps, "ref_logps": logps + d}, {"kind": kind})
-            for kind in ("k4", "K3", " k3", "k3 ", "k1\n", "k3_low_var", "kl", "", "k01", None, *verl)] + \
-        [Case("kind='k4' on [2, 0] inputs", {"logps": empty, "ref_logps": empty.clone()}, {"kind": "k4"})]
+    kinds = ("k4", "K3", " k3", "k3 ", "k1\n", "k3_low_var", "kl", "", "k", "3", "k01", None, *verl)
+    return [Case(f"kind={kind!r}", {"logps": logps, "ref_logps": logps + d}, {"kind": kind}) for kind in kinds] + \
+        [Case(f"kind={kind!r} on [2, 0] inputs", {"logps": empty, "ref_logps": empty.clone()}, {"kind": kind})
+         for kind in kinds]
 
 
 # ---------------------------------------------------------------- the contract's pieces

@@ -14,9 +14,9 @@ example is one completion with a label, desirable or not; there are no pairs.
 Inputs are sequence log-probs (already summed over each completion's tokens): the policy's
 and the frozen reference model's for the B examples ([B] each), the same two for K
 mismatched (prompt, completion) pairs ([K] each; K may differ from B), and `desirable`
-([B] bool, or integers 0 and 1 only, read as bool). B ≥ 1, and the three [B] inputs share
-it (B = 0 and unequal lengths are out of range). One float dtype for every float input:
-float32 or float64 (bfloat16 and float16 are out of range).
+([B] bool, or integers 0 and 1 only, of any integer width, read as bool). B ≥ 1, and
+the three [B] inputs share it (B = 0 and unequal lengths are out of range). One float
+dtype for every float input: float32 or float64 (bfloat16 and float16 are out of range).
 
     z0      = max(0, mean(kl_policy_logps - kl_ref_logps)),   detached
     r       = policy_logps - ref_logps           (ref_logps is a constant)
@@ -31,10 +31,12 @@ training, and the grader passes them (and ref_logps) with requires_grad and chec
 they receive none. Empty kl_* inputs raise ValueError. A batch may be all desirable or all
 undesirable, and the log-prob inputs may be non-contiguous (slices of longer tensors).
 
-Ranges: β from 0.01 to 1; weights any positive numbers; every log-prob input, the kl_*
-ones included, down to about -3e4 (sequence log-probs of long completions: thousands of
-nats); |r - z0| up to 1e4, where β·|r - z0| reaches 1000. The mean KL estimate may be
-negative whatever the labels (all desirable, all undesirable or mixed).
+Ranges: β from 0.01 to 1; desirable_weight and undesirable_weight each from 0.01 to
+100, equal or not (equal weights other than 1 still scale the loss); any B (hundreds of
+examples); every log-prob input, the kl_* ones included, down to about -3e4 (sequence
+log-probs of long completions: thousands of nats); |r - z0| up to 1e4, where β·|r - z0|
+reaches 1000. The mean KL estimate may be negative whatever the labels (all desirable,
+all undesirable or mixed).
 
 Conventions, where sources differ:
 - z0 is clamped at 0 and detached, as TRL does; the paper writes z0 = KL(π‖π_ref), which is
@@ -71,9 +73,9 @@ lowers the undesirable one.""",
     checks=(
         c.SIGNATURE, c.OUTPUT_TYPES,
         Check("values", "outputs match the reference at every seed on a fixed battery (all desirable, all "
-              "undesirable, each also with a negative KL estimate, 0/1 integer labels, K ≠ B, r = z0 exactly, "
-              "r - z0 = ±100, unequal weights, β = 0.01 and 1, B = 1 and 33, float32 and float64) and on "
-              "seeded random shapes"),
+              "undesirable, each also with a negative KL estimate, 0/1 integer labels in int64, int32, int8 and "
+              "uint8, K ≠ B, r = z0 exactly, r - z0 = ±100, unequal weights, equal weights 2 and 0.5, weights "
+              "0.01 and 100, β = 0.01 and 1, B = 1, 33 and 257, float32 and float64) and on seeded random shapes"),
         Check("stability", "|r - z0| up to 1e4 (β·|r - z0| up to 1000) and KL log-probs of thousands of nats: "
               "values and gradients stay finite and right"), c.GRADIENTS, c.GRADCHECK,
         Check("rewards_detached", "the returned rewards and kl carry no autograd graph"),

@@ -1,9 +1,10 @@
 """kto: seeded cases, the catalogued mistakes' models, and the behaviour run.
 
-Every seed runs the same battery (all desirable, all undesirable, 0/1 integer labels, K ≠ B,
-r = z0 exactly, r - z0 = ±100, a negative mean KL so that z0 clamps to 0, on mixed labels and
-on each single label, unequal weights on mixed labels, β = 0.01 and 1, B = 1 and 33, |r - z0|
-up to 1e4 with KL log-probs of thousands of nats) with seeded values, plus seeded random shapes.
+Every seed runs the same battery (all desirable, all undesirable, 0/1 integer labels in four
+widths, K ≠ B, r = z0 exactly, r - z0 = ±100, a negative mean KL so that z0 clamps to 0, on
+mixed labels and on each single label, unequal weights on mixed labels, equal weights other
+than 1, weights at the ends of their range, β = 0.01 and 1, B = 1, 33 and 257, |r - z0| up to
+1e4 with KL log-probs of thousands of nats) with seeded values, plus seeded random shapes.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 
 from grader.catalog import toy
 from grader.catalog.kto.conventions import CONVENTIONS
-from grader.checks.cases import Case, generator, on_grid
+from grader.checks.cases import Case, generator, on_grid, with_layout
 from grader.checks.details import details, series
 from grader.checks.function import FunctionSpec, Param
 from grader.core.results import CheckResult
@@ -59,6 +60,11 @@ def _labels(g: torch.Generator, b: int, kind: str = "mixed") -> torch.Tensor:
     return labels
 
 
+def int_width(case: Case, name: str, kind: str) -> Case:
+    """`case`, named `name`, with its integer labels passed as `kind` ("int32", "int8", "uint8")."""
+    return with_layout(case, name, desirable=kind)
+
+
 def _seeded(seed: int, salt: int, name: str) -> Case:
     g = generator(seed, salt)
     b, k = int(torch.randint(2, 9, (1,), generator=g)), int(torch.randint(1, 9, (1,), generator=g))
@@ -84,13 +90,18 @@ def make_cases(seed: int) -> list[Case]:
     cases.append(_case("all undesirable", *_logps(r, 3), *_kl(r, 5, 1.0), _labels(r, 3, "none"),
                        {"beta": 0.5, "undesirable_weight": 1.5}, "z0 > 0", F32))
     r = g(4)
-    cases.append(_case("desirable as 0/1 integers", *_logps(r, 5), *_kl(r, 5, 0.8), _labels(r, 5).long(),
-                       {"undesirable_weight": 2.0}, "z0 > 0", F64))
+    # Integer labels in several widths (the statement's "integers" are any width): int64 here,
+    # int32 (the same case, at the end), int8 and uint8, each on mixed labels.
+    integers = _case("desirable as 0/1 integers", *_logps(r, 5), *_kl(r, 5, 0.8), _labels(r, 5).long(),
+                     {"undesirable_weight": 2.0}, "z0 > 0", F64)
+    cases.append(integers)
     r = g(5)
-    cases.append(_case("K > B", *_logps(r, 3), *_kl(r, 7, 2.5), _labels(r, 3), {"beta": 0.3}, "z0 > 0", F32))
+    cases.append(int_width(_case("K > B", *_logps(r, 3), *_kl(r, 7, 2.5), _labels(r, 3).long(), {"beta": 0.3},
+                                 "z0 > 0", F32), "K > B", "int8"))
     r = g(6)
-    cases.append(_case("mean KL negative: z0 clamps to 0", *_logps(r, 5), *_kl(r, 4, -2.0), _labels(r, 5),
-                       {"beta": 0.1, "desirable_weight": 0.8}, "z0 = 0", F64))
+    cases.append(int_width(_case("mean KL negative: z0 clamps to 0", *_logps(r, 5), *_kl(r, 4, -2.0),
+                                 _labels(r, 5).long(), {"beta": 0.1, "desirable_weight": 0.8}, "z0 = 0", F64),
+                           "mean KL negative: z0 clamps to 0", "uint8"))
     # r = z0 exactly: every number below is exact in binary, so each loss is exactly half its weight.
     r = g(7)
     kl_ref = torch.tensor([-10.25, -3.5, -7.0, -1.0], dtype=F64)
@@ -148,6 +159,20 @@ def make_cases(seed: int) -> list[Case]:
     r = g(21)
     cases.append(_case("B = 33, K = 65", *_logps(r, 33), *_kl(r, 65, 1.2), _labels(r, 33),
                        {"beta": 0.2, "desirable_weight": 1.1, "undesirable_weight": 0.9}, "z0 > 0", F32))
+    # Past the largest micro-batch (256 examples): a mean of chunk means weighs the last one alone.
+    r = g(22)
+    cases.append(_case("B = 257", *_logps(r, 257), *_kl(r, 9, 1.0), _labels(r, 257),
+                       {"beta": 0.2, "desirable_weight": 1.2, "undesirable_weight": 0.9}, "z0 > 0", F32))
+    # Equal weights other than 1, and the ends of the weights' range: code that drops equal
+    # weights ("only their ratio matters") or special-cases 1 shows here.
+    for salt, (name, w_d, w_u, dtype) in enumerate((("equal weights 2", 2.0, 2.0, F64),
+                                                    ("equal weights 0.5", 0.5, 0.5, F32),
+                                                    ("weights 0.01 and 100", 0.01, 100.0, F64),
+                                                    ("weights 100 and 0.01", 100.0, 0.01, F32)), start=23):
+        r = g(salt)
+        cases.append(_case(name, *_logps(r, 6), *_kl(r, 4, 1.0), _labels(r, 6),
+                           {"beta": 0.3, "desirable_weight": w_d, "undesirable_weight": w_u}, "z0 > 0", dtype))
+    cases.append(int_width(integers, "desirable as int32", "int32"))
     return cases
 
 

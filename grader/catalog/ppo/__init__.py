@@ -15,10 +15,11 @@ Inputs are per-token tensors [B, T]: `logps`, the sampled tokens' log-probs
 under the policy being trained; `old_logps`, the same tokens' log-probs under
 the policy that sampled them; `advantages`; the critic's `values` now and
 `old_values` at sampling time; the value targets `returns`, all in one dtype,
-float32 or float64; and a `mask` (float in that dtype, int or bool) that is 1 on
-response tokens and 0 elsewhere. Any 0/1 pattern is allowed: right padding, a
-prompt before the response, gaps between a conversation's assistant turns. A
-row may be empty, and so may every row (B ≥ 1, T ≥ 1).
+float32 or float64; and a `mask` (float in that dtype, an integer tensor of any
+width, or bool) that is 1 on response tokens and 0 elsewhere. Any 0/1 pattern
+is allowed: right padding, a prompt before the response, gaps between a
+conversation's assistant turns. A row may be empty, and so may every row
+(B ≥ 1, T ≥ 1).
 
     ratio    = exp(logps - old_logps)
     policy   = max(-A · ratio, -A · clamp(ratio, 1 - ε, 1 + ε))     per token
@@ -42,10 +43,13 @@ gradient reaches them; gradients flow to logps and values only. (The classic
 bug: old_logps taken from the same forward pass without .detach() gives a
 ratio that is 1 with a gradient of 0.)
 
-Ranges: ε > 0 (ε ≥ 1 leaves the ratio no lower bound; ε = inf turns clipping
-off); ε_v > 0 (inf included); vf_coef ≥ 0 (0 when the critic is trained
-elsewhere: value_loss is still reported); log-probs down to -200 and
-|logps - old_logps| up to 20 (ratios from 2e-9 to 5e8); the cases keep every
+Ranges: ε > 0 (ε ≥ 1, ε = 1 included, leaves the ratio no lower bound; ε = inf
+turns the policy's clipping off and nothing else: ε_v still clips the value);
+ε_v > 0 (inf included: the value goes unclipped, ε still clips the ratio);
+vf_coef ≥ 0 (0 when the critic is trained elsewhere: value_loss is still
+reported, with its graph); any B and T (thousands of response tokens);
+log-probs down to -200 and |logps - old_logps| up to 20 (ratios from 2e-9 to
+5e8); the cases keep every
 ratio at least 1e-6 away from 1 ± ε and every values - old_values at least
 1e-6 away from ±ε_v, so ties at the clip bounds never decide. Positions where
 the mask is 0 hold finite log-probs and values and must change nothing.

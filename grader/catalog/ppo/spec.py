@@ -2,6 +2,7 @@
 combination, and the behaviour run (in `behaviour.py`)."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Callable
 
@@ -9,8 +10,11 @@ import torch
 
 from grader.catalog.ppo.behaviour import PPOBehaviour
 from grader.catalog.ppo.conventions import CONVENTIONS
-from grader.checks.cases import Case, cast_mask, generator, on_grid
+from grader.checks.cases import Case, cast_mask, generator, on_grid, with_layout
+from grader.checks import structure
+from grader.checks.context import Context
 from grader.checks.function import FunctionSpec, Param
+from grader.core.results import CheckResult
 
 NAMES = ("logps", "old_logps", "advantages", "values", "old_values", "returns", "mask")
 F64 = torch.float64
@@ -46,6 +50,8 @@ def advantages_of(g: torch.Generator, b: int, t: int, kind: str) -> torch.Tensor
         return -(a.abs() + 0.1)
     if kind == "zero":
         return torch.zeros(b, t, dtype=F64)
+    if kind == "rows":  # negative in even rows, positive in odd ones: both sides of the band, every seed
+        return (a.abs() + 0.1) * torch.where(torch.arange(b) % 2 == 0, -1.0, 1.0).to(F64).unsqueeze(1)
     if kind == "large":  # whitened advantages reach a few units; raw ones (the contract's "as given") far more
         a = 20 * a
         a[0, :2] = torch.tensor([60.0, -60.0], dtype=F64)[: min(t, 2)]
@@ -68,6 +74,12 @@ def assemble(name: str, g_note: str, tensors: dict[str, torch.Tensor], dtype: to
     return Case(name, inputs, options, extreme=extreme, scale=scale, note=note, layout=layout)
 
 
+def int_width(case: Case, kind: str) -> Case:
+    """`case` with its integer mask passed in another integer width (`kind`: "int32", "int8",
+    "uint8"): the statement's "int" is any width."""
+    return with_layout(case, case.name, mask=kind)
+
+
 def check_margins(inputs: dict[str, torch.Tensor], options: dict[str, Any]) -> None:
     """The cases' own promise, verified on the values as cast: no tie at a clip bound decides."""
     eps, eps_v = options.get("clip_eps", 0.2), options.get("value_clip_eps", 0.2)
@@ -79,16 +91,21 @@ def check_margins(inputs: dict[str, torch.Tensor], options: dict[str, Any]) -> N
 
 def ppo_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype, mask: str,
              options: dict[str, Any], lengths: list[int | str] | None = None, adv: str = "normal",
-             transposed: bool = False, returns_scale: float = 1.0) -> Case:
+             transposed: bool = False, returns_scale: float = 1.0, low_ratios: bool = False) -> Case:
     """Plausible PPO inputs: log-ratios of about ±0.4 (both sides of the band), values that move
-    about ±0.4 from old_values (so value clipping is often active); padding holds finite numbers."""
+    about ±0.4 from old_values (so value clipping is often active); padding holds finite numbers.
+    `low_ratios`: every other token's ratio in [0.05, 0.3] instead, below 1/(1 + ε) for every
+    ε ≤ 2, where a lower bound that should not exist (ε ≥ 1) would clip."""
     g = generator(seed, salt)
     eps, eps_v = options.get("clip_eps", 0.2), options.get("value_clip_eps", 0.2)
     if lengths is None:
         lengths = [int(torch.randint(1, t + 1, (1,), generator=g)) for _ in range(b)]
     old = -1.5 - 2.5 * torch.rand(b, t, generator=g, dtype=F64)  # [B, T] in [-4, -1.5]
-    ratio = away_from(torch.exp((0.4 * torch.randn(b, t, generator=g, dtype=F64)).clamp(-1.4, 1.4)),
-                      (1 - eps, 1 + eps), 2e-3)
+    ratio = torch.exp((0.4 * torch.randn(b, t, generator=g, dtype=F64)).clamp(-1.4, 1.4))
+    if low_ratios:  # a generator of its own: the flag changes no other number of the case
+        low = 0.05 + 0.25 * torch.rand(b, t, generator=generator(seed, salt + 1000), dtype=F64)
+        ratio = torch.where(torch.arange(t) % 2 == 0, low, ratio)
+    ratio = away_from(ratio, (1 - eps, 1 + eps), 2e-3)
     old_values = torch.randn(b, t, generator=g, dtype=F64)
     step = away_from(0.4 * torch.randn(b, t, generator=g, dtype=F64), (-eps_v, eps_v), 2e-3)
     tensors = {"logps": old + ratio.log(), "old_logps": old, "advantages": advantages_of(g, b, t, adv),
@@ -99,6 +116,8 @@ def ppo_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype
     note = f"B={b}, T={t}, {str(dtype)[6:]}, {mask} mask, {rows} {shown}" + (", non-contiguous" if transposed else "")
     if adv == "large":
         note += ", advantages up to ±60, returns far from the values"
+    if low_ratios:
+        note += ", every other ratio in [0.05, 0.3]"
     return assemble(name, note, tensors, dtype, lengths_mask(lengths, t, mask), options, transposed)
 
 
@@ -154,15 +173,15 @@ def make_cases(seed: int) -> list[Case]:
         ppo_case(seed, 1, "padded", 4, 7, f32, "float", {}),
         ppo_case(seed, 2, "float64, bool mask", 3, 6, F64, "bool",
                  {"clip_eps": 0.1, "value_clip_eps": 0.5, "vf_coef": 0.5}),
-        ppo_case(seed, 3, "B=1, T=1", 1, 1, f32, "int", {"clip_eps": 0.3}, lengths=[1]),
+        int_width(ppo_case(seed, 3, "B=1, T=1", 1, 1, f32, "int", {"clip_eps": 0.3}, lengths=[1]), "int32"),
         ppo_case(seed, 4, "an empty row", 3, 5, F64, "float", {"vf_coef": 0.25}, lengths=[5, 0, 2]),
         ppo_case(seed, 5, "no response token", 2, 3, f32, "float", {}, lengths=[0, 0]),
         ppo_case(seed, 6, "non-contiguous", 3, 6, f32, "int", {"clip_eps": 0.15}, lengths=[6, 3, 1],
                  transposed=True),
         ppo_case(seed, 7, "B == T", 5, 5, F64, "bool", {"value_clip_eps": 0.1}, lengths=[5, 4, 3, 2, 1]),
         ppo_case(seed, 8, "all-positive advantages", 3, 6, f32, "float", {}, lengths=[6, 4, 2], adv="positive"),
-        ppo_case(seed, 9, "all-negative advantages", 3, 6, F64, "int", {"vf_coef": 0.3}, lengths=[2, 6, 5],
-                 adv="negative"),
+        int_width(ppo_case(seed, 9, "all-negative advantages", 3, 6, F64, "int", {"vf_coef": 0.3},
+                           lengths=[2, 6, 5], adv="negative"), "int8"),
         ppo_case(seed, 10, "zero advantages", 2, 4, f32, "bool", {}, lengths=[4, 2], adv="zero"),
         near_bounds_case(seed, 11, "ratios near 1 ± ε, float64", F64, {}),
         near_bounds_case(seed, 12, "ratios near 1 ± ε, float32", torch.float32,
@@ -178,18 +197,34 @@ def make_cases(seed: int) -> list[Case]:
         # an early return for an empty batch must keep the dtype, and a bool mask's empty mean is 0 too
         ppo_case(seed, 18, "no response token, float64, bool mask", 2, 3, F64, "bool", {}, lengths=[0, 0]),
         # The ends of the options' ranges, where code takes shortcuts: vf_coef = 0 (a critic trained
-        # elsewhere; `vf_coef or 0.1`, or value_loss skipped), ε ≥ 1 (no lower bound: log(1 - ε) is
-        # NaN), ε = ε_v = inf (no clipping at all).
+        # elsewhere; `vf_coef or 0.1`, value_loss skipped or left without its graph), ε ≥ 1 and ε = 1
+        # exactly (no lower bound: log(1 - ε) is NaN or raises; 1/(1 + ε) is not the contract's
+        # bound, so ratios far below it with A < 0 in even rows), ε = ε_v = inf (no clipping at
+        # all), and each inf with the other finite (one switch for both clips is wrong).
         ppo_case(seed, 19, "vf_coef = 0", 3, 6, F64, "float", {"clip_eps": 0.15, "value_clip_eps": 0.3, "vf_coef": 0.0},
                  lengths=[6, 4, 1]),
-        ppo_case(seed, 20, "clip_eps ≥ 1", 3, 6, f32, "int", {"clip_eps": 1.5, "vf_coef": 0.5}, lengths=[6, 2, 5]),
+        int_width(ppo_case(seed, 20, "clip_eps ≥ 1", 3, 6, f32, "int", {"clip_eps": 1.5, "vf_coef": 0.5},
+                           lengths=[6, 2, 5], adv="rows", low_ratios=True), "uint8"),
+        ppo_case(seed, 26, "clip_eps = 1", 4, 6, F64, "float",
+                 {"clip_eps": 1.0, "value_clip_eps": 0.3, "vf_coef": 0.25}, lengths=[5, 0, 6, 3], adv="rows",
+                 low_ratios=True),
         ppo_case(seed, 21, "no clipping, ε = ε_v = inf", 3, 6, F64, "bool",
                  {"clip_eps": math.inf, "value_clip_eps": math.inf}, lengths=[5, 6, 3]),
+        int_width(ppo_case(seed, 27, "ε = inf, finite ε_v", 6, 10, f32, "int",
+                           {"clip_eps": math.inf, "value_clip_eps": 0.15}, lengths=[10, 8, 0, 10, 9, 7]), "int32"),
+        ppo_case(seed, 28, "ε_v = inf, finite ε", 6, 10, F64, "bool", {"clip_eps": 0.15, "value_clip_eps": math.inf},
+                 lengths=[10, 8, 0, 10, 9, 7]),
+        # an empty batch under the other paths too: no clipping at all and no value term weighed
+        int_width(ppo_case(seed, 30, "no response token, ε = ε_v = inf, vf_coef = 0", 2, 3, F64, "int",
+                           {"clip_eps": math.inf, "value_clip_eps": math.inf, "vf_coef": 0.0}, lengths=[0, 0]), "int8"),
         # T = 1 with several rows: a value head's values.squeeze(-1) turns [B, 1] into [B], which
         # broadcasts against the mask to [B, B]
         ppo_case(seed, 22, "T=1, B=4", 4, 1, f32, "float", {}, lengths=[1, 0, 1, 1]),
         # past the usual chunk sizes (8 ... 256), where micro-batched or chunked code cuts off
         ppo_case(seed, 23, "B=33", 33, 5, f32, "int", {"value_clip_eps": 0.3}),
+        # past the largest micro-batch (256 rows) and float16's exact integers (2048): 257 rows of
+        # 9 tokens, 2313 counted, an odd count that float16 rounds
+        ppo_case(seed, 29, "B=257", 257, 9, f32, "float", {"vf_coef": 0.5}, lengths=[9] * 257),
         ppo_case(seed, 24, "T=300", 2, 300, f32, "float", {"vf_coef": 0.5}, lengths=[300, 263]),
         # any 0/1 pattern: a prompt before the response, gaps between a conversation's assistant turns
         ppo_case(seed, 25, "gaps inside responses", 3, 10, F64, "float", {"clip_eps": 0.1},
@@ -344,6 +379,20 @@ MODELS: dict[str, Callable[..., Any]] = {
 }
 
 
+# ---------------------------------------------------------------- checks of this kata
+GRAPH_OUTPUTS = ("loss", "policy_loss", "value_loss")  # the statement: each keeps its graph
+
+
+def check_keeps_graph(ctx: Context) -> CheckResult:
+    """The shared check on each output that keeps its graph, not only on `loss`: with vf_coef = 0
+    the critic is trained elsewhere, from value_loss's own graph, which a shortcut may cut."""
+    for name in GRAPH_OUTPUTS:
+        result = structure.check_keeps_graph(dataclasses.replace(ctx, spec=dataclasses.replace(ctx.spec, loss=name)))
+        if result.status != "pass":
+            return result
+    return CheckResult("keeps_graph", "pass", f"{', '.join(GRAPH_OUTPUTS)} have a grad_fn on every case")
+
+
 def combine_rows(rows: list[list[torch.Tensor]], case: Case) -> list[torch.Tensor]:
     """Every output is a token mean over the batch, so the batch's is each row's weighted by its
     response tokens (an empty row weighs 0), over max(total, 1)."""
@@ -371,4 +420,5 @@ SPEC = FunctionSpec(
     behaviour=PPOBehaviour(),
     combine_rows=combine_rows,
     conventions=CONVENTIONS,
+    checks={"keeps_graph": check_keeps_graph},
 )
