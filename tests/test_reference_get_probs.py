@@ -52,3 +52,17 @@ def test_the_battery_reaches_past_chunk_sizes_at_every_seed():
         assert any(t > 256 for _, t, _ in shapes), (seed, shapes)
         vocab = next(c.inputs["logits"] for c in make_cases(seed) if c.inputs["logits"].shape[-1] == 50257)
         assert bool((vocab.argmax(-1) == 50256).all())
+
+
+def test_the_battery_scores_real_vocabulary_ids_at_every_seed():
+    """GPT-2's end-of-text id 50256 (its pad id too) and an id past int16 are labels of the real
+    vocabulary's case at every seed. Labels stay int64 (F.one_hot and cross_entropy refuse
+    other widths)."""
+    from grader.catalog.get_probs.spec import make_cases
+
+    for seed in range(6):
+        cases = make_cases(seed)
+        labels = next(c.inputs["labels"] for c in cases if c.inputs["logits"].shape[-1] == 50257)
+        assert bool((labels == 50256).any()) and bool(((labels > 32767) & (labels != 50256)).any()), seed
+        assert all(c.inputs["labels"].dtype == torch.int64 and "labels" not in c.layout or
+                   c.layout["labels"] == "expanded" for c in cases), seed

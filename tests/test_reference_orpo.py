@@ -116,6 +116,41 @@ def test_the_cases_reach_real_batches_and_lambda_zero_at_every_seed(seed):
     cases = make_cases(seed)
     assert unreached(cases, empty_pairs=False) == []  # every response has a token (the statement)
     assert any(c.options.get("lam") == 0 for c in cases)
+    # B = 257 with more than 2048 response tokens (micro-batches of 256, float16 counts)
+    assert any(c.inputs["chosen_mask"].shape[0] >= 257 and int(c.inputs["chosen_mask"].bool().sum()) > 2048
+               for c in cases)
+    layouts = [c.layout for c in cases]
+    assert {"int32", "int8", "uint8"} <= {lay.get(name) for lay in layouts for name in ("chosen_mask", "rejected_mask")}
+    for c in cases:  # a float mask is in the log-probs' dtype (the statement)
+        for name in ("chosen_mask", "rejected_mask"):
+            assert not c.inputs[name].is_floating_point() or c.inputs[name].dtype == c.dtype, (c.name, name)
+
+
+# Where code may take a shortcut for log(1 - e^m): near 0, (-12, -5) (e^m looks negligible)
+# and (-750, -12) (e^m underflows in float32, then float64).
+LOG1MEXP_BANDS = ((-0.01, 0.0), (-12.0, -5.0), (-750.0, -12.0))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_band_of_log1mexp_moves_the_loss_at_every_seed(seed):
+    """In each band a row has both mean log-probs inside it and a log odds ratio under 2 in size,
+    so that its log(1 - e^m) moves the loss and the gradient (a pair whose other side is ruled
+    out saturates the logistic, and its log odds never matter)."""
+    reached = set()
+    for c in make_cases(seed):
+        mc, mr = (c.inputs[k].to(torch.float64) for k in ("chosen_mask", "rejected_mask"))
+        m_c = (c.inputs["policy_chosen_logps"].double() * mc).sum(-1) / mc.sum(-1)
+        m_r = (c.inputs["policy_rejected_logps"].double() * mr).sum(-1) / mr.sum(-1)
+        close = (log_odds_t(m_c) - log_odds_t(m_r)).abs() < 2
+        for band in LOG1MEXP_BANDS:
+            inside = lambda m: (m > band[0]) & (m < band[1])
+            if bool((inside(m_c) & inside(m_r) & close).any()):
+                reached.add(band)
+    assert reached == set(LOG1MEXP_BANDS)
+
+
+def log_odds_t(m: torch.Tensor) -> torch.Tensor:
+    return m - torch.log(-torch.expm1(m))
 
 
 def test_masked_positions_and_mask_dtype_do_not_matter():

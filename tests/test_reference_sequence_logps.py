@@ -205,3 +205,54 @@ def test_the_battery_holds_multi_turn_masks_and_sizes_past_chunk_sizes_at_every_
         assert sum(gap_inside(m) for m in masks) >= 2, seed
         assert any(m.shape[0] >= 33 for m in masks), seed
         assert any(m.shape[1] > 512 and bool(m[:, [256, 512]].bool().all(-1).any()) for m in masks), seed
+
+
+def test_the_battery_reaches_what_the_statement_allows_at_every_seed():
+    """At every seed: a real vocabulary with the end-of-text id 50256 counted; the mean over more
+    than 256 counted tokens; -inf in an empty row's logits and at the last position's logit of
+    input_ids[:, 0], under both reductions; non-contiguous ids; int64 ids only (as indexing wants
+    them) and int32, int8 and uint8 masks; float masks only in the logits' dtype."""
+    from grader.catalog.sequence_logps.spec import make_cases
+
+    for seed in range(6):
+        cases = make_cases(seed)
+        for c in cases:
+            mask = c.inputs["response_mask"]
+            assert not mask.is_floating_point() or mask.dtype == c.inputs["logits"].dtype, (seed, c.name)
+
+        def counted_ids(c):
+            return c.inputs["input_ids"][:, 1:][c.inputs["response_mask"][:, 1:].bool()]
+        assert any(c.inputs["logits"].shape[-1] == 50257 and bool((counted_ids(c) == 50256).any()) for c in cases)
+        assert any(c.options.get("average") and bool((c.inputs["response_mask"][:, 1:].bool().sum(-1) > 256).any())
+                   for c in cases), seed
+
+        def inf_where_allowed(c):
+            logits, ids = c.inputs["logits"], c.inputs["input_ids"]
+            empty = ~c.inputs["response_mask"][:, 1:].bool().any(-1)
+            in_empty_row = bool(torch.isinf(logits[empty]).any())
+            at_last = bool(torch.isinf(logits[:, -1].gather(-1, ids[:, :1])).all())
+            return in_empty_row and at_last
+        assert {bool(c.options.get("average")) for c in cases if inf_where_allowed(c)} == {False, True}, seed
+        layouts = [c.layout for c in cases]
+        assert any(lay.get("input_ids") in ("sliced", "transposed") for lay in layouts), seed
+        assert all(lay.get("input_ids") in (None, "sliced", "transposed", "expanded") for lay in layouts), seed
+        assert all(c.inputs["input_ids"].dtype == torch.int64 for c in cases), seed
+        assert {"int32", "int8", "uint8"} <= {lay.get("response_mask") for lay in layouts}, seed
+
+
+def test_minus_inf_wherever_the_statement_allows_it_changes_nothing():
+    """-inf in every logit but the labels' (the last position, an empty row, id 0) leaves every
+    score finite, and an empty row scores 0 with a zero gradient."""
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(2, 5, 6, dtype=torch.float64, generator=g)
+    ids = torch.randint(1, 6, (2, 5), generator=g)
+    mask = torch.tensor([[0, 1, 1, 1, 0], [0, 0, 0, 0, 0]])
+    banned = torch.ones_like(logits, dtype=torch.bool)
+    banned[:, :-1].scatter_(-1, ids[:, 1:].unsqueeze(-1), False)
+    banned[:, -1, 0] = False
+    masked = logits.masked_fill(banned, float("-inf")).requires_grad_()
+    for average in (False, True):
+        out = sequence_logps(masked, ids, mask, average=average)
+        assert bool(out.isfinite().all()) and float(out[1].detach()) == 0.0
+        (grad,) = torch.autograd.grad(out.sum(), masked)
+        assert bool(grad.isfinite().all()) and bool((grad[1] == 0).all())

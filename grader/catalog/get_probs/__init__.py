@@ -18,9 +18,13 @@ Every DPO-family loss starts from these numbers, so they must be exact and stabl
 in real training differ by hundreds, and `softmax(...).log()` turns a probability of
 e^-300 into log(0) = -inf. The result keeps the logits' dtype and stays differentiable.
 
+`labels` is int64 (torch.long, as indexing wants it) holding ids from 0
+to V - 1; every position is scored, whatever its label (there is no mask and no pad id here).
+
 The ranges the grader checks: logits in float32 or float64 (bfloat16 and float16 are
 out of range), logit gaps up to 2000 (values and gradients), B = 1 and T = 1 up to
-B = 33, T = 300 and a real vocabulary (V = 50257), logits of -inf (a masked vocabulary
+B = 33, T = 300 and a real vocabulary (V = 50257, with labels 50256, GPT-2's
+end-of-text and pad id, and above 32767), logits of -inf (a masked vocabulary
 entry, never the label's), tokens whose log-prob is exactly 0, non-contiguous logits
 (`logits[:, :-1]` of a longer tensor) and labels expanded from one row.""",
     signature="def get_probs(logits: Tensor, labels: Tensor) -> Tensor\n"

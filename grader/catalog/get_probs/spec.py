@@ -40,6 +40,21 @@ def _masked_vocabulary(case: Case) -> Case:
     return case
 
 
+GPT2_EOS = 50256  # GPT-2's <|endoftext|>, which its tokenizer also uses as the pad id
+INT16_MAX = 32767
+
+
+def _real_vocabulary_labels(case: Case) -> Case:
+    """Labels a real vocabulary has and small ones never reach: row 0 scores the end-of-text id
+    (code that drops the pad id by value also drops every real end of a response) and an id
+    past int16 (ids stored as int16 wrap to negative indices); each row keeps a random label."""
+    labels = case.inputs["labels"]
+    labels[0, 0] = GPT2_EOS
+    labels[0, 1] = INT16_MAX + 1 + labels[0, 1] % (GPT2_EOS - INT16_MAX - 1)  # the random label moved past int16
+    case.note += f"; labels {GPT2_EOS} (end-of-text, GPT-2's pad id) and one above {INT16_MAX}"
+    return case
+
+
 def _same_labels(case: Case) -> Case:
     case.inputs["labels"][:] = case.inputs["labels"][:1].clone()
     case.layout["labels"] = "expanded"
@@ -58,7 +73,7 @@ def make_cases(seed: int) -> list[Case]:
         # Sizes past the common chunk sizes (8 ... 4096), each kept small in its other dimensions:
         # a real vocabulary (a normaliser over the top k logits, or chunks of 4096, is off there),
         # 33 rows (micro-batches of 32) and 300 positions (chunks of 256 along the sequence).
-        largest_last(_case(seed, 13, "V = 50257", 1, 2, 50257, torch.float32)),
+        _real_vocabulary_labels(largest_last(_case(seed, 13, "V = 50257", 1, 3, 50257, torch.float32))),
         _case(seed, 14, "B = 33", 33, 2, 6, torch.float32),
         _case(seed, 15, "T = 300", 2, 300, 5, torch.float32),
         # The fixed battery: -inf logits and exact zeros, non-contiguous logits, expanded labels.

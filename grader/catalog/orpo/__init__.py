@@ -16,8 +16,8 @@ most 0 at every position (padding included: never -inf), and a mask for each
 ([B, T]) that is 1 on the response's tokens and 0 elsewhere: prompt, padding,
 and in a multi-turn conversation the turns that are not the assistant's. Any 0/1
 pattern is allowed, zeros inside a response included; every row has at least one
-response token. A mask is bool, int or float (float32 or the log-probs' dtype; a
-float64 mask with float32 log-probs is out of range).
+response token. A mask is bool, an integer tensor of any width (int64, int32,
+int8, uint8, ...) or float in the log-probs' dtype.
 
     m            = per-token mean log-prob of a response                    [B]
                  = masked sum / number of response tokens in that row
@@ -47,9 +47,11 @@ Conventions, and why:
   underflows to 0). torch.log(-torch.expm1(m)) or torch.log1p(-torch.exp(m))
   gives log(1 - e^m) without ever forming P / (1 - P), which is 0 / 1 or 0 / 0
   at the bottom of that range.
-- The ranges the grader checks: mean log-probs from -0.001 down to -1000, equal
-  mean log-probs (a log odds ratio of exactly 0), λ = 0, B = 1 and T = 1, B = 33,
-  responses of over 256 tokens, tokens with log-prob exactly 0 (never a whole
+- The ranges the grader checks: mean log-probs from -0.001 down to -1000, in
+  every band (near 0, -5 to -12, -12 to -750, below) with pairs whose log odds
+  ratio is small enough to move the loss, equal mean log-probs (a log odds ratio
+  of exactly 0), λ = 0, B = 1 and T = 1, B = 33 and B = 257 (over 2048 response
+  tokens), responses of over 256 tokens, tokens with log-prob exactly 0 (never a whole
   response), masks expanded from one row or with zeros inside a response,
   non-contiguous log-prob tensors.
 

@@ -12,7 +12,7 @@ from grader.checks.details import details, series
 from grader.core.results import CheckResult
 from grader.core.tolerances import BEHAVIOUR_RTOL, ORPO_MOVE_NATS, ORPO_ODDS_EXTRA_NATS
 from grader.checks.function import Param
-from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps
+from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps, with_layout
 from grader.catalog.pairs import (POLICY_NAMES, batch_edges, layout_mask, longer_sides, masked_mean, masked_sum,
                                   pairwise_spec, policy_case, softplus_by_hand, strided, tied, with_expanded_masks,
                                   with_zeros)
@@ -57,7 +57,48 @@ def logistic_band_case(name: str, options: dict[str, Any], t: int = 4) -> Case:
     return Case(name, inputs, options, note=note)
 
 
+def odds_band_case(name: str, options: dict[str, Any], t: int = 4) -> Case:
+    """Pairs whose two mean log-probs sit close together in each band where code may take a
+    shortcut for log(1 - e^m): near 0 (where 1 - e^m cancels), from -5 to -12 (where e^m looks
+    negligible but is not at float64's tolerance) and from -12 down to -745 (where e^m
+    underflows in float32, then in float64). The log-odds ratio of each pair is about ±1, so
+    each row moves the loss and its gradient: a shortcut in any band shows."""
+    pairs = torch.tensor([[-0.001, -0.002], [-0.004, -0.0025],  # near 0
+                          [-5.5, -6.5], [-8.0, -7.0], [-11.5, -10.5],  # (-12, -5)
+                          [-12.5, -13.5], [-80.0, -79.0], [-400.0, -401.0], [-741.0, -740.0]],  # (-750, -12)
+                         dtype=torch.float64)
+    b = len(pairs)
+    pc, pr = pairs[:, :1].expand(b, t).clone(), pairs[:, 1:].expand(b, t).clone()
+    ones = torch.ones(b, t, dtype=torch.float64)
+    inputs = dict(zip(POLICY_NAMES, (pc, pr, ones, ones.clone())))
+    note = f"B={b}, T={t}, float64, pairs of mean log-probs about 1 nat apart from -0.001 to -741" + \
+        "".join(f", {k}={v}" for k, v in options.items())
+    return Case(name, inputs, options, note=note)
+
+
+def every_token_counted(case: Case) -> Case:
+    """Both masks all ones: B·T response tokens, past 2048 at B = 257, so counts kept in float16
+    (exact only to 2048) show."""
+    for name in ("chosen_mask", "rejected_mask"):
+        case.inputs[name].fill_(1)
+    case.note += ", every token counted"
+    return case
+
+
+def masks_in_dtype(case: Case) -> Case:
+    """A float mask in the log-probs' dtype, as the statement has it (float32 masks with
+    float64 log-probs are out of range)."""
+    for name in ("chosen_mask", "rejected_mask"):
+        if case.inputs[name].is_floating_point():
+            case.inputs[name] = case.inputs[name].to(case.dtype)
+    return case
+
+
 def make_cases(seed: int) -> list[Case]:
+    return [masks_in_dtype(case) for case in _cases(seed)]
+
+
+def _cases(seed: int) -> list[Case]:
     # λ != 1 everywhere, so that 'λ on the wrong term' always shows. Per-token log-probs stay
     # below -0.02 here: log1p(-exp(m)) in float32 is only accurate to about 6e-8 / |m|, and
     # mean log-probs near 0 belong to the stability cases, where the tolerance allows for it.
@@ -65,10 +106,13 @@ def make_cases(seed: int) -> list[Case]:
     return [
         policy_case(seed, 1, "padded", 4, 7, 5, torch.float32, "float", {}, top=top),
         policy_case(seed, 2, "float64, bool masks", 3, 6, 6, torch.float64, "bool", {"lam": 0.5}, top=top),
-        policy_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"lam": 2.0}, layout="none", top=top),
+        with_layout(policy_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"lam": 2.0}, layout="none",
+                                top=top), "B=1, T=1", chosen_mask="uint8", rejected_mask="uint8"),
         policy_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"lam": 0.25}, top=top),
-        policy_case(seed, 5, "prompt and padding in every row", 4, 9, 8, torch.float32, "int", {"lam": 1.5},
-                    layout="fixed", top=top),
+        # Integer masks in other widths (any width is an int mask): int32 and int8.
+        with_layout(policy_case(seed, 5, "", 4, 9, 8, torch.float32, "int", {"lam": 1.5}, layout="fixed", top=top),
+                    "prompt and padding in every row", chosen_mask="int32",
+                    rejected_mask="int8"),
         # The fixed battery: exact zeros (never a whole row), non-contiguous log-probs, expanded masks.
         with_zeros(policy_case(seed, 8, "exact zeros", 3, 6, 5, torch.float64, "float", {"lam": 0.5}, top=top)),
         strided(policy_case(seed, 9, "", 3, 6, 6, torch.float32, "float", {"lam": 0.3}, top=top),
@@ -78,6 +122,7 @@ def make_cases(seed: int) -> list[Case]:
         extreme_odds_case(seed, 6, "mean log-probs to -1000, float64", 6, 32, torch.float64, {"lam": 0.5}),
         extreme_odds_case(seed, 7, "mean log-probs to -1000, float32", 6, 24, torch.float32, {}),
         logistic_band_case("log-odds gaps from 5.5 to 11.5 in size", {"lam": 0.5}),
+        odds_band_case("mean log-probs in every band of log(1 - e^m)", {"lam": 0.5}),
         tied(policy_case(seed, 12, "equal mean log-probs", 3, 5, 5, torch.float64, "float", {"lam": 0.5}, top=top),
              {"policy_rejected_logps": "policy_chosen_logps", "rejected_mask": "chosen_mask"},
              "log odds ratio 0 in every row"),
@@ -86,6 +131,9 @@ def make_cases(seed: int) -> list[Case]:
         policy_case(seed, 35, "λ = 0", 3, 6, 5, torch.float64, "float", {"lam": 0.0}, top=top),
         # Real batches: B = 33 and responses over 256 tokens (past micro-batch and chunk sizes), multi-turn masks.
         *batch_edges(seed, lambda *a: policy_case(*a, top=top), lam=0.5),
+        # 257 rows of 9 tokens, all counted: past micro-batches of 256 rows and float16's exact 2048.
+        every_token_counted(policy_case(seed, 36, "B = 257", 257, 9, 9, torch.float32, "float", {"lam": 0.5},
+                                        layout="none", top=top)),
     ]
 
 

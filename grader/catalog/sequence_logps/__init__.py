@@ -11,9 +11,11 @@ response, log π(y | x): the number every preference loss (DPO, IPO, SimPO, ORPO
 built from.
 
     logits         [B, T, V]  float32 or float64; logits[:, t] predicts token t + 1
-    input_ids      [B, T]     int64; prompt, response and right padding
-    response_mask  [B, T]     0/1 as bool, int or float in the logits' dtype (a float64 mask
-                              with float32 logits is out of range); 1 at the position of each
+    input_ids      [B, T]     int64; prompt, response and right padding, any
+                              id from 0 to V - 1 (a pad id counts like any other token
+                              wherever the mask is 1)
+    response_mask  [B, T]     0/1 as bool, int of any width (int64, int32, int8, uint8, ...)
+                              or float in the logits' dtype; 1 at the position of each
                               response token, in any pattern
     average        bool       False: the sum; True: the mean over the counted tokens
     returns        [B]        logits' dtype, differentiable w.r.t. logits
@@ -39,12 +41,18 @@ Conventions, and why:
 - A row with no counted token scores 0 (the count is clamped to 1), never 0/0 = NaN:
   a truncated batch can contain one, and one NaN poisons the whole loss.
 - Logits of trained models differ by hundreds: use log_softmax, never log(softmax).
+- -inf may appear in any logit except a label's: logits[b, t - 1, input_ids[b, t]]
+  for t >= 1 is finite (padding's included), and nothing else need be. So the last
+  position's logits (which predict nothing), an empty row's, and any entry that is
+  not the label of the next token may be -inf: a masked vocabulary, a banned id.
 - The ranges the grader checks: logit gaps up to 2000, B = 1 and T = 1 up to B = 33
-  and T = 600, empty rows, multi-turn masks, logits of -inf (a masked vocabulary; the
-  logit of a label, input_ids[b, t] at position t - 1, is never -inf, padding's
-  included) and tokens predicted with certainty (log-prob exactly 0: they still count
-  in the mean), non-contiguous logits (`logits[:, :-1]` of a longer tensor, as a
-  caller's own shift gives them) and an expanded mask.
+  and T = 600 (with the sum and the mean), V up to 50257 (GPT-2's; its end-of-text
+  id 50256, also its pad id, among the counted tokens), empty rows, multi-turn masks,
+  logits of -inf as above (beside empty rows, and at the last position) and tokens
+  predicted with certainty (log-prob exactly 0: they still count in the mean),
+  non-contiguous logits (`logits[:, :-1]` of a longer tensor, as a caller's own shift
+  gives them), non-contiguous ids and masks, int32, int8 and uint8 masks,
+  and an expanded mask.
 
 What the grader shows with your function: logits that put their mass on the *next*
 token score about 0 per token, logits that put it on the position's *own* token (the
@@ -101,9 +109,10 @@ padding with mask 0 leaves both the sum and the mean unchanged.""",
         Mistake("mean over the non-zero log-probs", "values",
                 "a token predicted with certainty has log-prob exactly 0 and still counts: divide by the number of "
                 "counted tokens, response_mask[:, 1:].sum(-1) clamped to 1, not by (lp != 0).sum(-1)."),
-        Mistake(".view() on non-contiguous logits", "values",
-                "logits from a shift (`logits[:, :-1]`) or a slice are not contiguous and `.view(-1, V)` raises; "
-                "use `.reshape(-1, V)`, or keep the [B, T, V] shape and gather along the last dimension."),
+        Mistake(".view() on non-contiguous inputs", "values",
+                "logits from a shift (`logits[:, :-1]`) or a slice, and ids or masks sliced or transposed by the "
+                "caller, are not contiguous and `.view(-1, ...)` raises; use `.reshape(...)`, or keep the [B, T, V] "
+                "shape and gather along the last dimension."),
         Mistake("log(softmax) instead of log_softmax", "stability",
                 "softmax underflows to 0 for logit gaps of a few hundred and log(0) = -inf (and -inf · 0 = NaN under "
                 "the mask); torch.log_softmax subtracts the max first."),

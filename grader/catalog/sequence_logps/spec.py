@@ -77,6 +77,8 @@ def _case(seed: int, salt: int, name: str, layouts: list[str], t: int, v: int, d
         pick = torch.rand(b, t - 1, generator=g) < 0.5
         input_ids[:, 1:] = torch.where(pick, low, input_ids[:, 1:])
     response_mask = _mask(g, layouts, t, mask)
+    if response_mask.is_floating_point():  # a float mask is in the logits' dtype (the statement)
+        response_mask = response_mask.to(dtype)
     upstream = torch.randn(b, generator=g, dtype=torch.float64).to(dtype)
     note = f"B={b}, T={t}, V={v}, {str(dtype)[6:]}, {mask} mask" + "".join(f", {key}={val}" for key, val in options.items())
     if extreme:
@@ -105,6 +107,34 @@ def _certain_tokens(case: Case) -> Case:
     return case
 
 
+def _masked_vocabulary(case: Case) -> Case:
+    """-inf wherever the statement allows it: a quarter of the vocabulary at random, id 0 (TRL's
+    dummy label) and, at the last position, the first token (a logits processor banning BOS);
+    never a label at the position predicting it. An empty row then holds -inf too, and the
+    last position's logits, which predict nothing, hold -inf at input_ids[:, 0]."""
+    logits, ids = case.inputs["logits"], case.inputs["input_ids"]
+    banned = torch.rand(logits.shape, generator=torch.Generator().manual_seed(logits.shape[-1])) < 0.25
+    banned[..., 0] = True
+    banned[:, -1] = False  # the last position keeps finite logits but bans the first token
+    banned[:, -1].scatter_(-1, ids[:, :1], True)
+    banned[:, :-1].scatter_(-1, ids[:, 1:].unsqueeze(-1), False)  # every label's logit stays finite
+    logits.masked_fill_(banned, float("-inf"))
+    case.note += "; -inf logits (a masked vocabulary, id 0, input_ids[:, 0] at the last position)"
+    return case
+
+
+GPT2_EOS = 50256  # GPT-2's <|endoftext|>, which its tokenizer also uses as the pad id
+
+
+def _real_vocabulary_ids(case: Case) -> Case:
+    """Every row's last token is the end-of-text id and counts (the token that teaches a model to
+    stop): code that drops the pad id by value, with pad = eos, drops it."""
+    case.inputs["input_ids"][:, -1] = GPT2_EOS
+    case.inputs["response_mask"][:, -1] = 1
+    case.note += f"; every response ends with id {GPT2_EOS} (end-of-text, GPT-2's pad id)"
+    return case
+
+
 def _same_mask(case: Case) -> Case:
     m = case.inputs["response_mask"]
     m[:] = m[:1].clone()
@@ -121,14 +151,26 @@ def make_cases(seed: int) -> list[Case]:
         _case(seed, 3, "B=1, T=1", [S], 1, 5, torch.float32, "int", {"average": True},
               remark="the only token is token 0, which nothing predicts"),
         _case(seed, 4, "tiny", [P, S], 3, 4, torch.float64, "float", {"average": True}),
-        _case(seed, 5, "longer, int mask", [P, S, O, P, P], 12, 50, torch.float32, "int", {"average": True}),
+        # Masks in other integer widths: int32 here, uint8 and int8 below (a mask's int is any width;
+        # ids stay int64, as indexing wants them).
+        with_layout(_case(seed, 5, "", [P, S, O, P, P], 12, 50, torch.float32, "int", {"average": True}),
+                    "longer, int mask", response_mask="int32"),
         _case(seed, 6, "sum, bool mask", [S, P, E], 9, 16, torch.float64, "bool", {"average": False}),
         # The fixed battery: exact zeros and -inf, non-contiguous logits, an expanded mask.
         _certain_tokens(_case(seed, 9, "certain tokens, mean", [P, P, P], 7, 6, torch.float64, "float",
                               {"average": True})),
-        _certain_tokens(_case(seed, 10, "certain tokens, sum", [S, P], 6, 5, torch.float32, "int", {})),
+        with_layout(_certain_tokens(_case(seed, 10, "", [S, P], 6, 5, torch.float32, "int", {})),
+                    "certain tokens, sum", response_mask="uint8"),
+        # -inf wherever the statement allows it, beside empty rows, under both reductions
+        _masked_vocabulary(_case(seed, 20, "masked vocabulary, mean", [E, P, S, O], 7, 9, torch.float64, "float",
+                                 {"average": True}, remark="row 0 empty")),
+        _masked_vocabulary(_case(seed, 21, "masked vocabulary, sum", [P, E, S], 6, 8, torch.float32, "bool", {},
+                                 remark="row 1 empty")),
         with_layout(_case(seed, 11, "", [P, S, P], 6, 9, torch.float32, "float", {"average": True}),
                     "non-contiguous logits", logits="sliced"),
+        # ids as a caller's slice (batch["input_ids"][:, :T]) or column-major: .view(-1) raises on them
+        with_layout(_case(seed, 22, "", [P, S, M], 7, 8, torch.float64, "int", {}),
+                    "non-contiguous ids and mask", input_ids="sliced", response_mask="transposed"),
         _same_mask(_case(seed, 12, "expanded mask", [P, P, P], 5, 6, torch.float64, "bool", {"average": True})),
         # one predicted position per row, several rows: a squeeze() without its dim makes [B, 1] a [B]
         _case(seed, 13, "T=2, B=3", [P, P, S], 2, 5, torch.float32, "float", {}),
@@ -136,6 +178,9 @@ def make_cases(seed: int) -> list[Case]:
         _case(seed, 14, "B=2, T=1, sum", [S, S], 1, 5, torch.float64, "float", {"average": False}),
         # a real vocabulary's size: a log-sum-exp taken over chunks must rescale its running sum
         largest_last(_case(seed, 15, "V = 2048", [P, S], 4, 2048, torch.float32, "float", {"average": True})),
+        # a real vocabulary (past chunks and top-k normalisers of 4096) whose end-of-text id counts
+        _real_vocabulary_ids(largest_last(_case(seed, 23, "V = 50257", [P, S], 3, 50257, torch.float32, "float",
+                                                {"average": True}))),
         # multi-turn (assistant-only) masks: zeros inside each response, counted in neither the sum nor the count
         _case(seed, 16, "multi-turn mask, mean", [M, M, M], 16, 9, torch.float64, "float", {"average": True},
               remark="user turns (zeros) inside each response"),
@@ -144,8 +189,12 @@ def make_cases(seed: int) -> list[Case]:
         # Sizes past the common chunk sizes, each kept small otherwise: 33 rows (micro-batches of 32);
         # 600 positions with a row counted to the end (a loop over chunks of 256 positions that
         # shifts inside each chunk drops the tokens at 256 and 512).
-        _case(seed, 18, "B = 33", ([P, S, M, E, O] * 7)[:33], 6, 7, torch.float32, "int", {"average": True}),
+        with_layout(_case(seed, 18, "", ([P, S, M, E, O] * 7)[:33], 6, 7, torch.float32, "int", {"average": True}),
+                    "B = 33", response_mask="int8"),
         _case(seed, 19, "T = 600", [F, M], 600, 5, torch.float32, "float", {},
+              remark="row 0 counted to the end"),
+        # the mean past 256 positions: a mean of per-chunk means weighs a short last chunk like a full one
+        _case(seed, 24, "T = 600, mean", [F, M, P], 600, 5, torch.float64, "float", {"average": True},
               remark="row 0 counted to the end"),
         _case(seed, 7, "logit gaps of hundreds", [P, S], 6, 8, torch.float32, "float", {"average": True},
               spread=200.0, extreme=True),
@@ -331,5 +380,5 @@ SPEC = FunctionSpec(
     models=MODELS,
     behaviour=AlignmentBehaviour(),
     conventions=CONVENTIONS,
-    findings={"non_contiguous_view": ".view() on non-contiguous logits"},
+    findings={"non_contiguous_view": ".view() on non-contiguous inputs"},
 )

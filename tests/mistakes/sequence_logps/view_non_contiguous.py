@@ -1,4 +1,4 @@
-# mistake: .view() on non-contiguous logits
+# mistake: .view() on non-contiguous inputs
 import torch
 
 

@@ -1,5 +1,5 @@
 # A correct get_probs with a memory-saving hand-written backward: -g·softmax plus g scattered at the label
-# on a flattened [B*T, V] buffer (grad_output read through .view(-1, 1)).
+# on a flattened [B*T, V] buffer (grad_output read through .reshape(-1, 1): it may arrive non-contiguous).
 import torch
 
 
@@ -16,7 +16,7 @@ class _GatherLogSoftmax(torch.autograd.Function):
         logits, labels, lse = ctx.saved_tensors
         V = logits.shape[-1]
         probs = torch.exp(logits - lse.unsqueeze(-1)).reshape(-1, V)
-        g = grad.view(-1, 1)
+        g = grad.reshape(-1, 1)
         out = -g * probs
         out.scatter_add_(1, labels.reshape(-1, 1), g)
         return out.view(logits.shape), None

@@ -1,4 +1,5 @@
-# A correct sequence_logps with torch.roll: the wrapped last column is masked out by hand.
+# check: values
+# WRONG: labels from torch.roll(input_ids, -1) and the wrapped last column zeroed in the mask, then lp * mask: the last position's 'label' is input_ids[:, 0], and where its logit there is -inf (a banned BOS; the last position predicts nothing) -inf * 0 = NaN.
 import torch
 
 
