@@ -131,16 +131,39 @@ def runs(mask: torch.Tensor) -> torch.Tensor:
     return m[:, 0] + (m[:, 1:] > m[:, :-1]).sum(-1)
 
 
+MASKS = ("chosen_mask", "rejected_mask")
+
+
+def passed_dtype(case, name: str) -> torch.dtype:
+    """The dtype a case's input reaches the function in: an integer width named by its layout."""
+    kind = case.layout.get(name)
+    return getattr(torch, kind) if kind in ("int32", "int16", "int8", "uint8") else case.inputs[name].dtype
+
+
 def unreached(cases: list, empty_pairs: bool) -> list[str]:
-    """What the statement's real-batch ranges promise and no case of `cases` has: B = 33, a
-    response of over 256 tokens, zeros inside a response, and (`empty_pairs`) a pair whose two
-    responses are both empty beside a pair that is not, and a batch of only such pairs."""
+    """What the statement's real-batch and mask ranges promise and no case of `cases` has: B = 33,
+    B = 257 with over 2048 tokens a side, a response of over 256 tokens, zeros inside a response,
+    int masks of narrower widths, bool masks beside float32 log-probs (with tokens counted), the
+    two masks of different kinds (a bool chosen mask beside an int and beside a float rejected
+    one), and (`empty_pairs`) a pair whose two responses are both empty beside a pair that is
+    not, and a batch of only such pairs."""
     masks = [(c.inputs["chosen_mask"].bool(), c.inputs["rejected_mask"].bool()) for c in cases]
+    kinds = [tuple(passed_dtype(c, n) for n in MASKS) for c in cases]
     both_empty = [~(mc.any(-1) | mr.any(-1)) for mc, mr in masks]  # [B] per case
     want = {
         "B = 33": any(mc.shape[0] >= 33 for mc, _ in masks),
+        "B = 257, over 2048 tokens": any(mc.shape[0] >= 257 and int(mc.sum()) > 2048 for mc, _ in masks),
         "a response of over 256 tokens": any(bool((m.sum(-1) > 256).any()) for pair in masks for m in pair),
         "zeros inside a response": any(bool((runs(m) > 1).any()) for pair in masks for m in pair),
+        "int32 masks": any(torch.int32 in k for k in kinds),
+        "int8 or uint8 masks": any(torch.int8 in k or torch.uint8 in k for k in kinds),
+        "bool masks with float32 log-probs": any(
+            c.dtype == torch.float32 and d == torch.bool and bool(m.any())
+            for c, k, pair in zip(cases, kinds, masks) for d, m in zip(k, pair)),
+        "a bool chosen mask beside an int rejected one": any(
+            kc == torch.bool and not (kr.is_floating_point or kr == torch.bool) for kc, kr in kinds),
+        "a bool chosen mask beside a float rejected one": any(kc == torch.bool and kr.is_floating_point
+                                                              for kc, kr in kinds),
     }
     if empty_pairs:
         want["an empty pair in a batch"] = any(bool(e.any()) and not bool(e.all()) for e in both_empty)
@@ -153,3 +176,31 @@ def test_the_cases_reach_real_batches_at_every_seed(seed):
     cases = make_cases(seed)
     assert unreached(cases, empty_pairs=True) == []
     assert min(c.options.get("beta", 0.1) for c in cases) <= 0.02  # β's small end
+
+
+def float_masks_off_dtype(cases: list) -> list[str]:
+    """Cases passing a float mask in another dtype than their log-probs' (out of range)."""
+    return [c.name for c in cases for n in MASKS
+            if c.inputs[n].is_floating_point() and c.inputs[n].dtype != c.dtype]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_float_masks_are_in_the_log_probs_dtype(seed):
+    assert float_masks_off_dtype(make_cases(seed)) == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_float32_case_judges_the_gradient_of_confidently_wrong_saturated_pairs(seed):
+    """float32 pairs with β·h below -85 (past exp's overflow), at a tolerance well below the
+    gradient β/B they should get: code that treats saturated pairs as constants shows."""
+    from grader.catalog.dpo.spec import _h
+    from grader.catalog.pairs import REF_NAMES
+    from grader.core.tolerances import tolerance
+
+    found = []
+    for c in make_cases(seed):
+        beta, b = c.options.get("beta", 0.1), c.inputs["chosen_mask"].shape[0]
+        x = beta * _h(*(c.inputs[n].to(D) for n in REF_NAMES))
+        if c.dtype == torch.float32 and float(x.min()) < -85 and tolerance("float32", c.scale)[1] < 0.01 * beta / b:
+            found.append(c.name)
+    assert found

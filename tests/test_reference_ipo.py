@@ -11,7 +11,7 @@ from grader.core import workspace
 from solutions.ipo import ipo_loss
 from grader.checks.details import curve
 from tests.conftest import check, solution_source
-from tests.test_reference_dpo import unreached
+from tests.test_reference_dpo import float_masks_off_dtype, unreached
 
 
 def _hand_pair(dtype=torch.float64):
@@ -173,6 +173,7 @@ def test_the_cases_reach_real_batches_at_every_seed(seed):
     cases = make_cases(seed)
     assert unreached(cases, empty_pairs=True) == []
     assert min(c.options.get("beta", 0.1) for c in cases) <= 0.02  # β's small end: a target of 25
+    assert float_masks_off_dtype(cases) == []
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -14,7 +14,7 @@ from grader.catalog.simpo.spec import SimPOBehaviour, make_cases
 from solutions.simpo import simpo_loss
 from grader.checks.details import curve
 from tests.conftest import check, solution_source
-from tests.test_reference_dpo import unreached
+from tests.test_reference_dpo import float_masks_off_dtype, unreached
 
 
 def _hand_pair(dtype=torch.float64):
@@ -112,7 +112,11 @@ def test_zeros_inside_a_response_are_not_counted():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_the_cases_reach_real_batches_at_every_seed(seed):
-    assert unreached(make_cases(seed), empty_pairs=False) == []  # every response has a token (the statement)
+    cases = make_cases(seed)
+    assert unreached(cases, empty_pairs=False) == []  # every response has a token (the statement)
+    assert float_masks_off_dtype(cases) == []
+    betas = {c.options.get("beta", 2.0) for c in cases}
+    assert min(betas) <= 0.01 and 1.0 in betas and max(betas) >= 10.0  # β's range, and 1 where code may skip it
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -29,6 +29,10 @@ def masked_mean(lp: torch.Tensor, m: torch.Tensor, clamp: bool = False) -> torch
 # softplus(x, threshold=5), a common shortcut, is x itself above 5 and off by up to 7e-3 there,
 # so a kata whose cases never reach |x| from 5 to 12 would pass it by chance.
 LOGISTIC_BAND = (-12.0, -9.0, -7.0, -5.5, 5.5, 7.0, 9.0, 12.0)
+# And past exp's float32 overflow (exp(x) is inf above 88.7): code that treats such pairs as
+# saturated (detached, clamped, dropped) gives a confidently wrong pair (x far below 0) no
+# gradient, where the loss's gradient is at its largest.
+SATURATED_BAND = (-120.0, -100.0, -90.0, -85.0, 85.0, 90.0, 100.0, 120.0)
 
 
 def shift_rows(case: Case, gap: torch.Tensor, want: torch.Tensor, up: tuple[str, str], down: tuple[str, str],
@@ -66,18 +70,61 @@ REF_NAMES = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps",
          "chosen_mask", "rejected_mask")
 
 
-def pair_case(seed: int, salt: int, name: str, b: int, tc: int, tr: int, dtype: torch.dtype, mask: str,
-              options: dict[str, Any], prompt: bool = True) -> Case:
+# ---------------------------------------------------------------- mask kinds
+# A case's `mask` names each mask's kind: "float" (in the log-probs' dtype, as the statements
+# say), "bool", "int" (int64) or an integer width of INT_WIDTHS, which the case holds as int64
+# and the grader passes in that width (its layout); a pair (chosen kind, rejected kind) gives
+# the two masks different kinds, as a caller may, so that code which reads one mask's kind and
+# converts both alike shows.
+INT_WIDTHS = ("int32", "int16", "int8", "uint8")
+
+
+def mask_kinds(mask: str | tuple[str, str]) -> tuple[str, str]:
+    """(chosen kind, rejected kind) of a case's `mask`."""
+    return (mask, mask) if isinstance(mask, str) else mask
+
+
+def as_kind(m: torch.Tensor, kind: str, dtype: torch.dtype) -> torch.Tensor:
+    """A 0/1 mask `m` as a mask of `kind` beside log-probs of `dtype`: a float mask in that dtype
+    (a float32 mask beside float64 log-probs is out of range), an integer width held as int64."""
+    if kind == "float":
+        return m.to(dtype)
+    return cast_mask(m, "int" if kind in INT_WIDTHS else kind)
+
+
+def describe_masks(mask: str | tuple[str, str]) -> str:
+    c, r = mask_kinds(mask)
+    return f"{c} masks" if c == r else f"{c} chosen mask, {r} rejected mask"
+
+
+def masked_case(name: str, inputs: dict[str, torch.Tensor], options: dict[str, Any], mask: str | tuple[str, str],
+                note: str) -> Case:
+    """A pairwise case whose masks of an integer width are passed in that width."""
+    case = Case(name, inputs, options, note=note)
+    for side, kind in zip(("chosen", "rejected"), mask_kinds(mask)):
+        if kind in INT_WIDTHS:
+            case.layout[f"{side}_mask"] = kind
+    return case
+
+
+def _options_note(options: dict[str, Any]) -> str:
+    return "".join(f", {k}={v}" for k, v in options.items())
+
+
+def pair_case(seed: int, salt: int, name: str, b: int, tc: int, tr: int, dtype: torch.dtype,
+              mask: str | tuple[str, str], options: dict[str, Any], prompt: bool = True) -> Case:
     """Policy and reference per-token log-probs with masks, for every pairwise loss kata."""
     g = generator(seed, salt)
     pc, pr = token_logps(g, b, tc, dtype), token_logps(g, b, tr, dtype)
     rc = pc + (0.5 * torch.randn(b, tc, generator=g, dtype=torch.float64)).to(dtype)
     rr = pr + (0.5 * torch.randn(b, tr, generator=g, dtype=torch.float64)).to(dtype)
     prompt_max = None if prompt else 0
-    mc, mr = response_mask(g, b, tc, mask, prompt_max), response_mask(g, b, tr, mask, prompt_max)
+    kc, kr = mask_kinds(mask)
+    mc = as_kind(response_mask(g, b, tc, "float", prompt_max), kc, dtype)
+    mr = as_kind(response_mask(g, b, tr, "float", prompt_max), kr, dtype)
     inputs = dict(zip(REF_NAMES, (pc, pr, rc, rr, mc, mr)))
-    note = f"B={b}, Tc={tc}, Tr={tr}, {str(dtype)[6:]}, {mask} masks" + "".join(f", {k}={v}" for k, v in options.items())
-    return Case(name, inputs, options, note=note)
+    note = f"B={b}, Tc={tc}, Tr={tr}, {str(dtype)[6:]}, {describe_masks(mask)}" + _options_note(options)
+    return masked_case(name, inputs, options, mask, note)
 
 
 TOKEN_RATIO_RANGE = 200.0  # the contract's range of per-token log-ratios (both signs), reached by the cases
@@ -97,10 +144,10 @@ def extreme_pair_case(seed: int, salt: int, name: str, b: int, t: int, dtype: to
         return (sign * size).to(dtype)
 
     rc, rr = pc - shift(), pr + shift()
-    mc = cast_mask(torch.ones(b, t), "float")
-    mr = response_mask(g, b, t, "float", prompt_max=t // 4, min_response=t // 2)
+    mc = torch.ones(b, t, dtype=dtype)
+    mr = response_mask(g, b, t, "float", prompt_max=t // 4, min_response=t // 2).to(dtype)
     inputs = dict(zip(REF_NAMES, (pc, pr, rc, rr, mc, mr)))
-    note = f"B={b}, T={t}, {str(dtype)[6:]}, per-token log-ratios up to ±{top:g}" + "".join(f", {k}={v}" for k, v in options.items())
+    note = f"B={b}, T={t}, {str(dtype)[6:]}, per-token log-ratios up to ±{top:g}" + _options_note(options)
     return Case(name, inputs, options, extreme=True, scale=float(t) * 100.0, note=note)
 
 
@@ -121,20 +168,22 @@ def layout_mask(batch: int, length: int, kind: str = "float") -> torch.Tensor:
     return cast_mask(mask, kind)
 
 
-def policy_case(seed: int, salt: int, name: str, b: int, tc: int, tr: int, dtype: torch.dtype, mask: str,
-                options: dict[str, Any], layout: str = "random", top: float = 0.0) -> Case:
+def policy_case(seed: int, salt: int, name: str, b: int, tc: int, tr: int, dtype: torch.dtype,
+                mask: str | tuple[str, str], options: dict[str, Any], layout: str = "random",
+                top: float = 0.0) -> Case:
     """Policy per-token log-probs (at most -`top`) with masks. layout: 'random' prompt and padding,
     'none' (all response), or 'fixed' (see `layout_mask`)."""
     g = generator(seed, salt)
     pc, pr = token_logps(g, b, tc, dtype) - top, token_logps(g, b, tr, dtype) - top
     if layout == "fixed":
-        mc, mr = layout_mask(b, tc, mask), layout_mask(b, tr, mask)
+        mc, mr = layout_mask(b, tc), layout_mask(b, tr)
     else:
         prompt_max = 0 if layout == "none" else None
-        mc, mr = response_mask(g, b, tc, mask, prompt_max), response_mask(g, b, tr, mask, prompt_max)
-    inputs = dict(zip(POLICY_NAMES, (pc, pr, mc, mr)))
-    note = f"B={b}, Tc={tc}, Tr={tr}, {str(dtype)[6:]}, {mask} masks" + "".join(f", {k}={v}" for k, v in options.items())
-    return Case(name, inputs, options, note=note)
+        mc, mr = response_mask(g, b, tc, "float", prompt_max), response_mask(g, b, tr, "float", prompt_max)
+    kc, kr = mask_kinds(mask)
+    inputs = dict(zip(POLICY_NAMES, (pc, pr, as_kind(mc, kc, dtype), as_kind(mr, kr, dtype))))
+    note = f"B={b}, Tc={tc}, Tr={tr}, {str(dtype)[6:]}, {describe_masks(mask)}" + _options_note(options)
+    return masked_case(name, inputs, options, mask, note)
 
 
 def extreme_policy_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype,
@@ -146,10 +195,10 @@ def extreme_policy_case(seed: int, salt: int, name: str, b: int, t: int, dtype: 
     even = (torch.arange(b) % 2 == 0).unsqueeze(1)
     pc = torch.where(even, ruled_out(), likely()).to(dtype)
     pr = torch.where(even, likely(), ruled_out()).to(dtype)
-    mc = cast_mask(torch.ones(b, t), "float")
-    mr = response_mask(g, b, t, "float", prompt_max=t // 4, min_response=t // 2)
+    mc = torch.ones(b, t, dtype=dtype)
+    mr = response_mask(g, b, t, "float", prompt_max=t // 4, min_response=t // 2).to(dtype)
     inputs = dict(zip(POLICY_NAMES, (pc, pr, mc, mr)))
-    note = f"B={b}, T={t}, {str(dtype)[6:]}, mean log-probs 100 nats apart" + "".join(f", {k}={v}" for k, v in options.items())
+    note = f"B={b}, T={t}, {str(dtype)[6:]}, mean log-probs 100 nats apart" + _options_note(options)
     return Case(name, inputs, options, extreme=True, scale=10.0, note=note)
 
 
@@ -271,9 +320,12 @@ def longer_sides(seed: int, make: Callable[..., Case], **options: Any) -> list[C
     """Two cases of a pairwise kata: the rejected responses longer than the chosen (Tr > Tc)
     and the chosen longer (Tc > Tr), the longer side counted up to its last position.
     `make(seed, salt, name, b, tc, tr, dtype, mask, options)` builds a case."""
-    return [to_the_end(make(seed, 20, "rejected longer than chosen", 3, 4, 7, torch.float64, "float", options),
-                       "rejected"),
-            to_the_end(make(seed, 21, "chosen longer than rejected", 3, 7, 3, torch.float32, "int", options), "chosen")]
+    # The two masks of different kinds, each a valid mask: code that reads one mask's kind and
+    # converts both alike (`~mask` for a bool chosen mask) shows.
+    return [to_the_end(make(seed, 20, "rejected longer than chosen", 3, 4, 7, torch.float64, ("bool", "int32"),
+                            options), "rejected"),
+            to_the_end(make(seed, 21, "chosen longer than rejected", 3, 7, 3, torch.float32, ("float", "bool"),
+                            options), "chosen")]
 
 
 WIDE_BATCH = 33  # one pair past micro-batches of 8, 16 and 32: a mean of chunk means shows
@@ -282,10 +334,28 @@ WIDE_BATCH = 33  # one pair past micro-batches of 8, 16 and 32: a mean of chunk 
 def batch_edges(seed: int, make: Callable[..., Case], **options: Any) -> list[Case]:
     """Three cases of a pairwise kata at sizes and mask shapes real batches have: B = WIDE_BATCH,
     two-turn responses (`with_turns`), and responses over LONG_RESPONSE tokens; small otherwise.
-    `make` as for `longer_sides`."""
-    return [make(seed, 30, f"B={WIDE_BATCH}", WIDE_BATCH, 6, 5, torch.float32, "int", options),
+    `make` as for `longer_sides`. Masks of every kind but int64 meet float32 log-probs here:
+    uint8, and a bool chosen mask beside a float rejected one."""
+    return [make(seed, 30, f"B={WIDE_BATCH}", WIDE_BATCH, 6, 5, torch.float32, "uint8", options),
             with_turns(make(seed, 31, "multi-turn masks", 4, 12, 10, torch.float64, "float", options)),
-            with_long_responses(make(seed, 32, "long responses", 2, 300, 280, torch.float32, "float", options))]
+            with_long_responses(make(seed, 32, "long responses", 2, 300, 280, torch.float32, ("bool", "float"),
+                                     options))]
+
+
+TALL_BATCH = 257  # one pair past micro-batches of 256 rows
+
+
+def every_token_counted(case: Case) -> Case:
+    """Both masks all ones, in their own dtype: B·T response tokens."""
+    return _with_runs(case, lambda b, t: [(0, t)], ", every token counted")
+
+
+def tall_batch(seed: int, make: Callable[..., Case], **options: Any) -> Case:
+    """B = TALL_BATCH pairs of 9 tokens, every one counted, with bool masks beside float32
+    log-probs: 2313 tokens a side, past float16's exact 2048, so code that splits the batch into
+    micro-batches of up to 256 rows or keeps token counts in float16 shows; cheap otherwise.
+    `make` as for `longer_sides`."""
+    return every_token_counted(make(seed, 36, f"B={TALL_BATCH}", TALL_BATCH, 9, 9, torch.float32, "bool", options))
 
 
 def with_expanded_masks(case: Case) -> Case:

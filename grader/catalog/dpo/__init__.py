@@ -13,8 +13,10 @@ or float64, finite at every position, padding included), for the chosen response
 and the rejected one ([B, Tr]; Tr may differ from Tc), and a mask for each ([B, T]) that is
 1 on the response's tokens and 0 elsewhere: prompt, padding, and in a multi-turn
 conversation the turns that are not the assistant's. Any 0/1 pattern is allowed, zeros
-inside a response included. A mask is bool, int or float (float32 or the log-probs' dtype;
-a float64 mask with float32 log-probs is out of range).
+inside a response included. A mask is bool, an integer type of any width (int64, int32,
+int8, uint8, ...) or float in the log-probs' dtype (a float mask of another dtype is out
+of range), and each mask's kind is independent of the other's (a bool chosen mask beside
+an int32 rejected one is valid).
 
     log π(y)   = sum of the masked per-token log-probs       (one number per row)
     h          = (log π(y_c) - log π_ref(y_c)) - (log π(y_r) - log π_ref(y_r))
@@ -31,11 +33,14 @@ counts in the batch mean, with loss log 2 and no gradient; so does a batch of on
 pairs.
 
 Log-ratios reach thousands of nats in real training: -log σ(x) must be computed so that
-it neither overflows nor returns inf for large |x|. The ranges the grader checks:
+it neither overflows nor returns inf for large |x|, and keeps its gradient there (a pair
+with β·h = -100 is confidently wrong: its gradient is the largest, not 0). The ranges the
+grader checks:
 per-token log-ratios up to ±200 and sequence log-ratios of thousands of nats (values
 and gradients), a policy equal to the reference (h = 0, the first step of training),
-B = 1 and T = 1, B = 33, responses of over 256 tokens, β from 0.02 to 1, exact zero
-log-probs, float, int or bool masks (also expanded from one row, and with zeros inside a
+B = 1 and T = 1, B = 33, B = 257, responses of over 256 tokens, β from 0.02 to 1, β·h
+past ±85 in float32, exact zero log-probs, float, int (several widths) or bool masks (the
+two of different kinds, also expanded from one row, and with zeros inside a
 response), responses of different lengths (Tc < Tr and Tc > Tr), empty responses (one side
 of a pair, both sides, every pair of the batch), and non-contiguous log-prob tensors.
 

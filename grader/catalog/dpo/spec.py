@@ -12,19 +12,19 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import DPO_PI_REJECTED_END_FRACTION, DPO_STILL_FALLING_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case
-from grader.catalog.pairs import (LOGISTIC_BAND, REF_NAMES, TOKEN_RATIO_RANGE, batch_edges, extreme_pair_case,
-                                  longer_sides, masked_mean, masked_sum, pair_case, pairwise_spec, shift_rows,
-                                  softplus_by_hand, strided, tied, with_both_empty, with_empty_rows,
-                                  with_expanded_masks, with_zeros)
+from grader.catalog.pairs import (LOGISTIC_BAND, REF_NAMES, SATURATED_BAND, TOKEN_RATIO_RANGE, batch_edges,
+                                  extreme_pair_case, longer_sides, masked_mean, masked_sum, pair_case, pairwise_spec,
+                                  shift_rows, softplus_by_hand, strided, tall_batch, tied, with_both_empty,
+                                  with_empty_rows, with_expanded_masks, with_zeros)
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 def make_cases(seed: int) -> list[Case]:
     return [
         pair_case(seed, 1, "padded", 4, 7, 5, torch.float32, "float", {}),
         pair_case(seed, 2, "float64, bool masks", 3, 6, 6, torch.float64, "bool", {"beta": 0.5}),
-        pair_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"beta": 0.3}, prompt=False),
-        pair_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"beta": 0.2}),
-        pair_case(seed, 5, "longer, int masks", 5, 12, 9, torch.float32, "int", {"beta": 1.0}),
+        pair_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int32", {"beta": 0.3}, prompt=False),
+        pair_case(seed, 4, "tiny, int64 masks", 2, 3, 3, torch.float64, "int", {"beta": 0.2}),
+        pair_case(seed, 5, "longer, int8 masks", 5, 12, 9, torch.float32, "int8", {"beta": 1.0}),
         # The fixed battery: exact zeros, non-contiguous log-probs, expanded masks, the range's end.
         with_zeros(pair_case(seed, 8, "exact zeros", 3, 6, 5, torch.float64, "float", {"beta": 0.3})),
         strided(pair_case(seed, 9, "", 3, 6, 6, torch.float32, "float", {"beta": 0.2}), "non-contiguous log-probs"),
@@ -33,8 +33,14 @@ def make_cases(seed: int) -> list[Case]:
         extreme_pair_case(seed, 7, "huge log-ratios, float32", 4, 48, torch.float32, {"beta": 0.1}),
         extreme_pair_case(seed, 11, "per-token log-ratios of ±200", 4, 16, torch.float64, {"beta": 0.1},
                           top=TOKEN_RATIO_RANGE),
-        _in_logistic_band(pair_case(seed, 12, "β·h from 5.5 to 12 in size", 8, 4, 5, torch.float64, "float",
-                                    {"beta": 0.5}, prompt=False)),
+        _at_logistic(pair_case(seed, 12, "β·h from 5.5 to 12 in size", 8, 4, 5, torch.float64, "float",
+                               {"beta": 0.5}, prompt=False), LOGISTIC_BAND),
+        # float32 pairs past exp's overflow (β·h of ±85 to ±120, β's end 1) judged at the plain
+        # float32 tolerance (the huge log-ratio case's, scaled by its size, exceeds β/B): a
+        # confidently wrong pair's gradient is -β/B, and code that treats saturated pairs as
+        # constants gives 0 there.
+        _saturated(_at_logistic(pair_case(seed, 35, "β·h from 85 to 120 in size, float32", 8, 4, 5, torch.float32,
+                                          "float", {"beta": 1.0}, prompt=False), SATURATED_BAND)),
         tied(pair_case(seed, 13, "policy = reference", 3, 5, 4, torch.float64, "float", {"beta": 0.5}),
              {"ref_chosen_logps": "policy_chosen_logps", "ref_rejected_logps": "policy_rejected_logps"},
              "h = 0 in every row, as at the first step of training"),
@@ -47,6 +53,7 @@ def make_cases(seed: int) -> list[Case]:
         # multi-turn masks, and pairs truncated away whole (h = 0, still in the batch mean), one of
         # them at β's small end.
         *batch_edges(seed, pair_case, beta=0.3),
+        tall_batch(seed, pair_case, beta=0.3),
         with_both_empty(pair_case(seed, 33, "a pair truncated away, small β", 4, 5, 4, torch.float64, "float",
                                   {"beta": 0.02}), [2]),
         with_both_empty(pair_case(seed, 34, "every pair truncated away", 2, 3, 3, torch.float32, "bool",
@@ -54,14 +61,21 @@ def make_cases(seed: int) -> list[Case]:
     ]
 
 
-def _in_logistic_band(case: Case) -> Case:
-    """Rows whose β·h are LOGISTIC_BAND: the reference's chosen log-probs lowered to raise h, the
-    policy's chosen log-probs to lower it."""
+def _at_logistic(case: Case, band: tuple[float, ...]) -> Case:
+    """Rows whose β·h are `band` (one value a row): the reference's chosen log-probs lowered to
+    raise h, the policy's chosen log-probs to lower it."""
     x, beta = case.inputs, case.options["beta"]
     h = _h(*(x[n].to(torch.float64) for n in REF_NAMES))
-    want = torch.tensor(LOGISTIC_BAND, dtype=torch.float64) / beta
+    want = torch.tensor(band, dtype=torch.float64) / beta
     return shift_rows(case, h, want, up=("ref_chosen_logps", "chosen_mask"),
                       down=("policy_chosen_logps", "chosen_mask"), per_token=False)
+
+
+def _saturated(case: Case) -> Case:
+    """Judged by `stability` (where log(sigmoid(x)) belongs, -inf in float32 past -103) at the
+    plain tolerance: its inputs are tens of nats, not thousands."""
+    case.extreme = True
+    return case
 
 
 # ---------------------------------------------------------------- mistake models

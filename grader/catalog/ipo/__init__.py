@@ -15,9 +15,10 @@ frozen reference (float32 or float64, finite at every position, padding included
 chosen ([B, Tc]) and the rejected response ([B, Tr]), and a mask for each ([B, T]; 1 on
 the response's tokens, 0 elsewhere: prompt, padding, other turns of a multi-turn
 conversation). Any 0/1 pattern is allowed, zeros inside a response included: a response's
-tokens are the positions where its mask is 1, wherever they are. A mask is bool, int or
-float (float32 or the log-probs' dtype; a float64 mask with float32 log-probs is out of
-range).
+tokens are the positions where its mask is 1, wherever they are. A mask is bool, an
+integer type of any width (int64, int32, int8, uint8, ...) or float in the log-probs'
+dtype (a float mask of another dtype is out of range), and each mask's kind is independent
+of the other's (a bool chosen mask beside an int32 or float rejected one is valid).
 
     a(y)     = mean over y's response tokens of (log π - log π_ref)   (one number per row;
                the token count is clamped to at least 1, so an empty response gives 0)
@@ -31,7 +32,8 @@ truncated away (a prompt longer than the maximum length) has h = 0: it still cou
 batch mean, with loss (1/(2β))² and no gradient; so does a batch of only such pairs. The
 ranges the grader checks: per-token log-ratios up to ±200 and sequence log-ratios of
 thousands of nats, empty responses (one side of a pair, both sides, every pair of the
-batch), B = 1 and T = 1, B = 33, responses of over 256 tokens, β from 0.02 to 1, exact zero
+batch), B = 1 and T = 1, B = 33, B = 257, responses of over 256 tokens, β from 0.02 to
+1, float, int (several widths) or bool masks, the two of different kinds, exact zero
 log-probs, masks expanded from one row or with zeros inside a response, and non-contiguous
 log-prob tensors.
 

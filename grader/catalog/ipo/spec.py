@@ -14,8 +14,8 @@ from grader.core.tolerances import IPO_SETTLED_NATS, IPO_TARGET_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case
 from grader.catalog.pairs import (REF_NAMES, TOKEN_RATIO_RANGE, batch_edges, extreme_pair_case, longer_sides,
-                                  masked_mean, masked_sum, pair_case, pairwise_spec, strided, with_both_empty,
-                                  with_empty_rows, with_expanded_masks, with_zeros)
+                                  masked_mean, masked_sum, pair_case, pairwise_spec, strided, tall_batch,
+                                  with_both_empty, with_empty_rows, with_expanded_masks, with_zeros)
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 
@@ -23,9 +23,9 @@ def make_cases(seed: int) -> list[Case]:
     return [
         pair_case(seed, 1, "padded", 4, 7, 5, torch.float32, "float", {}),
         pair_case(seed, 2, "float64, bool masks", 3, 6, 6, torch.float64, "bool", {"beta": 0.5}),
-        pair_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"beta": 0.3}, prompt=False),
-        pair_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"beta": 0.2}),
-        pair_case(seed, 5, "longer, int masks", 5, 12, 9, torch.float32, "int", {"beta": 1.0}),
+        pair_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int32", {"beta": 0.3}, prompt=False),
+        pair_case(seed, 4, "tiny, int64 masks", 2, 3, 3, torch.float64, "int", {"beta": 0.2}),
+        pair_case(seed, 5, "longer, int8 masks", 5, 12, 9, torch.float32, "int8", {"beta": 1.0}),
         with_empty_rows(pair_case(seed, 6, "empty responses", 3, 5, 4, torch.float32, "float", {"beta": 0.05})),
         # The fixed battery: exact zeros, non-contiguous log-probs, expanded masks, the range's end.
         with_zeros(pair_case(seed, 9, "exact zeros", 3, 6, 5, torch.float64, "float", {"beta": 0.3})),
@@ -42,6 +42,7 @@ def make_cases(seed: int) -> list[Case]:
         # multi-turn masks, and pairs truncated away whole (h = 0, still in the batch mean), one of
         # them at β's small end.
         *batch_edges(seed, pair_case, beta=0.3),
+        tall_batch(seed, pair_case, beta=0.3),
         with_both_empty(pair_case(seed, 33, "a pair truncated away, small β", 4, 5, 4, torch.float64, "float",
                                   {"beta": 0.02}), [2]),
         with_both_empty(pair_case(seed, 34, "every pair truncated away", 2, 3, 3, torch.float32, "bool",

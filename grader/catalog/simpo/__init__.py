@@ -15,8 +15,10 @@ every position (padding included), and a mask for each ([B, T]) that is 1 on the
 response's tokens and 0 elsewhere: prompt, padding, and in a multi-turn
 conversation the turns that are not the assistant's. Any 0/1 pattern is allowed,
 zeros inside a response included; every row has at least one response token. A
-mask is bool, int or float (float32 or the log-probs' dtype; a float64 mask with
-float32 log-probs is out of range). There is no reference model: SimPO's reward
+mask is bool, an integer type of any width (int64, int32, int8, uint8, ...) or
+float in the log-probs' dtype (a float mask of another dtype is out of range), and
+each mask's kind is independent of the other's (a bool chosen mask beside a float
+rejected one is valid). There is no reference model: SimPO's reward
 is the policy's own average log-likelihood.
 
     m        = per-token mean log-prob of a response                       [B]
@@ -43,7 +45,9 @@ Conventions, and why:
 - At z = 0 (the rewards differ by exactly γ) the loss is log 2. Late in training
   the rewards can differ by hundreds: compute -log σ(z) so that it never returns
   inf. The ranges the grader checks: rewards up to 1000 apart, rewards exactly
-  γ apart, γ = 0, B = 1 and T = 1, B = 33, responses of over 256 tokens, exact
+  γ apart, γ = 0, β from 0.01 to 10 (β = 1 included), B = 1 and T = 1,
+  B = 33, B = 257, responses of over 256 tokens, float, int (several widths)
+  or bool masks, the two of different kinds, exact
   zero log-probs, masks expanded from one row or with zeros inside a response,
   non-contiguous log-probs.
 

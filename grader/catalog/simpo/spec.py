@@ -15,18 +15,23 @@ from grader.checks.function import Param
 from grader.checks.cases import Case, generator, token_logps, on_grid
 from grader.catalog.pairs import (LOGISTIC_BAND, POLICY_NAMES, batch_edges, extreme_policy_case, layout_mask,
                                   longer_sides, masked_mean, masked_sum, pairwise_spec, policy_case, shift_rows,
-                                  softplus_by_hand, strided, with_expanded_masks, with_zeros)
+                                  softplus_by_hand, strided, tall_batch, with_expanded_masks, with_zeros)
 from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
 
 def make_cases(seed: int) -> list[Case]:
-    # β != 1 and γ != 0 everywhere, so that 'margin multiplied by β' and 'margin added' always show.
+    # β != 1 and γ != 0 everywhere but one case each, so that 'margin multiplied by β' and 'margin
+    # added' always show.
     return [
         policy_case(seed, 1, "padded", 4, 7, 5, torch.float32, "float", {}),
         policy_case(seed, 2, "float64, bool masks", 3, 6, 6, torch.float64, "bool", {"beta": 2.5, "gamma": 1.0}),
-        policy_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int", {"beta": 10.0, "gamma": 0.3}, layout="none"),
-        policy_case(seed, 4, "tiny", 2, 3, 3, torch.float64, "float", {"beta": 1.5, "gamma": 0.8}),
+        policy_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int32", {"beta": 10.0, "gamma": 0.3}, layout="none"),
+        policy_case(seed, 4, "tiny, int64 masks", 2, 3, 3, torch.float64, "int", {"beta": 1.5, "gamma": 0.8}),
         policy_case(seed, 16, "no margin (gamma = 0)", 3, 4, 5, torch.float64, "float", {"beta": 2.5, "gamma": 0.0}),
-        policy_case(seed, 5, "prompt and padding in every row", 4, 9, 8, torch.float32, "int", {"gamma": 1.2},
+        # β's range: small (z is nearly -γ, the rewards' gradient 1/100 of β = 1's) and exactly 1,
+        # where code may skip the multiplication.
+        policy_case(seed, 17, "small β", 3, 5, 4, torch.float32, "float", {"beta": 0.01, "gamma": 0.3}),
+        policy_case(seed, 18, "β = 1", 3, 4, 6, torch.float64, "int16", {"beta": 1.0, "gamma": 1.2}),
+        policy_case(seed, 5, "prompt and padding in every row", 4, 9, 8, torch.float32, "int8", {"gamma": 1.2},
                     layout="fixed"),
         # The fixed battery: exact zeros, non-contiguous log-probs, expanded masks.
         with_zeros(policy_case(seed, 8, "exact zeros", 3, 6, 5, torch.float64, "float", {"beta": 2.5, "gamma": 1.0})),
@@ -43,6 +48,7 @@ def make_cases(seed: int) -> list[Case]:
         *longer_sides(seed, policy_case, beta=2.0, gamma=0.5),
         # Real batches: B = 33 and responses over 256 tokens (past micro-batch and chunk sizes), multi-turn masks.
         *batch_edges(seed, policy_case, beta=2.5, gamma=0.8),
+        tall_batch(seed, policy_case, beta=2.5, gamma=0.8),
     ]
 
 
@@ -133,7 +139,7 @@ class SimPOBehaviour:
     def inputs(seed: int) -> tuple[torch.Tensor, ...]:
         g = generator(seed, 901)
         pc, pr = token_logps(g, 3, 6, torch.float64), token_logps(g, 3, 5, torch.float64)
-        return pc, pr, layout_mask(3, 6), layout_mask(3, 5)
+        return pc, pr, layout_mask(3, 6).double(), layout_mask(3, 5).double()  # float masks in the log-probs' dtype
 
     def run(self, fn: Callable, seed: int) -> dict[str, Any]:
         pc, pr, mc, mr = self.inputs(seed)
