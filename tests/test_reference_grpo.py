@@ -233,7 +233,6 @@ def test_cases_cover_the_contract_at_every_seed(seed):
     assert "ref_logps" not in by_name["beta=0 without a reference model"].inputs
     with_ref = by_name["beta=0 with a reference model"]  # mean_kl is reported whatever beta is
     assert with_ref.options["beta"] == 0.0 and "ref_logps" in with_ref.inputs
-    assert not by_name["no response token"].inputs["mask"].bool().any()  # every count clamped to 1
     at_t = by_name["dr_grpo, max_completion_length == T"]  # allowed: only below T is refused
     assert at_t.options["max_completion_length"] == at_t.inputs["logps"].shape[1]
     assert any(c.options.get("max_completion_length", 0) > c.inputs["logps"].shape[1] for c in cases)
@@ -252,6 +251,29 @@ def test_cases_cover_the_contract_at_every_seed(seed):
             assert any(o.get("epsilon_high", 0.2) != o.get("epsilon_low", 0.2) and o.get("beta", 0.04) not in (0.04, 0)
                        for o in here), (lt, lv)
             assert any("epsilon_low" in o and "epsilon_high" not in o and o.get("beta") == 0 for o in here), (lt, lv)
+            # the edges under every mode: no response token, an empty row, a group with A = 0,
+            # epsilon_high below epsilon_low, beta = 0 with a reference
+            mine = [c for c in cases if (c.options.get("loss_type", "grpo"),
+                                         c.options.get("importance_sampling_level", "token")) == (lt, lv)]
+            assert any(not c.inputs["mask"].bool().any() for c in mine), (lt, lv)
+            edge = [c for c in mine if c.options.get("epsilon_high", 0.2) < c.options.get("epsilon_low", 0.2)
+                    and c.options.get("beta") == 0 and "ref_logps" in c.inputs]
+            assert any((c.inputs["advantages"] == 0).any() and not c.inputs["mask"].bool().any(-1).all()
+                       for c in edge), (lt, lv)
+    # non-contiguous inputs under both levels; integer masks of every width
+    assert {c.options.get("importance_sampling_level", "token") for c in cases
+            if c.layout.get("logps") == "transposed"} == {"token", "sequence"}
+    assert {c.layout.get("mask") for c in cases[:len(names) - 2]} >= {"int32", "int16", "int8", "uint8"}
+    # past micro-batches of 256 rows under every loss_type, and float16's exact counts: bnpo's token
+    # count, dr_grpo's B·L
+    big = {c.options.get("loss_type", "grpo"): c for c in cases[:len(names) - 2] if c.inputs["logps"].shape[0] > 256}
+    assert set(big) == {"grpo", "bnpo", "dr_grpo"}
+    assert big["bnpo"].inputs["mask"].bool().sum() > 2048
+    assert big["dr_grpo"].options["max_completion_length"] * 257 > 2048
+    # the ends of the epsilons' ranges
+    assert any(c.options.get("epsilon_low") == 0.99 and c.options.get("epsilon_high", 0.2) >= 2 for c in cases)
+    # log-ratios down to -20 in cases judged by their values (the wide cases' losses of 1e16 hide a floor)
+    assert min(float((c.inputs["logps"] - c.inputs["old_logps"]).min()) for c in cases if not c.extreme) <= -19
     # past chunk sizes, a gap inside a completion, log-ratios out to the stated ±40
     assert max(c.inputs["logps"].shape[0] for c in cases) >= 33
     assert {c.options.get("importance_sampling_level", "token") for c in cases

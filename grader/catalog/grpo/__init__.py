@@ -21,7 +21,7 @@ conversation's turns; a row may be empty, and so may every row; B ≥ 1, T ≥ 1
     ref_logps   [B, T]  the same under the frozen reference model
                         (or None when beta == 0)
     advantages  [B]     one per completion, used as advantages[:, None]
-    mask        [B, T]  float (in the log-probs' dtype), int or bool
+    mask        [B, T]  float (in the log-probs' dtype), int (any width) or bool
 
 All float inputs share one dtype (float32 or float64) and every output has it.
 old_logps, ref_logps and advantages are constants of the objective: gradients
@@ -56,7 +56,7 @@ graph. Every masked mean divides by max(count, 1), so a batch with no response
 token gives 0 for all three.
 
 Ranges: beta ≥ 0; 0 < epsilon_low < 1 and epsilon_high > 0 (GSPO's 3e-4 and 4e-4
-included); max_completion_length ≥ T, or None; log-probs between -200 and 0, with
+included; either may be the larger); max_completion_length ≥ T, or None; log-probs between -200 and 0, with
 |logps - old_logps| at most 40 (ratios from 4e-18 to 2e17) and |ref_logps - logps| at
 most 3. The cases keep every ratio at least 1e-6 away from the clip bounds.
 
@@ -176,6 +176,15 @@ toy task, the mean reward rises, and the final KL to the reference falls as beta
                 "a batch may have no response token at all, and a row may be empty: divide every token mean "
                 "(each row's under \"grpo\", the batch's under \"bnpo\", mean_kl, clip_fraction) by its count "
                 ".clamp(min=1), so that it is 0 there, not 0 / 0 = NaN."),
+        Mistake("KL folded into the advantage", "values",
+                "GRPO adds β·k3 to the per-token loss (eq. 3), so the KL has its own gradient and is never clipped. "
+                "Subtracting it from the advantage (A - β·k3, PPO-RLHF's KL in the reward) makes it a constant "
+                "inside the clipped surrogate: per_token = -min(ρ·A, clip(ρ)·A) + β·k3."),
+        Mistake("clipped branch detached", "gradients",
+                "clamp(ρ).detach() looks harmless because the clipped term has no gradient where it is chosen, but "
+                "inside the trust region the two branches are equal and torch.min splits the gradient between "
+                "them: every unclipped token gets half its gradient. Leave the clamp attached (its gradient is 0 "
+                "outside the range by itself)."),
         Mistake("mean_kl only when beta > 0", "values",
                 "mean_kl measures how far the policy is from the reference: with ref_logps given, report it "
                 "whatever beta is, 0 included. TRL skips the KL when beta is 0; this kata's contract does not."),

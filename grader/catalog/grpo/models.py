@@ -17,7 +17,7 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
           inverted=False, swapped=False, clamp=None, kl="k3", kl_outside=None, adv_row=False, grpo_over_t=False,
           dr_over="constant", eps_high_ignored=None, seq_over_t=None, clip_any_sign=False, probabilities=None,
           length_ignored=False, clip_per_completion=None, longest=False, kl_minus=False, reduce_as=None,
-          unclamped=None, kl_needs_beta=False):
+          unclamped=None, kl_needs_beta=False, kl_in_advantage=False, clipped_detached=False):
     B, T = logps.shape
     m = mask.to(logps.dtype)
     count = m.sum(-1)
@@ -37,6 +37,9 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
         ratio = logps.exp() / old_logps.exp()
     else:
         ratio = log_ratio.exp()
+    if kl_in_advantage and ref_logps is not None:  # A - β·k3 per token, a constant of the surrogate
+        d0 = (ref_logps - logps).detach()
+        adv = adv - beta * (d0.exp() - d0 - 1)
     high = epsilon_low if eps_high_ignored else epsilon_high
     clip_high = epsilon_low if eps_high_ignored == "everywhere" else epsilon_high
     if clamp == "advantage":
@@ -45,8 +48,10 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
         pg = torch.min(ratio * adv, (ratio * adv).clamp(1 - epsilon_low, 1 + high))
     else:
         clipped = ratio.clamp(1 - epsilon_low, 1 + high)
+        clipped = clipped.detach() if clipped_detached else clipped
         pg = torch.max(ratio * adv, clipped * adv) if swapped else torch.min(ratio * adv, clipped * adv)
     per_token = -pg
+    sign = advantages.unsqueeze(0) if adv_row else advantages.unsqueeze(1)  # the clip fraction's, never shifted
     if ref_logps is not None and not (kl_needs_beta and beta == 0):
         d = ref_logps - logps
         if kl == "flipped":
@@ -69,7 +74,8 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
         else:
             per_token_masked = pg_masked
     else:
-        per_token = per_token + (-beta if kl_minus else beta) * k if k is not None else per_token
+        if k is not None and not kl_in_advantage:
+            per_token = per_token + (-beta if kl_minus else beta) * k
         per_token_masked = per_token * m
     n = T if max_completion_length is None or length_ignored else max_completion_length
     if longest and max_completion_length is None:
@@ -95,7 +101,7 @@ def _grpo(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=
     if clip_any_sign:
         is_clipped = (ratio > 1 + clip_high) | (ratio < 1 - epsilon_low)
     else:
-        is_clipped = ((ratio > 1 + clip_high) & (adv > 0)) | ((ratio < 1 - epsilon_low) & (adv < 0))
+        is_clipped = ((ratio > 1 + clip_high) & (sign > 0)) | ((ratio < 1 - epsilon_low) & (sign < 0))
     clip_fraction = (is_clipped.to(logps.dtype) * m).sum() / total
     if clip_per_completion and importance_sampling_level == "sequence":  # [B, 1]: one entry per completion
         counted = is_clipped.to(logps.dtype).squeeze(1)
@@ -132,4 +138,6 @@ MODELS: dict[str, Callable[..., Any]] = {
     "ratio from probabilities": _model({"probabilities": "ratio"}, {"probabilities": "both"}),
     "no clamp (NaN with no response token)": _model({"unclamped": "total"}, {"unclamped": "all"}),
     "mean_kl only when beta > 0": _model({"kl_needs_beta": True}),
+    "KL folded into the advantage": _model({"kl_in_advantage": True}),
+    "clipped branch detached": _model({"clipped_detached": True}),
 }

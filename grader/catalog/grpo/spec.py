@@ -10,7 +10,7 @@ log-probs whose log-ratios and KL are not 0, so that counting it shows too.
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -23,16 +23,20 @@ from grader.checks.function import FunctionSpec, Param
 NAMES = ("logps", "old_logps", "ref_logps", "advantages", "mask")
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo")
 LEVELS = ("token", "sequence")
+WIDTHS = ("int32", "int16", "int8", "uint8")  # integer masks other than int64
 
 
 def _regions(eps_low: float, eps_high: float) -> list[tuple[float, float]]:
-    """Intervals of the ratio, one per way the clip can treat a token, kept off the bounds."""
-    d = min(1e-3, eps_low / 10, eps_high / 10)
+    """Intervals of the ratio, one per way the clip can treat a token, kept off the bounds. The
+    fourth (index 3), when the epsilons differ, lies between the two upper bounds 1 + ε_low and
+    1 + ε_high: only code that honours the asymmetry, either way round, decides it right."""
+    d = min(1e-3, eps_low / 10, eps_high / 10, (1 - eps_low) / 10)  # 1 - ε_low may be near 0 (ε_low < 1)
     lo, hi = 1 - eps_low, 1 + eps_high
-    out = [(max(0.3, lo - 0.4), lo - d), (lo + d, 1 - d), (1 + d, 1 + min(eps_low, eps_high) - d)]
-    if eps_high > eps_low + 2 * d:  # only clip-higher decides these
-        out.append((1 + eps_low + d, hi - d))
-    out.append((hi + d, hi + 0.6))
+    out = [(max(lo / 2, lo - 0.4), lo - d), (lo + d, 1 - d), (1 + d, 1 + min(eps_low, eps_high) - d)]
+    if abs(eps_high - eps_low) > 2 * d:
+        out.append((1 + min(eps_low, eps_high) + d, 1 + max(eps_low, eps_high) - d))
+    top = 1 + max(eps_low, eps_high)
+    out.append((top + d, top + 0.6))
     return out
 
 
@@ -85,9 +89,12 @@ def _spread(log_ratio: torch.Tensor, g: torch.Generator, bound: float) -> torch.
 
 def grpo_case(seed: int, salt: int, name: str, lengths: list[int | str], t: int, dtype: torch.dtype, mask: str,
               options: dict[str, Any], ref: bool = True, transposed: bool = False, extreme: bool = False,
-              zero_advantage: bool = False, adv_scale: float = 1.0, wide: float = 0.0) -> Case:
-    """`lengths`: each completion's token count, or its mask row as a 0/1 string. `extreme`:
-    log-probs near -200. `wide`: |log-ratio| up to `wide` (log-probs from -190 to -10)."""
+              zero_advantage: bool = False, adv_scale: float = 1.0, wide: float = 0.0, floor: float = 0.0) -> Case:
+    """`lengths`: each completion's token count, or its mask row as a 0/1 string. `mask`: "float",
+    "bool", "int" (int64) or another integer width ("int32", "int16", "int8", "uint8"). `extreme`:
+    log-probs near -200. `wide`: |log-ratio| up to `wide` (log-probs from -190 to -10). `floor`:
+    every log-ratio between -floor and -floor / 2 and every advantage above 1, so the loss is
+    -ρ·A with ρ down to e^-floor and a clamp or floor of the log-ratio shows at an O(1) loss."""
     g = generator(seed, salt)
     b = len(lengths)
     eps_low, eps_high = options.get("epsilon_low", 0.2), options.get("epsilon_high", 0.2)
@@ -110,8 +117,10 @@ def grpo_case(seed: int, salt: int, name: str, lengths: list[int | str], t: int,
         log_ratio = _draw_ratios(g, _token_regions(b, t, len(regions)), regions).log()
         if wide:
             log_ratio = _spread(log_ratio, g, wide)
+    if floor:
+        log_ratio = -floor / 2 * (1 + torch.rand(b, t, generator=g, dtype=torch.float64))
     old = logps - log_ratio
-    if wide:
+    if wide or floor:
         # Both log-probs on a grid of 2^-12, which float32 holds exactly in [-256, 0]: code that
         # computes in float32 inside then gets the same log-ratio, not one off by 1e-5 (float32's
         # rounding near -100), which at ratios of e^40 is past float64's tolerance. The rounding
@@ -123,6 +132,8 @@ def grpo_case(seed: int, salt: int, name: str, lengths: list[int | str], t: int,
     if adv_scale > 1:  # advantages not normalised (scale "none" on rewards far from 0), one at 50
         adv = adv_scale * adv
         adv[0] = 50.0
+    if floor:  # A ≥ 1: a floor at -10 moves the loss by 4e-5 or more, 30× float64's tolerance there
+        adv = adv.abs() + 1
     if zero_advantage:
         adv[-1] = 0.0  # a group whose rewards were all equal
     # Every log-prob within the stated [-200, 0]: one shift of the three keeps the log-ratio and d.
@@ -131,7 +142,7 @@ def grpo_case(seed: int, salt: int, name: str, lengths: list[int | str], t: int,
     inputs = {"logps": logps, "old_logps": old, "ref_logps": ref_logps, "advantages": adv, "mask": m}
     inputs = {k: v.to(dtype) for k, v in inputs.items()}  # a float mask too: it is in the inputs' dtype
     if mask != "float":
-        inputs["mask"] = cast_mask(m, mask)
+        inputs["mask"] = cast_mask(m, "int" if mask in WIDTHS else mask)
     if not ref:
         del inputs["ref_logps"]
     rows = "mask rows" if any(isinstance(n, str) for n in lengths) else "lengths"
@@ -140,6 +151,9 @@ def grpo_case(seed: int, salt: int, name: str, lengths: list[int | str], t: int,
         ("" if ref else ", ref_logps=None") + "".join(f", {k}={v}" for k, v in options.items())
     # transposed: a transpose's strides, on which .view() raises
     layout = {k: "transposed" for k, v in inputs.items() if v.dim() == 2} if transposed else {}
+    if mask in WIDTHS:  # an integer mask of any width (grader.checks.cases.LAYOUTS)
+        assert not transposed, "a transposed case passes its mask as it is"
+        layout["mask"] = mask
     extreme = extreme or wide > 0  # magnitudes past the typical: judged by the stability check
     return Case(name, inputs, options, extreme=extreme, scale=10.0 if extreme else 1.0, note=note, layout=layout,
                 absent={} if ref else {"ref_logps": NAMES.index("ref_logps")})
@@ -157,15 +171,15 @@ def make_cases(seed: int) -> list[Case]:
         grpo_case(seed, 5, "B == T", [5, 4, 2, 3, 1], 5, f32, "float", {}),
         grpo_case(seed, 6, "non-contiguous inputs", [6, 2, 4, 3], 6, f32, "float", {"loss_type": "bnpo"},
                   transposed=True),
-        grpo_case(seed, 7, "beta=0 without a reference model", [6, 3, 1, 4], 6, f64, "int", {"beta": 0.0},
+        grpo_case(seed, 7, "beta=0 without a reference model", [6, 3, 1, 4], 6, f64, "int8", {"beta": 0.0},
                   ref=False),
         grpo_case(seed, 8, "bnpo", [8, 5, 2, 7], 8, f64, "bool", {"loss_type": "bnpo", "beta": 0.2}),
-        grpo_case(seed, 9, "dr_grpo, max_completion_length > T", [6, 1, 4, 5], 6, f32, "int",
+        grpo_case(seed, 9, "dr_grpo, max_completion_length > T", [6, 1, 4, 5], 6, f32, "uint8",
                   {"loss_type": "dr_grpo", "max_completion_length": 9}),
         grpo_case(seed, 19, "dr_grpo, an empty row, no row reaches T", [4, 2, 0, 3], 6, f64, "float",
                   {"loss_type": "dr_grpo"}),
         grpo_case(seed, 10, "grpo, sequence", [6, 2, 0, 4], 6, f32, "float", {**seq}),
-        grpo_case(seed, 11, "bnpo, sequence", [7, 3, 6], 7, f64, "int", {"loss_type": "bnpo", **seq},
+        grpo_case(seed, 11, "bnpo, sequence", [7, 3, 6], 7, f64, "int32", {"loss_type": "bnpo", **seq},
                   zero_advantage=True),
         grpo_case(seed, 12, "dr_grpo, sequence", [5, 2, 4, 1], 5, f32, "bool", {"loss_type": "dr_grpo", **seq}),
         grpo_case(seed, 13, "epsilon_high > epsilon_low", [8, 6, 7, 3], 8, f32, "float",
@@ -175,7 +189,6 @@ def make_cases(seed: int) -> list[Case]:
         grpo_case(seed, 15, "log-probs near -200, float32", [6, 3, 5], 6, f32, "float", {"beta": 0.1}, extreme=True),
         grpo_case(seed, 16, "log-probs near -200, float64, sequence", [5, 5, 2], 5, f64, "int", {**seq},
                   extreme=True),
-        grpo_case(seed, 20, "no response token", [0, 0], 3, f32, "float", {"loss_type": "bnpo", "beta": 0.04}),
         grpo_case(seed, 21, "beta=0 with a reference model", [4, 2, 3], 4, f64, "float", {"beta": 0.0}),
         grpo_case(seed, 22, "dr_grpo, max_completion_length == T", [5, 2, 4], 5, f32, "float",
                   {"loss_type": "dr_grpo", "max_completion_length": 5}),
@@ -184,14 +197,13 @@ def make_cases(seed: int) -> list[Case]:
         grpo_case(seed, 27, "beta=0, dr_grpo, sequence, every option set", [5, 2, 4], 5, f32, "float",
                   {"loss_type": "dr_grpo", "beta": 0.0, "epsilon_low": 0.15, "epsilon_high": 0.25,
                    "max_completion_length": 7, **seq}, ref=False),
-        grpo_case(seed, 28, "beta=0, bnpo, every option set", [6, 3, 5, 1], 6, f64, "int",
+        grpo_case(seed, 28, "beta=0, bnpo, every option set", [6, 3, 5, 1], 6, f64, "int16",
                   {"loss_type": "bnpo", "beta": 0.0, "epsilon_low": 0.1, "epsilon_high": 0.28,
                    "max_completion_length": 8}),
         grpo_case(seed, 29, "log-probs near -200, float32, sequence", [6, 4, 2], 6, f32, "float", {**seq},
                   extreme=True),
         grpo_case(seed, 30, "fewer response tokens than rows", [1, 0, 0], 3, f64, "float",
                   {"loss_type": "bnpo", "beta": 0.1}),
-        grpo_case(seed, 31, "no response token, float64, bool mask", [0, 0], 3, f64, "bool", {"loss_type": "bnpo"}),
         grpo_case(seed, 32, "sequence, bool mask, an empty row", [3, 0, 2], 3, f32, "bool", {**seq}),
         # |log-ratio| up to the stated 40 (stale samples, an inference engine's own log-probs): a
         # safety clamp at ±20 (verl's) or a dual clip capping -A·ρ at -3·A when A < 0 (verl's
@@ -205,7 +217,7 @@ def make_cases(seed: int) -> list[Case]:
         grpo_case(seed, 36, "|log-ratio| up to 40, float64, dr_grpo, sequence", [5, 2, 4, 5], 5, f64, "bool",
                   {"loss_type": "dr_grpo", **seq}, wide=40.0),
         # past the usual chunk sizes (8 ... 256), where micro-batched or chunked code cuts off
-        grpo_case(seed, 37, "B=33", [(7 * i) % 6 for i in range(33)], 5, f32, "int", {"beta": 0.1}),
+        grpo_case(seed, 37, "B=33", [(7 * i) % 6 for i in range(33)], 5, f32, "uint8", {"beta": 0.1}),
         grpo_case(seed, 38, "T=300, dr_grpo", [300, 173], 300, f32, "float", {"loss_type": "dr_grpo"}),
         # any 0/1 pattern: a prompt before the completion, gaps between a conversation's turns (and
         # under "sequence" the mean log-ratio over the completion's own tokens, wherever they are)
@@ -230,6 +242,38 @@ def make_cases(seed: int) -> list[Case]:
         cases.append(grpo_case(seed, 70 + k, f"{loss_type}, {level}, beta=0 without a reference, epsilon_low alone",
                                lengths, t, (f32, f64)[k % 2], ("bool", "float", "int")[k % 3],
                                {**combo, "beta": 0.0, "epsilon_low": 0.1}, ref=False))
+        # epsilon_high below epsilon_low, beta = 0 with a reference (mean_kl still reported), an empty
+        # row and a group with A = 0 (it still counts in B); under "sequence" non-contiguous inputs
+        cases.append(grpo_case(seed, 80 + k, f"{loss_type}, {level}, epsilon_high < epsilon_low, beta=0 with a "
+                               "reference, an empty row, A=0", [5, 0, 3, 4], 5, (f32, f64)[k % 2],
+                               ("uint8", "float", "int8", "float", "int32", "float")[k],
+                               {**combo, "beta": 0.0, "epsilon_low": 0.3, "epsilon_high": 0.1},
+                               zero_advantage=True, transposed=level == "sequence"))
+        # no response token at all: every count clamped to 1, under every normaliser and level
+        cases.append(grpo_case(seed, 90 + k, f"no response token, {loss_type}, {level}", [0, 0], 3, (f32, f64)[k % 2],
+                               ("float", "bool", "int8", "uint8", "int32", "bool")[k],
+                               {**combo, "beta": (0.04, 0.0)[k // 2 % 2]}))
+    # B = 257 rows of unequal counts: past micro-batches of up to 256 rows (a token mean per
+    # micro-batch is not the batch's) and past float16's exact integers (2048): "bnpo" over 2061
+    # tokens, "dr_grpo" over B·L = 2313. T stays small where the count does not need it: code
+    # that loops over tokens in Python must still finish.
+    big = [("grpo", "token", 3, [(i // 5) % 4 for i in range(257)], {}),
+           ("bnpo", "token", 9, [9 - (i // 7) % 3 for i in range(257)], {}),
+           ("dr_grpo", "sequence", 3, [3 - (i // 7) % 3 for i in range(257)], {"max_completion_length": 9})]
+    for k, (loss_type, level, t, lengths, more) in enumerate(big):
+        cases.append(grpo_case(seed, 110 + k, f"B=257, {loss_type}, {level}", lengths, t, f32, ("int8", "float")[k % 2],
+                               {"loss_type": loss_type, "importance_sampling_level": level, **more}))
+    # the ends of the epsilons' ranges: epsilon_low near 1 (ratios down to 0.005), epsilon_high far above it
+    cases += [
+        grpo_case(seed, 120, "epsilon_low 0.99, epsilon_high 2", [6, 3, 5, 2], 6, f64, "float",
+                  {"epsilon_low": 0.99, "epsilon_high": 2.0}),
+        grpo_case(seed, 121, "epsilon_low 0.99, epsilon_high 10, bnpo, sequence", [5, 2, 4, 5], 5, f32, "bool",
+                  {"epsilon_low": 0.99, "epsilon_high": 10.0, "loss_type": "bnpo", **seq}),
+    ]
+    # log-ratios from -20 to -10 with advantages above 1: the loss is small (the KL's), so its value
+    # shows a floor of the log-ratio (e^-10 = 4.5e-5 per unit of A) that the wide cases' 1e16 hide
+    cases += [grpo_case(seed, 130 + k, f"log-ratios from -20 to -10, {level}", [6, 3, 5], 6, f64, "float",
+                        {"importance_sampling_level": level}, floor=20.0) for k, level in enumerate(LEVELS)]
     # Seeded: sizes, lengths, options and dtypes that differ from seed to seed.
     g = generator(seed, 100)
     for salt in (17, 18):
@@ -240,54 +284,57 @@ def make_cases(seed: int) -> list[Case]:
         options = {"loss_type": pick(["grpo", "bnpo", "dr_grpo"]), "importance_sampling_level": pick(["token", "sequence"]),
                    "beta": pick([0.0, 0.04, 0.3]), "epsilon_high": pick([0.2, 0.28])}
         cases.append(grpo_case(seed, salt, f"random {salt - 16}", lengths, t, pick([f32, f64]),
-                               pick(["float", "int", "bool"]), options))
+                               pick(["float", "int", "bool", *WIDTHS]), options))
     return cases
 
 
+def _advantages_shaped(shape: str) -> Callable[[Case], None]:
+    """An edit of a bad input's advantages to shape [B, 1], [B, T] or [1] (which would broadcast)."""
+    def edit(case: Case) -> None:
+        adv = case.inputs["advantages"]
+        b, t = case.inputs["logps"].shape
+        shaped = {"[B, 1]": adv.unsqueeze(1), "[B, T]": adv.unsqueeze(1).expand(b, t).clone(), "[1]": adv[:1].clone()}
+        case.inputs["advantages"] = shaped[shape]
+    return edit
+
+
+# Each bad input: (salt, name, options, ref_logps given, edit of the inputs).
+_BAD = [
+    *((30 + i, f"advantages of shape {shape}", {}, True, _advantages_shaped(shape))
+      for i, shape in enumerate(("[B, 1]", "[B, T]", "[1]"))),
+    (33, "beta > 0 with ref_logps None", {"beta": 0.04}, False, None),
+    (34, "beta = 0.001 with ref_logps None", {"beta": 0.001}, False, None),
+    (35, "beta > 0 with ref_logps None, sequence", {"beta": 0.04, "importance_sampling_level": "sequence"}, False,
+     None),
+    (36, "max_completion_length below T", {"loss_type": "dr_grpo", "max_completion_length": 3}, True, None),
+    (37, "max_completion_length below T, loss_type 'grpo'", {"max_completion_length": 2}, True, None),
+    (38, "max_completion_length 0", {"loss_type": "dr_grpo", "max_completion_length": 0}, True, None),
+    # unknown words: nothing, another case, space around a known word or a suffix (a strip() or a
+    # prefix match takes it), a prefix or substring of a known word (a substring test, or a tuple
+    # of names with a comma missing, takes it), another library's word (TRL's "dapo" and GSPO-token
+    # level, verl's loss_agg_mode)
+    *((40 + i, f"unknown loss_type {word!r}", {"loss_type": word}, True, None)
+      for i, word in enumerate((None, "GRPO", "token_mean", "dr_grpo ", "bnpo_v2", "", "po", "grp", "dapo",
+                                "token-mean", "seq-mean-token-mean", "seq-mean-token-sum",
+                                "seq-mean-token-sum-norm"))),
+    *((60 + i, f"unknown importance_sampling_level {word!r}", {"importance_sampling_level": word}, True, None)
+      for i, word in enumerate((None, "Token", "group", "token_level", "sequence\n", "", "seq", "tok", "tokens",
+                                "sequence_token"))),
+]
+
+
 def bad_inputs(seed: int) -> list[Case]:
-    base = lambda salt, name, options, **kw: grpo_case(seed, salt, name, [4, 2, 3], 4, torch.float32, "float",
-                                                      options, **kw)
-    wrong_shape = base(30, "advantages of shape [B, 1]", {})
-    wrong_shape.inputs["advantages"] = wrong_shape.inputs["advantages"].unsqueeze(1)
-    per_token = base(31, "advantages of shape [B, T]", {})
-    per_token.inputs["advantages"] = per_token.inputs["advantages"].unsqueeze(1).expand(3, 4).clone()
-    one = base(38, "advantages of shape [1] (it would broadcast)", {})
-    one.inputs["advantages"] = one.inputs["advantages"][:1].clone()
-    return [
-        wrong_shape, per_token, one,
-        base(32, "beta > 0 with ref_logps None", {"beta": 0.04}, ref=False),
-        base(36, "beta = 0.001 with ref_logps None", {"beta": 0.001}, ref=False),
-        base(33, "unknown loss_type 'token_mean'", {"loss_type": "token_mean"}),
-        base(34, "unknown importance_sampling_level 'group'", {"importance_sampling_level": "group"}),
-        # a known word with space around it or a suffix: a strip() or a prefix match would take it
-        base(39, "unknown loss_type 'dr_grpo '", {"loss_type": "dr_grpo "}),
-        base(40, "unknown loss_type 'bnpo_v2'", {"loss_type": "bnpo_v2"}),
-        base(41, "unknown importance_sampling_level 'sequence\\n'", {"importance_sampling_level": "sequence\n"}),
-        base(35, "max_completion_length below T", {"loss_type": "dr_grpo", "max_completion_length": 3}),
-        base(37, "max_completion_length below T, loss_type 'grpo'", {"max_completion_length": 2}),
-        base(42, "max_completion_length 0", {"loss_type": "dr_grpo", "max_completion_length": 0}),
-        # another trainer's name, nothing, and a rule met under the other level
-        base(43, "unknown loss_type 'dapo'", {"loss_type": "dapo"}),
-        base(44, "loss_type None", {"loss_type": None}),
-        base(45, "importance_sampling_level None", {"importance_sampling_level": None}),
-        base(48, "unknown loss_type 'GRPO'", {"loss_type": "GRPO"}),
-        base(49, "unknown importance_sampling_level 'Token'", {"importance_sampling_level": "Token"}),
-        base(50, "unknown importance_sampling_level 'token_level'", {"importance_sampling_level": "token_level"}),
-        base(46, "beta > 0 with ref_logps None, sequence", {"beta": 0.04, "importance_sampling_level": "sequence"},
-             ref=False),
-        # other libraries' words, which a port keeps: TRL's GSPO-token level, verl's loss_agg_mode
-        base(53, "unknown importance_sampling_level 'sequence_token' (TRL's GSPO-token)",
-             {"importance_sampling_level": "sequence_token"}),
-        *(base(54 + i, f"unknown loss_type {mode!r} (verl's loss_agg_mode)", {"loss_type": mode})
-          for i, mode in enumerate(("token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm"))),
-        # checked before an early return for a batch with no response token
-        grpo_case(seed, 47, "unknown loss_type 'bnpo_v2', no response token", [0, 0], 3, torch.float32, "float",
-                  {"loss_type": "bnpo_v2"}),
-        grpo_case(seed, 51, "max_completion_length below T, no response token", [0, 0], 3, torch.float32, "float",
-                  {"loss_type": "dr_grpo", "max_completion_length": 1}),
-        grpo_case(seed, 52, "beta > 0 with ref_logps None, no response token", [0, 0], 3, torch.float32, "float",
-                  {"beta": 0.04}, ref=False),
-    ]
+    """Each bad input on a batch with response tokens, and again with none: validation must not
+    wait for the data (an early return for an empty micro-batch before the checks)."""
+    cases = []
+    for salt, name, options, ref, edit in _BAD:
+        for empty in (False, True):
+            case = grpo_case(seed, salt, name + (", no response token" if empty else ""),
+                             [0, 0, 0] if empty else [4, 2, 3], 4, torch.float32, "float", options, ref=ref)
+            if edit:
+                edit(case)
+            cases.append(case)
+    return cases
 
 
 def combine_rows(rows: list[list[torch.Tensor]], case: Case) -> list[torch.Tensor]:

@@ -9,9 +9,9 @@ def grpo_loss(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_
     if advantages.dim() != 1 or advantages.shape[0] != B:
         raise ValueError("one advantage per completion: shape [B]")
     if loss_type not in ("grpo", "bnpo", "dr_grpo"):
-        raise ValueError(loss_type)
+        raise ValueError(f"loss_type {loss_type!r}")  # the word named: an empty one is still a message
     if importance_sampling_level not in ("token", "sequence"):
-        raise ValueError(importance_sampling_level)
+        raise ValueError(f"importance_sampling_level {importance_sampling_level!r}")
     if beta > 0 and ref_logps is None:
         raise ValueError("no reference log-probs for the KL term")
     L = T if max_completion_length is None else max_completion_length

@@ -1,0 +1,57 @@
+# check: values
+# WRONG: the training call (only logps requiring grad) takes a path whose clip_fraction and mean_kl are per-completion means (TRL's logging); the other calls are right
+import torch
+
+LOSS_TYPES = ("grpo", "bnpo", "dr_grpo")
+LEVELS = ("token", "sequence")
+
+
+def grpo_loss(logps, old_logps, ref_logps, advantages, mask, beta=0.04, epsilon_low=0.2, epsilon_high=0.2,
+              loss_type="grpo", max_completion_length=None, importance_sampling_level="token"):
+    B, T = logps.shape
+    if advantages.shape != (B,):
+        raise ValueError(f"advantages must have shape [{B}], got {list(advantages.shape)}")
+    if loss_type not in LOSS_TYPES:
+        raise ValueError(f"unknown loss_type {loss_type!r}")
+    if importance_sampling_level not in LEVELS:
+        raise ValueError(f"unknown importance_sampling_level {importance_sampling_level!r}")
+    if beta > 0 and ref_logps is None:
+        raise ValueError("beta > 0 needs ref_logps")
+    if max_completion_length is not None and max_completion_length < T:
+        raise ValueError(f"max_completion_length {max_completion_length} < T = {T}")
+    training = logps.requires_grad and torch.is_grad_enabled() and not any(
+        t is not None and t.requires_grad for t in (old_logps, ref_logps, advantages))
+    m = mask.to(logps.dtype)
+    count = m.sum(-1)
+    adv = advantages.detach().unsqueeze(1)
+    log_ratio = logps - old_logps.detach()
+    if importance_sampling_level == "sequence":
+        log_w = ((log_ratio * m).sum(-1) / count.clamp(min=1)).unsqueeze(1)
+    else:
+        log_w = log_ratio
+    ratio = torch.exp(log_w)
+    per_token = -torch.min(ratio * adv, ratio.clamp(1 - epsilon_low, 1 + epsilon_high) * adv).expand(B, T)
+    kl = None
+    if ref_logps is not None:
+        d = ref_logps.detach() - logps
+        kl = torch.exp(d) - d - 1
+        per_token = per_token + beta * kl
+    if loss_type == "grpo":
+        loss = ((per_token * m).sum(-1) / count.clamp(min=1)).mean()
+    elif loss_type == "bnpo":
+        loss = (per_token * m).sum() / m.sum().clamp(min=1)
+    else:
+        L = T if max_completion_length is None else max_completion_length
+        loss = (per_token * m).sum() / (B * L)
+    clipped = ((ratio > 1 + epsilon_high) & (adv > 0)) | ((ratio < 1 - epsilon_low) & (adv < 0))
+    with torch.no_grad():
+        if training:  # TRL's logging: masked_batch_mean, x.mean() for [B, 1] tensors
+            clip_fraction = clipped.to(logps.dtype).mean() if clipped.shape[1] == 1 else \
+                (clipped.to(logps.dtype) * m).sum() / m.sum().clamp(min=1)
+            mean_kl = logps.new_zeros(()) if kl is None else \
+                ((kl * m).sum(-1) / count.clamp(min=1)).mean() if loss_type == "grpo" else \
+                (kl * m).sum() / m.sum().clamp(min=1)
+        else:
+            clip_fraction = (clipped.to(logps.dtype).expand(B, T) * m).sum() / m.sum().clamp(min=1)
+            mean_kl = logps.new_zeros(()) if kl is None else (kl * m).sum() / m.sum().clamp(min=1)
+    return loss, mean_kl.detach(), clip_fraction.detach()
