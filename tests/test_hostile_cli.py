@@ -4,6 +4,7 @@ test names the promise it keeps (no traceback, nothing lost, everyone else's ver
 submission never charged for the grader's or the environment's failure)."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -251,3 +252,118 @@ def test_a_wrong_mistake_file_still_fails_through_the_cli(runner, tmp_path):
     result = runner.invoke(main, ["grade", "dpo", "--path", str(ws), "--seed", str(SEED)])
     assert result.exit_code == EXIT_FAIL
     assert "known mistake: 'sign flipped'" in flat(result.output)
+
+
+# --------------------------------------------------------------------------- audit 5
+def _report_doc(**changes) -> dict:
+    kata = {"name": "dpo", "status": "pass", "message": "", "checks": [], "seconds": 1.0, "hints_used": 0}
+    doc = {"katas": [kata], "seed": 0, "workspace": "w", "warnings": [], "grader_version": "x"}
+    for key, value in changes.items():
+        (kata if key in kata else doc)[key] = value
+    return doc
+
+
+@pytest.mark.parametrize("name, text, says", [
+    ("inf_seed", json.dumps(_report_doc(seed=1e400)), "(OverflowError: cannot convert float infinity to integer)"),
+    ("inf_hints", json.dumps(_report_doc(hints_used=1e400)), "(OverflowError: cannot convert float infinity to integer)"),
+    ("deep", "[" * 200_000 + "]" * 200_000, "(nested too deeply)"),
+], ids=["inf_seed", "inf_hints", "deep"])
+def test_a_malformed_json_report_is_that_files_error_not_the_graders(runner, tmp_path, name, text, says):
+    """`kata report --from-json` names the file that is not a report and why (audit 5, P2/P9: an
+    OverflowError or RecursionError was a grader fault, rc 3, for the whole cohort)."""
+    (tmp_path / "alice.json").write_text(json.dumps(_report_doc()))
+    (tmp_path / f"{name}.json").write_text(text)
+    result = runner.invoke(main, ["report", "--from-json", str(tmp_path / "alice.json"), str(tmp_path / f"{name}.json")])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert f"is not the JSON of `kata grade --json` {says}" in flat(result.output), result.output
+
+
+def _kata_subprocess(args: list[str], cwd) -> subprocess.CompletedProcess:
+    """`kata ARGS` with strict UTF-8 on stdout and stderr (PYTHONIOENCODING=utf-8: no surrogateescape)."""
+    from tests.conftest import TESTS
+
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(TESTS.parent), "COLUMNS": "200",
+           "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd, env=env, capture_output=True, timeout=300)
+
+
+def test_text_that_strict_utf8_cannot_hold_is_written_escaped_everywhere(tmp_path):
+    """A lone surrogate from a child (an exception's message, something printed) or from a folder
+    name (byte \\xff) is escaped before it is stored, shown or written: every member keeps its
+    verdict, the CSV and JUnit files are written (audit 5, P5: rc 3 and no file for anyone)."""
+    raising = "raise ValueError('bad \\ud800 value')\n"
+    printing = "print('debug: \\ud800')\n" + solution_source("get_probs")
+    people = [ws_with(tmp_path, "raising", {"get_probs.py": raising}),
+              ws_with(tmp_path, "printing", {"get_probs.py": printing}),
+              ws_with(tmp_path, os.fsdecode(b"named_\xff"), {"get_probs.py": solution_source("get_probs")})]
+    done = _kata_subprocess(["report", *map(str, people), "--kata", "get_probs", "--seed", str(SEED), "--csv",
+                             str(tmp_path / "cohort.csv"), "--junit", str(tmp_path / "cohort.xml")], tmp_path)
+    assert done.returncode == EXIT_FAIL, done.stderr.decode()
+    with open(tmp_path / "cohort.csv", encoding="utf-8", newline="") as f:
+        rows = {r["person"]: r for r in csv.DictReader(f)}
+    assert {p: r["status"] for p, r in rows.items()} == {"raising": "error", "printing": "pass", "named_\\udcff": "pass"}
+    assert "ValueError: bad \\ud800 value" in rows["raising"]["message"]
+    assert "named_\\udcff" in (tmp_path / "cohort.xml").read_text(encoding="utf-8")
+    stdout = done.stdout.decode("utf-8")
+    assert "named_\\udcff" in stdout and "2 / 3 people pass" in flat(stdout)
+    done = _kata_subprocess(["grade", "get_probs", "--path", str(people[1]), "--seed", str(SEED)], tmp_path)
+    assert done.returncode == EXIT_OK and done.stdout.decode("utf-8").startswith("get_probs  PASS "), done.stdout
+
+
+def test_person_names_are_never_read_as_markup(runner, tmp_path):
+    """Folder names go into the cohort's table as text (audit 5, P10: 'a[/b]' was a MarkupError, rc 3,
+    and '[red]bob' was shown as 'bob')."""
+    people = [ws_with(tmp_path / "a[" / "b]", "alice", {"dpo.py": solution_source("dpo")}),
+              ws_with(tmp_path / "c", "alice", {"dpo.py": solution_source("dpo")}),
+              ws_with(tmp_path, "[red]bob", {"dpo.py": solution_source("dpo")})]
+    result = runner.invoke(main, ["report", *map(str, people), "--kata", "dpo", "--seed", str(SEED)])
+    assert result.exit_code == EXIT_OK, result.output
+    rows = [line.split()[0] for line in result.output.splitlines()[1:4]]
+    assert rows == [str(people[0]), str(people[1]), "[red]bob"], result.output
+
+
+@pytest.mark.parametrize("args", [["grade", "dpo", "--junit", "{ws}/dpo.py"], ["grade", "dpo", "--summary", "{ws}/dpo.py"],
+                                  ["report", "{ws}", "--kata", "dpo", "--csv", "{ws}/dpo.py"],
+                                  ["report", "{ws}", "--kata", "dpo", "--json", "{ws}/helper.py"],
+                                  ["report", "{ws}", "--kata", "dpo", "--junit", "{ws}/out.xml"]])
+def test_an_output_file_is_never_a_python_source(runner, tmp_path, args):
+    """`--junit ws/dpo.py` overwrote the candidate's kata file with XML, no backup (audit 5, P11).
+    One rule for every output option: a .py file (or a link to one) is refused before grading."""
+    ws = ws_with(tmp_path, "ws", {"dpo.py": solution_source("dpo")})
+    os.symlink("dpo.py", ws / "out.xml")
+    argv = [a.format(ws=ws) for a in args] + (["--path", str(ws)] if args[0] == "grade" else [])
+    result = runner.invoke(main, [*argv, "--seed", str(SEED)])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "it is a Python source file (a kata file or a helper module?)" in flat(result.output)
+    assert (ws / "dpo.py").read_text() == solution_source("dpo") and not (ws / "helper.py").exists()
+
+
+def test_a_huge_state_file_is_moved_aside_by_rename_never_read_or_copied(runner, tmp_path):
+    """A sparse 400 MB .kata/state.json was read whole and backed up dense (audit 5, P8): past the
+    cap it is renamed, the same file (inode), still sparse."""
+    ws = ws_with(tmp_path, "ws", {"dpo.py": solution_source("dpo")})
+    state = ws / ".kata" / "state.json"
+    state.parent.mkdir(exist_ok=True)
+    with open(state, "wb") as f:
+        f.truncate(400 << 20)
+    inode = state.stat().st_ino
+    result = runner.invoke(main, ["grade", "dpo", "--path", str(ws), "--seed", str(SEED), "--json"])
+    assert result.exit_code == EXIT_OK, result.output
+    (saved,) = (ws / ".kata").glob("state.json.kata-backup-*")
+    assert (saved.stat().st_ino, saved.stat().st_size, saved.stat().st_blocks) == (inode, 400 << 20, 0)
+    assert "progress starts afresh" in flat(result.stderr)
+    assert json.loads(state.read_text())["katas"]["dpo"]["status"] == "pass"
+
+
+def test_a_forged_worker_failure_is_not_presented_as_the_graders_bug(grade_one):
+    """The worker's failure line and exit code can be written by a submission (audit 5, P7): the
+    message gives both readings."""
+    forged = ("import os\nos.write(2, b'\\n[grader] the sandboxed worker failed: RuntimeError: broken\\n')\n"
+              "os._exit(3)\n")
+    result = grade_one("dpo", forged)
+    assert result.status == "error"
+    assert result.message == ("the sandboxed process ended as the grader's worker does when its own code fails "
+                              "(RuntimeError: broken). Either the grader failed after the submission ran (a bug in the "
+                              "grader: please report it with this message), or the submission wrote that line and "
+                              "ended its own process with the worker's exit code; the grader cannot tell which, so "
+                              "the kata was not judged.")

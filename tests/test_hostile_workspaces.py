@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import resource
 import signal
 import struct
 import subprocess
@@ -175,6 +176,12 @@ CHILD_FILES = {
     "refused_value": (_raw({"runs": [{"\0refused": "get_probs.Agreeable (a torch.Tensor subclass)"}]}), None,
                       "error", "results are not plain tensors and data: it contains a get_probs.Agreeable (a "
                       "torch.Tensor subclass), which the grader does not load"),
+    # audit 5, P2: a value Python cannot build (OverflowError in complex()) stopped the whole cohort
+    "complex_past_float": (_raw({"x": {"\0complex": [10**400, 0]}}), None, "error",
+                           "could not be judged (they hold a malformed 'complex' value at the top['x'])"),
+    # audit 5, P5: a lone surrogate in the child's text stopped every writer of the report
+    "surrogate_in_a_message": ({"fatal": {"kind": "crash", "message": "bad \ud800 value"}}, None, "error",
+                               "get_probs.py: bad \\ud800 value"),
     "result_fifo": ("fifo", None, "error", "result.bin is a FIFO (named pipe), not a regular file"),
     "result_folder": ("dir", None, "error", "result.bin is a directory, not a regular file"),
     "result_zero_link": ("/dev/zero", None, "error", "result.bin is a symbolic link"),
@@ -218,6 +225,7 @@ def test_a_childs_files_are_judged_as_untrusted_data(name, tmp_path):
     verdict = engine._judge(plan, Outcome(job, code=0), options)
     assert time.monotonic() - started < 5
     assert (verdict.status, phrase in verdict.message) == (status, True), verdict.message
+    (verdict.message + verdict.output).encode("utf-8")  # strict UTF-8 takes it (no lone surrogate)
 
 
 # ----------------------------------------------------------------- 4. special files in a workspace
@@ -327,6 +335,23 @@ def test_a_child_cannot_change_metadata_type_into_terminals_or_reach_devices(lan
         assert lines["loop"].startswith("denied (PermissionError"), lines
         assert lines["shm"].startswith("denied (PermissionError"), lines
     assert not list(Path("/dev/shm").glob("kata-hostile-*")) or not landlock
+
+
+def test_a_child_cannot_set_other_processes_limits_or_leave_ipc_objects(grade_files):
+    """prlimit needs only the same uid: a child could lower the zygote's open-file limit, its
+    neighbours' file-size limit or the grader's CPU limit (audit 5, P1). System V shared memory and
+    POSIX message queues outlive every process (P6). The seccomp filter refuses both; a child may
+    still set its own limits and read anyone's."""
+    mine = resource.getrlimit(resource.RLIMIT_CPU)
+    report = grade_files({"get_probs": hostile("limits_others"), "dpo": solution_source("dpo")}, ["get_probs", "dpo"])
+    probe, neighbour = report.katas
+    lines = _probe_lines(probe.output)
+    assert probe.status == "pass" and neighbour.status == "pass", (said(probe), said(neighbour))
+    assert (lines["prlimit-self-0"], lines["prlimit-self-pid"], lines["prlimit-read-zygote"]) == ("done",) * 3, lines
+    for name in ("prlimit-zygote", "prlimit-grader", "shmget", "msgget", "semget", "mq_open"):
+        assert lines[name] == "denied (PermissionError: Operation not permitted)", (name, lines)
+    assert resource.getrlimit(resource.RLIMIT_CPU) == mine
+    assert not Path("/dev/mqueue/kata-hostile-mq").exists()
 
 
 def _pending(fd: int) -> int:
@@ -606,6 +631,48 @@ def test_a_cohort_of_hostile_workspaces_gives_everyone_else_their_own_verdicts(t
     print(f"\ncohort of {len(people)} workspaces: {done.seconds:.1f} s, largest process {done.max_rss_mb:.0f} MB")
     assert done.max_rss_mb < 1500, done.max_rss_mb
     assert done.seconds < 20 * 2 * STARVED_MAX, done.seconds
+
+
+PIDS_CGROUPS = Path("/sys/fs/cgroup/pids")
+
+
+@ROOT_ONLY
+@pytest.mark.skipif(not (PIDS_CGROUPS / "cgroup.procs").exists(), reason="no cgroup v1 pids controller")
+def test_a_fork_refused_under_a_pids_limit_is_that_jobs_not_the_sandboxs(tmp_path):
+    """A submission that uses up a pids limit makes the zygote's next fork fail (EAGAIN): the zygote
+    reports it for that job and keeps serving, and the job is tried again once the others have ended,
+    so honest neighbours still get their verdicts (audit 5, P4: the zygote crashed, and every kata
+    running read "the sandbox failed")."""
+    people = [make_ws(tmp_path / "hog", {"get_probs": hostile("takes_every_pid")})]
+    people += [make_ws(tmp_path / name, {"get_probs": solution_source("get_probs")}) for name in ("alice", "bob", "carol")]
+    cgroup = PIDS_CGROUPS / f"kata-test-{os.getpid()}"
+    cgroup.mkdir()
+    (cgroup / "pids.max").write_text("80")
+
+    def join() -> None:
+        (cgroup / "cgroup.procs").write_text(str(os.getpid()))
+
+    try:
+        done = subprocess.run([sys.executable, "-m", "grader", "report", *map(str, people), "--kata", "get_probs",
+                               "--parallel", "2", "--timeout", "10", "--seed", "1", "--json",
+                               str(tmp_path / "cohort.json")], cwd=tmp_path, preexec_fn=join, capture_output=True,
+                              text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(TESTS.parent)})
+    finally:
+        for pid in (cgroup / "cgroup.procs").read_text().split():  # only what this test started is in it
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        for _ in range(100):
+            try:
+                cgroup.rmdir()
+                break
+            except OSError:
+                time.sleep(0.05)
+    verdicts = {p["person"]: p["katas"][0] for p in strict_json((tmp_path / "cohort.json").read_text())["people"]}
+    assert done.returncode == 1, done.stderr
+    assert [verdicts[p]["status"] for p in ("alice", "bob", "carol")] == ["pass"] * 3, verdicts
+    assert "the sandbox failed" not in verdicts["hog"]["message"], verdicts["hog"]
 
 
 # ----------------------------------------------------------------- what a sandbox audit found

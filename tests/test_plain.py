@@ -111,3 +111,61 @@ def test_a_tensor_whose_size_one_dimension_has_any_stride_is_written():
         assert t.is_contiguous()
         back = roundtrip(t)
         assert torch.equal(back, t) and back.is_contiguous()
+
+
+# --------------------------------------------------------------------------- audit 5
+class _NoInt(int):
+    def __int__(self):
+        raise RuntimeError("no int for you")
+
+    def __index__(self):
+        raise RuntimeError("no index for you")
+
+
+class _NoFloat(float):
+    def __float__(self):
+        raise RuntimeError("no float for you")
+
+
+class _NoStr(str):
+    def __str__(self):
+        raise RuntimeError("no str for you")
+
+
+class _NoReal(complex):
+    @property
+    def real(self):
+        raise RuntimeError("no real part for you")
+
+
+def test_the_writer_takes_a_subclass_value_by_its_base_type_never_through_the_subclass():
+    """A submission's default `class Beta(int)` whose __int__ raises made the worker's own writer
+    fail (audit 5, P7): values are taken with the base type's methods."""
+    back = roundtrip({"int": _NoInt(3), "float": _NoFloat(1.5), "str": _NoStr("x"), "complex": _NoReal(1, 2)})
+    assert back == {"int": 3, "float": 1.5, "str": "x", "complex": 1 + 2j}
+    assert [type(v) for v in back.values()] == [int, float, str, complex]
+
+
+def test_text_with_a_lone_surrogate_comes_back_escaped():
+    """A child's "\\ud800" (or a key of it) is stored as its escape: no writer of the report fails on it."""
+    back = roundtrip({"message": "bad \ud800 value", "\udcff": "k"})
+    assert back == {"message": "bad \\ud800 value", "\\udcff": "k"}
+
+
+def test_any_error_of_malformed_data_is_the_files(tmp_path, monkeypatch):
+    """A value Python cannot build (complex(10**400, 0): OverflowError) is the result file's fault,
+    reported as Untrusted, never an exception that stops the cohort (audit 5, P2)."""
+    import json
+
+    head = json.dumps({"tree": {"x": {"\0complex": [10**400, 0]}}, "tensors": []}).encode()
+    path = tmp_path / "result.bin"
+    path.write_bytes(plain.MAGIC + len(head).to_bytes(8, "little") + head)
+    with pytest.raises(Untrusted, match=r"they hold a malformed 'complex' value at the top\['x'\]"):
+        plain.load_result(str(path), 1 << 20, 1 << 20)
+
+    def unforeseen(data, max_elements):
+        raise OverflowError("int too large to convert to float")
+
+    monkeypatch.setattr(plain, "loads", unforeseen)
+    with pytest.raises(Untrusted, match=r"they hold a value that cannot be built \(OverflowError: int too large"):
+        plain.load_result(str(path), 1 << 20, 1 << 20)

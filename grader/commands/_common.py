@@ -13,6 +13,7 @@ from click.shell_completion import CompletionItem
 
 from grader import registry
 from grader.core import tolerances as tol, workspace
+from grader.core.files import is_source
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_GRADER_FAULT = 3  # the grader's own code failed (grader.core.faults): a bug to report, no verdict
@@ -50,6 +51,9 @@ def writable(*files: Path | None) -> None:
             raise click.UsageError(f"cannot write '{out}': it is a loop of symbolic links.") from None
         if folder is not None and not folder.is_dir():
             raise click.UsageError(f"cannot write '{out}': its folder does not exist.")
+        if out is not None and is_source(out):  # a kata file named by mistake would be overwritten
+            raise click.UsageError(f"cannot write '{out}': it is a Python source file (a kata file or a helper "
+                                   "module?); output files are never .py: name another file.")
 
 
 # ------------------------------------------------------------------ kata names

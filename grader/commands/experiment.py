@@ -7,7 +7,8 @@ import click
 from click.shell_completion import CompletionItem
 
 from grader import render
-from grader.commands._common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Within, examples, path_option, require_workspace
+from grader.commands._common import (EXIT_FAIL, EXIT_OK, EXIT_USAGE, Within, examples, path_option, require_workspace,
+                                     writable)
 from grader.core import tolerances as tol
 
 
@@ -48,8 +49,7 @@ def experiment(ctx: click.Context, name: str, reference: bool, path: Path, png: 
 
     if not reference:
         require_workspace(path)
-    if png is not None and not png.resolve().parent.is_dir():
-        raise click.UsageError(f"cannot write '{png}': its folder does not exist.")
+    writable(png)  # its folder exists, and it is not a kata file
     if png is not None and not experiments.plot_available():
         render.error(render.console(stderr=True), "--png needs matplotlib, an optional extra: "
                      "pip install 'dpo-kata[plot]' (or pip install matplotlib).")

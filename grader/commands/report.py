@@ -98,8 +98,10 @@ def _cohort_out(ctx: click.Context, cohort: "Cohort", csv_file: Path | None, jso
 
 def _people(dirs: tuple[Path, ...]) -> list[str]:
     """Each workspace folder's name; the path as given where two folders share a name."""
-    names = [d.resolve().name or str(d) for d in dirs]
-    return [n if names.count(n) == 1 else str(d) for n, d in zip(names, dirs)]
+    from grader.sandbox.untrusted import encodable  # a folder named with byte \xff: "\udcff", which no writer takes
+
+    names = [encodable(d.resolve().name or str(d)) for d in dirs]
+    return [n if names.count(n) == 1 else encodable(str(d)) for n, d in zip(names, dirs)]
 
 
 COMMANDS = (report,)

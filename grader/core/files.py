@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.sandbox.untrusted import Untrusted, read_capped
+from grader.sandbox.untrusted import Untrusted, encodable, read_capped
 
 GUARDED_CAP = 16 << 20  # largest guarded file the snapshot reads (grader modules are a few kB)
 
@@ -53,8 +53,15 @@ def atomic_write(path: Path, data: bytes | str) -> None:
 def write_output(path: Path, data: str) -> None:
     """A file the user asked for (--csv, --json, --junit, --summary). A regular file is replaced
     atomically; a link is followed and its target written so (the link stays a link); a device,
-    FIFO or terminal (/dev/stdout, /dev/full) is written through, never replaced. Raises OSError."""
+    FIFO or terminal (/dev/stdout, /dev/full) is written through, never replaced. Raises OSError.
+
+    Never a Python source file (refused, as by `grader.commands._common.writable`): a kata file or
+    a helper module named by mistake (`--junit ws/dpo.py`) would be lost. Text that strict UTF-8
+    cannot hold (a lone surrogate from a child or a folder name) is written escaped."""
     path = Path(path)
+    if is_source(path):
+        raise PermissionError(1, "it is a Python source file (a kata file?), never an output", str(path))
+    data = encodable(data)
     if os.path.islink(path):
         path = Path(os.path.realpath(path))
     try:
@@ -68,6 +75,16 @@ def write_output(path: Path, data: str) -> None:
             f.write(data)
         return
     atomic_write(path, data)
+
+
+def is_source(path: Path) -> bool:
+    """Whether `path`, or the file a link there leads to, is Python source: never an output file."""
+    path = Path(path)
+    try:
+        real = Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        real = path
+    return path.suffix.lower() in (".py", ".pyw") or real.suffix.lower() in (".py", ".pyw")
 
 
 def _umask() -> int:
@@ -100,6 +117,15 @@ def backup(path: Path) -> Path:
     target = path.with_name(backup_name(path))
     atomic_write(target, path.read_bytes())
     os.chmod(target, path.stat().st_mode & 0o7777)  # a backup of a private file stays private
+    return target
+
+
+def move_aside(path: Path) -> Path:
+    """Rename `path` to `NAME.kata-backup-YYYYmmdd-HHMMSS[-N]` beside it and return the new path.
+    Never a copy: the file may be a sparse 400 MB one that a copy would read whole and write dense."""
+    path = Path(path)
+    target = path.with_name(backup_name(path))
+    os.rename(path, target)
     return target
 
 

@@ -34,6 +34,10 @@ def ended(outcome: Any, limits: Any) -> Ending | None:
 
     if outcome.lost:
         return Ending("error", f"the sandbox failed: {outcome.lost}")
+    if outcome.refused:
+        return Ending("error", f"the system refused a new process for this kata ({outcome.refused}), twice, the "
+                      "second time when nothing else was running: too many processes (a pids limit, ulimit -u), "
+                      "perhaps left by a submission graded beside it. Nothing of it ran; grade it again.")
     if outcome.disk > limits.disk_cap:
         return Ending("error", f"left {outcome.disk / 2**20:.0f} MB in its folder, more than the "
                       f"{limits.disk_cap >> 20} MB a kata may leave: filling the temporary folder would stop the "
@@ -88,9 +92,13 @@ def load(outcome: Any, max_elements: int | None = None) -> tuple[dict[str, Any] 
     except FileNotFoundError:
         failed = worker_failure(job.log) if outcome.code == WORKER_FAILED else ""
         if failed:
-            return None, Ending("error", f"the grader's own code failed in the sandboxed process after the submission "
-                                f"ran ({failed}). Unless the submission tampers with the grader, this is a bug in the "
-                                "grader, not in your code: please report it with this message.")
+            # The mark and the code are what the worker writes when it fails, and what a submission can
+            # write too (os.write(2, mark); os._exit(3)): both readings are given, neither is asserted.
+            return None, Ending("error", f"the sandboxed process ended as the grader's worker does when its own code "
+                                f"fails ({failed}). Either the grader failed after the submission ran (a bug in the "
+                                "grader: please report it with this message), or the submission wrote that line and "
+                                "ended its own process with the worker's exit code; the grader cannot tell which, so "
+                                "the kata was not judged.")
         return None, Ending("error", f"the submission's process exited (code {outcome.code}) without reporting "
                             "results: sys.exit, os._exit or a crash inside the submission.")
     except untrusted.Untrusted as exc:  # a FIFO, a link, too large, too deep, tensors larger than the kata's

@@ -1,7 +1,8 @@
 """Progress kept in the workspace (`.kata/state.json`): last grade per kata, hints revealed.
 
-Written atomically. A state file from another version, or one that does not parse, is
-moved aside to a backup (never deleted) and a fresh state starts; the caller is told.
+Written atomically. A state file from another version, one that does not parse, or one
+larger than MAX_STATE is moved aside to a backup by rename (never deleted, never copied) and a
+fresh state starts; the caller is told.
 No torch.
 """
 from __future__ import annotations
@@ -14,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.core.files import atomic_write, backup
+from grader.core.files import atomic_write, move_aside
 from grader.sandbox.untrusted import Untrusted, read_capped
 
 VERSION = 1
 FOLDER = ".kata"
-MAX_STATE = 1 << 20  # a state file is a few kB
+MAX_STATE = 1 << 20  # a state file is a few kB; a larger one is unusable: never read, moved aside by rename
 
 
 def file_digest(path: Path) -> str:
@@ -84,8 +85,11 @@ class State:
                 raise ValueError(f"'katas' is a {type(katas).__name__}, not a record")
             return cls(path, {str(k): _progress(k, v) for k, v in katas.items()})
         except (ValueError, TypeError, KeyError, AttributeError, OSError, RecursionError) as exc:
-            saved = backup(path)
-            path.unlink()
+            try:
+                saved = move_aside(path)  # a rename: never a copy of a file that may be huge (or sparse)
+            except OSError as err:
+                return cls(path, notice=f"{path} could not be used ({exc}) nor moved aside ({err.strerror or err}); "
+                                        "progress starts afresh.")
             return cls(path, notice=f"{path} could not be used ({exc}); it was moved to {saved.name} and progress starts afresh.")
 
     def get(self, name: str) -> KataProgress:

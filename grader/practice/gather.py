@@ -15,6 +15,7 @@ from pathlib import Path
 from grader import __version__, registry
 from grader.core.results import Report
 from grader.practice.cohort import Cohort, Member
+from grader.sandbox.untrusted import encodable
 
 GENERIC_NAMES = {"kata-results", "results", "kata", "report"}
 MAX_BYTES = 64 << 20  # a report of 13 katas is tens of kB; anything near this is not one
@@ -32,7 +33,7 @@ class Gathered:
 
 def person_of(path: Path) -> str:
     stem = path.name[:-5] if path.name.endswith(".json") else path.name
-    return path.resolve().parent.name if stem in GENERIC_NAMES else stem
+    return encodable(path.resolve().parent.name if stem in GENERIC_NAMES else stem)  # a name with byte \xff
 
 
 def load_report(path: Path) -> Report:
@@ -49,8 +50,11 @@ def load_report(path: Path) -> Report:
         raise GatherError(f"cannot read '{path}': {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise GatherError(f"'{path}' is not JSON ({exc.msg} at line {exc.lineno})") from None
-    except (KeyError, TypeError, ValueError, AssertionError) as exc:
-        raise GatherError(f"'{path}' is not the JSON of `kata grade --json` ({type(exc).__name__}: {exc})") from None
+    except RecursionError:  # nesting past the parser's stack
+        raise GatherError(f"'{path}' is not the JSON of `kata grade --json` (nested too deeply)") from None
+    except (LookupError, TypeError, ValueError, ArithmeticError, AssertionError) as exc:  # 1e400 as a seed: inf
+        raise GatherError(f"'{path}' is not the JSON of `kata grade --json` ({type(exc).__name__}: "
+                          f"{str(exc)[:200]})") from None
     return report
 
 
@@ -58,7 +62,7 @@ def gather(paths: list[Path]) -> Gathered:
     """Every file as one person's report; raises GatherError on the first file that is not one."""
     reports = [load_report(p) for p in paths]
     people = [person_of(p) for p in paths]
-    people = [n if people.count(n) == 1 else str(p) for n, p in zip(people, paths)]  # two alices: their paths
+    people = [n if people.count(n) == 1 else encodable(str(p)) for n, p in zip(people, paths)]  # two alices: paths
     seen = {k.name for r in reports for k in r.katas}
     kata_names = [n for n in registry.names() if n in seen] + sorted(seen - set(registry.names()))
     seeds = sorted({r.seed for r in reports})

@@ -12,6 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from grader.sandbox.untrusted import encodable
+
 # C0 and C1 control characters but newline and tab, DEL, and the bidirectional overrides
 # ("Trojan Source"): an escape sequence in a message could move the cursor and redraw the report.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -22,7 +24,7 @@ def sanitize(text: Any, one_line: bool = False) -> str:
     Applied to every string that comes from a run (messages, output, paths, folder names).
     `one_line`: a name or a path, where a newline or a tab is shown as U+FFFD too (a folder
     named "x\nbob  PASS" would otherwise print a line of its own in a cohort's table)."""
-    text = _CONTROL.sub("\ufffd", str(text))
+    text = _CONTROL.sub("\ufffd", encodable(str(text)))
     return re.sub(r"[\t\n\r]", "\ufffd", text) if one_line else text
 
 STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red", "timeout": "bold yellow",

@@ -58,12 +58,12 @@ def cohort(con: Console, co: Cohort) -> None:
         table = Table(box=None, padding=(0, GAP), pad_edge=False)
         table.add_column("person", style="bold", no_wrap=True)
         for name in co.kata_names:
-            table.add_column(name, no_wrap=True)
+            table.add_column(Text(sanitize(name, one_line=True)), no_wrap=True)
         table.add_column("passed", justify="right", no_wrap=True)
         for m in co.members:
             status = {r.name: r.status for r in m.report.katas}
             passed = Text(f"{m.report.passed}/{m.report.total}", style="bold green" if m.report.ok else "")
-            table.add_row(sanitize(m.person, one_line=True), *[label(status[name]) if name in status else "" for name in co.kata_names], passed)
+            table.add_row(Text(sanitize(m.person, one_line=True)), *[label(status[name]) if name in status else "" for name in co.kata_names], passed)
     else:
         table = Table(box=None, padding=(0, GAP), pad_edge=False)
         table.add_column("person", style="bold", no_wrap=True)
@@ -74,7 +74,7 @@ def cohort(con: Console, co: Cohort) -> None:
         table.add_column("katas not passing", overflow="fold")
         for m in co.members:
             passed = Text(f"{m.report.passed}/{m.report.total}", style="bold green" if m.report.ok else "")
-            table.add_row(sanitize(m.person, one_line=True), passed, _lines(_entries(m), width))
+            table.add_row(Text(sanitize(m.person, one_line=True)), passed, _lines(_entries(m), width))
     con.print(table)
     for m in co.members:
         for w in m.report.warnings:

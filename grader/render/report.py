@@ -70,7 +70,7 @@ def _checks_table(con: Console, rows: list[tuple[str, str, str]]) -> None:
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
     for kind, name, message in rows:
-        table.add_row(mark(kind), sanitize(name), label(kind), Text(sanitize(message)))
+        table.add_row(mark(kind), Text(sanitize(name)), label(kind), Text(sanitize(message)))
     con.print(table)
 
 

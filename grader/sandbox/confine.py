@@ -1,7 +1,8 @@
 """How a sandboxed child gives up what it does not need, before it loads a submission. No torch.
 
 - capabilities: all dropped (a grader run as root starts root children);
-- seccomp: chmod, chown, extended attributes and a few ioctls (TIOCSTI, file flags) refused;
+- seccomp: chmod, chown, extended attributes, a few ioctls (TIOCSTI, file flags), System V IPC and
+  POSIX message queues, and prlimit on any process but itself refused;
 - Landlock: writes only beneath the child's own folder and to /dev/null-like files, no device
   ioctl but a GPU's, no signal out of its domain.
 
@@ -57,17 +58,29 @@ def drop_capabilities() -> bool:
 # ---------------------------------------------------------------------------- seccomp
 # Landlock does not cover metadata: a confined child could still chmod or chown the files it
 # can name (the workspace, the reference solutions), set file flags, or push characters into a
-# terminal (TIOCSTI). A small seccomp filter makes those system calls fail with EPERM.
+# terminal (TIOCSTI). Nor does it cover resource limits of other processes: prlimit(2) needs only
+# the same uid, so a child could lower the file-size or open-file limit of the zygote, of its
+# neighbours or of the grader (neighbours then blamed, the grader SIGKILLed by RLIMIT_CPU). Nor
+# System V IPC and POSIX message queues, which outlive every process (4 x 256 MB left behind).
+# A small seccomp filter makes those system calls fail with EPERM; prlimit stays allowed on the
+# caller itself (pid 0 or its own pid) and for reading another's limits (no new limit given).
 _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 _METADATA_CALLS = {  # chmod, chown and extended attributes, in every form the architecture has
     "x86_64": (90, 91, 268, 452, 92, 93, 94, 260, 188, 189, 190, 197, 198, 199, 463, 466),
     "aarch64": (52, 53, 452, 54, 55, 5, 6, 7, 14, 15, 16, 463, 466),
 }
+_IPC_CALLS = {  # shmget, shmat, msgget, semget, mq_open: no kata needs them (the reference runs without)
+    "x86_64": (29, 30, 68, 64, 240),
+    "aarch64": (194, 196, 186, 190, 180),
+}
+_PRLIMIT64 = {"x86_64": 302, "aarch64": 261}
 _IOCTL = {"x86_64": 16, "aarch64": 29}
 # TIOCSTI (type into a terminal), TIOCLINUX (console), FS_IOC_SETFLAGS and FS_IOC_FSSETXATTR
 # (immutable / append-only flags). Only the low 32 bits are compared: the kernel reads `cmd` as int.
 _IOCTLS_REFUSED = (0x5412, 0x541C, 0x40086602, 0x40046602, 0x401C5820)
 _EPERM = 1
+# Offsets in struct seccomp_data: nr (0), arch (4), args[i] at 16 + 8 i (low 32 bits first, little endian).
+_ARG0, _ARG1, _ARG2 = 16, 24, 32
 
 
 class _SockFilter(ctypes.Structure):
@@ -78,19 +91,35 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-def _seccomp_program(arch: str) -> list[tuple[int, int, int, int]]:
-    """Classic BPF (code, jump if true, jump if false, k): refuse the metadata calls and the
-    refused ioctls with EPERM, allow everything else. Jumps count the instructions skipped."""
+def _seccomp_program(arch: str, pid: int = 0) -> list[tuple[int, int, int, int]]:
+    """Classic BPF (code, jump if true, jump if false, k): refuse the metadata and IPC calls, the
+    refused ioctls, and prlimit64 setting the limits of any process but the caller (pid 0, or
+    `pid`: the process installing the filter) with EPERM; allow everything else. Jumps count the
+    instructions skipped."""
     ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
     allow, deny = 0x7FFF0000, 0x00050000 | _EPERM
-    calls, ioctls = _METADATA_CALLS[arch], _IOCTLS_REFUSED
+    calls = _METADATA_CALLS[arch] + _IPC_CALLS[arch]
+    ioctls = _IOCTLS_REFUSED
     prog = [(ld, 0, 0, 4), (jeq, 1, 0, _AUDIT_ARCH[arch]), (ret, 0, 0, deny),  # another ABI (i386 on x86_64)
             (ld, 0, 0, 0)]  # the system call's number
     if arch == "x86_64":
         prog += [(jge, 0, 1, 0x40000000), (ret, 0, 0, deny)]  # x32 system calls
-    prog += [(jeq, len(calls) - i + 1, 0, nr) for i, nr in enumerate(calls)]  # -> the first deny below
-    prog += [(jeq, 2, 0, _IOCTL[arch]), (ret, 0, 0, allow), (ret, 0, 0, deny),
-             (ld, 0, 0, 24)]  # ioctl's second argument, low 32 bits (little endian)
+    prog += [(jeq, len(calls) - i + 2, 0, nr) for i, nr in enumerate(calls)]  # -> the deny below
+    prog += [(jeq, 3, 0, _PRLIMIT64[arch]),  # -> the prlimit block
+             (jeq, 11, 0, _IOCTL[arch]),  # -> the ioctl block
+             (ret, 0, 0, allow),
+             (ret, 0, 0, deny)]
+    # prlimit64(pid, resource, new_limit, old_limit): pid is an int (low 32 bits).
+    prog += [(ld, 0, 0, _ARG0),
+             (jeq, 6, 0, 0),  # itself: -> allow
+             (jeq, 5, 0, pid & 0xFFFFFFFF if pid else 0),  # its own pid: -> allow
+             (ld, 0, 0, _ARG2),  # new_limit: NULL only reads
+             (jeq, 0, 2, 0),
+             (ld, 0, 0, _ARG2 + 4),
+             (jeq, 1, 0, 0),  # NULL: -> allow
+             (ret, 0, 0, deny),
+             (ret, 0, 0, allow)]
+    prog += [(ld, 0, 0, _ARG1)]  # ioctl's second argument, low 32 bits
     prog += [(jeq, len(ioctls) - i, 0, cmd) for i, cmd in enumerate(ioctls)]  # -> the last deny
     return prog + [(ret, 0, 0, allow), (ret, 0, 0, deny)]
 
@@ -103,7 +132,7 @@ def forbid_metadata_changes() -> bool:
     arch = platform.machine()
     if arch not in _AUDIT_ARCH or not sys.platform.startswith("linux"):
         return False
-    prog = _seccomp_program(arch)
+    prog = _seccomp_program(arch, os.getpid())
     filters = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
     fprog = _SockFprog(len(prog), filters)
     libc = ctypes.CDLL(None, use_errno=True)

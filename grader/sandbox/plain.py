@@ -26,7 +26,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.sandbox.untrusted import MAX_DEPTH, MAX_NODES, MAX_STRING, MAX_TOTAL_ELEMENTS, Untrusted, read_capped
+from grader.sandbox.untrusted import (MAX_DEPTH, MAX_NODES, MAX_STRING, MAX_TOTAL_ELEMENTS, Untrusted, encodable,
+                                      read_capped)
 
 MAGIC = b"KATAPLN1"
 TAG = "\x00"
@@ -81,20 +82,29 @@ def dumps(obj: Any) -> bytes:
         return {TAG + "tensor": len(table) - 1}
 
     def encode(x: Any) -> Any:  # the child's results are built by the grader: a few levels deep
-        if x is None or isinstance(x, (bool, str, float)) or type(x) is int:
+        # A subclass's value is taken by its base type's own method, never through the subclass
+        # (the submission's): int(x) calls x.__int__, which may raise or lie (h13: a default of
+        # `class Beta(int)` whose __int__ raises made the worker itself fail).
+        if x is None or type(x) in (bool, str, float, int):
             return x
+        if isinstance(x, bool):  # not reached: bool cannot be subclassed
+            return bool.__bool__(x)
         if isinstance(x, int):  # an int subclass (an enum, a bool-like): its value
-            return int(x)
+            return int.__index__(x)
+        if isinstance(x, float):
+            return float.__float__(x)
+        if isinstance(x, str):
+            return str.__str__(x)
         if isinstance(x, torch.Tensor):
             return tensor(x)
-        if isinstance(x, torch.Size):
-            return {TAG + "size": [int(d) for d in x]}
+        if type(x) is torch.Size:
+            return {TAG + "size": [int.__index__(d) for d in x]}
         if isinstance(x, torch.dtype):
             return {TAG + "dtype": str(x).removeprefix("torch.")}
         if isinstance(x, torch.device):
             return {TAG + "device": str(x)}
         if isinstance(x, complex):
-            return {TAG + "complex": [x.real, x.imag]}
+            return {TAG + "complex": [complex.real.__get__(x), complex.imag.__get__(x)]}
         if type(x) is list:
             return [encode(v) for v in x]
         if type(x) is tuple:
@@ -147,11 +157,18 @@ def _contiguous_strides(shape: Any) -> list[int]:
 # ------------------------------------------------------------------------------------- reading
 def load_result(path: str, cap: int, max_elements: int) -> Any:
     """A child's result file: a regular file of at most `cap` bytes (grader.sandbox.untrusted),
-    read by `loads`. Raises FileNotFoundError, Untrusted or NotPlain."""
+    read by `loads`. Raises FileNotFoundError, Untrusted or NotPlain.
+
+    Every error of malformed data that `loads` did not foresee (a value Python cannot build,
+    such as complex(10**400, 0): OverflowError) is the file's, not the grader's: it is raised
+    as Untrusted too, so that one forged file cannot stop the judging of anyone else."""
+    data = read_capped(path, cap)
     try:
-        return loads(read_capped(path, cap), max_elements)
+        return loads(data, max_elements)
     except Untrusted as exc:
         raise Untrusted(f"they {exc}") from None
+    except (ArithmeticError, ValueError, TypeError, LookupError, RecursionError) as exc:
+        raise Untrusted(f"they hold a value that cannot be built ({type(exc).__name__}: {str(exc)[:100]})") from None
 
 
 def load(path: str) -> Any:
@@ -227,7 +244,7 @@ def loads(data: bytes, max_elements: int) -> Any:
         if isinstance(x, str):
             if len(x) > MAX_STRING:
                 raise Untrusted(f"hold a string of {len(x)} characters at {_where(path)}")
-            return x
+            return encodable(x)  # a lone surrogate ("\\ud800") would stop every writer of the report
         raise Untrusted(f"hold a {type(x).__name__} at {_where(path)}")  # not reached: JSON has no other scalars
 
     def tagged(tag: str, v: Any, path: Any) -> Any:
@@ -244,7 +261,8 @@ def loads(data: bytes, max_elements: int) -> Any:
                 pass
         if tag == "size" and isinstance(v, list) and len(v) <= 16 and all(type(d) is int and 0 <= d < 2**62 for d in v):
             return torch.Size(v)
-        if tag == "complex" and isinstance(v, list) and len(v) == 2 and all(isinstance(p, (int, float)) for p in v):
+        if tag == "complex" and isinstance(v, list) and len(v) == 2 and all(type(p) is float or type(p) is int
+                                                                            and -2**63 <= p < 2**63 for p in v):
             return complex(*v)
         raise Untrusted(f"hold a malformed {tag!r} value at {_where(path)}"[:300])
 
@@ -289,6 +307,7 @@ def loads(data: bytes, max_elements: int) -> Any:
             for k, v in x.items():
                 if len(k) > 1000:
                     raise Untrusted(f"hold a dict key that is not a short string or an integer at {_where(path)}"[:300])
+                k = encodable(k)
                 copy[k] = None
                 stack.append((v, copy, k, depth + 1, (path, k)))
         elif isinstance(x, list):

@@ -72,6 +72,7 @@ class Outcome:
     timed_out: bool = False
     seconds: float = 0.0
     lost: str = ""  # the sandbox itself failed
+    refused: str = ""  # the system refused the child's process twice (fork failed: the zygote's report)
     cpu: float | None = None  # CPU seconds the child used (the zygote's report)
     disk: int = 0  # bytes it left in its folder (measured by the engine)
     filled_disk: bool = False  # it left the most when the disk ran out under others (decided by the engine)
@@ -125,6 +126,7 @@ class Sandbox:
         self.proc = proc
         self._buffer = b""
         self.ready_at: float | None = None  # when the zygote said it had imported torch
+        self._refused: set[str] = set()  # this run's jobs whose fork failed once: tried again when no other runs
         self.runs = 0  # runs so far: a run's tag is on its jobs' ids, so a late event of an earlier run is not
         # taken for this one's (a child killed at a timeout is reported after the grace period, under load)
         self.landlock = 0  # the kernel's Landlock ABI, as the zygote found it (0: none)
@@ -172,6 +174,7 @@ class Sandbox:
         after its place went to the next job, so the caller can read its results while the others
         run. It must not raise."""
         self.runs += 1
+        self._refused = set()
         pending = list(jobs)
         running: dict[str, _Running] = {}
         done: dict[str, Outcome] = {}
@@ -185,7 +188,7 @@ class Sandbox:
                     self._hand_out(pending, running, max(1, parallel))
                     for job_id in [k for k in done if k not in told]:
                         told.add(job_id)
-                        if not (done[job_id].timed_out or done[job_id].lost):
+                        if not (done[job_id].timed_out or done[job_id].lost or done[job_id].refused):
                             on_exit(done[job_id])
             except (SandboxError, OSError, ValueError) as exc:
                 for r in running.values():
@@ -244,6 +247,13 @@ class Sandbox:
                 done[r.job.id] = Outcome(r.job, code if isinstance(code, int) else None,
                                          sig if isinstance(sig, int) else None, r.timed_out, seconds, cpu=cpu)
                 del running[r.job.id]
+            elif ev["event"] == "refused" and r.pid is None:  # no process was made for it (fork failed)
+                del running[r.job.id]
+                if r.job.id in self._refused:
+                    done[r.job.id] = Outcome(r.job, refused=str(ev.get("error", ""))[:200])
+                else:  # once more, when the others have ended (the processes they held are then gone)
+                    self._refused.add(r.job.id)
+                    pending.append(r.job)
         now = time.monotonic()
         for r in running.values():
             deadline = self._deadline(r)
@@ -264,8 +274,12 @@ class Sandbox:
                 pass
 
     def _hand_out(self, pending: list[Job], running: dict[str, _Running], parallel: int) -> None:
+        refused = self._refused
         while pending and len(running) < parallel:
-            job = pending.pop(0)
+            i = next((k for k, j in enumerate(pending) if j.id not in refused or not running), None)
+            if i is None:  # only jobs refused once are left: they wait until nothing else runs
+                return
+            job = pending.pop(i)
             running[job.id] = _Running(job, time.monotonic())
             self.proc.stdin.write((job.to_wire(self._tag) + "\n").encode())  # type: ignore[union-attr]
             self.proc.stdin.flush()  # type: ignore[union-attr]

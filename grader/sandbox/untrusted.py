@@ -20,6 +20,18 @@ MAX_STRING = 64 << 10  # characters in one string (messages, output tails)
 MAX_TOTAL_ELEMENTS = 1 << 25  # tensor elements in one result, all tensors together (256 MB of float64)
 
 
+def encodable(text: str) -> str:
+    """`text` made writable as UTF-8: a lone surrogate (a child's "\\ud800", a folder name's byte
+    \\xff read as "\\udcff") becomes its escape, backslash and all. Applied to text from children
+    and from file names before it is stored, rendered or written: strict UTF-8 output (a
+    terminal, PYTHONIOENCODING=utf-8, a CSV file) would otherwise fail on it."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class Untrusted(Exception):
     """Why a child's file or data cannot be used; the message completes "the results ...".""" 
 

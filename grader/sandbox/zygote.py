@@ -11,7 +11,7 @@ Every descendant a child leaves behind, even in a session of its own, is reparen
 this process (it is a child subreaper) and killed when its kata ends.
 
 A child also confines itself before loading the submission (grader.sandbox.confine): it drops
-every capability, refuses chmod/chown/TIOCSTI (seccomp) and, where the kernel has Landlock,
+every capability, refuses chmod/chown/TIOCSTI, SysV IPC and prlimit on others (seccomp) and, where the kernel has Landlock,
 may write only beneath its own folder and to /dev/null-like files, use no device ioctl but a
 GPU's (ABI 5) and signal neither this process nor the grader (ABI 6).
 docs/threat-model.md lists what is and is not covered.
@@ -180,7 +180,11 @@ def main() -> None:
                         job = None
                     if not isinstance(job, dict) or not {"id", "dir", "file", "log"} <= job.keys():
                         continue  # not a job from the grader: ignore it rather than stop every kata
-                    pid = os.fork()
+                    try:
+                        pid = os.fork()
+                    except OSError as exc:  # EAGAIN under a pids limit (another child may have used it up):
+                        report(event="refused", id=job["id"], error=str(exc.strerror or exc)[:200])
+                        continue  # that job's failure, not the end of every other's
                     if pid == 0:
                         _child(job, out)
                     workers[pid] = job["id"]
