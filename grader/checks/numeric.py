@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from grader.core.compare import Comparison, compare
+from grader.checks.cases import Case
 from grader.core.results import CheckResult
 from grader.core.tolerances import FLOAT32_INSIDE
 from grader.checks.context import (Context, all_errored, bare_call, constant_in, error_text, errored, fail, named,
@@ -175,16 +176,24 @@ def _as_in_training(ctx: Context) -> CheckResult | None:
         if err:
             return errored("gradients", f"{where}: the function {error_text(err)}; with every input requiring grad "
                            "it ran", err)
-        for g_name in names:
-            got, want = run["grads"].get(g_name), ref["grads"].get(g_name)
-            if want is None or (got is None and constant_in(ref, g_name)):
-                continue
-            cmp = compare(got, want, case.scale)
-            if not cmp.ok:
-                return fail("gradients", f"{where}: " + cmp.explain(f"d {ctx.spec.graph_output} / d {g_name}") +
-                            ". With every input requiring grad it matches: a hand-written backward must not "
-                            "depend on which inputs require grad (ctx.needs_input_grad says which to compute).")
+        differs = _grads_differ(ctx, run["grads"], ref, case, names)
+        if differs:
+            return fail("gradients", f"{where}: {differs}. With every input requiring grad it matches: a hand-written "
+                        "backward must not depend on which inputs require grad (ctx.needs_input_grad says which to "
+                        "compute).")
     return None
+
+
+def _grads_differ(ctx: Context, grads: dict, ref: dict, case: Case, names: tuple[str, ...]) -> str:
+    """How the first of `names` whose gradient is off the reference's is off ("" when none is)."""
+    for g_name in names:
+        got, want = grads.get(g_name), ref["grads"].get(g_name)
+        if want is None or (got is None and constant_in(ref, g_name)):
+            continue
+        cmp = compare(got, want, case.scale)
+        if not cmp.ok:
+            return cmp.explain(f"d {ctx.spec.graph_output} / d {g_name}")
+    return ""
 
 
 def _interleaved(ctx: Context) -> CheckResult | None:
@@ -200,16 +209,11 @@ def _interleaved(ctx: Context) -> CheckResult | None:
     if probe["error"]:
         return errored("gradients", f"{where}: the function {error_text(probe['error'])}; called once it ran",
                        probe["error"])
-    for g_name in ctx.spec.grad_inputs:
-        got, want = probe["grads"].get(g_name), ref["grads"].get(g_name)
-        if want is None or (got is None and constant_in(ref, g_name)):
-            continue
-        cmp = compare(got, want, case.scale)
-        if not cmp.ok:
-            return fail("gradients", f"{where}: " + cmp.explain(f"d {ctx.spec.graph_output} / d {g_name}") +
-                        ". Differentiated right after its own call it matches: the backward reads something the "
-                        "second call overwrote (a class attribute, a module-level buffer). Keep what backward needs "
-                        "on ctx (ctx.save_for_backward).")
+    differs = _grads_differ(ctx, probe["grads"], ref, case, ctx.spec.grad_inputs)
+    if differs:
+        return fail("gradients", f"{where}: {differs}. Differentiated right after its own call it matches: the "
+                    "backward reads something the second call overwrote (a class attribute, a module-level buffer). "
+                    "Keep what backward needs on ctx (ctx.save_for_backward).")
     return None
 
 

@@ -1,0 +1,254 @@
+"""The child's calls made as training makes them, beyond the graded run of each case.
+
+Without a graph (rewards, values, a frozen model's log-probs), under torch.no_grad or with
+gradient recording on, with the options by position; around decoy calls on the same tensors;
+with only the trained inputs requiring grad; after a second call built another graph; under
+float64 as the default dtype. Each collects plain data for grader.checks.judge to decide on.
+
+`spec` below is any object with the fields of `grader.checks.function.FunctionSpec`.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from grader.checks.cases import Case, laid_out
+from grader.checks.runs import _prepared, _same, as_given, as_outputs, call, describe_error, describe_type, \
+    differentiate, run_case
+
+
+DECOY_MAX_ELEMENTS = 1024  # the largest input a decoy call is made with before the real call: see _decoy
+DECOY_AFTER_MAX_ELEMENTS = 256  # and after it
+
+
+def probe_no_grad(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any]:
+    """Each case called as training calls it when nothing needs a gradient (rewards, values, a
+    frozen model's log-probs): inputs without a graph. Even cases are called under
+    torch.no_grad; odd ones with gradient recording on (an evaluation step without no_grad) and
+    their options passed by position (a wrapper that forwards keywords only shows there).
+    Reports per case the outputs and their types (judged like the graded run's: code may take
+    another path when nothing needs a gradient), the first case where the call modified inputs
+    in place, and which (with requires_grad an in-place change raises, so only these calls
+    show one), the first output a later call changed (a buffer the function keeps and writes
+    again), and the first call that changed torch's global state for its caller (grad mode,
+    default dtype, the random generator).
+
+    Each case up to DECOY_MAX_ELEMENTS is also called with a decoy: the same input tensors
+    holding other values (`_decoy_values`), then refilled with the case's own in place. Before
+    the real call: code that keeps results keyed by the tensors' identity (id(), data_ptr())
+    gives the decoy's back. After it, on cases up to DECOY_AFTER_MAX_ELEMENTS (each case has
+    shapes of its own): an output kept in a buffer per shape is overwritten by the decoy's."""
+    runs: list[dict[str, Any]] = []
+    kept: list[tuple[int, list[Any], list[Any]]] = []  # case, outputs as returned, copies made at once
+    changed_at: dict[str, Any] = {"inputs_changed": []}
+    state: dict[str, Any] | None = None  # the first call that changed torch's global state for its caller
+    rng = torch.get_rng_state()  # put back at the end: later probes draw what they drew before
+    for i, case in enumerate(cases):
+        inputs = {k: laid_out(case, k, v.detach().clone()) for k, v in case.inputs.items()}
+        options = {k: (laid_out(case, k, v.detach().clone()) if isinstance(v, torch.Tensor) else v)
+                   for k, v in case.options.items()}
+        recording = i % 2 == 1
+
+        def decoy(largest: int = DECOY_MAX_ELEMENTS) -> None:
+            _decoy(fn, case, inputs, options, largest)
+
+        def real() -> list[Any]:
+            return as_outputs(spec, call(fn, case, inputs, options, spec.params if recording else None))
+
+        state = state or _state_kept(i, decoy, True)[0]
+        run: dict[str, Any] = {"error": None, "outputs": [], "types": [], "recording": recording}
+        found, outs, error = _state_kept(i, real, recording)
+        state = state or found
+        if error is not None:  # a valid input: judged like the graded run's error
+            run["error"] = describe_error(error)
+        else:
+            run["types"] = [describe_type(o) for o in outs]
+            run["outputs"] = [o.detach().to("cpu").clone() if isinstance(o, torch.Tensor) else None for o in outs]
+            kept.append((i, outs, run["outputs"]))
+        state = state or _state_kept(i, lambda: decoy(DECOY_AFTER_MAX_ELEMENTS), True)[0]
+        runs.append(run)
+        given = {**case.inputs, **{k: v for k, v in case.options.items() if isinstance(v, torch.Tensor)}}
+        now = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
+        changed = sorted(k for k, v in given.items() if not _same(as_given(case, k, now[k]), v))
+        if changed and not changed_at["inputs_changed"]:
+            changed_at = {"case": i, "inputs_changed": changed}
+    torch.set_rng_state(rng)
+    reused = None
+    for i, outs, copies in kept:
+        name = next((n for n, o, c in zip(spec.outputs, outs, copies) if _changed_since(o, c)), None)
+        if name is not None:
+            reused = {"case": i, "output": name}
+            break
+    return {**changed_at, "runs": runs, "reused": reused, "global_state": state}
+
+
+def _state_kept(i: int, run: Callable[[], Any], recording: bool) -> tuple[dict[str, Any] | None, Any, Exception | None]:
+    """`run()` made with gradient recording on or off: (what it changed of torch's global state
+    for its caller, or None; its result; the error it raised). The state is put back, so the
+    next call starts as the caller would."""
+    torch.rand(1)  # a state no torch.manual_seed(n) gives, whatever seed the process was started with
+    dtype, rng = torch.get_default_dtype(), torch.get_rng_state()
+    result: Any = None
+    error: Exception | None = None
+    with torch.set_grad_enabled(recording):
+        try:
+            result = run()
+        except Exception as exc:  # noqa: BLE001  reported to the caller, who judges it
+            error = exc
+        left_on = torch.is_grad_enabled()
+    found = None
+    if left_on != recording:
+        found = {"case": i, "what": "turned gradient recording off for its caller" if recording
+                 else "left gradient recording on inside the caller's torch.no_grad()"}
+    if torch.get_default_dtype() != dtype:
+        torch.set_default_dtype(dtype)
+        found = found or {"case": i, "what": f"changed torch's default dtype from {dtype}"}
+    if not torch.equal(torch.get_rng_state(), rng):
+        torch.set_rng_state(rng)
+        found = found or {"case": i, "what": "changed torch's random number generator (torch.manual_seed, or a "
+                          "random draw)"}
+    return found, result, error
+
+
+def trained_inputs(spec: Any) -> tuple[str, ...]:
+    """The inputs that require grad in training (the policy's log-probs, the values), when they
+    are not all of the graded run's: () when the graded run is already the training call."""
+    trained = tuple(getattr(spec, "trained", None) or spec.grad_inputs)
+    return trained if spec.constants or set(trained) != set(spec.grad_inputs) else ()
+
+
+def probe_trained(spec: Any, fn: Callable, cases: list[Case]) -> list[dict[str, Any]] | None:
+    """Each case differentiated as training does it: only the trained inputs require grad, the
+    constants (old log-probs, advantages, a frozen reference) do not. A hand-written backward
+    may take another path then. None when the graded run already is this call."""
+    names = trained_inputs(spec)
+    if not names:
+        return None
+    runs = []
+    for case in cases:
+        run = run_case(spec, fn, case, requiring=names)
+        runs.append({"error": run["error"], "backward_error": run["backward_error"], "grads": run["grads"],
+                     "outputs": run["outputs"]})
+    return runs
+
+
+def _decoy(fn: Callable, case: Case, inputs: dict[str, Any], options: dict[str, Any],
+           largest: int = DECOY_MAX_ELEMENTS) -> None:
+    """Call `fn` on `inputs` and `options` holding other values (`_decoy_values`), then put the
+    case's values back into the same tensors. Layouts that cannot be written (an expanded
+    mask), a batch of one row and cases with an input past `largest` elements (a decoy there
+    would double the time of the longest rows) get no decoy. Made as the caller makes
+    it (with gradient recording on or off); its result and errors are not judged."""
+    batch = next(iter(case.inputs.values())).shape[0] if case.inputs else 0
+    tensors = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
+    if batch < 2 or any(t.dim() == 0 or 0 in t.stride() or t.shape[0] < 2 for t in tensors.values()) \
+            or max(t.numel() for t in tensors.values()) > largest:
+        return
+    true = {k: t.clone() for k, t in tensors.items()}
+    names = list(tensors)
+    versions = tuple(tensors[k]._version for k in names)
+
+    def as_untouched() -> None:
+        """Each tensor's version counter as it was: to code, the decoy and the real call get the
+        same tensors in every way it can see, so a cache keyed by (id, _version) too hands the
+        decoy's result back. (A private call; without it, such a cache is missed.)"""
+        reset = getattr(torch._C._autograd, "_unsafe_set_version_counter", None)
+        try:
+            if reset is not None:
+                reset(tuple(tensors[k] for k in names), versions)
+        except (TypeError, RuntimeError):
+            pass
+
+    with torch.no_grad():
+        for t in tensors.values():
+            t.copy_(_decoy_values(t))
+    as_untouched()
+    try:
+        call(fn, case, inputs, options)
+    except Exception:  # noqa: BLE001  only the real call is judged
+        pass
+    with torch.no_grad():
+        for k, t in tensors.items():
+            t.copy_(true[k])
+    as_untouched()
+
+
+def _decoy_values(t: torch.Tensor, flip: bool = True) -> torch.Tensor:
+    """Other values of the same kind: a 0/1 tensor (a mask, a label) flipped (with `flip`: a
+    flipped mask may leave a row with no token, which some katas refuse, or kept as it is);
+    other floats rolled by one row and halved, so that counts, means and every statistic over
+    the batch change too; other integers (token ids) rolled by one row."""
+    if t.dtype == torch.bool or bool(((t == 0) | (t == 1)).all()):
+        if not flip:
+            return t.clone()
+        return ~t if t.dtype == torch.bool else 1 - t
+    rolled = t.roll(1, 0)
+    return rolled * 0.5 if t.is_floating_point() else rolled
+
+
+def _changed_since(out: Any, copy: Any) -> bool:
+    """True when an output tensor no longer holds what it held when it was returned."""
+    if not isinstance(out, torch.Tensor) or not isinstance(copy, torch.Tensor):
+        return False
+    try:
+        return not _same(out.detach().to("cpu"), copy)
+    except Exception:  # noqa: BLE001  resized or freed storage: changed
+        return True
+
+
+def probe_interleaved(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any] | None:
+    """The smallest case differentiated after a second call built another graph, as training
+    does with two losses before one backward (a policy and a value loss, gradient
+    accumulation): a hand-written backward that reads state a later call overwrote (a class
+    attribute, a module-level buffer) gives the second call's gradients. The second call holds
+    decoy values (`_decoy_values`, masks as they were); when it raises, nothing is judged. None
+    for a kata without gradients."""
+    if not spec.grad_inputs or not cases:
+        return None
+    i = min(range(len(cases)), key=lambda k: (cases[k].extreme, sum(t.numel() for t in cases[k].inputs.values())))
+    case = cases[i]
+    first, first_options, present = _prepared(spec, case, "cpu", None)
+    second, second_options, _ = _prepared(spec, case, "cpu", None, values=lambda t: _decoy_values(t, flip=False))
+    out: dict[str, Any] = {"case": i, "error": None, "grads": {}}
+    try:
+        target = as_outputs(spec, call(fn, case, first, first_options))[spec.outputs.index(spec.graph_output)]
+    except Exception:  # noqa: BLE001  the graded run's error says it
+        return None
+    try:
+        call(fn, case, second, second_options)
+    except Exception:  # noqa: BLE001  other values the kata may refuse
+        return None
+    try:
+        out["grads"], _ = differentiate(spec, case, target, first, present)
+    except Exception as exc:  # noqa: BLE001  judged: differentiated right after its own call, it ran
+        out["error"] = describe_error(exc)
+    return out
+
+
+def probe_default_float64(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any] | None:
+    """The smallest float32 case called under torch.set_default_dtype(torch.float64), as code
+    that sets it for precision runs it: a tensor made without dtype= (torch.tensor,
+    torch.zeros, torch.arange) then turns float32 outputs into float64. None when no case is
+    float32."""
+    f32 = [k for k, c in enumerate(cases) if not c.extreme and all(
+        t.dtype == torch.float32 for t in c.inputs.values() if t.is_floating_point())
+        and any(t.is_floating_point() for t in c.inputs.values())]
+    if not f32:
+        return None
+    i = min(f32, key=lambda k: sum(t.numel() for t in cases[k].inputs.values()))
+    case = cases[i]
+    inputs = {k: laid_out(case, k, v.detach().clone()) for k, v in case.inputs.items()}
+    options = {k: (laid_out(case, k, v.detach().clone()) if isinstance(v, torch.Tensor) else v)
+               for k, v in case.options.items()}
+    dtype = torch.get_default_dtype()
+    out: dict[str, Any] = {"case": i, "error": None, "types": []}
+    try:
+        torch.set_default_dtype(torch.float64)
+        with torch.no_grad():
+            out["types"] = [describe_type(o) for o in as_outputs(spec, call(fn, case, inputs, options))]
+    except Exception as exc:  # noqa: BLE001  judged: with float32 as the default it ran
+        out["error"] = describe_error(exc)
+    finally:
+        torch.set_default_dtype(dtype)
+    return out
