@@ -251,5 +251,5 @@ def test_the_notebook_report_asks_for_everything_as_a_notebook_can(sandbox):
     assert "; print(result.full()) shows all):" in " ".join(str(result).split())
     full = result.full()
     assert "--verbose" not in full and "print(result.full())" not in full
-    assert "torch/nn/functional.py:" in full and "grader/checks/probe.py:" in full
+    assert "torch/nn/functional.py:" in full and "grader/checks/runs.py:" in full
     assert all(f"step {i}\n" in full for i in range(30))  # everything it printed

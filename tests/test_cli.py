@@ -471,7 +471,7 @@ def test_verbose_shows_the_grader_and_torch_frames_that_the_report_hides(runner,
     assert values["status"] == "error"
     assert "at dpo.py:" in values["message"] and "in helper: return F.cross_entropy(x, x.long())" in values["message"]
     frames = values["traceback"]
-    assert [f.split(":")[0] for f in frames[:2]] == ["grader/checks/probe.py"] * 2  # outermost first
+    assert [f.split(":")[0] for f in frames[:2]] == ["grader/checks/runs.py"] * 2  # outermost first
     assert any(f.startswith("dpo.py:") and " in dpo_loss: loss = -helper(beta * h).mean()" in f for f in frames)
     assert frames[-1].startswith("torch/nn/functional.py:") and " in cross_entropy: " in frames[-1]
     plain = runner.invoke(main, ["grade", "dpo", "--path", str(stubs), "--seed", "3"], env={"COLUMNS": "80"})
@@ -480,13 +480,13 @@ def test_verbose_shows_the_grader_and_torch_frames_that_the_report_hides(runner,
     assert plain.exit_code == verbose.exit_code == 1
     for out in (plain.output, verbose.output):
         assert max(len(line) for line in out.splitlines()) <= 80
-    assert "torch/nn/functional.py" not in plain.output and "grader/checks/probe.py" not in plain.output
+    assert "torch/nn/functional.py" not in plain.output and "grader/checks/runs.py" not in plain.output
     assert "--verbose shows every frame of the traceback, the grader's and torch's too." in plain.output
     assert "--verbose shows every frame" not in verbose.output
     # one error reported by several checks is shown once, under their names
     assert verbose.output.count("torch/nn/functional.py:") == 2  # the cases', and the behaviour run's
     assert "  traceback (output_types, values, " in verbose.output
-    assert "    grader/checks/probe.py:" in verbose.output and "    torch/nn/functional.py:" in verbose.output
+    assert "    grader/checks/runs.py:" in verbose.output and "    torch/nn/functional.py:" in verbose.output
 
 
 def test_an_error_at_import_keeps_its_frames_for_verbose(runner, stubs, sandbox, monkeypatch):
