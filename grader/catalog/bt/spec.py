@@ -14,8 +14,9 @@ import torch
 import torch.nn.functional as F
 
 from grader.catalog.bt.behaviour import BEHAVIOUR_REPORT, BTBehaviour
-from grader.catalog.bt.model import (CLASS, FORWARD_MODELS, MODEL, MODEL_CHECKS, is_model_case, malformed,  # noqa: F401
-                                     model_cases, probe_model)
+from grader.catalog.bt.model import (CLASS, FORWARD_MODELS, MODEL, MODEL_CHECKS, is_model_case,  # noqa: F401
+                                     model_cases)
+from grader.catalog.bt.model_probe import malformed, probe_model
 from grader.core.kata import Kata
 from grader.core.results import CheckResult
 from grader.checks.cases import Case, generator, with_layout
