@@ -9,6 +9,7 @@ import math
 import pytest
 import torch
 
+from grader.catalog.ppo import cases as ppo_cases
 from grader.catalog.ppo import spec as ppo_spec
 from grader.catalog.ppo.behaviour import PPOBehaviour
 from grader.catalog.ppo.spec import SPEC, check_margins, combine_rows, make_cases
@@ -60,12 +61,12 @@ def test_outputs_are_zero_dim_in_the_inputs_dtype_and_only_clip_fraction_is_deta
 def _random(seed=0, b=4, t=6, eps=0.2, eps_v=0.2):
     g = torch.Generator().manual_seed(seed)
     old = -1.5 - 2 * torch.rand(b, t, generator=g, dtype=F64)
-    ratio = ppo_spec.away_from(torch.exp(0.4 * torch.randn(b, t, generator=g, dtype=F64)), (1 - eps, 1 + eps), 1e-3)
+    ratio = ppo_cases.away_from(torch.exp(0.4 * torch.randn(b, t, generator=g, dtype=F64)), (1 - eps, 1 + eps), 1e-3)
     old_values = torch.randn(b, t, generator=g, dtype=F64)
-    step = ppo_spec.away_from(0.4 * torch.randn(b, t, generator=g, dtype=F64), (-eps_v, eps_v), 1e-3)
+    step = ppo_cases.away_from(0.4 * torch.randn(b, t, generator=g, dtype=F64), (-eps_v, eps_v), 1e-3)
     adv = torch.randn(b, t, generator=g, dtype=F64)
     returns = torch.randn(b, t, generator=g, dtype=F64)
-    mask = ppo_spec.lengths_mask([t, t - 2, 1, 0][:b], t, "float")
+    mask = ppo_cases.lengths_mask([t, t - 2, 1, 0][:b], t, "float")
     return old + ratio.log(), old, adv, old_values + step, old_values, returns, mask
 
 
