@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from click.testing import CliRunner
@@ -143,7 +144,7 @@ def test_a_hint_is_shown_where_progress_cannot_be_recorded(runner, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["fifo", "folder", "link to /dev/zero", "socket"])
-def test_reset_moves_a_special_file_aside_unread(runner, tmp_path, monkeypatch, kind):
+def test_reset_moves_a_special_file_aside_unread(runner, tmp_path, kind):
     """Reading a FIFO to back it up hung `kata reset`; /dev/zero never ended."""
     import socket
 
@@ -157,8 +158,9 @@ def test_reset_moves_a_special_file_aside_unread(runner, tmp_path, monkeypatch, 
         target.mkdir()
     elif kind == "socket":
         sock = socket.socket(socket.AF_UNIX)
-        monkeypatch.chdir(ws)  # a socket's path is at most 107 bytes: the temporary folder's may be longer
-        sock.bind(target.name)
+        with tempfile.TemporaryDirectory(dir="/tmp") as short:  # a socket's path is at most 107 bytes
+            sock.bind(os.path.join(short, "s"))
+            os.rename(os.path.join(short, "s"), target)
     else:
         os.symlink("/dev/zero", target)
     try:
