@@ -70,8 +70,11 @@ def _without_graph(ctx: Context, name: str, indices: list[int]) -> CheckResult |
         for out_name, got, want in zip(ctx.spec.outputs, run["outputs"], ref["outputs"]):
             cmp = compare(got, want, case.scale)
             if not cmp.ok:
-                return fail(name, f"{where}: " + cmp.explain(f"'{out_name}'") + ". With a graph the outputs "
-                            "match: the code takes another path when nothing needs a gradient." + show_inputs(case))
+                why = (" With a graph and the options by keyword the outputs match: the code takes another path "
+                       "when its options come by position (a wrapper that forwards keywords only?) or when "
+                       "nothing needs a gradient." if run.get("recording") else
+                       " With a graph the outputs match: the code takes another path when nothing needs a gradient.")
+                return fail(name, f"{where}: " + cmp.explain(f"'{out_name}'") + "." + why + show_inputs(case))
     trained = ctx.cand.get("trained") or []
     names = ", ".join(trained_inputs(ctx.spec))
     for i in smallest_first(indices, ctx.cases) if trained else ():
