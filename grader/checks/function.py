@@ -64,10 +64,18 @@ class FunctionSpec:
     conventions: Conventions | None = None
     # Generic finding (grader.checks.diagnose.FINDINGS) -> the catalogued mistake it is here.
     findings: dict[str, str] = field(default_factory=dict)
+    # Further outputs that must keep their graph, beside graph_output (`keeps_graph` checks each):
+    # ppo's value_loss trains the critic from its own graph when vf_coef = 0.
+    graph_outputs_extra: tuple[str, ...] = ()
 
     @property
     def graph_output(self) -> str:
         return self.loss or self.outputs[0]
+
+    @property
+    def graph_outputs(self) -> tuple[str, ...]:
+        """Every output that must be connected to the inputs' graph."""
+        return (self.graph_output,) + tuple(n for n in self.graph_outputs_extra if n != self.graph_output)
 
     def masked_positions(self, case: Case, grad_input: str) -> torch.Tensor:
         """True where d graph_output / d grad_input must be exactly 0; shaped like that input."""

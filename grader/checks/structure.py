@@ -237,18 +237,21 @@ def check_bad_input(ctx: Context) -> CheckResult:
 
 def check_keeps_graph(ctx: Context) -> CheckResult:
     spec = ctx.spec
-    j = spec.outputs.index(spec.graph_output)
-    for i, run in enumerate(ctx.runs):
-        if run["error"]:
-            continue
-        t = run["types"][j]
-        if t["tensor"] and not t["grad_fn"] and not all(constant_in(ctx.ref_runs[i], g) for g in spec.grad_inputs):
-            return fail("keeps_graph", f"case {ctx.cases[i].describe()}: '{spec.graph_output}' is not connected to the "
-                        "inputs' graph (grad_fn is None). Something on the way cut it: .item(), .detach(), "
-                        "torch.tensor(...) around a result, or a NumPy round trip.")
+    for name in spec.graph_outputs:
+        j = spec.outputs.index(name)
+        for i, run in enumerate(ctx.runs):
+            if run["error"]:
+                continue
+            t = run["types"][j]
+            if t["tensor"] and not t["grad_fn"] and not all(constant_in(ctx.ref_runs[i], g) for g in spec.grad_inputs):
+                return fail("keeps_graph", f"case {ctx.cases[i].describe()}: '{name}' is not connected to the "
+                            "inputs' graph (grad_fn is None). Something on the way cut it: .item(), .detach(), "
+                            "torch.tensor(...) around a result, or a NumPy round trip.")
     if all(r["error"] for r in ctx.runs):
         return all_errored("keeps_graph", ctx)
-    return CheckResult("keeps_graph", "pass", f"'{spec.graph_output}' has a grad_fn on every case")
+    names = ", ".join(f"'{n}'" for n in spec.graph_outputs)
+    return CheckResult("keeps_graph", "pass", f"{names} {'has' if len(spec.graph_outputs) == 1 else 'have'} a grad_fn "
+                       "on every case")
 
 
 def check_inputs_unchanged(ctx: Context) -> CheckResult:

@@ -2,7 +2,6 @@
 `cases.py`, the behaviour run in `behaviour.py`."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Callable
 
 import torch
@@ -11,10 +10,7 @@ from grader.catalog.ppo.behaviour import PPOBehaviour
 from grader.catalog.ppo.conventions import CONVENTIONS
 from grader.catalog.ppo.cases import NAMES, check_margins, make_cases  # noqa: F401 (check_margins: tests)
 from grader.checks.cases import Case
-from grader.checks import structure
-from grader.checks.context import Context
 from grader.checks.function import FunctionSpec, Param
-from grader.core.results import CheckResult
 
 F64 = torch.float64
 
@@ -167,19 +163,6 @@ MODELS: dict[str, Callable[..., Any]] = {
 
 
 # ---------------------------------------------------------------- checks of this kata
-GRAPH_OUTPUTS = ("loss", "policy_loss", "value_loss")  # the statement: each keeps its graph
-
-
-def check_keeps_graph(ctx: Context) -> CheckResult:
-    """The shared check on each output that keeps its graph, not only on `loss`: with vf_coef = 0
-    the critic is trained elsewhere, from value_loss's own graph, which a shortcut may cut."""
-    for name in GRAPH_OUTPUTS:
-        result = structure.check_keeps_graph(dataclasses.replace(ctx, spec=dataclasses.replace(ctx.spec, loss=name)))
-        if result.status != "pass":
-            return result
-    return CheckResult("keeps_graph", "pass", f"{', '.join(GRAPH_OUTPUTS)} have a grad_fn on every case")
-
-
 def combine_rows(rows: list[list[torch.Tensor]], case: Case) -> list[torch.Tensor]:
     """Every output is a token mean over the batch, so the batch's is each row's weighted by its
     response tokens (an empty row weighs 0), over max(total, 1)."""
@@ -207,5 +190,7 @@ SPEC = FunctionSpec(
     behaviour=PPOBehaviour(),
     combine_rows=combine_rows,
     conventions=CONVENTIONS,
-    checks={"keeps_graph": check_keeps_graph},
+    # The statement: policy_loss and value_loss keep their graph too (with vf_coef = 0 the critic
+    # is trained elsewhere, from value_loss's own graph, which a shortcut may cut).
+    graph_outputs_extra=("policy_loss", "value_loss"),
 )
