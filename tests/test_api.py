@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from grader import grade, registry
-from grader.api import GradeResult, _bind, kata_source
+from grader.api import GradeResult
+from grader.practice.notebook import _bind, kata_source
 from grader.cli import main
 from tests.borrowed import lend
 

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from grader import registry
 from grader.core import workspace
 from grader.core.compare import compare
-from grader.catalog.bt.spec import FORWARD_MODELS, SPEC, BTBehaviour, model_cases
+from grader.catalog.bt.model_cases import FORWARD_MODELS
+from grader.catalog.bt.spec import SPEC, BTBehaviour, model_cases
 from solutions import bt as reference
 from solutions.bt import BTModel, bt_loss
 from grader.checks.details import curve

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from grader.catalog.grpo import behaviour as beh
-from grader.catalog.grpo.spec import SPEC, bad_inputs, make_cases
+from grader.catalog.grpo.spec import SPEC, bad_inputs
+from grader.catalog.grpo.cases import make_cases
 from solutions.grpo import grpo_loss
 from tests.conftest import MISTAKES
 

@@ -157,7 +157,7 @@ def test_stub_is_not_started_as_generated(grade_one, generated_stubs):
 
 
 def test_behaviour_tells_the_alignment_and_padding_apart():
-    from grader.catalog.sequence_logps.spec import AlignmentBehaviour
+    from grader.catalog.sequence_logps.behaviour import AlignmentBehaviour
 
     def unshifted(logits, input_ids, response_mask, average=False):
         lp = torch.log_softmax(logits, -1).gather(-1, input_ids.unsqueeze(-1)).squeeze(-1) * response_mask

@@ -70,6 +70,16 @@ def test_no_import_circles_in_grader():
     assert cycles == []
 
 
+
+MAX_MODULE_LINES = 350  # the layout's bound: a module a reader takes in at one sitting
+
+
+def test_no_module_in_grader_is_over_the_layout_bound():
+    root = workspace.PACKAGE_ROOT
+    long = {str(p.relative_to(root)): n for p in sorted((root / "grader").rglob("*.py"))
+            if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert long == {}
+
 @pytest.mark.parametrize("kata", list(registry.KATAS))
 def test_non_contiguous_inputs_are_named_in_the_case_and_reach_the_submission_as_such(kata):
     """A case asks for a layout in one way, `Case.layout`: its own tensors are contiguous (every

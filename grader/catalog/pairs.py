@@ -1,7 +1,8 @@
 """Building blocks shared by the pairwise-loss katas (dpo, ipo, simpo, orpo).
 
 Seeded cases of per-token log-probs with masks, the masked reductions the mistake models
-are written with, and the spec every such kata declares.
+are written with, and the spec every such kata declares. The fixed battery of edge cases
+built from these is in `pair_battery.py`.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 
 from grader.checks.conventions import Conventions
 from grader.checks.function import Behaviour, FunctionSpec, Param
-from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps, with_layout
+from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps
 
 
 def masked_sum(lp: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
@@ -223,155 +224,3 @@ def pairwise_spec(function: str, names: tuple[str, ...], hyper: tuple[Param, ...
         conventions=conventions,
         findings=findings or {},
     )
-
-
-# ---------------------------------------------------------------- the fixed battery
-def with_zeros(case: Case) -> Case:
-    """Exact zeros in the responses: tokens predicted with certainty (log-prob 0; with a
-    reference, its log-prob 0 too, so the log-ratio is exactly 0 there), on every other counted
-    token of a row with two or more, so that no response is all zeros."""
-    for side in ("chosen", "rejected"):
-        counted = case.inputs[f"{side}_mask"].bool()
-        for b in range(counted.shape[0]):
-            where = counted[b].nonzero().flatten()
-            for t in where[::2].tolist() if len(where) > 1 else []:
-                for name in (f"policy_{side}_logps", f"ref_{side}_logps"):
-                    if name in case.inputs:
-                        case.inputs[name][b, t] = 0.0
-    case.note += ", exact zero log-probs at every other response token"
-    return case
-
-
-def with_empty_rows(case: Case) -> Case:
-    """Row 1 of the rejected mask and the last row of the chosen mask emptied (a truncated pair)."""
-    case.inputs["rejected_mask"][1] = 0
-    case.inputs["chosen_mask"][-1] = 0
-    case.note += ", two empty responses"
-    return case
-
-
-def with_both_empty(case: Case, rows: list[int] | None = None) -> Case:
-    """Both responses of `rows` (every row when None) emptied: a prompt longer than the maximum
-    length truncates both completions of its pair. Such a pair still counts in the batch mean, so
-    code that drops it ("skip pairs with nothing to learn") or zeroes its loss shows."""
-    picked = slice(None) if rows is None else rows
-    for side in ("chosen", "rejected"):
-        case.inputs[f"{side}_mask"][picked] = 0
-    case.note += ", both responses of every pair empty" if rows is None else \
-        f", both responses of row{'s' * (len(rows) > 1)} {', '.join(map(str, rows))} empty"
-    return case
-
-
-def _with_runs(case: Case, runs: Callable[[int, int], list[tuple[int, int]]], note: str) -> Case:
-    """Both masks rewritten: row b of a [B, T] mask counts the positions [start, end) of each
-    (start, end) in runs(b, T), in the mask's own dtype."""
-    for side in ("chosen", "rejected"):
-        mask = case.inputs[f"{side}_mask"]
-        counted = torch.zeros(mask.shape)
-        for b in range(mask.shape[0]):
-            for start, end in runs(b, mask.shape[1]):
-                if not 0 <= start < end <= mask.shape[1]:
-                    raise ValueError(f"a run [{start}, {end}) outside T = {mask.shape[1]}")  # the grader's own case
-                counted[b, start:end] = 1
-        mask.copy_(counted.to(mask.dtype))
-    case.note += note
-    return case
-
-
-def with_turns(case: Case) -> Case:
-    """Multi-turn masks that count the assistant's tokens only: every response is two turns with
-    a masked turn of 1 or 2 tokens between them, at a place that differs across rows, so that
-    code taking a response as one run from its first to its last counted token (a slice
-    [prompt_len:seq_len], a count seq_len - prompt_len) shows. Needs T >= 10."""
-    def runs(b: int, t: int) -> list[tuple[int, int]]:
-        gap = 3 + b % 3  # the first turn ends here
-        return [(1 + b % 2, gap), (gap + 1 + b % 2, t - b % 3)]
-    return _with_runs(case, runs, ", two turns in every response with a masked turn between them")
-
-
-LONG_RESPONSE = 256  # past every common chunk size (8, 16, ..., 256) and max-length cut-off
-
-
-def with_long_responses(case: Case) -> Case:
-    """Every response longer than LONG_RESPONSE tokens (each row's prompt and padding differ), so
-    that code which chunks the token dimension or keeps only a response's first 64, 128 or 256
-    tokens shows. Needs T > LONG_RESPONSE + 6 * B."""
-    def runs(b: int, t: int) -> list[tuple[int, int]]:
-        start, end = 1 + 3 * b, t - 3 * b
-        if end - start <= LONG_RESPONSE:
-            raise ValueError(f"T = {t} too short for a response of over {LONG_RESPONSE} tokens in row {b}")
-        return [(start, end)]
-    return _with_runs(case, runs, f", every response over {LONG_RESPONSE} tokens")
-
-
-def to_the_end(case: Case, side: str) -> Case:
-    """Row 0's `side` ("chosen" or "rejected") response runs to the last position, so that
-    code which pads or cuts the two sides to one length (F.pad to the other's T, a slice
-    [:, :T]) drops counted tokens whenever this side is the longer."""
-    m = case.inputs[f"{side}_mask"]
-    counted = m[0].nonzero().flatten()
-    start = int(counted[0]) if len(counted) else 0
-    m[0, start:] = 1
-    case.note += f"; row 0's {side} response runs to its last position"
-    return case
-
-
-def longer_sides(seed: int, make: Callable[..., Case], **options: Any) -> list[Case]:
-    """Two cases of a pairwise kata: the rejected responses longer than the chosen (Tr > Tc)
-    and the chosen longer (Tc > Tr), the longer side counted up to its last position.
-    `make(seed, salt, name, b, tc, tr, dtype, mask, options)` builds a case."""
-    # The two masks of different kinds, each a valid mask: code that reads one mask's kind and
-    # converts both alike (`~mask` for a bool chosen mask) shows.
-    return [to_the_end(make(seed, 20, "rejected longer than chosen", 3, 4, 7, torch.float64, ("bool", "int32"),
-                            options), "rejected"),
-            to_the_end(make(seed, 21, "chosen longer than rejected", 3, 7, 3, torch.float32, ("float", "bool"),
-                            options), "chosen")]
-
-
-WIDE_BATCH = 33  # one pair past micro-batches of 8, 16 and 32: a mean of chunk means shows
-
-
-def batch_edges(seed: int, make: Callable[..., Case], **options: Any) -> list[Case]:
-    """Three cases of a pairwise kata at sizes and mask shapes real batches have: B = WIDE_BATCH,
-    two-turn responses (`with_turns`), and responses over LONG_RESPONSE tokens; small otherwise.
-    `make` as for `longer_sides`. Masks of every kind but int64 meet float32 log-probs here:
-    uint8, and a bool chosen mask beside a float rejected one."""
-    return [make(seed, 30, f"B={WIDE_BATCH}", WIDE_BATCH, 6, 5, torch.float32, "uint8", options),
-            with_turns(make(seed, 31, "multi-turn masks", 4, 12, 10, torch.float64, "float", options)),
-            with_long_responses(make(seed, 32, "long responses", 2, 300, 280, torch.float32, ("bool", "float"),
-                                     options))]
-
-
-TALL_BATCH = 257  # one pair past micro-batches of 256 rows
-
-
-def every_token_counted(case: Case) -> Case:
-    """Both masks all ones, in their own dtype: B·T response tokens."""
-    return _with_runs(case, lambda b, t: [(0, t)], ", every token counted")
-
-
-def tall_batch(seed: int, make: Callable[..., Case], **options: Any) -> Case:
-    """B = TALL_BATCH pairs of 9 tokens, every one counted, with bool masks beside float32
-    log-probs: 2313 tokens a side, past float16's exact 2048, so code that splits the batch into
-    micro-batches of up to 256 rows or keeps token counts in float16 shows; cheap otherwise.
-    `make` as for `longer_sides`."""
-    return every_token_counted(make(seed, 36, f"B={TALL_BATCH}", TALL_BATCH, 9, 9, torch.float32, "bool", options))
-
-
-def with_expanded_masks(case: Case) -> Case:
-    """Both masks the same for every row (row 0's), passed expanded: `mask[:1].expand(B, T)`."""
-    for name in ("chosen_mask", "rejected_mask"):
-        m = case.inputs[name]
-        m[:] = m[:1].clone()
-        m[:, -1] = 0  # still padded
-        if not bool(m.any()):
-            m[:, 0] = 1
-        case.layout[name] = "expanded"
-    case.note += "; masks expanded from one row"
-    return case
-
-
-def strided(case: Case, name: str) -> Case:
-    """`case` with every log-prob input non-contiguous (sliced from a longer tensor, or transposed)."""
-    logps = [k for k in case.inputs if k.endswith("_logps")]
-    return with_layout(case, name, **{k: ("sliced" if i % 2 == 0 else "transposed") for i, k in enumerate(logps)})

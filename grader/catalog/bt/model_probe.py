@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import torch
 
-from grader.catalog.bt.model import CLASS, MODES
+from grader.catalog.bt.model_cases import CLASS, MODES
 from grader.checks import schema as _schema
 from grader.checks.cases import Case
 from grader.checks.probe import describe_error, describe_type, signature_of

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from grader.catalog.bt.behaviour import BEHAVIOUR_REPORT, BTBehaviour
-from grader.catalog.bt.model import (CLASS, FORWARD_MODELS, MODEL, MODEL_CHECKS, is_model_case,  # noqa: F401
-                                     model_cases)
+from grader.catalog.bt.model import MODEL_CHECKS
+from grader.catalog.bt.model_cases import CLASS, MODEL, is_model_case, model_cases  # noqa: F401
 from grader.catalog.bt.model_probe import malformed, probe_model
 from grader.core.kata import Kata
 from grader.core.results import CheckResult

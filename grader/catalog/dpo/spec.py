@@ -12,11 +12,13 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import DPO_PI_REJECTED_END_FRACTION, DPO_STILL_FALLING_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case
-from grader.catalog.pairs import (LOGISTIC_BAND, REF_NAMES, SATURATED_BAND, TOKEN_RATIO_RANGE, batch_edges,
-                                  extreme_pair_case, longer_sides, masked_mean, masked_sum, pair_case, pairwise_spec,
-                                  shift_rows, softplus_by_hand, strided, tall_batch, tied, with_both_empty,
-                                  with_empty_rows, with_expanded_masks, with_zeros)
-from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
+from grader.catalog.pairs import (LOGISTIC_BAND, REF_NAMES, SATURATED_BAND, TOKEN_RATIO_RANGE, extreme_pair_case,
+                                  masked_mean, masked_sum, pair_case, pairwise_spec, shift_rows, softplus_by_hand,
+                                  tied)
+from grader.catalog.pair_battery import (batch_edges, longer_sides, strided, tall_batch, with_both_empty,
+                                         with_empty_rows, with_expanded_masks, with_zeros)
+from grader.checks.conventions import (Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob,
+                                       sign_knob)
 
 def make_cases(seed: int) -> list[Case]:
     return [

@@ -13,10 +13,12 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import IPO_SETTLED_NATS, IPO_TARGET_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case
-from grader.catalog.pairs import (REF_NAMES, TOKEN_RATIO_RANGE, batch_edges, extreme_pair_case, longer_sides,
-                                  masked_mean, masked_sum, pair_case, pairwise_spec, strided, tall_batch,
-                                  with_both_empty, with_empty_rows, with_expanded_masks, with_zeros)
-from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
+from grader.catalog.pairs import (REF_NAMES, TOKEN_RATIO_RANGE, extreme_pair_case, masked_mean, masked_sum, pair_case,
+                                  pairwise_spec)
+from grader.catalog.pair_battery import (batch_edges, longer_sides, strided, tall_batch, with_both_empty,
+                                         with_empty_rows, with_expanded_masks, with_zeros)
+from grader.checks.conventions import (Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob,
+                                       sign_knob)
 
 
 def make_cases(seed: int) -> list[Case]:

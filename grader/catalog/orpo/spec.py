@@ -13,9 +13,9 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import BEHAVIOUR_RTOL, ORPO_MOVE_NATS, ORPO_ODDS_EXTRA_NATS
 from grader.checks.function import Param
 from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps, with_layout
-from grader.catalog.pairs import (POLICY_NAMES, batch_edges, layout_mask, longer_sides, masked_mean, masked_sum,
-                                  pairwise_spec, policy_case, softplus_by_hand, strided, tied, with_expanded_masks,
-                                  with_zeros)
+from grader.catalog.pairs import (POLICY_NAMES, layout_mask, masked_mean, masked_sum, pairwise_spec, policy_case,
+                                  softplus_by_hand, tied)
+from grader.catalog.pair_battery import batch_edges, longer_sides, strided, with_expanded_masks, with_zeros
 from grader.checks.conventions import Conventions, Knob, reduce_tokens, reduction_knob
 
 

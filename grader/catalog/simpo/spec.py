@@ -13,10 +13,11 @@ from grader.core.results import CheckResult
 from grader.core.tolerances import BEHAVIOUR_RTOL
 from grader.checks.function import Param
 from grader.checks.cases import Case, generator, token_logps, on_grid
-from grader.catalog.pairs import (LOGISTIC_BAND, POLICY_NAMES, batch_edges, extreme_policy_case, layout_mask,
-                                  longer_sides, masked_mean, masked_sum, pairwise_spec, policy_case, shift_rows,
-                                  softplus_by_hand, strided, tall_batch, with_expanded_masks, with_zeros)
-from grader.checks.conventions import Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob, sign_knob
+from grader.catalog.pairs import (LOGISTIC_BAND, POLICY_NAMES, extreme_policy_case, layout_mask, masked_mean,
+                                  masked_sum, pairwise_spec, policy_case, shift_rows, softplus_by_hand)
+from grader.catalog.pair_battery import batch_edges, longer_sides, strided, tall_batch, with_expanded_masks, with_zeros
+from grader.checks.conventions import (Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob,
+                                       sign_knob)
 
 def make_cases(seed: int) -> list[Case]:
     # β != 1 and γ != 0 everywhere but one case each, so that 'margin multiplied by β' and 'margin
