@@ -1,6 +1,8 @@
 """Each generic check fails on the submission it exists for, with its message."""
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import check, solution_source
 
 DPO = solution_source("dpo")
@@ -42,6 +44,7 @@ def test_loss_rebuilt_from_item_fails_keeps_graph(grade_one):
 
 def test_wrong_custom_backward_fails_gradcheck(grade_one):
     src = """
+import pytest
 import torch
 
 
@@ -429,6 +432,30 @@ def test_reseeding_torch_fails_inputs_unchanged(grade_one):
     assert c.status == "fail"
     assert "changed torch's random number generator" in c.message
 
+
+
+@pytest.mark.parametrize("change, named", [
+    ("torch.set_num_threads(1)", "changed torch's thread count (torch.set_num_threads) from"),
+    ("torch.autograd.set_detect_anomaly(True)", "changed torch's anomaly detection"),
+    ("torch.set_float32_matmul_precision('medium')", "changed torch's float32 matmul precision"),
+])
+def test_a_process_wide_torch_setting_left_changed_fails_inputs_unchanged(grade_one, change, named):
+    """Every setting of grader.checks.torch_state, not only the dtype and the generator: a loss
+    that leaves one threads down to one, or anomaly detection on, slows the whole trainer."""
+    src = dpo_with("    chosen_mask = chosen_mask.to(", f"    {change}\n    chosen_mask = chosen_mask.to(")
+    r = grade_one("dpo", src)
+    c = check(r, "inputs_unchanged")
+    assert c.status == "fail"
+    assert named in c.message
+    assert "put the old value back before returning" in c.message
+    assert [x.name for x in r.failed_checks] == ["inputs_unchanged"]
+
+
+def test_a_setting_changed_and_put_back_inside_the_call_passes(grade_one):
+    src = dpo_with("    chosen_mask = chosen_mask.to(",
+                   "    threads = torch.get_num_threads()\n    torch.set_num_threads(1)\n"
+                   "    torch.set_num_threads(threads)\n    chosen_mask = chosen_mask.to(")
+    assert grade_one("dpo", src).status == "pass"
 
 def test_turning_grad_mode_off_for_the_caller_fails_inputs_unchanged(grade_one):
     """A call with gradient recording on and inputs without a graph (an evaluation step without

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import torch
 
+from grader.checks import torch_state
 from grader.checks.cases import Case, laid_out
 from grader.checks.runs import _prepared, _same, as_given, as_outputs, call, describe_error, describe_type, \
     differentiate, run_case
@@ -22,7 +23,7 @@ DECOY_MAX_ELEMENTS = 1024  # the largest input a decoy call is made with before 
 DECOY_AFTER_MAX_ELEMENTS = 256  # and after it
 
 
-def probe_no_grad(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any]:
+def probe_no_grad(spec: Any, fn: Callable, cases: list[Case], baseline: list[Any] | None = None) -> dict[str, Any]:
     """Each case called as training calls it when nothing needs a gradient (rewards, values, a
     frozen model's log-probs): inputs without a graph. Even cases are called under
     torch.no_grad; odd ones with gradient recording on (an evaluation step without no_grad) and
@@ -32,18 +33,23 @@ def probe_no_grad(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any]:
     in place, and which (with requires_grad an in-place change raises, so only these calls
     show one), the first output a later call changed (a buffer the function keeps and writes
     again), and the first call that changed torch's global state for its caller (grad mode,
-    default dtype, the random generator).
+    or a setting of grader.checks.torch_state).
 
     Each case up to DECOY_MAX_ELEMENTS is also called with a decoy: the same input tensors
     holding other values (`_decoy_values`), then refilled with the case's own in place. Before
     the real call: code that keeps results keyed by the tensors' identity (id(), data_ptr())
     gives the decoy's back. After it, on cases up to DECOY_AFTER_MAX_ELEMENTS (each case has
-    shapes of its own): an output kept in a buffer per shape is overwritten by the decoy's."""
+    shapes of its own): an output kept in a buffer per shape is overwritten by the decoy's.
+
+    `baseline` is torch_state.as_in_training() from before the first call of the function: each
+    call starts from it, and a call that leaves anything else is reported (a setting changed by
+    an earlier graded run would otherwise already be in the state each call is compared with)."""
     runs: list[dict[str, Any]] = []
     kept: list[tuple[int, list[Any], list[Any]]] = []  # case, outputs as returned, copies made at once
     changed_at: dict[str, Any] = {"inputs_changed": []}
     state: dict[str, Any] | None = None  # the first call that changed torch's global state for its caller
-    rng = torch.get_rng_state()  # put back at the end: later probes draw what they drew before
+    own = torch_state.snapshot()  # put back at the end: later probes draw what they drew before
+    baseline = baseline or torch_state.as_in_training()
     for i, case in enumerate(cases):
         inputs = {k: laid_out(case, k, v.detach().clone()) for k, v in case.inputs.items()}
         options = {k: (laid_out(case, k, v.detach().clone()) if isinstance(v, torch.Tensor) else v)
@@ -56,9 +62,9 @@ def probe_no_grad(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any]:
         def real() -> list[Any]:
             return as_outputs(spec, call(fn, case, inputs, options, spec.params if recording else None))
 
-        state = state or _state_kept(i, decoy, True)[0]
+        state = state or _state_kept(i, decoy, True, baseline)[0]
         run: dict[str, Any] = {"error": None, "outputs": [], "types": [], "recording": recording}
-        found, outs, error = _state_kept(i, real, recording)
+        found, outs, error = _state_kept(i, real, recording, baseline)
         state = state or found
         if error is not None:  # a valid input: judged like the graded run's error
             run["error"] = describe_error(error)
@@ -66,14 +72,14 @@ def probe_no_grad(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any]:
             run["types"] = [describe_type(o) for o in outs]
             run["outputs"] = [o.detach().to("cpu").clone() if isinstance(o, torch.Tensor) else None for o in outs]
             kept.append((i, outs, run["outputs"]))
-        state = state or _state_kept(i, lambda: decoy(DECOY_AFTER_MAX_ELEMENTS), True)[0]
+        state = state or _state_kept(i, lambda: decoy(DECOY_AFTER_MAX_ELEMENTS), True, baseline)[0]
         runs.append(run)
         given = {**case.inputs, **{k: v for k, v in case.options.items() if isinstance(v, torch.Tensor)}}
         now = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
         changed = sorted(k for k, v in given.items() if not _same(as_given(case, k, now[k]), v))
         if changed and not changed_at["inputs_changed"]:
             changed_at = {"case": i, "inputs_changed": changed}
-    torch.set_rng_state(rng)
+    torch_state.restore(own)
     reused = None
     for i, outs, copies in kept:
         name = next((n for n, o, c in zip(spec.outputs, outs, copies) if _changed_since(o, c)), None)
@@ -83,12 +89,14 @@ def probe_no_grad(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any]:
     return {**changed_at, "runs": runs, "reused": reused, "global_state": state}
 
 
-def _state_kept(i: int, run: Callable[[], Any], recording: bool) -> tuple[dict[str, Any] | None, Any, Exception | None]:
-    """`run()` made with gradient recording on or off: (what it changed of torch's global state
-    for its caller, or None; its result; the error it raised). The state is put back, so the
-    next call starts as the caller would."""
-    torch.rand(1)  # a state no torch.manual_seed(n) gives, whatever seed the process was started with
-    dtype, rng = torch.get_default_dtype(), torch.get_rng_state()
+def _state_kept(i: int, run: Callable[[], Any], recording: bool,
+                baseline: list[Any]) -> tuple[dict[str, Any] | None, Any, Exception | None]:
+    """`run()` made with gradient recording on or off, from torch's settings as `baseline`:
+    (what it changed of torch's global state for its caller, or None; its result; the error it
+    raised). The state is put back, so the next call starts as the caller would. Grad mode is
+    judged here; every other setting (threads, default dtype and device, the random generator,
+    ...) in grader.checks.torch_state."""
+    torch_state.restore(baseline)  # what an earlier call left is not this call's doing
     result: Any = None
     error: Exception | None = None
     with torch.set_grad_enabled(recording):
@@ -101,13 +109,9 @@ def _state_kept(i: int, run: Callable[[], Any], recording: bool) -> tuple[dict[s
     if left_on != recording:
         found = {"case": i, "what": "turned gradient recording off for its caller" if recording
                  else "left gradient recording on inside the caller's torch.no_grad()"}
-    if torch.get_default_dtype() != dtype:
-        torch.set_default_dtype(dtype)
-        found = found or {"case": i, "what": f"changed torch's default dtype from {dtype}"}
-    if not torch.equal(torch.get_rng_state(), rng):
-        torch.set_rng_state(rng)
-        found = found or {"case": i, "what": "changed torch's random number generator (torch.manual_seed, or a "
-                          "random draw)"}
+    changed = torch_state.restore(baseline)
+    if changed:
+        found = found or {"case": i, "what": changed}
     return found, result, error
 
 

@@ -21,6 +21,7 @@ import torch
 
 from grader.checks.as_trained import (DECOY_AFTER_MAX_ELEMENTS, DECOY_MAX_ELEMENTS, probe_default_float64,  # noqa: F401
                                       probe_interleaved, probe_no_grad, probe_trained, trained_inputs)
+from grader.checks import torch_state
 from grader.checks.cases import Case
 # Re-exported: the grader side and tests import these names from here.
 from grader.checks.runs import (LOSS_UPSTREAM, _same, as_outputs, call, describe_error, describe_type,  # noqa: F401
@@ -34,6 +35,7 @@ def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: s
     if fn is None or not callable(fn):
         return {"fatal": {"kind": "missing", "message": f"defines no function '{spec.function}'"}}
     result: dict[str, Any] = {"signature": signature_of(fn)}
+    baseline = torch_state.as_in_training()  # taken before the first call: see probe_no_grad
     runs = []
     for i, case in enumerate(cases):
         run = run_case(spec, fn, case)
@@ -42,7 +44,7 @@ def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: s
         runs.append(run)
     result["runs"] = runs
     result["rows"] = probe_rows(spec, fn, cases[spec.row_case])
-    result["no_grad"] = probe_no_grad(spec, fn, cases)
+    result["no_grad"] = probe_no_grad(spec, fn, cases, baseline)
     result["trained"] = probe_trained(spec, fn, cases)
     result["interleaved"] = probe_interleaved(spec, fn, cases)
     result["default_float64"] = probe_default_float64(spec, fn, cases)

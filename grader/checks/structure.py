@@ -237,9 +237,9 @@ def check_inputs_unchanged(ctx: Context) -> CheckResult:
     state = no_grad.get("global_state") if isinstance(no_grad, dict) else None
     if isinstance(state, dict) and type(state.get("case")) is int and 0 <= state["case"] < len(ctx.cases):
         return fail("inputs_unchanged", f"case {ctx.cases[state['case']].describe()}: the call "
-                    f"{str(state.get('what'))[:200]}. The caller's state must stay as it was: use `with "
-                    "torch.no_grad():` or `torch.enable_grad()` blocks, which restore it, not torch.set_grad_enabled, "
-                    "torch.set_default_dtype or torch.manual_seed.")
+                    f"{str(state.get('what'))[:200]}. The caller's state must stay as it was: change it only inside a "
+                    "block that restores it (`with torch.no_grad():`, `torch.enable_grad()`, a torch.Generator of "
+                    "your own for random draws), or put the old value back before returning.")
     return CheckResult("inputs_unchanged", "pass", f"all {checked} tensors passed (inputs and options) unchanged")
 
 
