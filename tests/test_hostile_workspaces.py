@@ -340,15 +340,20 @@ def test_a_child_cannot_change_metadata_type_into_terminals_or_reach_devices(lan
 def test_a_child_cannot_set_other_processes_limits_or_leave_ipc_objects(grade_files):
     """prlimit needs only the same uid: a child could lower the zygote's open-file limit, its
     neighbours' file-size limit or the grader's CPU limit (audit 5, P1). System V shared memory and
-    POSIX message queues outlive every process (P6). The seccomp filter refuses both; a child may
-    still set its own limits and read anyone's."""
+    POSIX message queues outlive every process (P6). Audit 6: io_uring set an empty ACL on a
+    neighbour's files (P1), 256 processes in sessions of their own starved a neighbour (P2), memfd
+    held 2.4 GB under a 256 MB limit (P3), kernel keys outlived the run (P4), a neighbour's
+    scheduling could be changed (P5). The seccomp filter refuses them all; a child may still set
+    its own limits, affinity and priority, and read anyone's limits."""
     mine = resource.getrlimit(resource.RLIMIT_CPU)
     report = grade_files({"get_probs": hostile("limits_others"), "dpo": solution_source("dpo")}, ["get_probs", "dpo"])
     probe, neighbour = report.katas
     lines = _probe_lines(probe.output)
     assert probe.status == "pass" and neighbour.status == "pass", (said(probe), said(neighbour))
-    assert (lines["prlimit-self-0"], lines["prlimit-self-pid"], lines["prlimit-read-zygote"]) == ("done",) * 3, lines
-    for name in ("prlimit-zygote", "prlimit-grader", "shmget", "msgget", "semget", "mq_open"):
+    allowed = ("prlimit-self-0", "prlimit-self-pid", "prlimit-read-zygote", "affinity-self", "priority-self")
+    assert [lines[name] for name in allowed] == ["done"] * len(allowed), lines
+    for name in ("prlimit-zygote", "prlimit-grader", "shmget", "msgget", "semget", "mq_open", "affinity-zygote",
+                 "priority-zygote", "setsid-in-fork", "memfd", "add_key", "io_uring"):
         assert lines[name] == "denied (PermissionError: Operation not permitted)", (name, lines)
     assert resource.getrlimit(resource.RLIMIT_CPU) == mine
     assert not Path("/dev/mqueue/kata-hostile-mq").exists()

@@ -1,8 +1,9 @@
 """How a sandboxed child gives up what it does not need, before it loads a submission. No torch.
 
 - capabilities: all dropped (a grader run as root starts root children);
-- seccomp: chmod, chown, extended attributes, a few ioctls (TIOCSTI, file flags), System V IPC and
-  POSIX message queues, and prlimit on any process but itself refused;
+- seccomp: chmod, chown, extended attributes, a few ioctls (TIOCSTI, file flags), System V IPC,
+  POSIX message queues, kernel keys, memfd, io_uring, new sessions and process groups refused,
+  and prlimit, scheduling and priority changes on any process but itself;
 - Landlock: writes only beneath the child's own folder and to /dev/null-like files, no device
   ioctl but a GPU's, no signal out of its domain.
 
@@ -61,7 +62,13 @@ def drop_capabilities() -> bool:
 # terminal (TIOCSTI). Nor does it cover resource limits of other processes: prlimit(2) needs only
 # the same uid, so a child could lower the file-size or open-file limit of the zygote, of its
 # neighbours or of the grader (neighbours then blamed, the grader SIGKILLed by RLIMIT_CPU). Nor
-# System V IPC and POSIX message queues, which outlive every process (4 x 256 MB left behind).
+# System V IPC, POSIX message queues and kernel keys, which outlive every process (4 x 256 MB
+# left behind); nor memfd files, which no memory limit counts (2.4 GB under a 256 MB limit).
+# io_uring performs the refused calls itself (its SETXATTR op set an empty ACL: chmod 000).
+# A new session or process group would take the child's processes out of the group the zygote
+# kills at the deadline, and, with scheduler autogroups, give each one a whole group's share of
+# the CPU (256 of them starved a neighbour into an error). A child may change the scheduling of
+# itself only, not of its neighbours.
 # A small seccomp filter makes those system calls fail with EPERM; prlimit stays allowed on the
 # caller itself (pid 0 or its own pid) and for reading another's limits (no new limit given).
 _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
@@ -73,7 +80,18 @@ _IPC_CALLS = {  # shmget, shmat, msgget, semget, mq_open: no kata needs them (th
     "x86_64": (29, 30, 68, 64, 240),
     "aarch64": (194, 196, 186, 190, 180),
 }
+_OTHER_CALLS = {  # io_uring_setup/enter/register, add_key, request_key, keyctl, memfd_create, memfd_secret,
+    # setsid, setpgid
+    "x86_64": (425, 426, 427, 248, 249, 250, 319, 447, 112, 109),
+    "aarch64": (425, 426, 427, 217, 218, 219, 279, 447, 157, 154),
+}
 _PRLIMIT64 = {"x86_64": 302, "aarch64": 261}
+# sched_setparam, sched_setscheduler, sched_setaffinity, sched_setattr: pid in the first argument
+_SCHED_CALLS = {"x86_64": (142, 144, 203, 314), "aarch64": (118, 119, 122, 274)}
+# setpriority(which, who, prio) and ioprio_set(which, who, prio): allowed for one process, itself
+_SETPRIORITY = {"x86_64": 141, "aarch64": 140}
+_IOPRIO_SET = {"x86_64": 251, "aarch64": 30}
+_PRIO_PROCESS, _IOPRIO_WHO_PROCESS = 0, 1
 _IOCTL = {"x86_64": 16, "aarch64": 29}
 # TIOCSTI (type into a terminal), TIOCLINUX (console), FS_IOC_SETFLAGS and FS_IOC_FSSETXATTR
 # (immutable / append-only flags). Only the low 32 bits are compared: the kernel reads `cmd` as int.
@@ -81,6 +99,8 @@ _IOCTLS_REFUSED = (0x5412, 0x541C, 0x40086602, 0x40046602, 0x401C5820)
 _EPERM = 1
 # Offsets in struct seccomp_data: nr (0), arch (4), args[i] at 16 + 8 i (low 32 bits first, little endian).
 _ARG0, _ARG1, _ARG2 = 16, 24, 32
+_LD, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06
+_ALLOW, _DENY = 0x7FFF0000, 0x00050000 | _EPERM
 
 
 class _SockFilter(ctypes.Structure):
@@ -91,37 +111,61 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
+def _assemble(code: list[tuple[Any, ...]]) -> list[tuple[int, int, int, int]]:
+    """Classic BPF from instructions whose jump targets are label names: ("label", NAME) marks
+    a place; (op, true_target, false_target, k) jumps to a label or falls through (None)."""
+    places, n = {}, 0
+    for ins in code:
+        if ins[0] == "label":
+            places[ins[1]] = n
+        else:
+            n += 1
+    out: list[tuple[int, int, int, int]] = []
+    for ins in code:
+        if ins[0] == "label":
+            continue
+        op, jt, jf, k = ins
+        here = len(out) + 1
+        out.append((op, 0 if jt is None else places[jt] - here, 0 if jf is None else places[jf] - here, k))
+    return out
+
+
+def _own(pid: int, at: int) -> list[tuple[Any, ...]]:
+    """Allow when the argument at offset `at` names the caller (0, or its own pid); deny otherwise."""
+    return [(_LD, None, None, at), (_JEQ, "allow", None, 0), (_JEQ, "allow", "deny", pid & 0xFFFFFFFF if pid else 0)]
+
+
 def _seccomp_program(arch: str, pid: int = 0) -> list[tuple[int, int, int, int]]:
-    """Classic BPF (code, jump if true, jump if false, k): refuse the metadata and IPC calls, the
-    refused ioctls, and prlimit64 setting the limits of any process but the caller (pid 0, or
-    `pid`: the process installing the filter) with EPERM; allow everything else. Jumps count the
-    instructions skipped."""
-    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
-    allow, deny = 0x7FFF0000, 0x00050000 | _EPERM
-    calls = _METADATA_CALLS[arch] + _IPC_CALLS[arch]
-    ioctls = _IOCTLS_REFUSED
-    prog = [(ld, 0, 0, 4), (jeq, 1, 0, _AUDIT_ARCH[arch]), (ret, 0, 0, deny),  # another ABI (i386 on x86_64)
-            (ld, 0, 0, 0)]  # the system call's number
+    """Classic BPF (code, jump if true, jump if false, k): refuse with EPERM the metadata, IPC,
+    io_uring, key, memfd and session calls, the refused ioctls, and prlimit64, scheduling and
+    priority calls aimed at any process but the caller (pid 0, or `pid`: the process installing
+    the filter); allow everything else."""
+    refused = _METADATA_CALLS[arch] + _IPC_CALLS[arch] + _OTHER_CALLS[arch]
+    code: list[tuple[Any, ...]] = [
+        (_LD, None, None, 4), (_JEQ, None, "deny", _AUDIT_ARCH[arch]),  # another ABI (i386 on x86_64)
+        (_LD, None, None, 0)]  # the system call's number
     if arch == "x86_64":
-        prog += [(jge, 0, 1, 0x40000000), (ret, 0, 0, deny)]  # x32 system calls
-    prog += [(jeq, len(calls) - i + 2, 0, nr) for i, nr in enumerate(calls)]  # -> the deny below
-    prog += [(jeq, 3, 0, _PRLIMIT64[arch]),  # -> the prlimit block
-             (jeq, 11, 0, _IOCTL[arch]),  # -> the ioctl block
-             (ret, 0, 0, allow),
-             (ret, 0, 0, deny)]
-    # prlimit64(pid, resource, new_limit, old_limit): pid is an int (low 32 bits).
-    prog += [(ld, 0, 0, _ARG0),
-             (jeq, 6, 0, 0),  # itself: -> allow
-             (jeq, 5, 0, pid & 0xFFFFFFFF if pid else 0),  # its own pid: -> allow
-             (ld, 0, 0, _ARG2),  # new_limit: NULL only reads
-             (jeq, 0, 2, 0),
-             (ld, 0, 0, _ARG2 + 4),
-             (jeq, 1, 0, 0),  # NULL: -> allow
-             (ret, 0, 0, deny),
-             (ret, 0, 0, allow)]
-    prog += [(ld, 0, 0, _ARG1)]  # ioctl's second argument, low 32 bits
-    prog += [(jeq, len(ioctls) - i, 0, cmd) for i, cmd in enumerate(ioctls)]  # -> the last deny
-    return prog + [(ret, 0, 0, allow), (ret, 0, 0, deny)]
+        code += [(_JGE, "deny", None, 0x40000000)]  # x32 system calls
+    code += [(_JEQ, "deny", None, nr) for nr in refused]
+    code += [(_JEQ, "prlimit", None, _PRLIMIT64[arch]),
+             *[(_JEQ, "sched", None, nr) for nr in _SCHED_CALLS[arch]],
+             (_JEQ, "setpriority", None, _SETPRIORITY[arch]),
+             (_JEQ, "ioprio", None, _IOPRIO_SET[arch]),
+             (_JEQ, "ioctl", "allow", _IOCTL[arch])]
+    # prlimit64(pid, resource, new_limit, old_limit): itself, or only reading (new_limit NULL).
+    code += [("label", "prlimit"),
+             (_LD, None, None, _ARG0), (_JEQ, "allow", None, 0), (_JEQ, "allow", None, pid & 0xFFFFFFFF if pid else 0),
+             (_LD, None, None, _ARG2), (_JEQ, None, "deny", 0),
+             (_LD, None, None, _ARG2 + 4), (_JEQ, "allow", "deny", 0)]
+    code += [("label", "sched"), *_own(pid, _ARG0)]
+    code += [("label", "setpriority"), (_LD, None, None, _ARG0), (_JEQ, None, "deny", _PRIO_PROCESS),
+             *_own(pid, _ARG1)]
+    code += [("label", "ioprio"), (_LD, None, None, _ARG0), (_JEQ, None, "deny", _IOPRIO_WHO_PROCESS),
+             *_own(pid, _ARG1)]
+    code += [("label", "ioctl"), (_LD, None, None, _ARG1)]  # ioctl's second argument, low 32 bits
+    code += [(_JEQ, "deny", None, cmd) for cmd in _IOCTLS_REFUSED]
+    code += [("label", "allow"), (_RET, None, None, _ALLOW), ("label", "deny"), (_RET, None, None, _DENY)]
+    return _assemble(code)
 
 
 def forbid_metadata_changes() -> bool:
