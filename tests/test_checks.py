@@ -457,6 +457,83 @@ def test_a_setting_changed_and_put_back_inside_the_call_passes(grade_one):
                    "    torch.set_num_threads(threads)\n    chosen_mask = chosen_mask.to(")
     assert grade_one("dpo", src).status == "pass"
 
+
+def test_a_hook_left_on_an_input_fails_inputs_unchanged(grade_one):
+    """A hook that masks the gradient is a no-op for this call, and zeroes another loss term's
+    gradient through the same tensor: the hook itself is the mistake."""
+    src = dpo_with("    chosen_mask = chosen_mask.to(",
+                   "    if policy_chosen_logps.requires_grad:\n"
+                   "        policy_chosen_logps.register_hook(lambda g: g * chosen_mask.to(g.dtype))\n"
+                   "    chosen_mask = chosen_mask.to(")
+    r = grade_one("dpo", src)
+    c = check(r, "inputs_unchanged")
+    assert c.status == "fail"
+    assert "left an autograd hook on 'policy_chosen_logps', the caller's tensor" in c.message
+    assert [x.name for x in r.failed_checks] == ["inputs_unchanged"]
+
+
+def test_an_in_place_write_of_the_same_values_fails_inputs_unchanged(grade_one):
+    """The values come out the same, the version counter does not: the caller's backward through
+    that tensor raises."""
+    src = dpo_with("    chosen_mask = chosen_mask.to(",
+                   "    if chosen_mask.stride()[0]:\n        chosen_mask.copy_(chosen_mask.clone())\n"
+                   "    chosen_mask = chosen_mask.to(")
+    r = grade_one("dpo", src)
+    c = check(r, "inputs_unchanged")
+    assert c.status == "fail"
+    assert "wrote into 'chosen_mask' in place (its version counter moved" in c.message
+    assert [x.name for x in r.failed_checks] == ["inputs_unchanged"]
+
+
+SCRATCH = """
+
+class _Scratch(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, buf):
+        ctx.buf = buf
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        ctx.buf.zero_()  # the returned rewards used as scratch space
+        return g, None
+"""
+
+
+def test_a_backward_that_writes_into_a_returned_output_fails_gradients(grade_one):
+    src = dpo_with("    return loss, chosen_rewards, rejected_rewards",
+                   "    return _Scratch.apply(loss, chosen_rewards), chosen_rewards, rejected_rewards") + SCRATCH
+    r = grade_one("dpo", src)
+    c = check(r, "gradients")
+    assert c.status == "fail"
+    assert "the backward changed 'chosen_rewards' after the function had returned it" in c.message
+    assert [x.name for x in r.failed_checks] == ["gradients"]
+
+
+RENAMED = """
+
+def _renamed(f):
+    import functools
+
+    @functools.wraps(f)
+    def wrapper(pc, pr, rc, rr, cm, rm, beta=0.1):
+        return f(pc, pr, rc, rr, cm, rm, beta=beta)
+    return wrapper
+
+
+dpo_loss = _renamed(dpo_loss)
+"""
+
+
+def test_a_wrapper_whose_parameters_have_other_names_fails_on_the_call_by_name(grade_one):
+    """inspect.signature follows __wrapped__, so the signature check sees the contract's names;
+    only a call by name shows the wrapper's."""
+    r = grade_one("dpo", DPO + RENAMED)
+    c = check(r, "values")
+    assert c.status == "error"
+    assert "every input and option passed by name" in c.message and "TypeError" in c.message
+    assert check(r, "signature").status == "pass"
+
 def test_turning_grad_mode_off_for_the_caller_fails_inputs_unchanged(grade_one):
     """A call with gradient recording on and inputs without a graph (an evaluation step without
     torch.no_grad) must leave it on."""

@@ -15,8 +15,8 @@ import torch
 
 from grader.checks import torch_state
 from grader.checks.cases import Case, laid_out
-from grader.checks.runs import _prepared, _same, as_given, as_outputs, call, describe_error, describe_type, \
-    differentiate, run_case
+from grader.checks.runs import _prepared, _same, as_given, as_outputs, call, changed_since, describe_error, \
+    describe_type, differentiate, run_case
 
 
 DECOY_MAX_ELEMENTS = 1024  # the largest input a decoy call is made with before the real call: see _decoy
@@ -26,8 +26,10 @@ DECOY_AFTER_MAX_ELEMENTS = 256  # and after it
 def probe_no_grad(spec: Any, fn: Callable, cases: list[Case], baseline: list[Any] | None = None) -> dict[str, Any]:
     """Each case called as training calls it when nothing needs a gradient (rewards, values, a
     frozen model's log-probs): inputs without a graph. Even cases are called under
-    torch.no_grad; odd ones with gradient recording on (an evaluation step without no_grad) and
-    their options passed by position (a wrapper that forwards keywords only shows there).
+    torch.no_grad, every other one of them with every input and option passed by name (a
+    wrapper whose parameters have other names shows there); odd ones with gradient recording on
+    (an evaluation step without no_grad) and their options passed by position (a wrapper that
+    forwards keywords only shows there).
     Reports per case the outputs and their types (judged like the graded run's: code may take
     another path when nothing needs a gradient), the first case where the call modified inputs
     in place, and which (with requires_grad an in-place change raises, so only these calls
@@ -54,16 +56,16 @@ def probe_no_grad(spec: Any, fn: Callable, cases: list[Case], baseline: list[Any
         inputs = {k: laid_out(case, k, v.detach().clone()) for k, v in case.inputs.items()}
         options = {k: (laid_out(case, k, v.detach().clone()) if isinstance(v, torch.Tensor) else v)
                    for k, v in case.options.items()}
-        recording = i % 2 == 1
+        recording, by_name = i % 2 == 1, i % 4 == 2
 
         def decoy(largest: int = DECOY_MAX_ELEMENTS) -> None:
             _decoy(fn, case, inputs, options, largest)
 
         def real() -> list[Any]:
-            return as_outputs(spec, call(fn, case, inputs, options, spec.params if recording else None))
+            return as_outputs(spec, call(fn, case, inputs, options, spec.params if recording else None, by_name))
 
         state = state or _state_kept(i, decoy, True, baseline)[0]
-        run: dict[str, Any] = {"error": None, "outputs": [], "types": [], "recording": recording}
+        run: dict[str, Any] = {"error": None, "outputs": [], "types": [], "recording": recording, "by_name": by_name}
         found, outs, error = _state_kept(i, real, recording, baseline)
         state = state or found
         if error is not None:  # a valid input: judged like the graded run's error
@@ -82,7 +84,7 @@ def probe_no_grad(spec: Any, fn: Callable, cases: list[Case], baseline: list[Any
     torch_state.restore(own)
     reused = None
     for i, outs, copies in kept:
-        name = next((n for n, o, c in zip(spec.outputs, outs, copies) if _changed_since(o, c)), None)
+        name = next((n for n, o, c in zip(spec.outputs, outs, copies) if changed_since(o, c)), None)
         if name is not None:
             reused = {"case": i, "output": name}
             break
@@ -189,16 +191,6 @@ def _decoy_values(t: torch.Tensor, flip: bool = True) -> torch.Tensor:
         return ~t if t.dtype == torch.bool else 1 - t
     rolled = t.roll(1, 0)
     return rolled * 0.5 if t.is_floating_point() else rolled
-
-
-def _changed_since(out: Any, copy: Any) -> bool:
-    """True when an output tensor no longer holds what it held when it was returned."""
-    if not isinstance(out, torch.Tensor) or not isinstance(copy, torch.Tensor):
-        return False
-    try:
-        return not _same(out.detach().to("cpu"), copy)
-    except Exception:  # noqa: BLE001  resized or freed storage: changed
-        return True
 
 
 def probe_interleaved(spec: Any, fn: Callable, cases: list[Case]) -> dict[str, Any] | None:

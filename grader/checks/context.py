@@ -72,6 +72,9 @@ def bare_call(run: dict[str, Any]) -> str:
     if run.get("recording"):
         return ("called with inputs that carry no graph, gradient recording on (no torch.no_grad) and the options "
                 "passed by position")
+    if run.get("by_name") is True:
+        return ("called with inputs that carry no graph (under torch.no_grad) and every input and option passed by "
+                "name, as f(mask=..., logps=...) calls it")
     return "called with inputs that carry no graph (under torch.no_grad, as in training)"
 
 

@@ -73,6 +73,9 @@ def _without_graph(ctx: Context, name: str, indices: list[int]) -> CheckResult |
                 why = (" With a graph and the options by keyword the outputs match: the code takes another path "
                        "when its options come by position (a wrapper that forwards keywords only?) or when "
                        "nothing needs a gradient." if run.get("recording") else
+                       " With a graph and the inputs by position the outputs match: the code reads its arguments in "
+                       "the order they come (a wrapper that lines keywords up by position?) or takes another path "
+                       "when nothing needs a gradient." if run.get("by_name") is True else
                        " With a graph the outputs match: the code takes another path when nothing needs a gradient.")
                 return fail(name, f"{where}: " + cmp.explain(f"'{out_name}'") + "." + why + show_inputs(case))
     trained = ctx.cand.get("trained") or []
@@ -140,6 +143,12 @@ def check_gradients(ctx: Context) -> CheckResult:
                 break
     if not checked and not problems:
         return all_errored("gradients", ctx)
+    wrote = next((i for i, r in enumerate(ctx.runs) if not r["error"] and r.get("changed_by_backward")), None)
+    if not problems and wrote is not None:
+        output = str(ctx.runs[wrote]["changed_by_backward"][0])[:100]
+        return fail("gradients", f"case {ctx.cases[wrote].describe()}: the backward changed '{output}' after the "
+                    "function had returned it (a buffer used for scratch): the caller's logged values change "
+                    "when it calls backward. Keep what the backward needs on ctx; write into new tensors.")
     changed = next((i for i, r in enumerate(ctx.runs) if not r["error"] and r.get("upstream_changed")), None)
     if not problems and changed is not None:
         return fail("gradients", f"case {ctx.cases[changed].describe()}: the backward changed the gradient it received "

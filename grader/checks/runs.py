@@ -23,12 +23,18 @@ LOSS_UPSTREAM = 2.0 ** 16  # the gradient a loss's backward receives (fp16 loss 
 
 
 def call(fn: Callable, case: Case, inputs: dict[str, Any] | None = None, options: dict[str, Any] | None = None,
-         params: Any = None) -> Any:
+         params: Any = None, by_name: bool = False) -> Any:
     """`fn` called as the contract says: inputs positionally, in order (None where the case leaves
     an optional input out); options as keywords, or with `params` (the spec's parameters, in
-    order) by position, defaults filling the options the case leaves out, as far as they go."""
+    order) by position, defaults filling the options the case leaves out, as far as they go.
+    `by_name`: every input and option as a keyword instead, in the reverse of the contract's
+    order (a wrapper with parameters of other names, or one that lines keywords up in the order
+    they came, shows)."""
     inputs = case.inputs if inputs is None else inputs
     options = dict(case.options if options is None else options)
+    if by_name:
+        named = {**dict(inputs), **{name: None for name in case.absent}, **options}
+        return fn(**dict(reversed(list(named.items()))))
     args = list(inputs.values())
     for at in sorted(case.absent.values()):
         args.insert(at, None)
@@ -122,9 +128,12 @@ def run_case(spec: Any, fn: Callable, case: Case, device: str = "cpu",
     inputs, options, present = _prepared(spec, case, device, requiring)
     run: dict[str, Any] = {"error": None, "outputs": [], "types": [], "grads": {}, "backward_error": None,
                            "custom_backward": False, "inputs_after": {}, "flags_changed": [], "returned": None,
-                           "grad_set": [], "upstream_changed": False}
+                           "grad_set": [], "upstream_changed": False, "hooked": [], "written": [],
+                           "changed_by_backward": []}
     given = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
     flags = {k: v.requires_grad for k, v in given.items()}  # the caller's autograd flags, as passed
+    hooks = {k: _hooks_on(v) for k, v in given.items()}
+    versions = {k: v._version for k, v in given.items()}
     try:
         try:
             raw = call(fn, case, inputs, options)
@@ -148,10 +157,33 @@ def run_case(spec: Any, fn: Callable, case: Case, device: str = "cpu",
             run["grads"], run["upstream_changed"] = differentiate(spec, case, target, inputs, present)
         except Exception as exc:
             run["backward_error"] = describe_error(exc)
+        # A backward that writes into what the call returned (a scratch buffer) changes the
+        # caller's logged rewards and metrics after the fact.
+        run["changed_by_backward"] = [n for n, o, c in zip(spec.outputs, outs, run["outputs"]) if changed_since(o, c)]
         return run
     finally:
         run["inputs_after"] = {k: as_given(case, k, v.detach().to("cpu").clone()) for k, v in given.items()}
         run["flags_changed"] = [k for k, v in given.items() if v.requires_grad != flags[k]]
+        # A hook left on the caller's tensor acts on every later backward through it (another
+        # loss term's); an in-place write, even of the same values, bumps its version, and the
+        # caller's own backward through that tensor then raises.
+        run["hooked"] = [k for k, v in given.items() if _hooks_on(v) != hooks[k]]
+        run["written"] = [k for k, v in given.items() if v._version != versions[k]]
+
+
+def _hooks_on(t: torch.Tensor) -> int:
+    """How many autograd hooks a tensor carries (register_hook, register_post_accumulate_grad_hook)."""
+    return sum(len(getattr(t, name, None) or ()) for name in ("_backward_hooks", "_post_accumulate_grad_hooks"))
+
+
+def changed_since(out: Any, copy: Any) -> bool:
+    """True when an output tensor no longer holds what it held when it was returned (`copy`)."""
+    if not isinstance(out, torch.Tensor) or not isinstance(copy, torch.Tensor):
+        return False
+    try:
+        return not _same(out.detach().to("cpu"), copy)
+    except Exception:  # noqa: BLE001  resized or freed storage: changed
+        return True
 
 
 def _prepared(spec: Any, case: Case, device: str, requiring: tuple[str, ...] | None,

@@ -97,8 +97,9 @@ TENSOR_OR_NONE = Opt(torch.Tensor)
 RUN = {"error": Opt(ERROR), "outputs": ListOf(TENSOR_OR_NONE), "types": ListOf(TYPE), "grads": DictOf(TENSOR_OR_NONE),
        "backward_error": Opt(ERROR), "custom_backward": bool, "inputs_after": DictOf(torch.Tensor),
        "flags_changed": ListOf(str), "returned": Opt(int), Maybe("container"): str, "grad_set": ListOf(str),
-       "upstream_changed": bool}
-BARE_RUN = {"error": Opt(ERROR), "outputs": ListOf(TENSOR_OR_NONE), "types": ListOf(TYPE), "recording": bool}
+       "upstream_changed": bool, "hooked": ListOf(str), "written": ListOf(str), "changed_by_backward": ListOf(str)}
+BARE_RUN = {"error": Opt(ERROR), "outputs": ListOf(TENSOR_OR_NONE), "types": ListOf(TYPE), "recording": bool,
+            "by_name": bool}
 FATAL = {"kind": str, "message": str}  # grader.sandbox.worker.fatal_error's, and a part's of grader.checks.multi
 BEHAVIOUR = OneOf(({"data": ANY}, {"error": ERROR}))
 FUNCTION_REPORT = {

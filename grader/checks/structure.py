@@ -223,6 +223,18 @@ def check_inputs_unchanged(ctx: Context) -> CheckResult:
             return fail("inputs_unchanged", f"case {case.describe()}: the call switched requires_grad of "
                         f"'{changed[0]}', the caller's tensor. Leave the inputs' autograd flags alone "
                         "(no .requires_grad_(False) or .detach_() on an input): use x.detach(), a new tensor.")
+        hooked = [n for n in given if n in (run.get("hooked") or [])]
+        if hooked:  # e.g. a hook that masks the gradient: every other loss term through it loses its own
+            return fail("inputs_unchanged", f"case {case.describe()}: the call left an autograd hook on "
+                        f"'{hooked[0]}', the caller's tensor (register_hook): it acts on every later backward through "
+                        "that tensor, another loss term's too. Change the gradient inside the function (a mask "
+                        "multiplied in, a custom autograd.Function), not on the caller's tensors.")
+        written = [n for n in given if n in (run.get("written") or [])]
+        if written:  # same values, but the version moved: the caller's backward through it raises
+            return fail("inputs_unchanged", f"case {case.describe()}: the call wrote into '{written[0]}' in place "
+                        "(its version counter moved, even if the values came out the same, e.g. .clamp_() on "
+                        "values already in range): autograd then refuses the caller's own backward through that "
+                        "tensor (\"modified by an inplace operation\"). Work on a copy.")
     no_grad = ctx.cand.get("no_grad")
     at = no_grad.get("case") if isinstance(no_grad, dict) else None
     at = at if type(at) is int and 0 <= at < len(ctx.cases) else 0  # the child's say-so: checked
