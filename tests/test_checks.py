@@ -534,6 +534,33 @@ def test_a_wrapper_whose_parameters_have_other_names_fails_on_the_call_by_name(g
     assert "every input and option passed by name" in c.message and "TypeError" in c.message
     assert check(r, "signature").status == "pass"
 
+
+def test_a_default_device_left_set_fails_inputs_unchanged_and_is_not_the_graders_fault(grade_one):
+    """torch.set_default_device(x.device) changes nothing on the CPU; on 'meta' tensors (a GPU's,
+    in training) it does. It once broke the child's own code after the meta probe: an error
+    blamed on the grader."""
+    src = dpo_with("    chosen_mask = chosen_mask.to(",
+                   "    torch.set_default_device(policy_chosen_logps.device)\n    chosen_mask = chosen_mask.to(")
+    r = grade_one("dpo", src)
+    c = check(r, "inputs_unchanged")
+    assert r.status == "fail" and c.status == "fail", (r.status, r.message)
+    assert "changed torch's default device (torch.set_default_device) from cpu to meta" in c.message
+    assert [x.name for x in r.failed_checks] == ["inputs_unchanged"]
+
+
+def test_a_setting_left_changed_when_a_bad_input_raises_fails_bad_input(grade_one):
+    """The error path must put back what the function changed, as the normal path does."""
+    src = KL.replace('    if kind not in KINDS:\n', '    torch.set_default_dtype(torch.float64)\n    if kind not in KINDS:\n')
+    src = src.replace("    d = ref_logps - logps  # [B, T] log r\n",
+                      "    torch.set_default_dtype(torch.float32)\n    d = ref_logps - logps  # [B, T] log r\n")
+    assert src.count("set_default_dtype") == 2
+    r = grade_one("kl_penalty", src)
+    c = check(r, "bad_input")
+    assert c.status == "fail"
+    assert "the call changed torch's default dtype from torch.float32 to torch.float64 and did not put it back" \
+        in c.message
+    assert [x.name for x in r.failed_checks] == ["bad_input"]
+
 def test_turning_grad_mode_off_for_the_caller_fails_inputs_unchanged(grade_one):
     """A call with gradient recording on and inputs without a graph (an evaluation step without
     torch.no_grad) must leave it on."""
@@ -611,16 +638,19 @@ def kl_penalty(logps, ref_logps, kind="k3"):
     assert "the backward changed the gradient it received (grad_output) in place" in changed.message
 
 
-def test_results_kept_by_address_for_long_inputs_only_fail_values(grade_one):
-    """The decoy before the real call reaches the long cases too (up to DECOY_MAX_ELEMENTS), where
-    a cache "worth it for long padded batches" would live."""
-    src = "_SEEN = {}\n" + dpo_with("def dpo_loss(", "def _dpo_loss(") + """
+@pytest.mark.parametrize("cached_when", ["chosen_mask.numel() >= 512", "chosen_mask.numel() >= 2048",
+                                         "chosen_mask.stride()[0] == 0", "chosen_mask.shape[0] == 1"])
+def test_results_kept_by_address_for_some_inputs_only_fail_values(grade_one, cached_when):
+    """The decoy before the real call reaches every case (up to DECOY_MAX_ELEMENTS, past the
+    largest), expanded masks and single rows included, where a cache "worth it for long padded
+    batches" would live."""
+    src = "_SEEN = {}\n" + dpo_with("def dpo_loss(", "def _dpo_loss(") + f"""
 
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
              chosen_mask, rejected_mask, beta=0.1):
     args = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, chosen_mask,
             rejected_mask)
-    if chosen_mask.numel() < 512:
+    if not ({cached_when}):
         return _dpo_loss(*args, beta)
     key = tuple(a.data_ptr() for a in args) + (beta,)
     if key not in _SEEN:

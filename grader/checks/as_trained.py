@@ -19,8 +19,11 @@ from grader.checks.runs import _prepared, _same, as_given, as_outputs, call, cha
     describe_type, differentiate, run_case
 
 
-DECOY_MAX_ELEMENTS = 1024  # the largest input a decoy call is made with before the real call: see _decoy
-DECOY_AFTER_MAX_ELEMENTS = 256  # and after it
+# The largest input a decoy call is made with, before the real call and after it (see _decoy):
+# every case of every kata today. A cache or a per-shape buffer kept only past some size is as
+# wrong as one kept always, so the decoys reach the largest cases too.
+DECOY_MAX_ELEMENTS = 1 << 19
+DECOY_AFTER_MAX_ELEMENTS = 1 << 19
 
 
 def probe_no_grad(spec: Any, fn: Callable, cases: list[Case], baseline: list[Any] | None = None) -> dict[str, Any]:
@@ -142,16 +145,15 @@ def probe_trained(spec: Any, fn: Callable, cases: list[Case]) -> list[dict[str, 
 def _decoy(fn: Callable, case: Case, inputs: dict[str, Any], options: dict[str, Any],
            largest: int = DECOY_MAX_ELEMENTS) -> None:
     """Call `fn` on `inputs` and `options` holding other values (`_decoy_values`), then put the
-    case's values back into the same tensors. Layouts that cannot be written (an expanded
-    mask), a batch of one row and cases with an input past `largest` elements (a decoy there
-    would double the time of the longest rows) get no decoy. Made as the caller makes
-    it (with gradient recording on or off); its result and errors are not judged."""
-    batch = next(iter(case.inputs.values())).shape[0] if case.inputs else 0
+    case's values back into the same tensors. An expanded (stride-0) tensor is written through
+    its own memory, each repeated row once. Cases with an input past `largest` elements get no
+    decoy. Made as the caller makes it (with gradient recording on or off); its result and
+    errors are not judged."""
     tensors = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
-    if batch < 2 or any(t.dim() == 0 or 0 in t.stride() or t.shape[0] < 2 for t in tensors.values()) \
-            or max(t.numel() for t in tensors.values()) > largest:
+    if not tensors or max(t.numel() for t in tensors.values()) > largest:
         return
-    true = {k: t.clone() for k, t in tensors.items()}
+    memory = {k: _own_memory(t) for k, t in tensors.items()}
+    true = {k: m.clone() for k, m in memory.items()}
     names = list(tensors)
     versions = tuple(tensors[k]._version for k in names)
 
@@ -167,29 +169,37 @@ def _decoy(fn: Callable, case: Case, inputs: dict[str, Any], options: dict[str, 
             pass
 
     with torch.no_grad():
-        for t in tensors.values():
-            t.copy_(_decoy_values(t))
+        for m in memory.values():
+            m.copy_(_decoy_values(m))
     as_untouched()
     try:
         call(fn, case, inputs, options)
     except Exception:  # noqa: BLE001  only the real call is judged
         pass
     with torch.no_grad():
-        for k, t in tensors.items():
-            t.copy_(true[k])
+        for k, m in memory.items():
+            m.copy_(true[k])
     as_untouched()
+
+
+def _own_memory(t: torch.Tensor) -> torch.Tensor:
+    """`t` itself, or for an expanded tensor the view of its memory that holds each repeated
+    element once (stride-0 dimensions taken at size 1): writable where `t` is not."""
+    if 0 not in t.stride():
+        return t
+    return t.as_strided([1 if st == 0 else n for n, st in zip(t.shape, t.stride())], t.stride(), t.storage_offset())
 
 
 def _decoy_values(t: torch.Tensor, flip: bool = True) -> torch.Tensor:
     """Other values of the same kind: a 0/1 tensor (a mask, a label) flipped (with `flip`: a
     flipped mask may leave a row with no token, which some katas refuse, or kept as it is);
-    other floats rolled by one row and halved, so that counts, means and every statistic over
-    the batch change too; other integers (token ids) rolled by one row."""
+    other floats rolled by one row (where there are two) and halved, so that counts, means and
+    every statistic over the batch change too; other integers (token ids) rolled by one row."""
     if t.dtype == torch.bool or bool(((t == 0) | (t == 1)).all()):
         if not flip:
             return t.clone()
         return ~t if t.dtype == torch.bool else 1 - t
-    rolled = t.roll(1, 0)
+    rolled = t.roll(1, 0) if t.dim() > 0 else t.clone()
     return rolled * 0.5 if t.is_floating_point() else rolled
 
 

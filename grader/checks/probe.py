@@ -35,6 +35,7 @@ def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: s
     if fn is None or not callable(fn):
         return {"fatal": {"kind": "missing", "message": f"defines no function '{spec.function}'"}}
     result: dict[str, Any] = {"signature": signature_of(fn)}
+    own = torch_state.snapshot()  # the child's settings, put back after each probe (see below)
     baseline = torch_state.as_in_training()  # taken before the first call: see probe_no_grad
     runs = []
     for i, case in enumerate(cases):
@@ -43,21 +44,30 @@ def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: s
             return {"fatal": {"kind": "not_started", "message": run["error"]["message"]}}
         runs.append(run)
     result["runs"] = runs
-    result["rows"] = probe_rows(spec, fn, cases[spec.row_case])
-    result["no_grad"] = probe_no_grad(spec, fn, cases, baseline)
-    result["trained"] = probe_trained(spec, fn, cases)
-    result["interleaved"] = probe_interleaved(spec, fn, cases)
-    result["default_float64"] = probe_default_float64(spec, fn, cases)
-    result["meta"] = probe_meta(spec, fn, cases[0])
-    result["cuda"] = probe_cuda(spec, fn, cases, cuda)
-    result["gradcheck"] = probe_gradcheck(spec, fn, cases, runs)
+    probes: list[tuple[str, Callable[[], Any]]] = [
+        ("rows", lambda: probe_rows(spec, fn, cases[spec.row_case])),
+        ("no_grad", lambda: probe_no_grad(spec, fn, cases, baseline)),
+        ("trained", lambda: probe_trained(spec, fn, cases)),
+        ("interleaved", lambda: probe_interleaved(spec, fn, cases)),
+        ("default_float64", lambda: probe_default_float64(spec, fn, cases)),
+        ("meta", lambda: probe_meta(spec, fn, cases[0])),
+        ("cuda", lambda: probe_cuda(spec, fn, cases, cuda)),
+        ("gradcheck", lambda: probe_gradcheck(spec, fn, cases, runs))]
     if spec.bad_inputs is not None:
-        result["bad_inputs"] = probe_bad_inputs(spec, fn, spec.bad_inputs(seed))
+        probes.append(("bad_inputs", lambda: probe_bad_inputs(spec, fn, spec.bad_inputs(seed))))
+    for key, probe in probes:
+        # A setting the function left changed (judged in the calls of probe_no_grad and
+        # probe_bad_inputs) must not reach the next probe, nor the child's own code: a default
+        # device left at 'meta' by the meta probe broke the child's writing of the results.
+        torch_state.restore(own)
+        result[key] = probe()
+    torch_state.restore(own)
     if spec.behaviour is not None:
         try:
             result["behaviour"] = {"data": spec.behaviour.run(fn, seed)}
         except Exception as exc:  # the submission failed during training
             result["behaviour"] = {"error": describe_error(exc)}
+        torch_state.restore(own)
     return result
 
 
@@ -119,12 +129,16 @@ def _dynamo_stand_in() -> Any:
 
 
 def probe_meta(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
-    """Call on 'meta' tensors: a tensor made on a fixed device shows up as a device clash."""
+    """Call on 'meta' tensors: a tensor made on a fixed device shows up as a device clash. A
+    setting the call leaves changed is reported (`left`): torch.set_default_device(x.device)
+    shows only here, where x is not on the CPU, as it shows on a GPU in training."""
+    before = torch_state.snapshot()
     with _dynamo_stand_in():
         result = _probe_meta(spec, fn, case)
     if result["status"] == "not_applicable" and "AttributeError" in result["detail"] and "_dynamo" in result["detail"]:
         result = _probe_meta(spec, fn, case)
-    return result
+    left = torch_state.restore(before)
+    return {**result, "left": left} if left else result
 
 
 def _probe_meta(spec: Any, fn: Callable, case: Case) -> dict[str, Any]:
@@ -159,9 +173,12 @@ def probe_cuda(spec: Any, fn: Callable, cases: list[Case], cuda: str) -> dict[st
 
 
 def probe_bad_inputs(spec: Any, fn: Callable, cases: list[Case]) -> list[dict[str, Any]]:
-    """Call `fn` on each input the contract rejects; record what it raised (or that it returned)."""
+    """Call `fn` on each input the contract rejects; record what it raised (or that it returned),
+    and what it left changed of torch's settings (torch_state): the error path must put them
+    back too (a default dtype set at the start and restored only on success)."""
     out = []
     for case in cases:
+        before = torch_state.snapshot()
         try:
             with torch.no_grad():
                 call(fn, case)
@@ -170,6 +187,9 @@ def probe_bad_inputs(spec: Any, fn: Callable, cases: list[Case]) -> list[dict[st
             err = describe_error(exc)
             out.append({"case": case.name, "raised": err["type"], "message": err["message"][:300],
                         "value_error": isinstance(exc, ValueError)})
+        left = torch_state.restore(before)
+        if left:
+            out[-1]["left"] = left
     return out
 
 

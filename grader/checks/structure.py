@@ -175,6 +175,11 @@ def check_bad_input(ctx: Context) -> CheckResult:
             f"raised {p['raised']} ({said.strip().splitlines()[0][:120]})"
         return fail("bad_input", f"input '{p['case']}' should raise ValueError with a message saying what is wrong; "
                     f"it {got}." + named(mistake), mistake)
+    left = next((p for p in probes if isinstance(p.get("left"), str)), None)
+    if left is not None:
+        return fail("bad_input", f"input '{left['case']}': the call {left['left'][:200]} and did not put it back "
+                    "when it raised. Restore what you change in a `finally:` block (or a `with` block), so the "
+                    "error path leaves the caller's state as the normal path does.")
     return CheckResult("bad_input", "pass", f"all {len(probes)} rejected inputs raise ValueError: "
                        + ", ".join(p["case"] for p in probes))
 
@@ -247,6 +252,9 @@ def check_inputs_unchanged(ctx: Context) -> CheckResult:
                         f"log-probs, advantages and masks do in training), the function modified {names} in place. "
                         "Work on new tensors (x = x * m, not x *= m).")
     state = no_grad.get("global_state") if isinstance(no_grad, dict) else None
+    meta = ctx.cand.get("meta")
+    if not isinstance(state, dict) and isinstance(meta, dict) and isinstance(meta.get("left"), str):
+        state = {"case": 0, "what": f"{meta['left']} (called on 'meta' tensors, as a GPU's are elsewhere)"}
     if isinstance(state, dict) and type(state.get("case")) is int and 0 <= state["case"] < len(ctx.cases):
         return fail("inputs_unchanged", f"case {ctx.cases[state['case']].describe()}: the call "
                     f"{str(state.get('what'))[:200]}. The caller's state must stay as it was: change it only inside a "
