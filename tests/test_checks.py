@@ -14,7 +14,9 @@ def dpo_with(old: str, new: str) -> str:
 
 
 def test_in_place_change_of_an_input_fails_inputs_unchanged_only(grade_one):
-    src = dpo_with("    chosen_mask = chosen_mask.to(", "    ref_chosen_logps.mul_(chosen_mask)\n    chosen_mask = chosen_mask.to(")
+    # .data: a write that autograd does not refuse, although the reference's log-probs require grad
+    src = dpo_with("    chosen_mask = chosen_mask.to(",
+                   "    ref_chosen_logps.data.mul_(chosen_mask.to(ref_chosen_logps.dtype))\n    chosen_mask = chosen_mask.to(")
     r = grade_one("dpo", src)
     c = check(r, "inputs_unchanged")
     assert c.status == "fail"
@@ -227,8 +229,8 @@ def test_another_dtype_without_a_graph_fails_output_types(grade_one):
                    "        loss = loss.double()")
     c = check(grade_one("dpo", src), "output_types")
     assert c.status == "fail"
-    assert ", called with inputs that carry no graph (under torch.no_grad, as in training): 'loss' should be float32 " \
-           "of shape [] as with a graph, got float64 of shape []" in c.message
+    assert ", called with inputs that carry no graph (under torch.no_grad" in c.message
+    assert ": 'loss' should be float32 of shape [] as with a graph, got float64 of shape []" in c.message
 
 
 def test_an_output_a_later_call_overwrites_fails_values(grade_one):
@@ -560,6 +562,32 @@ def test_a_setting_left_changed_when_a_bad_input_raises_fails_bad_input(grade_on
     assert "the call changed torch's default dtype from torch.float32 to torch.float64 and did not put it back" \
         in c.message
     assert [x.name for x in r.failed_checks] == ["bad_input"]
+
+
+def test_code_that_detaches_an_input_only_when_another_has_no_graph_fails_gradients(grade_one):
+    """kl with a frozen policy and a learned reference: only ref_logps requires grad."""
+    src = KL.replace("    d = ref_logps - logps  # [B, T] log r\n",
+                     "    if not logps.requires_grad:\n        ref_logps = ref_logps.detach()\n"
+                     "    d = ref_logps - logps  # [B, T] log r\n")
+    assert src != KL
+    r = grade_one("kl_penalty", src)
+    c = check(r, "gradients")
+    assert c.status == "fail"
+    assert "with only ref_logps requiring grad (the other inputs without a graph): no gradient reaches 'ref_logps'" \
+        in c.message
+    assert [x.name for x in r.failed_checks] == ["gradients", "keeps_graph"]  # the output has no grad_fn there
+
+
+def test_outputs_that_keep_one_inputs_graph_when_it_alone_requires_grad_fail_rewards_detached(grade_one):
+    """gae's rewards from a learned reward model, values from a frozen critic."""
+    gae = solution_source("gae")
+    src = gae.replace("    rewards, values = rewards.detach(), values.detach()\n",
+                      "    if values.requires_grad:\n        rewards, values = rewards.detach(), values.detach()\n")
+    assert src != gae
+    r = grade_one("gae", src)
+    c = check(r, "rewards_detached")
+    assert c.status == "fail"
+    assert ", with only rewards requiring grad: 'advantages' carries an autograd graph" in c.message
 
 def test_turning_grad_mode_off_for_the_caller_fails_inputs_unchanged(grade_one):
     """A call with gradient recording on and inputs without a graph (an evaluation step without

@@ -134,12 +134,38 @@ def probe_trained(spec: Any, fn: Callable, cases: list[Case]) -> list[dict[str, 
     names = trained_inputs(spec)
     if not names:
         return None
-    runs = []
-    for case in cases:
-        run = run_case(spec, fn, case, requiring=names)
-        runs.append({"error": run["error"], "backward_error": run["backward_error"], "grads": run["grads"],
-                     "outputs": run["outputs"]})
-    return runs
+    return [_trained_run(run_case(spec, fn, case, requiring=names)) for case in cases]
+
+
+def _trained_run(run: dict[str, Any]) -> dict[str, Any]:
+    return {k: run[k] for k in ("error", "backward_error", "grads", "outputs", "types")}
+
+
+ALONE_CASES = 2  # the smallest cases differentiated with each grad input alone requiring grad
+
+
+def probe_alone(spec: Any, fn: Callable, cases: list[Case], runs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The smallest cases differentiated with each input that requires grad in the graded run
+    (the grad inputs and the constants) alone requiring grad, as a caller that trains one of
+    them does (kl's frozen policy and a learned reference; gae's rewards from a learned reward
+    model and values from a frozen critic): code that detaches one input only when another
+    carries a graph, or a hand-written backward that reads needs_input_grad wrongly, takes
+    another path there. The cases are the smallest where the graded run (`runs`) sent a
+    gradient to every grad input: an empty batch's zeros would show nothing. None for a kata
+    with fewer than two such inputs."""
+    names = spec.grad_inputs + spec.constants
+    if len(names) < 2:
+        return None
+
+    def reaches_all(k: int) -> bool:
+        grads = runs[k]["grads"] if not runs[k]["error"] else None
+        return grads is not None and all(grads.get(n) is not None and bool(grads[n].ne(0).any())
+                                         for n in spec.grad_inputs)
+
+    picked = sorted((k for k in range(len(cases)) if not cases[k].extreme and reaches_all(k)),
+                    key=lambda k: sum(t.numel() for t in cases[k].inputs.values()))
+    return [{"case": i, "input": name, **_trained_run(run_case(spec, fn, cases[i], requiring=(name,)))}
+            for i in picked[:ALONE_CASES] for name in names if name in cases[i].inputs]
 
 
 def _decoy(fn: Callable, case: Case, inputs: dict[str, Any], options: dict[str, Any],

@@ -155,7 +155,7 @@ def check_gradients(ctx: Context) -> CheckResult:
                     "(grad_output) in place. The caller may share that tensor (an expanded sum's gradient, another "
                     "term's): compute a new tensor (grad_output * x, not grad_output.mul_(x)).")
     if not problems:
-        return _as_in_training(ctx) or _interleaved(ctx) or \
+        return _as_in_training(ctx) or _alone(ctx) or _interleaved(ctx) or \
             CheckResult("gradients", "pass", f"gradients w.r.t. {', '.join(spec.grad_inputs)} match on {checked} "
                         "cases, extreme magnitudes included")
     if nan_case is not None:
@@ -193,6 +193,32 @@ def _as_in_training(ctx: Context) -> CheckResult | None:
             return fail("gradients", f"{where}: {differs}. With every input requiring grad it matches: a hand-written "
                         "backward must not depend on which inputs require grad (ctx.needs_input_grad says which to "
                         "compute).")
+    return None
+
+
+def _alone(ctx: Context) -> CheckResult | None:
+    """The failure, if any, of the gradients taken with each grad input alone requiring grad
+    (grader.checks.as_trained.probe_alone)."""
+    for run in ctx.cand.get("alone") or []:
+        i = run["case"]
+        if not 0 <= i < len(ctx.cases) or run["input"] not in ctx.spec.grad_inputs:
+            continue  # a constant alone (judged by constants_detached), or a forged index
+        if ctx.runs[i]["error"] or ctx.runs[i]["backward_error"]:
+            continue
+        case, name = ctx.cases[i], run["input"]
+        where = f"case {case.describe()}, with only {name} requiring grad (the other inputs without a graph)"
+        err = run.get("error") or run.get("backward_error")
+        if err:
+            return errored("gradients", f"{where}: the function {error_text(err)}; with every input requiring grad "
+                           "it ran", err)
+        if run["grads"].get(name) is None and not constant_in(ctx.ref_runs[i], name):
+            return fail("gradients", f"{where}: no gradient reaches '{name}'. With every input requiring grad it "
+                        "does: the code detaches one input when another has no graph.")
+        differs = _grads_differ(ctx, run["grads"], ctx.ref_runs[i], case, (name,))
+        if differs:
+            return fail("gradients", f"{where}: {differs}. With every input requiring grad it matches: a "
+                        "hand-written backward must compute each input's gradient whatever the others need "
+                        "(ctx.needs_input_grad says which to compute).")
     return None
 
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from grader.checks.as_trained import (DECOY_AFTER_MAX_ELEMENTS, DECOY_MAX_ELEMENTS, probe_default_float64,  # noqa: F401
+from grader.checks.as_trained import (DECOY_AFTER_MAX_ELEMENTS, DECOY_MAX_ELEMENTS, probe_alone, probe_default_float64,  # noqa: F401
                                       probe_interleaved, probe_no_grad, probe_trained, trained_inputs)
 from grader.checks import torch_state
 from grader.checks.cases import Case
@@ -48,6 +48,7 @@ def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: s
         ("rows", lambda: probe_rows(spec, fn, cases[spec.row_case])),
         ("no_grad", lambda: probe_no_grad(spec, fn, cases, baseline)),
         ("trained", lambda: probe_trained(spec, fn, cases)),
+        ("alone", lambda: probe_alone(spec, fn, cases, runs)),
         ("interleaved", lambda: probe_interleaved(spec, fn, cases)),
         ("default_float64", lambda: probe_default_float64(spec, fn, cases)),
         ("meta", lambda: probe_meta(spec, fn, cases[0])),

@@ -98,6 +98,8 @@ RUN = {"error": Opt(ERROR), "outputs": ListOf(TENSOR_OR_NONE), "types": ListOf(T
        "backward_error": Opt(ERROR), "custom_backward": bool, "inputs_after": DictOf(torch.Tensor),
        "flags_changed": ListOf(str), "returned": Opt(int), Maybe("container"): str, "grad_set": ListOf(str),
        "upstream_changed": bool, "hooked": ListOf(str), "written": ListOf(str), "changed_by_backward": ListOf(str)}
+TRAINED_RUN = {"error": Opt(ERROR), "backward_error": Opt(ERROR), "grads": DictOf(TENSOR_OR_NONE),
+               "outputs": ListOf(TENSOR_OR_NONE), "types": ListOf(TYPE)}
 BARE_RUN = {"error": Opt(ERROR), "outputs": ListOf(TENSOR_OR_NONE), "types": ListOf(TYPE), "recording": bool,
             "by_name": bool}
 FATAL = {"kind": str, "message": str}  # grader.sandbox.worker.fatal_error's, and a part's of grader.checks.multi
@@ -108,8 +110,8 @@ FUNCTION_REPORT = {
     "rows": OneOf(({"error": ERROR}, {"outputs": ListOf(ListOf(TENSOR_OR_NONE)), "inputs_changed": ListOf(str)})),
     "no_grad": {"inputs_changed": ListOf(str), Maybe("case"): int, "runs": ListOf(BARE_RUN),
                 "reused": Opt({"case": int, "output": str}), "global_state": Opt({"case": int, "what": str})},
-    "trained": Opt(ListOf({"error": Opt(ERROR), "backward_error": Opt(ERROR), "grads": DictOf(TENSOR_OR_NONE),
-                           "outputs": ListOf(TENSOR_OR_NONE)})),
+    "trained": Opt(ListOf(TRAINED_RUN)),
+    "alone": Opt(ListOf({"case": int, "input": str, **TRAINED_RUN})),
     "interleaved": Opt({"case": int, "error": Opt(ERROR), "grads": DictOf(TENSOR_OR_NONE)}),
     "default_float64": Opt({"case": int, "error": Opt(ERROR), "types": ListOf(TYPE)}),
     "meta": {"status": str, "detail": str, Maybe("left"): str},

@@ -2,12 +2,15 @@
 each a `Context -> CheckResult` that never prints."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from grader.core.compare import compare, equal_exactly, fmt_index, fmt_num
 from grader.core.results import CheckResult
 from grader.checks.context import Context, all_errored, bare_call, constant_in, error_text, errored, fail, mistake_at, \
     named, smallest_first
+from grader.checks.as_trained import trained_inputs
 from grader.checks.diagnose import finding
 
 
@@ -117,10 +120,17 @@ def check_masked_grad_zero(ctx: Context) -> CheckResult:
     return CheckResult("masked_grad_zero", "pass", f"gradients are exactly 0 at every masked position ({checked} tensors)")
 
 
+def _alone_runs(ctx: Context) -> list[tuple[int, dict[str, Any], str]]:
+    """(case, run, how it was made) of the runs with one input alone requiring grad."""
+    return [(run["case"], run, f", with only {run['input']} requiring grad")
+            for run in ctx.cand.get("alone") or [] if 0 <= run["case"] < len(ctx.cases)]
+
+
 def check_rewards_detached(ctx: Context) -> CheckResult:
+    """No detached output carries a graph: with every input requiring grad, nor with any one alone."""
     spec = ctx.spec
-    for i, run in enumerate(ctx.runs):
-        if run["error"]:
+    for i, run, how in [(i, run, "") for i, run in enumerate(ctx.runs)] + _alone_runs(ctx):
+        if run["error"] or ctx.runs[i]["error"]:
             continue
         for name in spec.detached:
             t = run["types"][spec.outputs.index(name)]
@@ -129,8 +139,8 @@ def check_rewards_detached(ctx: Context) -> CheckResult:
                 # kto's kl carrying a graph is not its rewards'
                 at = [m for m in ctx.mistakes if m.check == "rewards_detached"]
                 mistake = next((m for m in at if m.name.split()[0] in name), None)
-                return fail("rewards_detached", f"case {ctx.cases[i].describe()}: '{name}' carries an autograd graph "
-                            f"(requires_grad=True)." + named(mistake), mistake)
+                return fail("rewards_detached", f"case {ctx.cases[i].describe()}{how}: '{name}' carries an autograd "
+                            f"graph (requires_grad=True)." + named(mistake), mistake)
     if all(r["error"] for r in ctx.runs):
         return all_errored("rewards_detached", ctx)
     return CheckResult("rewards_detached", "pass", f"{', '.join(spec.detached)} carry no graph")
@@ -154,6 +164,13 @@ def check_constants_detached(ctx: Context) -> CheckResult:
                             f"nonzero), which is a constant of the objective. Detach it (`{name}.detach()`) before "
                             "using it: with a graph through it, the loss's gradient is not the contract's."
                             + named(mistake), mistake)
+    for i, run, how in _alone_runs(ctx):
+        name = run["input"]
+        grad = run["grads"].get(name) if name in spec.constants and not run["error"] else None
+        if grad is not None and bool((grad != 0).any()):
+            return fail("constants_detached", f"case {ctx.cases[i].describe()}{how}: a gradient reaches '{name}', "
+                        "a constant of the objective (with every input requiring grad none does: the code detaches "
+                        f"it only when another input carries a graph). Detach it (`{name}.detach()`) always.")
     if not checked:
         return all_errored("constants_detached", ctx) if any(r["error"] for r in ctx.runs) else \
             CheckResult("constants_detached", "skip", "no backward pass completed (see the gradients check)")
@@ -185,15 +202,25 @@ def check_bad_input(ctx: Context) -> CheckResult:
 
 
 def check_keeps_graph(ctx: Context) -> CheckResult:
+    """Every graph output has a grad_fn on every case, wherever some input it is differentiated
+    in requires grad: with every input requiring grad, with only the trained ones (the
+    constants frozen, as in training) and with each grad input alone."""
     spec = ctx.spec
+    trained = trained_inputs(spec)
+    calls = [(i, run, spec.grad_inputs, "") for i, run in enumerate(ctx.runs)]
+    calls += [(i, run, trained, f", with only {', '.join(trained)} requiring grad (as in training)")
+              for i, run in enumerate(ctx.cand.get("trained") or [])]
+    alone = [(i, run, (run["input"],), how) for i, run, how in _alone_runs(ctx) if run["input"] in spec.grad_inputs]
     for name in spec.graph_outputs:
         j = spec.outputs.index(name)
-        for i, run in enumerate(ctx.runs):
-            if run["error"]:
+        # One input alone need not reach every output (ppo's value_loss is the values' alone): the
+        # reference's gradients say which inputs reach the graph output, not the others.
+        for i, run, requiring, how in calls + (alone if name == spec.graph_output else []):
+            if run["error"] or ctx.runs[i]["error"] or j >= len(run["types"]):
                 continue
             t = run["types"][j]
-            if t["tensor"] and not t["grad_fn"] and not all(constant_in(ctx.ref_runs[i], g) for g in spec.grad_inputs):
-                return fail("keeps_graph", f"case {ctx.cases[i].describe()}: '{name}' is not connected to the "
+            if t["tensor"] and not t["grad_fn"] and not all(constant_in(ctx.ref_runs[i], g) for g in requiring):
+                return fail("keeps_graph", f"case {ctx.cases[i].describe()}{how}: '{name}' is not connected to the "
                             "inputs' graph (grad_fn is None). Something on the way cut it: .item(), .detach(), "
                             "torch.tensor(...) around a result, or a NumPy round trip.")
     if all(r["error"] for r in ctx.runs):
