@@ -14,9 +14,9 @@ from grader.core.results import CheckResult
 from grader.checks.context import Context, error_text, errored, fail, named, reference_runs  # noqa: F401 (re-exported)
 from grader.checks.numeric import check_gradcheck, check_gradients, check_stability, check_values
 from grader.checks.structure import (check_bad_input, check_behaviour, check_constants_detached, check_cuda_agreement,
-                                     check_device_hygiene, check_inputs_unchanged, check_keeps_graph,
-                                     check_masked_grad_zero, check_output_types, check_rewards_detached,
-                                     check_row_independence)
+                                     check_device_hygiene, check_keeps_graph, check_masked_grad_zero,
+                                     check_output_types, check_rewards_detached, check_row_independence)
+from grader.checks.side_effects import check_inputs_unchanged
 from grader.checks.signature import check_signature
 
 Check = Callable[[Context], CheckResult]
