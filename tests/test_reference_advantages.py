@@ -93,6 +93,9 @@ def test_outputs_carry_no_graph_and_inputs_are_untouched():
     (lambda: group_advantages(torch.zeros(6), 3, scale=False), "unknown scale False"),
     (lambda: group_advantages(torch.zeros(6), 3, scale="group_norm"), "unknown scale 'group_norm'"),  # OpenRLHF
     (lambda: group_advantages(torch.zeros(2, 3), 3), "1-D"),  # already grouped [n, G]
+    (lambda: group_advantages(torch.zeros(2, 3, 1), 3), "1-D"),  # a reward head's [n, G, 1]
+    (lambda: group_advantages(torch.zeros(12), -4), "at least 2"),  # 12 % -4 == 0
+    (lambda: rloo_advantages(torch.zeros(12), -1), "at least 2"),
     (lambda: rloo_advantages(torch.zeros(2, 3), 3), "1-D"),
     (lambda: rloo_advantages(torch.zeros(()), 2), "1-D"),
     (lambda: rloo_advantages(torch.zeros(6), 1), "at least 2"),
@@ -153,7 +156,7 @@ def test_every_mistake_model_of_each_function_shows_on_every_seed():
 def test_batches_past_a_micro_batch_of_256_rows_in_both_functions():
     """Both functions meet B = G = 257 and B = 2049 (more rows than float16 counts exactly) at
     every seed, "batch" among them: a batch split into micro-batches of 256 shows."""
-    spec = importlib.import_module("grader.catalog.advantages.spec")
+    spec = importlib.import_module("grader.catalog.advantages.cases")
     for seed in range(3):
         for cases in (spec.group_cases(seed), spec.rloo_cases(seed)):
             sizes = {(c.inputs["rewards"].shape[0], c.options["group_size"]) for c in cases}
@@ -162,12 +165,52 @@ def test_batches_past_a_micro_batch_of_256_rows_in_both_functions():
                    for c in spec.group_cases(seed))
 
 
+def test_bad_inputs_reach_every_rank_and_negative_sizes_under_every_scale():
+    """Rewards of every rank but 1 (0-D, 2-D, 3-D) and group sizes below 2 (0, 1 and negative
+    ones that divide B) are refused by both functions and, for group_advantages, under every
+    scale: code that names the shapes or sizes it has seen passes the others."""
+    spec = importlib.import_module("grader.catalog.advantages.cases")
+    for bad in (spec.group_bad_inputs(0), spec.rloo_bad_inputs(0)):
+        assert {c.inputs["rewards"].dim() for c in bad} >= {0, 2, 3}
+        sizes = {c.options["group_size"] for c in bad}
+        assert {0, 1} <= sizes and any(s < 0 and 12 % s == 0 for s in sizes)
+    for scale in ("batch", "none"):
+        bad = [c for c in spec.group_bad_inputs(0) if c.options.get("scale") == scale]
+        assert any(c.inputs["rewards"].dim() == 3 for c in bad) and any(c.options["group_size"] < 0 for c in bad)
+    for fn, bad in ((group_advantages, spec.group_bad_inputs(0)), (rloo_advantages, spec.rloo_bad_inputs(0))):
+        for case in bad:
+            with pytest.raises(ValueError):
+                fn(case.inputs["rewards"], **case.options)
+
+
+def test_binary_rewards_under_every_scale_and_in_rloo():
+    """0/1 rewards meet every scale and RLOO at every seed, with a batch that is never all equal:
+    a Bernoulli spread, sqrt(p(1 - p)), is the population std and shows wherever it is taken."""
+    spec = importlib.import_module("grader.catalog.advantages.cases")
+    for seed in range(25):
+        for cases, scales in ((spec.group_cases(seed), {"group", "batch", "none"}), (spec.rloo_cases(seed), {None})):
+            binary = [c for c in cases if bool(((c.inputs["rewards"] == 0) | (c.inputs["rewards"] == 1)).all())]
+            assert {c.options.get("scale") for c in binary} >= scales, seed
+            assert all(float(c.inputs["rewards"].std()) > 0 for c in binary), seed
+
+
+def test_the_large_group_has_a_spread_half_precision_rounds():
+    """The one group of 257 (the only G >= 64) has a mean and a spread that bfloat16 and float16
+    round by more than float32's rtol: statistics of a big group taken in half precision show."""
+    spec = importlib.import_module("grader.catalog.advantages.cases")
+    for cases in (spec.group_cases(0), spec.rloo_cases(0)):
+        r = next(c for c in cases if c.options["group_size"] >= 64).inputs["rewards"].double()
+        for stat in (r.std(), r.mean()):
+            for half in (torch.bfloat16, torch.float16):
+                assert abs(float(stat.to(half).double() / stat - 1)) > 1e-4, (stat, half)
+
+
 def test_reference_passes_every_check(grade_one):
     r = grade_one("advantages", solution_source("advantages"), seed=5)
     assert r.status == "pass", [(c.name, c.message) for c in r.failed_checks]
     values = check(r, "values").message
-    assert values.startswith("group_advantages: all outputs match the reference on 17 cases")
-    assert "| rloo_advantages: all outputs match the reference on 10 cases" in values
+    assert values.startswith("group_advantages: all outputs match the reference on 19 cases")
+    assert "| rloo_advantages: all outputs match the reference on 11 cases" in values
     assert check(r, "bad_input").status == "pass"
 
 

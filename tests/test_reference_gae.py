@@ -176,12 +176,46 @@ def test_every_float_mask_has_the_rewards_dtype():
         assert not mask.is_floating_point() or mask.dtype == rewards.dtype == case.inputs["values"].dtype, case.name
 
 
-def test_integer_masks_come_in_several_widths():
-    """"int" is any integer width: the fixed battery passes int64, int32, int8 and uint8 masks."""
+def test_every_mask_kind_meets_both_float_dtypes_at_every_seed():
+    """"int" is any integer width: float, bool, int64, int32, int16, int8 and uint8 masks each
+    meet float32 and float64 rewards at every seed (a mask cast to a fixed float dtype, or one
+    width missed by a dispatch, shows only there)."""
+    kinds = importlib.import_module("grader.catalog.gae.cases").MASK_KINDS
+    named = {torch.float32: "float", torch.float64: "float", torch.bool: "bool", torch.int64: "int"}
     for seed in range(3):
-        cases = _battery([seed])
-        widths = {case.layout.get("mask") for case in cases if case.inputs["mask"].dtype == torch.int64}
-        assert widths >= {None, "int32", "int8", "uint8"}, widths
+        met = {(case.layout.get("mask", named[case.inputs["mask"].dtype]), case.inputs["rewards"].dtype)
+               for case in _battery([seed]) if case.layout.get("mask") != "expanded"}
+        want = {(kind, dtype) for kind in kinds for dtype in (torch.float32, torch.float64)}
+        assert want <= met, sorted(map(str, want - met))
+
+
+def test_padding_reaches_the_dtype_s_largest_values():
+    """The statement allows any finite number at padding: in each dtype a case holds numbers
+    near its largest there, with rewards and values of opposite signs (r - V overflows), and
+    the reference's outputs stay finite."""
+    for dtype in (torch.float32, torch.float64):
+        case = next(c for c in _battery([0]) if c.inputs["rewards"].dtype == dtype
+                    and float(c.inputs["rewards"].abs().max()) > 0.4 * torch.finfo(dtype).max)
+        r, v, mask = case.inputs["rewards"], case.inputs["values"], case.inputs["mask"]
+        pad = ~mask.bool()
+        assert bool(torch.isfinite(r).all() and torch.isfinite(v).all())
+        assert bool(torch.isinf(r[pad] - v[pad]).all())
+        assert all(bool(torch.isfinite(o).all()) for o in gae(r, v, mask, **case.options))
+
+
+def test_long_batches_without_padding_reach_the_closed_form_s_underflow():
+    """A (γλ)^-t closed form taken only when no row is padded meets, in each dtype, a batch of
+    full rows where (γλ)^t underflows to 0 before the row's end."""
+    for dtype in (torch.float32, torch.float64):
+        full = [c for c in _battery([0]) if c.inputs["rewards"].dtype == dtype and bool(c.inputs["mask"].bool().all())]
+        gl = lambda c: torch.tensor(c.options.get("gamma", 1.0) * c.options.get("lam", 0.95), dtype=dtype)
+        assert any(float(gl(c) ** (c.inputs["mask"].shape[1] - 1)) == 0.0 for c in full), dtype
+
+
+def test_batches_past_a_micro_batch_of_256_rows():
+    """`B // 256 or 1` micro-batches of 256 rows drop every row past 256: B = 257 at every seed."""
+    for seed in range(3):
+        assert any(c.inputs["rewards"].shape[0] == 257 for c in _battery([seed])), seed
 
 
 def test_gamma_lambda_one_reaches_the_longest_stated_row():

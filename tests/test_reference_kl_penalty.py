@@ -133,6 +133,15 @@ def test_every_case_holds_log_probs_and_reaches_the_stated_range_of_d():
         assert d[True] == 20.0 and 1.5 < d[False] <= 2.5 + 1e-5, (seed, d)  # 1e-5: float32's rounding
 
 
+def test_a_batch_past_a_micro_batch_of_256_rows_and_1024_tokens():
+    """`B // 256 or 1` micro-batches of 256 rows drop every row past 256, and a cache kept only
+    for batches past 1024 tokens needs one: a case of B = 257 and over 1024 tokens at every seed."""
+    spec = importlib.import_module("grader.catalog.kl_penalty.spec")
+    for seed in range(3):
+        assert any(c.inputs["logps"].shape[0] == 257 and c.inputs["logps"].numel() > 1024
+                   for c in spec.make_cases(seed)), seed
+
+
 def test_behaviour_passes_the_reference_and_fails_wrong_estimators():
     behaviour = EstimatorBehaviour()
     for seed in (0, 1, 2):

@@ -71,8 +71,8 @@ the mean-baseline ones.""",
     checks=(
         c.SIGNATURE, c.OUTPUT_TYPES,
         Check("values", "outputs match the reference at every seed on a fixed battery (an equal group, B = G, G = 2, "
-              "B = 33, groups of different means and spreads, 0/1 rewards, eps deciding, a non-contiguous input, "
-              "float32 and float64, every scale) and on seeded random shapes"),
+              "B = 33, B = G = 257, groups of different means and spreads, 0/1 rewards under every scale, eps "
+              "deciding, a non-contiguous input, float32 and float64, every scale) and on seeded random shapes"),
         Check("stability", "rewards near 1e4 in float32 and float64: the spread is computed around the mean, "
               "not as E[r²] - E[r]², and a batch of 128 groups keeps each group's sum its own"),
         Check("rewards_detached", "the advantages carry no autograd graph, even when the rewards do"),

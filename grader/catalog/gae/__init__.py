@@ -24,12 +24,13 @@ has that dtype too (a float64 mask with float32 rewards is out of range).
 
 The value after a row's last response token is 0: the response is complete, there is
 nothing to bootstrap from. At padding positions both outputs are 0. Rewards and values
-at padding positions hold arbitrary finite numbers (a critic's output on pad tokens)
-and must not change anything. Return (advantages, returns).
+at padding positions hold arbitrary finite numbers (a critic's output on pad tokens, up
+to the dtype's largest) and must not change anything. Return (advantages, returns).
 
 Ranges: 0 <= γ <= 1 and 0 <= λ <= 1 (defaults γ = 1, λ = 0.95, as RLHF trainers use),
 both ends included, each a Python float or int (γ = 0 and λ = 1 as ints, as a config
-file gives them, are the same as 0.0 and 1.0); B of any size; T up to 512.
+file gives them, are the same as 0.0 and 1.0); B ≥ 1 of any size (B = 0, an empty
+micro-batch, is out of range); T up to 512.
 
 Conventions, where code you may have seen differs:
 - No whitening. Normalising the advantages over the batch (TRL's PPO trainer does it)

@@ -177,8 +177,11 @@ def make_cases(seed: int) -> list[Case]:
         extreme_case(seed, 19, "|d| to 20, log-probs to -200, float32, k2", 2, 16, f32, {"kind": "k2"}),
         extreme_case(seed, 20, "|d| to 20, log-probs to -200, float64", 3, 24, f64, {"kind": "k3"}),
         small_d_case(seed, 21),
-        # Past the usual chunk sizes (8 ... 256), where micro-batched or chunked code cuts off.
+        # Past the usual chunk sizes (8 ... 256), where micro-batched or chunked code cuts off:
+        # B = 257 is where `B // 256 or 1` micro-batches of 256 rows leave the last row out, and
+        # its 1285 tokens reach a cache or buffer kept only for batches past 1024 tokens.
         typical_case(seed, 23, "B=33", 33, 4, f32, {"kind": "k2"}, remark="more rows than a chunk of 32"),
+        typical_case(seed, 26, "B=257", 257, 5, f32, {"kind": "k3"}, remark="more rows than a micro-batch of 256"),
         typical_case(seed, 24, "T=300", 2, 300, f32, {"kind": "k1"}, remark="more tokens than a chunk of 256"),
     ]
 

@@ -1,4 +1,5 @@
-# A correct GAE: a Python loop over t collecting a list (no in-place writes), float32 inside.
+# check: values
+# WRONG: casts float64 rewards and values to float32 before masking (by multiplication): padding near float64's max becomes inf, and inf·0 = NaN reaches the response tokens (statement: padding holds arbitrary finite numbers; this was a variant until padding near the dtype's max was graded)
 import torch
 
 
