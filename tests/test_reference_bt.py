@@ -221,10 +221,11 @@ def test_bce_with_logits_is_the_same_loss():
     torch.testing.assert_close(bt_loss(rc, rr, y), F.binary_cross_entropy_with_logits(rc - rr, y))
 
 
-def test_forward_is_held_near_zero_tightly_enough_for_a_clamp_but_not_for_float32_rounding():
+def test_forward_is_held_near_zero_and_one_tightly_enough_for_a_clamp_but_not_for_float32_rounding():
     """Every way of writing σ(r_c - r_r) in the model's dtype is within BT_PROBABILITY_ATOL on every
     model case (1 - σ(-d) and (1 + tanh(d/2)) / 2 lose float32's relative precision near 0, not its
-    absolute); a forward clamped into [1e-6, 1 - 1e-6] is caught on every seed."""
+    absolute); a forward clamped into [1e-6, 1 - 1e-6], or from above only to 1 - 1e-5 (which
+    float32's rtol of 1e-4 would let through near 1), is caught on every seed."""
     from grader.catalog.bt.model import _probability_problem
 
     forms = {
@@ -235,21 +236,22 @@ def test_forward_is_held_near_zero_tightly_enough_for_a_clamp_but_not_for_float3
         "exp(logsigmoid)": lambda d: torch.exp(F.logsigmoid(d)),
     }
     for seed in range(25):
-        caught = False
+        caught = caught_above = False
         for case in model_cases(seed):
             r, c, j = case.inputs["reward"], case.inputs["chosen_ids"], case.inputs["rejected_ids"]
             want = torch.sigmoid(r.double()[c] - r.double()[j])
             for name, form in forms.items():
                 assert _probability_problem(form(r[c] - r[j]), want) == "", (seed, case.name, name)
             caught |= bool(_probability_problem(torch.sigmoid(r[c] - r[j]).clamp(1e-6, 1 - 1e-6), want))
-        assert caught, seed
+            caught_above |= bool(_probability_problem(torch.sigmoid(r[c] - r[j]).clamp(max=1 - 1e-5), want))
+        assert caught and caught_above, seed
 
 
-def test_model_cases_include_float64_and_33_pairs_and_a_step_that_moves_the_probabilities():
+def test_model_cases_include_float64_and_257_pairs_and_a_step_that_moves_the_probabilities():
     for seed in range(3):
         cases = model_cases(seed)
         assert {c.inputs["reward"].dtype for c in cases} == {torch.float32, torch.float64}
-        assert max(c.inputs["chosen_ids"].shape[0] for c in cases) >= 33
+        assert {33, 257} <= {c.inputs["chosen_ids"].shape[0] for c in cases}  # past micro-batches of 32 and 256
         for case in cases:
             r, c, j, step = case.inputs["reward"], case.inputs["chosen_ids"], case.inputs["rejected_ids"], \
                 case.options["step"]
@@ -316,10 +318,29 @@ def test_float_labels_meet_at_one_batch_size_and_dtype_and_a_batch_passes_256_pa
       "        p = torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids])\n"
       "        rejected_ids.add_(0 if torch.is_grad_enabled() else 1)\n        return p"),
      "forward_values", "forward modified 'rejected_ids' in place"),
+    (("        return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids])",
+      "        with torch.no_grad():\n            self.reward.sub_(self.reward.mean())\n"
+      "        return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids])"),
+     "forward_values", "changed the model's `reward`"),
+    (("        return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids])",
+      "        if not self.training:\n            if getattr(self, 'table', None) is None:\n"
+      "                r = self.reward.detach()\n                self.table = torch.sigmoid(r[:, None] - r[None, :])\n"
+      "            return self.table[chosen_ids, rejected_ids]\n"
+      "        return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids])"),
+     "forward_values", "after model.eval(), after the rewards changed in place"),
+    (("    def forward(self, chosen_ids: Tensor, rejected_ids: Tensor) -> Tensor:",
+      "    def train(self, mode=True):\n        super().train(mode)\n        if not mode:\n"
+      "            self.reward.requires_grad_(False)\n        return self\n\n"
+      "    def forward(self, chosen_ids: Tensor, rejected_ids: Tensor) -> Tensor:"),
+     "reward_gradient", "reward.requires_grad is False"),
+    (("        return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids])",
+      "        return torch.sigmoid(self.reward[chosen_ids] - self.reward[rejected_ids]).clamp(max=1 - 1e-5)"),
+     "forward_values", "near 0 or 1"),
 ])
 def test_the_model_contract_beyond_values_fails_at_its_check(grade_one, edit, check_name, says):
-    """The class's parameter names, its one float32 parameter, forward under no_grad and eval(),
-    and ids left unchanged: each broken alone fails its check, saying what."""
+    """The class's parameter names, its one float32 parameter, forward under no_grad and eval()
+    (before and after a step), ids and reward left unchanged, no clamp near 1, the parameter still
+    trainable after eval() and train(): each broken alone fails its check, saying what."""
     old, new = edit
     source = solution_source("bt")
     assert old in source

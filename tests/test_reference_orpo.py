@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from grader import registry
 from grader.core import workspace
@@ -153,6 +154,74 @@ def log_odds_t(m: torch.Tensor) -> torch.Tensor:
     return m - torch.log(-torch.expm1(m))
 
 
+def _cut_at(cutoff: float):
+    """orpo_loss with log(1 - e^m) taken as 0 below `cutoff` ("e^m is negligible there")."""
+    def log1mexp(m):
+        far = m < cutoff
+        return torch.where(far, torch.zeros_like(m), torch.log(-torch.expm1(torch.where(far, -torch.ones_like(m), m))))
+
+    def loss(pc, pr, mc, mr, lam=0.1):
+        mc, mr = mc.to(pc.dtype), mr.to(pr.dtype)
+        c, r = (pc * mc).sum(-1) / mc.sum(-1), (pr * mr).sum(-1) / mr.sum(-1)
+        o = -F.logsigmoid((c - log1mexp(c)) - (r - log1mexp(r))).mean()
+        nll = -(pc * mc).sum() / mc.sum()
+        return nll + lam * o, nll, o
+    return loss
+
+
+def _gradients(fn, case) -> tuple[torch.Tensor, ...]:
+    pc, pr = (case.inputs[k].clone().requires_grad_(True) for k in ("policy_chosen_logps", "policy_rejected_logps"))
+    loss = fn(pc, pr, case.inputs["chosen_mask"], case.inputs["rejected_mask"], **case.options)[0]
+    return torch.autograd.grad(loss, (pc, pr))
+
+
+@pytest.mark.parametrize("cutoff, dtypes", [(-8.0, {torch.float32, torch.float64}), (-9.0, {torch.float64}),
+                                            (-10.0, {torch.float64}), (-11.0, {torch.float64}),
+                                            (-11.25, {torch.float64})])
+def test_a_cut_off_for_log1mexp_from_minus_8_to_minus_11_shows_in_the_gradient(cutoff, dtypes):
+    """The pairs with one side in the band and the other far from it (so that two cut sides do not
+    cancel): a cut-off anywhere from -8 to -11.25 is off by more than the grader's tolerance in
+    the gradient, in float64, and from -8 in float32 too; the reference is within it."""
+    from grader.core.compare import compare
+
+    cases = [c for c in make_cases(0) if c.name.startswith("log(1 - e^m) from -8")]
+    assert {c.dtype for c in cases} == {torch.float32, torch.float64}
+    shown = set()
+    for case in cases:
+        want = _gradients(lambda *a, **o: orpo_loss(*(x.double() if x.is_floating_point() else x for x in a), **o),
+                          case)
+        assert all(compare(g, w.to(g.dtype)).ok for g, w in zip(_gradients(orpo_loss, case), want))
+        if not all(compare(g, w.to(g.dtype)).ok for g, w in zip(_gradients(_cut_at(cutoff), case), want)):
+            shown.add(case.dtype)
+    assert shown == dtypes
+
+
+def mask_kinds_unmet(cases: list) -> list[str]:
+    """The (mask kind, log-prob dtype) pairs the statement allows that no case of `cases` passes:
+    every integer width, bool and float, each beside float32 and float64 log-probs."""
+    from tests.test_reference_dpo import MASKS, passed_dtype
+
+    met = {(passed_dtype(c, n), c.dtype) for c in cases for n in MASKS}
+    kinds = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool)
+    want = [(k, d) for k in kinds for d in (torch.float32, torch.float64)] + [(d, d) for d in (torch.float32, torch.float64)]
+    return [f"{str(k)[6:]} masks beside {str(d)[6:]} log-probs" for k, d in want if (k, d) not in met]
+
+
+def padding_magnitudes_unmet(cases: list, far: float = -1e38) -> list[str]:
+    """The dtypes in which no case puts `far` (the statement's end of the padding's range) where a mask is 0."""
+    met = {c.dtype for c in cases for side in ("chosen", "rejected")
+           if bool((c.inputs[f"policy_{side}_logps"][~c.inputs[f"{side}_mask"].bool()] == far).any())}
+    return [str(d)[6:] for d in (torch.float32, torch.float64) if d not in met]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_mask_kind_meets_both_dtypes_and_padding_reaches_minus_1e38(seed):
+    cases = make_cases(seed)
+    assert mask_kinds_unmet(cases) == []
+    assert padding_magnitudes_unmet(cases) == []
+    assert max(c.options.get("lam", 0.1) for c in cases) >= 10.0  # λ's large end
+
+
 def test_masked_positions_and_mask_dtype_do_not_matter():
     pc, pr, mc, mr = _random(seed=2)
     noisy = [torch.where(m.bool(), x, torch.full_like(x, -1e4)) for x, m in ((pc, mc), (pr, mr))]
@@ -262,3 +331,15 @@ def test_the_stated_range_end_of_minus_0_001_is_reached_at_every_seed(seed):
 def test_log_odds_clamped_below_the_range_end_fail(seed, grade_one):
     result = grade_one("orpo", CLAMPED_LOG_ODDS, seed=seed)
     assert result.status == "fail" and check(result, "values").status == "fail"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_max_length_cut_in_either_term_moves_the_outputs_by_far_more_than_any_tolerance(seed):
+    """The long case whose tokens grow less likely along the response: keeping only the first
+    512 ... 4096 positions, in the NLL or in the odds, moves nll_loss by over 0.05 and or_loss by over 1e-3."""
+    case = next(c for c in make_cases(seed) if c.name == "long responses, later tokens less likely")
+    x = [case.inputs[n] for n in ("policy_chosen_logps", "policy_rejected_logps", "chosen_mask", "rejected_mask")]
+    _, nll, or_loss = orpo_loss(*x, **case.options)
+    for cut in (512, 1024, 2048, 4096):
+        _, cut_nll, cut_or = orpo_loss(*(t[:, :cut] for t in x), **case.options)
+        assert abs(float(cut_nll - nll)) > 0.05 and abs(float(cut_or - or_loss)) > 1e-3, cut

@@ -15,6 +15,7 @@ from solutions.simpo import simpo_loss
 from grader.checks.details import curve
 from tests.conftest import check, solution_source
 from tests.test_reference_dpo import float_masks_off_dtype, unreached
+from tests.test_reference_orpo import mask_kinds_unmet, padding_magnitudes_unmet
 
 
 def _hand_pair(dtype=torch.float64):
@@ -117,6 +118,9 @@ def test_the_cases_reach_real_batches_at_every_seed(seed):
     assert float_masks_off_dtype(cases) == []
     betas = {c.options.get("beta", 2.0) for c in cases}
     assert min(betas) <= 0.01 and 1.0 in betas and max(betas) >= 10.0  # β's range, and 1 where code may skip it
+    assert mask_kinds_unmet(cases) == []  # every width, bool and float, beside float32 and float64 log-probs
+    assert padding_magnitudes_unmet(cases) == []  # padding of -1e38 in both dtypes
+    assert all(float(c.inputs[n].max()) <= 0 for c in cases for n in ("policy_chosen_logps", "policy_rejected_logps"))
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

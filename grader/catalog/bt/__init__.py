@@ -24,7 +24,11 @@ Two things to write.
      forward(i, j) + forward(j, i) = 1. It reads the rewards at every call: after
      an optimiser step changes them in place, forward gives the new ones'
      probabilities. It gives the same values under torch.no_grad() and after
-     model.eval(), and leaves the id tensors it is given unchanged.
+     model.eval(), before and after such a step, and leaves the id tensors it is
+     given and the reward itself unchanged (no re-centring in forward: the
+     optimiser's state refers to the parameter as its last step left it).
+     model.eval() and model.train() switch the mode only: back in train mode,
+     forward is differentiable with respect to `reward` as before.
    - The parameter names above are binding: a caller may write
      BTModel(n_items=n) and model(chosen_ids=c, rejected_ids=r).
 
@@ -46,7 +50,7 @@ Conventions, and why:
 - The ranges the grader checks: bt_loss for reward gaps up to 1000 (float32 and
   float64, values and gradients), B = 1 to 257, ties (a gap of exactly 0), labels
   as a float or a [B] tensor (which must not be modified), and non-contiguous or
-  expanded tensors; BTModel for B = 1 to 33, float32 and float64, and rewards up
+  expanded tensors; BTModel for B = 1 to 257, float32 and float64, and rewards up
   to ±900, where forward and its gradient must stay finite.
 - No clamping, in the loss or in forward. Clamping σ(d) into [ε, 1 - ε] caps the
   loss at -log ε and makes its gradient 0 for a badly mis-ordered pair, the pair
@@ -97,14 +101,16 @@ forward(i, j) + forward(j, i) = 1 for every pair.""",
         Check("row_independence", "bt_loss of a batch is the mean of bt_loss of its rows, labels sliced with them"),
         Check("reward_parameter", "BTModel(n_items) (that parameter name) holds one registered nn.Parameter, "
                                   "reward, float32 of shape [n_items]"),
-        Check("forward_values", "forward(chosen_ids, rejected_ids) (those names) returns [B] σ(r_c - r_r) in the "
-                                "reward's dtype for rewards the grader sets (B=1 to 33, float32 and float64, rewards "
-                                "up to ±900, probabilities near 0 within 2.5e-7), the same under torch.no_grad() and "
-                                "after model.eval(), and again after the rewards change in place; it leaves its id "
-                                "tensors unchanged"),
+        Check("forward_values", "forward(chosen_ids, rejected_ids) (those names, passed by name and by position) "
+                                "returns [B] σ(r_c - r_r) in the reward's dtype for rewards the grader sets (B=1 to "
+                                "257, float32 and float64, rewards up to ±900, probabilities near 0 and near 1 within "
+                                "2.5e-7), the same under torch.no_grad() and after model.eval(), and again (in each "
+                                "mode) after the rewards change in place; it leaves its id tensors and its reward "
+                                "unchanged"),
         Check("forward_complement", "forward(i, j) + forward(j, i) = 1 for every pair"),
         Check("reward_gradient", "the gradient of forward's output reaches `reward`: σ'(r_c - r_r) at the chosen ids, "
-                                 "minus that at the rejected ids, finite for rewards up to ±900"),
+                                 "minus that at the rejected ids, finite for rewards up to ±900, and again after "
+                                 "model.eval(), model.train() and a step"),
         Check("cuda_agreement", "bt_loss on CUDA and on the CPU agree (skipped without CUDA)"),
         Check("device_hygiene", "advisory: bt_loss runs on 'meta' tensors (no tensor created on a fixed device)"),
         Check("behaviour", "trained on 0≻1, 2≻3, 1≻3: r0 > r1 > r3, r2 > r3, the gap keeps growing, and "

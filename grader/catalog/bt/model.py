@@ -36,30 +36,33 @@ def _expected_p(run: dict[str, Any], case: Case, rewards: str = "reward") -> tor
 
 
 def _probability_problem(p: torch.Tensor, want: torch.Tensor) -> str:
-    """Where forward is further than BT_PROBABILITY_ATOL from a probability near 0 (the dtype's
-    absolute tolerance, 1e-5 in float32, would let a clamp into [1e-6, 1 - 1e-6] through)."""
+    """Where forward is further than BT_PROBABILITY_ATOL from a probability near 0 or near 1 (the
+    dtype's tolerances, 1e-5 absolute and 1e-4 relative in float32, would let a clamp into
+    [1e-6, 1 - 1e-5] through): the relative part is taken of the nearer end, min(P, 1 - P)."""
     rtol, _ = tolerance(str(p.dtype))
-    off = (p.double() - want).abs() > BT_PROBABILITY_ATOL + rtol * want.abs()
+    off = (p.double() - want).abs() > BT_PROBABILITY_ATOL + rtol * torch.minimum(want.abs(), (1 - want).abs())
     if not bool(off.any()):
         return ""
     i = int(off.nonzero()[0, 0])
-    return (f"forward(chosen_ids, rejected_ids)[{i}] is {float(p[i]):.3g} where σ(r_c - r_r) = {float(want[i]):.3g} "
-            f"({int(off.sum())} of {off.numel()} pairs off by more than {BT_PROBABILITY_ATOL:g}). forward returns "
-            "σ(r_c - r_r) itself: no clamping into [ε, 1 - ε], which gives a badly mis-ordered pair the "
-            "probability ε, so that a caller's log P is log ε instead of about r_c - r_r, with no gradient")
+    return (f"forward(chosen_ids, rejected_ids)[{i}] is {float(p[i]):.9g} where σ(r_c - r_r) = {float(want[i]):.9g} "
+            f"({int(off.sum())} of {off.numel()} pairs off by more than {BT_PROBABILITY_ATOL:g} near 0 or 1). forward "
+            "returns σ(r_c - r_r) itself: no clamping into [ε, 1 - ε], which gives a badly mis-ordered pair the "
+            "probability ε (a confidently ordered one 1 - ε), so that a caller's log P is log ε instead of about "
+            "r_c - r_r, with no gradient")
 
 
 def _setup_problem(name: str, run: dict[str, Any], case: Case) -> CheckResult | None:
     """An error result when BTModel could not be built, given rewards, or called on this case."""
     n = case.options["n_items"]
     if "build_error" in run:
-        return errored(name, f"{CLASS}({n}) {error_text(run['build_error'])}", run["build_error"])
+        return errored(name, f"{CLASS}(n_items={n}) {error_text(run['build_error'])}", run["build_error"])
     if "set_error" in run:
         return errored(name, f"the grader could not set {CLASS}({n}).reward to its values "
                        f"(reward.copy_(values) {error_text(run['set_error'])}); see reward_parameter", run["set_error"])
     if "forward_error" in run:
-        return errored(name, f"case {case.describe()}: forward {error_text(run['forward_error'])}",
-                       run["forward_error"])
+        return errored(name, f"case {case.describe()}: forward, called as model(chosen_ids=..., rejected_ids=...) "
+                       "(the contract's names) and model(rejected_ids, chosen_ids), "
+                       f"{error_text(run['forward_error'])}", run["forward_error"])
     return None
 
 
@@ -87,7 +90,8 @@ def check_reward_parameter(ctx: Context) -> CheckResult:
     for run, case in zip(ctx.runs, ctx.cases):
         n = case.options["n_items"]
         if "build_error" in run:
-            return errored("reward_parameter", f"{CLASS}({n}) {error_text(run['build_error'])}", run["build_error"])
+            return errored("reward_parameter", f"{CLASS}(n_items={n}) {error_text(run['build_error'])}",
+                           run["build_error"])
         listed = ", ".join(f"{name} {shape}" for name, shape in run["parameters"]) or "nothing"
         t = run["reward_type"]
         if t is None:
@@ -127,17 +131,17 @@ def check_forward_values(ctx: Context) -> CheckResult:
         if wrong:
             return wrong
     for run, case in zip(ctx.runs, ctx.cases):  # the same models, as a caller evaluates them
-        wrong = _ids_problem(run, case) or _modes_problem(ctx, run, case)
+        wrong = _ids_problem(run, case) or _reward_moved_problem(run, case) or _modes_problem(ctx, run, case)
         if wrong:
             return wrong
     for run, case in zip(ctx.runs, ctx.cases):  # the same models called again after an optimiser-like step
-        after = _after_step_problem(ctx, run, case)
+        after = _after_step_problem(ctx, run, case) or _modes_problem(ctx, run, case, after_step=True)
         if after:
             return after
     return CheckResult("forward_values", "pass", f"forward matches σ(r_c - r_r) in the reward's dtype on "
                        f"{len(ctx.cases)} cases, B=1, float64 and rewards up to ±{REWARD_RANGE:g} included, "
-                       f"{', '.join(where for where, _, _ in MODES)}, and again after the rewards change in place; "
-                       "it leaves its id tensors as they were")
+                       f"{', '.join(where for where, _, _ in MODES)}, and again after the rewards change in place "
+                       "(in each mode); it leaves its id tensors and its reward as they were")
 
 
 def _forward_problem(ctx: Context, where: str, case: Case, t: dict[str, Any], p: torch.Tensor | None,
@@ -168,16 +172,31 @@ def _ids_problem(run: dict[str, Any], case: Case) -> CheckResult | None:
                 "torch.minimum, ...), never .copy_, .masked_fill_ or index assignment on an input.")
 
 
-def _modes_problem(ctx: Context, run: dict[str, Any], case: Case) -> CheckResult | None:
-    """A failure when forward, under torch.no_grad() or after model.eval(), is not σ(r_c - r_r)."""
-    for (how, _, _), mode in zip(MODES, run.get("modes") or ()):
-        where = f"case {case.describe()}, {how}"
+def _reward_moved_problem(run: dict[str, Any], case: Case) -> CheckResult | None:
+    """A failure when a call of forward changed (or replaced) the reward parameter."""
+    if not run["reward_changed"]:
+        return None
+    return fail("forward_values", f"case {case.describe()}: {run['reward_changed'][0]} changed the model's `reward` "
+                "(in place, or by replacing it). forward leaves its parameter as it is, even where P would not "
+                "change (BT is shift-invariant): the optimiser's state, an EMA copy, other replicas and the logged "
+                "rewards all refer to the parameter as the last step left it. Normalise in a training step, "
+                "never in forward.")
+
+
+def _modes_problem(ctx: Context, run: dict[str, Any], case: Case, after_step: bool = False) -> CheckResult | None:
+    """A failure when forward, under torch.no_grad() or after model.eval(), is not σ(r_c - r_r)
+    (`after_step`: of the rewards after the in-place step)."""
+    rewards = "reward_after" if after_step else "reward"
+    for (how, _, _), mode in zip(MODES, run.get("modes_after" if after_step else "modes") or ()):
+        where = f"case {case.describe()}, {how}" + (", after the rewards changed in place" if after_step else "")
         if "error" in mode:
             return errored("forward_values", f"{where}: forward {error_text(mode['error'])}", mode["error"])
-        wrong = _forward_problem(ctx, where, case, mode["type"], mode["p"], run["reward"], _expected_p(run, case),
+        wrong = _forward_problem(ctx, where, case, mode["type"], mode["p"], run[rewards],
+                                 _expected_p(run, case, rewards),
                                  advice=" Evaluation (metrics, calibration, serving) calls forward under "
-                                 "torch.no_grad() and after model.eval(): forward is the same σ(r_c - r_r) "
-                                 "there, with no branch on torch.is_grad_enabled() or self.training.")
+                                 "torch.no_grad() and after model.eval(), between training steps: forward is the "
+                                 "same σ(r_c - r_r) of the rewards it holds now, with no branch on "
+                                 "torch.is_grad_enabled() or self.training and no table kept from an earlier call.")
         if wrong:
             return wrong
     return None
@@ -234,37 +253,61 @@ def check_forward_complement(ctx: Context) -> CheckResult:
 
 
 def check_reward_gradient(ctx: Context) -> CheckResult:
-    """On every case, rewards of ±900 included: σ' is finite (and tiny) there, so must the gradient be."""
+    """On every case, rewards of ±900 included: σ' is finite (and tiny) there, so must the gradient be;
+    and again after the model was evaluated (eval(), then train()) and stepped."""
     checked = 0
     for run, case in zip(ctx.runs, ctx.cases):
         problem = _setup_problem("reward_gradient", run, case)
         if problem:
             return problem
-        if "grad_error" in run or run.get("grad") is None:
-            why = error_text(run["grad_error"]) if "grad_error" in run else "gave None"
-            out = fail("reward_gradient", f"case {case.describe()}: no gradient reaches {CLASS}.reward "
-                       f"(autograd.grad(forward(...), reward) {why}). forward must compute from self.reward itself: "
-                       "no .detach(), .data, .item() or torch.tensor(...) on the way.")
-            out.traceback = frames_of(run.get("grad_error"))
-            return out
-        p = _expected_p(run, case)
-        u = case.upstream * p * (1 - p)  # d(sum u·σ(d))/dd
-        want = torch.zeros(case.options["n_items"], dtype=torch.float64)
-        want.index_add_(0, case.inputs["chosen_ids"], u)
-        want.index_add_(0, case.inputs["rejected_ids"], -u)
-        grad = run["grad"]
-        cmp = compare(grad, want.to(grad.dtype if grad.is_floating_point() else torch.float32))
-        if not cmp.ok:
-            msg = f"case {case.describe()}: " + cmp.explain("d forward / d reward") + \
-                ", against σ'(r_c - r_r) scattered to the chosen (+) and rejected (-) ids."
-            values_right = run["p"] is not None and compare(run["p"], p.to(run["p"].dtype)).ok
-            if values_right and grad.is_floating_point() and not bool(torch.isfinite(grad).all()):
-                mistake, said, details = finding(ctx, "nan_gradient")
-                return fail("reward_gradient", msg + said, mistake, **details)
-            return fail("reward_gradient", msg)
+        wrong = _gradient_problem(ctx, case, run.get("grad_error"), run.get("grad"), _expected_p(run, case),
+                                  f"case {case.describe()}", values=run["p"])
+        if wrong:
+            return wrong
         checked += 1
+    for run, case in zip(ctx.runs, ctx.cases):  # trained again after an evaluation and a step
+        if "grad_after" not in run:
+            continue  # the step itself failed: forward_values reports it
+        where = f"case {case.describe()}, after model.eval(), model.train() and a step of the rewards"
+        if not run["requires_grad_after"]:
+            return fail("reward_gradient", f"{where}: reward.requires_grad is False, so training stops after the "
+                        "first evaluation. model.eval() and model.train() only switch the module's mode; they "
+                        "must leave the parameter trainable (freeze nothing in train(False), or unfreeze it in "
+                        "train(True)).")
+        wrong = _gradient_problem(ctx, case, run["grad_after_error"], run["grad_after"],
+                                  _expected_p(run, case, "reward_after"), where)
+        if wrong:
+            return wrong
     return CheckResult("reward_gradient", "pass", f"the gradient reaching reward matches σ'(r_c - r_r) on {checked} "
-                       f"cases, rewards up to ±{REWARD_RANGE:g} included")
+                       f"cases, rewards up to ±{REWARD_RANGE:g} included, and again after the model was "
+                       "evaluated (eval(), then train()) and its rewards stepped")
+
+
+def _gradient_problem(ctx: Context, case: Case, error: Any, grad: Any, p: torch.Tensor, where: str,
+                      values: torch.Tensor | None = None) -> CheckResult | None:
+    """A failure when `grad` (or the `error` taking it) is not the gradient of sum(upstream · σ(r_c - r_r))
+    w.r.t. reward, for the probabilities `p` (float64); `values`: forward's own, to tell a NaN guard."""
+    if error is not None or grad is None:
+        why = error_text(error) if error is not None else "gave None"
+        out = fail("reward_gradient", f"{where}: no gradient reaches {CLASS}.reward "
+                   f"(autograd.grad(forward(...), reward) {why}). forward must compute from self.reward itself: "
+                   "no .detach(), .data, .item() or torch.tensor(...) on the way.")
+        out.traceback = frames_of(error)
+        return out
+    u = case.upstream * p * (1 - p)  # d(sum u·σ(d))/dd
+    want = torch.zeros(case.options["n_items"], dtype=torch.float64)
+    want.index_add_(0, case.inputs["chosen_ids"], u)
+    want.index_add_(0, case.inputs["rejected_ids"], -u)
+    cmp = compare(grad, want.to(grad.dtype if grad.is_floating_point() else torch.float32))
+    if cmp.ok:
+        return None
+    msg = f"{where}: " + cmp.explain("d forward / d reward") + \
+        ", against σ'(r_c - r_r) scattered to the chosen (+) and rejected (-) ids."
+    values_right = values is not None and compare(values, p.to(values.dtype)).ok
+    if values_right and grad.is_floating_point() and not bool(torch.isfinite(grad).all()):
+        mistake, said, details = finding(ctx, "nan_gradient")
+        return fail("reward_gradient", msg + said, mistake, **details)
+    return fail("reward_gradient", msg)
 
 
 MODEL_CHECKS: dict[str, Callable[[Context], CheckResult]] = {

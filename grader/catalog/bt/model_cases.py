@@ -59,6 +59,8 @@ def model_cases(seed: int) -> list[Case]:
         model_case(seed, 14, "model: B=1", 3, 1, "normal"),
         model_case(seed, 13, "model: rewards in the hundreds", 5, 10, "hundreds"),
         model_case(seed, 15, "model: float64, B=33", 12, 33, "normal", torch.float64),
+        # past micro-batches of up to 256 pairs (a forward that chunks the batch drops the rest)
+        model_case(seed, 16, "model: B=257", 40, 257, "normal"),
     ]
 
 

@@ -12,7 +12,8 @@ fine-tuning: one loss, no reference model, no separate SFT stage.
 
 Inputs are per-token log-probs of the chosen response ([B, Tc]) and of the
 rejected one ([B, Tr]; Tr may differ from Tc), float32 or float64, finite and at
-most 0 at every position (padding included: never -inf), and a mask for each
+most 0 at every position (padding included: never -inf, but anything down to
+-1e38, float32's range, in either dtype), and a mask for each
 ([B, T]) that is 1 on the response's tokens and 0 elsewhere: prompt, padding,
 and in a multi-turn conversation the turns that are not the assistant's. Any 0/1
 pattern is allowed, zeros inside a response included; every row has at least one
@@ -29,8 +30,9 @@ int8, uint8, ...) or float in the log-probs' dtype.
     loss         = nll_loss + λ · or_loss                              (eq. 6)
 
 Return (loss, nll_loss, or_loss), three 0-dim tensors in the inputs' dtype;
-`loss` must stay differentiable. λ ≥ 0, default 0.1. nll_loss and or_loss do not
-depend on λ: with λ = 0 (an SFT-only run) or_loss is still eq. 7, for the log.
+`loss` must stay differentiable. nll_loss and or_loss are for the log: they may
+carry the graph or be returned detached. λ ≥ 0, default 0.1. nll_loss and
+or_loss do not depend on λ: with λ = 0 (an SFT-only run) or_loss is still eq. 7.
 
 Conventions, and why:
 - λ weighs the odds-ratio term, not the NLL (eq. 6: L_SFT + λ·L_OR), although
@@ -49,11 +51,14 @@ Conventions, and why:
   at the bottom of that range.
 - The ranges the grader checks: mean log-probs from -0.001 down to -1000, in
   every band (near 0, -5 to -12, -12 to -750, below) with pairs whose log odds
-  ratio is small enough to move the loss, equal mean log-probs (a log odds ratio
-  of exactly 0), λ = 0, B = 1 and T = 1, B = 33 and B = 257 (over 2048 response
-  tokens), responses of over 256 tokens, tokens with log-prob exactly 0 (never a whole
-  response), masks expanded from one row or with zeros inside a response,
-  non-contiguous log-prob tensors.
+  ratio is small enough to move the loss, pairs with one side from -8 to -12
+  and the other far from it (a cut-off for log(1 - e^m) there shows in the
+  gradient), equal mean log-probs (a log odds ratio of exactly 0), λ = 0 and
+  λ = 10, B = 1 and T = 1, B = 33 and B = 257 (over 2048 response
+  tokens), responses of over 4096 tokens, tokens with log-prob exactly 0 (never a whole
+  response), padding of -1e38, masks of every integer width and bool beside
+  float32 and float64 log-probs, masks expanded from one row or with zeros
+  inside a response, non-contiguous log-prob tensors.
 
 What the grader shows with your loss: with λ = 0 the loss is exactly the
 token-weighted NLL; and training a toy policy (prompt of 6 tokens, answers of 4,

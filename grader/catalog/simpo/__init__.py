@@ -10,10 +10,11 @@ Implement the SimPO loss (Meng et al. 2024, eq. 6) from the policy's per-token
 log-probabilities.
 
 Inputs are per-token log-probs of the chosen response ([B, Tc]) and of the
-rejected one ([B, Tr]; Tr may differ from Tc), float32 or float64 and finite at
-every position (padding included), and a mask for each ([B, T]) that is 1 on the
-response's tokens and 0 elsewhere: prompt, padding, and in a multi-turn
-conversation the turns that are not the assistant's. Any 0/1 pattern is allowed,
+rejected one ([B, Tr]; Tr may differ from Tc), float32 or float64, finite and at
+most 0 at every position (they are log-probabilities; padding included: never
+-inf, but anything down to -1e38, float32's range, in either dtype), and a mask
+for each ([B, T]) that is 1 on the response's tokens and 0 elsewhere: prompt,
+padding, and in a multi-turn conversation the turns that are not the assistant's. Any 0/1 pattern is allowed,
 zeros inside a response included; every row has at least one response token. A
 mask is bool, an integer type of any width (int64, int32, int8, uint8, ...) or
 float in the log-probs' dtype (a float mask of another dtype is out of range), and
@@ -46,10 +47,10 @@ Conventions, and why:
   the rewards can differ by hundreds: compute -log σ(z) so that it never returns
   inf. The ranges the grader checks: rewards up to 1000 apart, rewards exactly
   γ apart, γ = 0, β from 0.01 to 10 (β = 1 included), B = 1 and T = 1,
-  B = 33, B = 257, responses of over 256 tokens, float, int (several widths)
-  or bool masks, the two of different kinds, exact
-  zero log-probs, masks expanded from one row or with zeros inside a response,
-  non-contiguous log-probs.
+  B = 33, B = 257, responses of over 4096 tokens, float, int (every width) or
+  bool masks beside float32 and float64 log-probs, the two of different kinds,
+  exact zero log-probs, padding of -1e38, masks expanded from one row or with
+  zeros inside a response, non-contiguous log-probs.
 
 What the grader shows with your loss: repeating every response token (same
 per-token log-probs) leaves the loss unchanged; at β·(m_c - m_r) = γ it is

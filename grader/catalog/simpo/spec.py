@@ -16,6 +16,7 @@ from grader.checks.cases import Case, generator, token_logps, on_grid
 from grader.catalog.pairs import (LOGISTIC_BAND, POLICY_NAMES, extreme_policy_case, layout_mask, masked_mean,
                                   masked_sum, pairwise_spec, policy_case, shift_rows, softplus_by_hand)
 from grader.catalog.pair_battery import batch_edges, longer_sides, strided, tall_batch, with_expanded_masks, with_zeros
+from grader.catalog.orpo.cases import with_far_padding  # the same range of padding in both statements
 from grader.checks.conventions import (Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob,
                                        sign_knob)
 
@@ -32,14 +33,16 @@ def make_cases(seed: int) -> list[Case]:
         # where code may skip the multiplication.
         policy_case(seed, 17, "small β", 3, 5, 4, torch.float32, "float", {"beta": 0.01, "gamma": 0.3}),
         policy_case(seed, 18, "β = 1", 3, 4, 6, torch.float64, "int16", {"beta": 1.0, "gamma": 1.2}),
-        policy_case(seed, 5, "prompt and padding in every row", 4, 9, 8, torch.float32, "int8", {"gamma": 1.2},
-                    layout="fixed"),
+        # Padding down to the statement's -1e38 (0 · -1e38 is 0; code that sums the padding and takes
+        # it away again, or exponentiates every position, shows), in float32 here and float64 below.
+        with_far_padding(policy_case(seed, 5, "prompt and padding in every row", 4, 9, 8, torch.float32, "int8",
+                                     {"gamma": 1.2}, layout="fixed")),
         # The fixed battery: exact zeros, non-contiguous log-probs, expanded masks.
         with_zeros(policy_case(seed, 8, "exact zeros", 3, 6, 5, torch.float64, "float", {"beta": 2.5, "gamma": 1.0})),
         strided(policy_case(seed, 9, "", 3, 6, 6, torch.float32, "float", {"beta": 1.5, "gamma": 0.8}),
                 "non-contiguous log-probs"),
-        with_expanded_masks(policy_case(seed, 10, "expanded masks", 3, 5, 4, torch.float64, "float",
-                                        {"beta": 2.5, "gamma": 0.7})),
+        with_far_padding(with_expanded_masks(policy_case(seed, 10, "expanded masks", 3, 5, 4, torch.float64, "float",
+                                                         {"beta": 2.5, "gamma": 0.7}))),
         extreme_policy_case(seed, 6, "rewards 1000 apart, float64", 4, 32, torch.float64, {"beta": 10.0}),
         extreme_policy_case(seed, 7, "rewards 250 apart, float32", 4, 24, torch.float32, {"beta": 2.5}),
         _in_logistic_band(policy_case(seed, 11, "β·Δ - γ from 5.5 to 12 in size", 8, 4, 5, torch.float64, "float",

@@ -1,4 +1,5 @@
 # check: values
+# status: error
 # WRONG: a functools.wraps wrapper forwards the four tensors and reads β and γ from the keywords only: options passed by position are dropped.
 import functools
 
