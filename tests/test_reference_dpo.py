@@ -142,7 +142,7 @@ def passed_dtype(case, name: str) -> torch.dtype:
 
 def unreached(cases: list, empty_pairs: bool) -> list[str]:
     """What the statement's real-batch and mask ranges promise and no case of `cases` has: B = 33,
-    B = 257 with over 2048 tokens a side, a response of over 256 tokens, zeros inside a response,
+    B = 257 with over 2048 tokens a side, a response of over 4096 tokens, zeros inside a response,
     int masks of narrower widths, bool masks beside float32 log-probs (with tokens counted), the
     two masks of different kinds (a bool chosen mask beside an int and beside a float rejected
     one), and (`empty_pairs`) a pair whose two responses are both empty beside a pair that is
@@ -153,7 +153,7 @@ def unreached(cases: list, empty_pairs: bool) -> list[str]:
     want = {
         "B = 33": any(mc.shape[0] >= 33 for mc, _ in masks),
         "B = 257, over 2048 tokens": any(mc.shape[0] >= 257 and int(mc.sum()) > 2048 for mc, _ in masks),
-        "a response of over 256 tokens": any(bool((m.sum(-1) > 256).any()) for pair in masks for m in pair),
+        "a response of over 4096 tokens": any(bool((m.sum(-1) > 4096).any()) for pair in masks for m in pair),
         "zeros inside a response": any(bool((runs(m) > 1).any()) for pair in masks for m in pair),
         "int32 masks": any(torch.int32 in k for k in kinds),
         "int8 or uint8 masks": any(torch.int8 in k or torch.uint8 in k for k in kinds),
@@ -176,6 +176,42 @@ def test_the_cases_reach_real_batches_at_every_seed(seed):
     cases = make_cases(seed)
     assert unreached(cases, empty_pairs=True) == []
     assert min(c.options.get("beta", 0.1) for c in cases) <= 0.02  # β's small end
+
+
+WIDTHS = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool)
+
+
+def widths_unreached(cases: list) -> list[str]:
+    """The (mask kind, log-prob dtype) pairs no case has (a mask cast to a fixed float dtype shows
+    only beside float64 log-probs), and the 8-bit widths never counting over 255 tokens in a row
+    (a count kept in the mask's dtype wraps there)."""
+    seen = {(passed_dtype(c, n), c.dtype) for c in cases for n in MASKS}
+    seen |= {("float", c.dtype) for c in cases for n in MASKS if c.inputs[n].is_floating_point()}
+    missing = [f"{str(k).removeprefix('torch.')} masks beside {str(d)[6:]}" for k in (*WIDTHS, "float")
+               for d in (torch.float32, torch.float64) if (k, d) not in seen]
+    long_counts = {passed_dtype(c, n) for c in cases for n in MASKS if int(c.inputs[n].bool().sum(-1).max()) > 255}
+    return missing + [f"{w} masks counting over 255 tokens" for w in ("int8", "uint8")
+                      if getattr(torch, w) not in long_counts]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_mask_width_meets_both_dtypes_at_every_seed(seed):
+    assert widths_unreached(make_cases(seed)) == []
+
+
+def test_the_reference_log_probs_are_graded_inputs_trained_frozen():
+    """A reference that carries a graph (the policy with adapters off, run without no_grad): the
+    grader differentiates the loss w.r.t. it too, so the rewards must be detached from it."""
+    from grader.catalog.dpo.spec import SPEC
+    assert set(SPEC.grad_inputs) == {"policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps",
+                                     "ref_rejected_logps"}
+    assert set(SPEC.trained) == {"policy_chosen_logps", "policy_rejected_logps"}
+    pc, pr, rc, rr = (torch.randn(2, 3, dtype=torch.float64, requires_grad=True) for _ in range(4))
+    m = torch.tensor([[1, 1, 0], [0, 1, 1]])
+    loss, cr, rj = dpo_loss(pc, pr, rc, rr, m, m, beta=0.3)
+    assert cr.grad_fn is None and rj.grad_fn is None and not cr.requires_grad
+    loss.backward()
+    assert torch.equal(rc.grad, -pc.grad) and torch.equal(rr.grad, -pr.grad)
 
 
 def float_masks_off_dtype(cases: list) -> list[str]:

@@ -43,12 +43,13 @@ def test_shift_invariance_dtype_and_probabilities_sum_to_one():
 
 
 def test_the_battery_reaches_past_chunk_sizes_at_every_seed():
-    """A real vocabulary with its largest logit last, 33 rows and 300 positions, at every seed."""
+    """A real vocabulary with its largest logit last, 33 and 257 rows and 300 positions, at every seed."""
     from grader.catalog.get_probs.spec import make_cases
 
     for seed in range(3):
         shapes = [tuple(c.inputs["logits"].shape) for c in make_cases(seed)]
         assert any(v == 50257 for _, _, v in shapes) and any(b >= 33 for b, _, _ in shapes), (seed, shapes)
+        assert any(b >= 257 for b, _, _ in shapes), (seed, shapes)
         assert any(t > 256 for _, t, _ in shapes), (seed, shapes)
         vocab = next(c.inputs["logits"] for c in make_cases(seed) if c.inputs["logits"].shape[-1] == 50257)
         assert bool((vocab.argmax(-1) == 50256).all())

@@ -11,7 +11,7 @@ from grader.core import workspace
 from solutions.ipo import ipo_loss
 from grader.checks.details import curve
 from tests.conftest import check, solution_source
-from tests.test_reference_dpo import float_masks_off_dtype, unreached
+from tests.test_reference_dpo import float_masks_off_dtype, unreached, widths_unreached
 
 
 def _hand_pair(dtype=torch.float64):
@@ -234,3 +234,21 @@ def test_behaviour_tells_ipo_from_dpo_and_from_the_guide_formula():
     for wrong in (dpo_loss, guide):
         result = behaviour.judge(behaviour.run(wrong, 0))
         assert result.status == "fail" and "not at 1/(2β)" in result.message
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_mask_width_meets_both_dtypes_at_every_seed(seed):
+    assert widths_unreached(make_cases(seed)) == []
+
+
+def test_the_reference_log_probs_are_graded_inputs_trained_frozen():
+    """The loss is differentiable in the reference's log-probs (the grader checks that gradient;
+    training takes the policy's alone), and the rewards are detached from them."""
+    from grader.catalog.ipo.spec import SPEC
+    assert len(SPEC.grad_inputs) == 4 and set(SPEC.trained) == {"policy_chosen_logps", "policy_rejected_logps"}
+    pc, pr, rc, rr = (torch.randn(2, 3, dtype=torch.float64, requires_grad=True) for _ in range(4))
+    m = torch.tensor([[1, 1, 0], [0, 1, 1]], dtype=torch.int16)
+    loss, cr, rj = ipo_loss(pc, pr, rc, rr, m, m, beta=0.3)
+    assert cr.grad_fn is None and rj.grad_fn is None
+    loss.backward()
+    assert torch.equal(rc.grad, -pc.grad) and torch.equal(rr.grad, -pr.grad)

@@ -187,8 +187,9 @@ def test_turns_leave_a_gap_inside_the_response_at_every_length():
 
 
 def test_the_battery_holds_multi_turn_masks_and_sizes_past_chunk_sizes_at_every_seed():
-    """A zero inside a counted response (multi-turn masks), 33 rows, and 600 positions with a row
-    counted at 256 and 512 (the boundaries of chunks of 256) are graded at every seed."""
+    """A zero inside a counted response (multi-turn masks), 33 and 257 rows, and a row counted at
+    256 and 512 (the boundaries of chunks of 256) and past 4096 tokens (a maximum length) are
+    graded at every seed."""
     from grader.catalog.sequence_logps.spec import make_cases
 
     def gap_inside(mask: torch.Tensor) -> bool:
@@ -203,15 +204,21 @@ def test_the_battery_holds_multi_turn_masks_and_sizes_past_chunk_sizes_at_every_
         cases = make_cases(seed)
         masks = [c.inputs["response_mask"] for c in cases]
         assert sum(gap_inside(m) for m in masks) >= 2, seed
-        assert any(m.shape[0] >= 33 for m in masks), seed
+        assert any(m.shape[0] >= 33 for m in masks) and any(m.shape[0] >= 257 for m in masks), seed
         assert any(m.shape[1] > 512 and bool(m[:, [256, 512]].bool().all(-1).any()) for m in masks), seed
+        assert any(bool((m[:, 1:].bool().sum(-1) > 4096).any()) for m in masks), seed
+
+
+NARROW = ("int32", "int16", "int8", "uint8")  # mask widths a case passes by its layout
 
 
 def test_the_battery_reaches_what_the_statement_allows_at_every_seed():
     """At every seed: a real vocabulary with the end-of-text id 50256 counted; the mean over more
     than 256 counted tokens; -inf in an empty row's logits and at the last position's logit of
-    input_ids[:, 0], under both reductions; non-contiguous ids; int64 ids only (as indexing wants
-    them) and int32, int8 and uint8 masks; float masks only in the logits' dtype."""
+    input_ids[:, 0], under both reductions, and a last position of -inf only; non-contiguous ids;
+    int64 ids only (as indexing wants them); masks of every width and bool beside float32 and
+    float64 logits, the 8-bit ones counting over 255 tokens under the mean; float masks only in
+    the logits' dtype."""
     from grader.catalog.sequence_logps.spec import make_cases
 
     for seed in range(6):
@@ -233,11 +240,21 @@ def test_the_battery_reaches_what_the_statement_allows_at_every_seed():
             at_last = bool(torch.isinf(logits[:, -1].gather(-1, ids[:, :1])).all())
             return in_empty_row and at_last
         assert {bool(c.options.get("average")) for c in cases if inf_where_allowed(c)} == {False, True}, seed
+        assert any(bool(torch.isinf(c.inputs["logits"][:, -1]).all()) for c in cases), seed
         layouts = [c.layout for c in cases]
         assert any(lay.get("input_ids") in ("sliced", "transposed") for lay in layouts), seed
         assert all(lay.get("input_ids") in (None, "sliced", "transposed", "expanded") for lay in layouts), seed
         assert all(c.inputs["input_ids"].dtype == torch.int64 for c in cases), seed
-        assert {"int32", "int8", "uint8"} <= {lay.get("response_mask") for lay in layouts}, seed
+        def kind(c):
+            width = c.layout.get("response_mask")
+            return width if width in NARROW else str(c.inputs["response_mask"].dtype)[6:]
+        pairs = {(kind(c), c.inputs["logits"].dtype) for c in cases}
+        for k in (*NARROW, "int64", "bool", "float32", "float64"):
+            assert {d for kk, d in pairs if kk == k} == ({torch.float32, torch.float64} if k[:5] != "float"
+                                                         else {getattr(torch, k)}), (seed, k)
+        for k in ("int8", "uint8"):
+            assert any(kind(c) == k and c.options.get("average")
+                       and bool((c.inputs["response_mask"][:, 1:].bool().sum(-1) > 255).any()) for c in cases), (seed, k)
 
 
 def test_minus_inf_wherever_the_statement_allows_it_changes_nothing():

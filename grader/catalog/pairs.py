@@ -208,15 +208,22 @@ def pairwise_spec(function: str, names: tuple[str, ...], hyper: tuple[Param, ...
                   behaviour: Behaviour, detached: tuple[str, ...] = (),
                   combine_rows: Callable[..., Any] | None = None, conventions: Conventions | None = None,
                   findings: dict[str, str] | None = None) -> FunctionSpec:
-    """The spec of a pairwise loss: differentiated w.r.t. both policies' log-probs, each masked by its own mask."""
+    """The spec of a pairwise loss: differentiated w.r.t. every log-prob input, each masked by its
+    side's mask. A reference's log-probs (dpo, ipo) are graded inputs too: the loss is
+    differentiable in them, and a reference run without no_grad (the policy with its adapters
+    off) carries a graph, which rewards must not keep. Training differentiates the policy's
+    alone (`trained`: the kl kata's pattern)."""
+    grad_inputs = tuple(n for n in names if n.endswith("_logps"))
+    policy = tuple(n for n in grad_inputs if n.startswith("policy_"))
     return FunctionSpec(
         function=function,
         params=tuple(Param(n) for n in names) + hyper,
         outputs=outputs,
-        grad_inputs=("policy_chosen_logps", "policy_rejected_logps"),
+        grad_inputs=grad_inputs,
+        trained=policy if policy != grad_inputs else None,
         make_cases=make_cases,
         loss=outputs[0],
-        masks={"policy_chosen_logps": "chosen_mask", "policy_rejected_logps": "rejected_mask"},
+        masks={n: ("chosen_mask" if "_chosen_" in n else "rejected_mask") for n in grad_inputs},
         detached=detached,
         models=models,
         behaviour=behaviour,

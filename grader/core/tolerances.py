@@ -92,10 +92,12 @@ ORPO_ODDS_EXTRA_NATS = 0.05
 BT_GAP_GROWTH = 0.1
 BT_COMPLEMENT_ATOL = 1e-5
 BT_FORWARD_ATOL = 1e-4
-# bt: forward's probabilities near 0 are also held to 2.5e-7 absolute (float32's atol of 1e-5
-# would pass a clamp into [1e-6, 1 - 1e-6]): two float32 ulps of 1.0, which σ in float32 meets in
-# every form (sigmoid, softmax over [r_c, r_r], 1 - σ(-d), (1 + tanh(d/2)) / 2 are off by at most
-# 9e-8); a clamp at ε is off by ε where σ(r_c - r_r) is 0, so clamps at ε >= 3e-7 fail.
+# bt: forward's probabilities near 0 and near 1 are also held to 2.5e-7 absolute, plus the dtype's
+# rtol of the nearer end, min(P, 1 - P) (float32's atol of 1e-5 would pass a clamp into [1e-6, 1],
+# its rtol of 1e-4 times P a clamp into [0, 1 - 1e-5]): two float32 ulps of 1.0, which σ in float32
+# meets in every form (sigmoid, softmax over [r_c, r_r], 1 - σ(-d), (1 + tanh(d/2)) / 2 are off by
+# at most 9e-8, at either end); a clamp at ε or 1 - ε is off by ε where σ(r_c - r_r) is 0 or 1, so
+# clamps at ε >= 3e-7 fail.
 BT_PROBABILITY_ATOL = 2.5e-7
 
 # ppo (grader/catalog/ppo/behaviour.py; the ppo-clip experiment uses the same numbers): on-policy
@@ -215,6 +217,15 @@ EXPERIMENT_GRPO_LENGTH = {
     "unbiased_share": 0.25,
 }
 
+
+# ------------------------------------------------------------------ pairwise katas (dpo, ipo, simpo, orpo)
+# The long-response case (grader/catalog/pair_battery.py) sums over 4000 float32 log-probs a row
+# (sums near 6000 nats): float32 holds such a sum to 5e-4, and correct code summing the log-ratio
+# or the policy's and the reference's log-probs apart differs from the reference by up to 6e-4 in
+# a sum (1.8e-4 in a reward at β = 0.3, softplus variant, seed 0). The case's scale is this fraction
+# of its largest |row sum|: an absolute tolerance of 1e-5 · 6000 / 20 = 3e-3, five times that,
+# while a response cut at 4096 tokens drops about 100 tokens (sums off by nats).
+LONG_SUM_SCALE = 1 / 20
 
 # ------------------------------------------------------------------ the options every grading takes
 # A seed is a 64-bit signed integer (what torch.Generator and the results' integers hold); a

@@ -9,12 +9,13 @@ KATA = Kata(
 Implement the DPO loss (Rafailov et al. 2023, eq. 7) from per-token log-probabilities.
 
 Inputs are per-token log-probs of the policy and of the frozen reference model (float32
-or float64, finite at every position, padding included), for the chosen response ([B, Tc])
+or float64, finite at every position: padding may hold any log-prob down to -1e38, float32's
+range, in either dtype), for the chosen response ([B, Tc])
 and the rejected one ([B, Tr]; Tr may differ from Tc), and a mask for each ([B, T]) that is
 1 on the response's tokens and 0 elsewhere: prompt, padding, and in a multi-turn
 conversation the turns that are not the assistant's. Any 0/1 pattern is allowed, zeros
 inside a response included. A mask is bool, an integer type of any width (int64, int32,
-int8, uint8, ...) or float in the log-probs' dtype (a float mask of another dtype is out
+int16, int8, uint8) or float in the log-probs' dtype (a float mask of another dtype is out
 of range), and each mask's kind is independent of the other's (a bool chosen mask beside
 an int32 rejected one is valid).
 
@@ -24,8 +25,10 @@ an int32 rejected one is valid).
     rewards    = β · (log π(y) - log π_ref(y))  for chosen and rejected, shape [B], detached
 
 β > 0 (default 0.1). Return (loss, chosen_rewards, rejected_rewards). The loss is a 0-dim
-tensor in the inputs' dtype and must stay differentiable; the rewards are for logging and
-carry no graph.
+tensor in the inputs' dtype, differentiable in all four log-prob inputs: the reference is
+frozen in training, but its log-probs may carry a graph (the policy with its adapters off,
+run without no_grad), and the grader checks the gradient w.r.t. them too. The rewards are
+for logging and carry no graph: detached from every input, the reference's included.
 
 An empty response (its mask all 0: truncated away) has log π(y) = 0. A prompt longer than
 the maximum length truncates both responses of its pair: then h = 0, and the pair still
@@ -38,10 +41,11 @@ with β·h = -100 is confidently wrong: its gradient is the largest, not 0). The
 grader checks:
 per-token log-ratios up to ±200 and sequence log-ratios of thousands of nats (values
 and gradients), a policy equal to the reference (h = 0, the first step of training),
-B = 1 and T = 1, B = 33, B = 257, responses of over 256 tokens, β from 0.02 to 1, β·h
-past ±85 in float32, exact zero log-probs, float, int (several widths) or bool masks (the
-two of different kinds, also expanded from one row, and with zeros inside a
-response), responses of different lengths (Tc < Tr and Tc > Tr), empty responses (one side
+B = 1 and T = 1, B = 33, B = 257, responses of over 4096 tokens, β from 0.02 to 1, β·h
+past ±85 in float32, exact zero log-probs, padding of -1e38, float, int (int64, int32,
+int16, int8, uint8) or bool masks beside float32 and float64 log-probs (the two masks of
+different kinds, also expanded from one row, and with zeros inside a response), a
+reference whose log-probs carry a graph, responses of different lengths (Tc < Tr and Tc > Tr), empty responses (one side
 of a pair, both sides, every pair of the batch), and non-contiguous log-prob tensors.
 
 Conventions, where code you may have seen differs:

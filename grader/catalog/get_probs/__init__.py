@@ -23,7 +23,7 @@ to V - 1; every position is scored, whatever its label (there is no mask and no 
 
 The ranges the grader checks: logits in float32 or float64 (bfloat16 and float16 are
 out of range), logit gaps up to 2000 (values and gradients), B = 1 and T = 1 up to
-B = 33, T = 300 and a real vocabulary (V = 50257, with labels 50256, GPT-2's
+B = 33, B = 257, T = 300 and a real vocabulary (V = 50257, with labels 50256, GPT-2's
 end-of-text and pad id, and above 32767), logits of -inf (a masked vocabulary
 entry, never the label's), tokens whose log-prob is exactly 0, non-contiguous logits
 (`logits[:, :-1]` of a longer tensor) and labels expanded from one row.""",

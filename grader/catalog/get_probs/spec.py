@@ -72,9 +72,10 @@ def make_cases(seed: int) -> list[Case]:
         largest_last(_case(seed, 12, "V = 2048", 2, 3, 2048, torch.float32)),  # a chunked log-sum-exp must rescale
         # Sizes past the common chunk sizes (8 ... 4096), each kept small in its other dimensions:
         # a real vocabulary (a normaliser over the top k logits, or chunks of 4096, is off there),
-        # 33 rows (micro-batches of 32) and 300 positions (chunks of 256 along the sequence).
+        # 33 and 257 rows (micro-batches of 32 and 256) and 300 positions (chunks of 256 along the sequence).
         _real_vocabulary_labels(largest_last(_case(seed, 13, "V = 50257", 1, 3, 50257, torch.float32))),
         _case(seed, 14, "B = 33", 33, 2, 6, torch.float32),
+        _case(seed, 16, "B = 257", 257, 2, 5, torch.float32),
         _case(seed, 15, "T = 300", 2, 300, 5, torch.float32),
         # The fixed battery: -inf logits and exact zeros, non-contiguous logits, expanded labels.
         _masked_vocabulary(_case(seed, 8, "masked vocabulary", 2, 4, 9, torch.float64)),

@@ -11,12 +11,13 @@ Learning from Human Preferences", eq. 17) from per-token log-probabilities, with
 length normalisation TRL's DPOTrainer applies to it.
 
 The inputs are those of the `dpo` kata: per-token log-probs of the policy and of the
-frozen reference (float32 or float64, finite at every position, padding included) for the
+frozen reference (float32 or float64, finite at every position: padding may hold any
+log-prob down to -1e38, float32's range, in either dtype) for the
 chosen ([B, Tc]) and the rejected response ([B, Tr]), and a mask for each ([B, T]; 1 on
 the response's tokens, 0 elsewhere: prompt, padding, other turns of a multi-turn
 conversation). Any 0/1 pattern is allowed, zeros inside a response included: a response's
 tokens are the positions where its mask is 1, wherever they are. A mask is bool, an
-integer type of any width (int64, int32, int8, uint8, ...) or float in the log-probs'
+integer type of any width (int64, int32, int16, int8, uint8) or float in the log-probs'
 dtype (a float mask of another dtype is out of range), and each mask's kind is independent
 of the other's (a bool chosen mask beside an int32 or float rejected one is valid).
 
@@ -27,14 +28,18 @@ of the other's (a bool chosen mask beside an int32 or float rejected one is vali
     rewards  = β · a(y)  for chosen and rejected, shape [B], detached
 
 β > 0 (default 0.1). Return (loss, chosen_rewards, rejected_rewards); the loss is a 0-dim
-tensor in the inputs' dtype and stays differentiable. A pair whose two responses were both
+tensor in the inputs' dtype, differentiable in all four log-prob inputs (the reference is
+frozen in training, but its log-probs may carry a graph: the policy with its adapters off,
+run without no_grad; the grader checks the gradient w.r.t. them too), and the rewards carry
+no graph: detached from every input, the reference's included. A pair whose two responses were both
 truncated away (a prompt longer than the maximum length) has h = 0: it still counts in the
 batch mean, with loss (1/(2β))² and no gradient; so does a batch of only such pairs. The
 ranges the grader checks: per-token log-ratios up to ±200 and sequence log-ratios of
 thousands of nats, empty responses (one side of a pair, both sides, every pair of the
-batch), B = 1 and T = 1, B = 33, B = 257, responses of over 256 tokens, β from 0.02 to
-1, float, int (several widths) or bool masks, the two of different kinds, exact zero
-log-probs, masks expanded from one row or with zeros inside a response, and non-contiguous
+batch), B = 1 and T = 1, B = 33, B = 257, responses of over 4096 tokens (a count of
+thousands in an 8-bit mask), β from 0.02 to 1, float, int (int64, int32, int16, int8,
+uint8) or bool masks beside float32 and float64 log-probs, the two of different kinds,
+a reference whose log-probs carry a graph, padding of -1e38, exact zero log-probs, masks expanded from one row or with zeros inside a response, and non-contiguous
 log-prob tensors.
 
 Why a square: DPO fits a Bradley-Terry model, whose optimum when y_c always wins is

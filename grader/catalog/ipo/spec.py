@@ -16,15 +16,17 @@ from grader.checks.cases import Case
 from grader.catalog.pairs import (REF_NAMES, TOKEN_RATIO_RANGE, extreme_pair_case, masked_mean, masked_sum, pair_case,
                                   pairwise_spec)
 from grader.catalog.pair_battery import (batch_edges, longer_sides, strided, tall_batch, with_both_empty,
-                                         with_empty_rows, with_expanded_masks, with_zeros)
+                                         with_empty_rows, with_expanded_masks, with_far_padding, with_zeros)
 from grader.checks.conventions import (Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob,
                                        sign_knob)
 
 
 def make_cases(seed: int) -> list[Case]:
     return [
-        pair_case(seed, 1, "padded", 4, 7, 5, torch.float32, "float", {}),
-        pair_case(seed, 2, "float64, bool masks", 3, 6, 6, torch.float64, "bool", {"beta": 0.5}),
+        # Padding down to the statement's -1e38 in both dtypes (0 · -1e38 is 0; code that sums the
+        # padding and takes it away again overflows).
+        with_far_padding(pair_case(seed, 1, "padded", 4, 7, 5, torch.float32, "float", {})),
+        with_far_padding(pair_case(seed, 2, "float64, bool masks", 3, 6, 6, torch.float64, "bool", {"beta": 0.5})),
         pair_case(seed, 3, "B=1, T=1", 1, 1, 1, torch.float32, "int32", {"beta": 0.3}, prompt=False),
         pair_case(seed, 4, "tiny, int64 masks", 2, 3, 3, torch.float64, "int", {"beta": 0.2}),
         pair_case(seed, 5, "longer, int8 masks", 5, 12, 9, torch.float32, "int8", {"beta": 1.0}),

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from grader.checks.cases import Case, cast_mask, generator, response_mask, token_logps, with_layout
 from grader.catalog.pairs import POLICY_NAMES, policy_case, tied
 from grader.catalog.pair_battery import (batch_edges, longer_sides, strided, tall_batch, with_expanded_masks,
-                                         with_zeros)
+                                         with_far_padding, with_zeros)
 
 
 def extreme_odds_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype,
@@ -109,21 +109,6 @@ def long_ramp_case(seed: int, name: str, options: dict[str, Any]) -> Case:
     note = f"B=2, T={LONG_T}, float64, int32 chosen mask, bool rejected mask, every response over 4096 tokens, " \
         "later tokens less likely" + "".join(f", {k}={v}" for k, v in options.items())
     return Case(name, inputs, options, note=note, layout={"chosen_mask": "int32"})
-
-
-# Padding may hold any finite log-prob at most 0: -1e38, within float32's range, so that code which
-# computes in float32 inside (which the contract accepts) meets the same numbers in float64 cases.
-FAR_PADDING = -1e38
-
-
-def with_far_padding(case: Case) -> Case:
-    """Every position a side's mask does not count holds FAR_PADDING: code that sums the
-    padding and subtracts it again, or exponentiates every position, shows (0 · -1e38 is 0)."""
-    for side in ("chosen", "rejected"):
-        x, counted = case.inputs[f"policy_{side}_logps"], case.inputs[f"{side}_mask"].bool()
-        x[~counted] = FAR_PADDING
-    case.note += f", padding of {FAR_PADDING:g}"
-    return case
 
 
 def masks_in_dtype(case: Case) -> Case:

@@ -14,7 +14,7 @@ built from.
     input_ids      [B, T]     int64; prompt, response and right padding, any
                               id from 0 to V - 1 (a pad id counts like any other token
                               wherever the mask is 1)
-    response_mask  [B, T]     0/1 as bool, int of any width (int64, int32, int8, uint8, ...)
+    response_mask  [B, T]     0/1 as bool, int of any width (int64, int32, int16, int8, uint8)
                               or float in the logits' dtype; 1 at the position of each
                               response token, in any pattern
     average        bool       False: the sum; True: the mean over the counted tokens
@@ -43,16 +43,19 @@ Conventions, and why:
 - Logits of trained models differ by hundreds: use log_softmax, never log(softmax).
 - -inf may appear in any logit except a label's: logits[b, t - 1, input_ids[b, t]]
   for t >= 1 is finite (padding's included), and nothing else need be. So the last
-  position's logits (which predict nothing), an empty row's, and any entry that is
-  not the label of the next token may be -inf: a masked vocabulary, a banned id.
-- The ranges the grader checks: logit gaps up to 2000, B = 1 and T = 1 up to B = 33
-  and T = 600 (with the sum and the mean), V up to 50257 (GPT-2's; its end-of-text
-  id 50256, also its pad id, among the counted tokens), empty rows, multi-turn masks,
-  logits of -inf as above (beside empty rows, and at the last position) and tokens
+  position's logits (which predict nothing) may be -inf, all of them, and so may any
+  entry of an empty row's or another row's that is not the label of the next token: a
+  masked vocabulary, a banned id, a position where generation was forced to end.
+- The ranges the grader checks: logit gaps up to 2000, B = 1 and T = 1 up to B = 33,
+  B = 257 and T = 4200 (rows counted past 4096 tokens; with the sum and the mean), V up
+  to 50257 (GPT-2's; its end-of-text id 50256, also its pad id, among the counted
+  tokens), empty rows, multi-turn masks, logits of -inf as above (beside empty rows,
+  and a last position of -inf only) and tokens
   predicted with certainty (log-prob exactly 0: they still count in the mean),
   non-contiguous logits (`logits[:, :-1]` of a longer tensor, as a caller's own shift
-  gives them), non-contiguous ids and masks, int32, int8 and uint8 masks,
-  and an expanded mask.
+  gives them), non-contiguous ids and masks, masks of every width above and bool
+  beside float32 and float64 logits (8-bit masks counting hundreds of tokens), and an
+  expanded mask.
 
 What the grader shows with your function: logits that put their mass on the *next*
 token score about 0 per token, logits that put it on the position's *own* token (the

@@ -6,9 +6,10 @@ rather than drawn at random: rows with a prompt and right padding (the mask shif
 predicting position drops a token and adds one), rows whose mask is 1 from token 0 on (a
 `torch.roll` shift wraps token 0 around and counts it), in `average=True` cases rows with no
 counted token at all (no clamp: 0 / 0 = NaN), multi-turn rows whose response has zeros inside
-(code that scores the span from the first counted token to the last counts them), and rows
-counted to the end past 256 and 512 positions (a shift taken inside each chunk of a loop over
-the sequence drops the token at every chunk boundary).
+(code that scores the span from the first counted token to the last counts them), rows
+counted to the end past 256, 512, ... 4096 positions (a shift taken inside each chunk of a loop
+over the sequence drops the token at every chunk boundary; a maximum length cuts the row), and
+such rows in 8-bit masks under the mean (a count kept in the mask's dtype wraps).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ EMPTY = "empty"  # no response token
 BOS_ONLY = "bos_only"  # only token 0 marked: nothing counts
 TURNS = "turns"  # a prompt, then assistant turns (ones) and user turns (zeros) alternating to the end
 FULL = "full"  # ones everywhere: every token from 1 to T - 1 counts
+LONG_T = 4200  # a row longer than every common maximum length (512, 1024, 2048, 4096 tokens)
 
 
 def _mask(g: torch.Generator, layouts: list[str], length: int, kind: str) -> torch.Tensor:
@@ -104,19 +106,21 @@ def _certain_tokens(case: Case) -> Case:
     return case
 
 
-def _masked_vocabulary(case: Case) -> Case:
+def _masked_vocabulary(case: Case, whole_last: bool = False) -> Case:
     """-inf wherever the statement allows it: a quarter of the vocabulary at random, id 0 (TRL's
-    dummy label) and, at the last position, the first token (a logits processor banning BOS);
-    never a label at the position predicting it. An empty row then holds -inf too, and the
-    last position's logits, which predict nothing, hold -inf at input_ids[:, 0]."""
+    dummy label) and, at the last position, the first token (a logits processor banning BOS) or,
+    with `whole_last`, every token (a processor that ends generation there: that position predicts
+    nothing, and a log_softmax taken over it before the shift is NaN there, NaN in the gradient);
+    never a label at the position predicting it. An empty row then holds -inf too."""
     logits, ids = case.inputs["logits"], case.inputs["input_ids"]
     banned = torch.rand(logits.shape, generator=torch.Generator().manual_seed(logits.shape[-1])) < 0.25
     banned[..., 0] = True
-    banned[:, -1] = False  # the last position keeps finite logits but bans the first token
+    banned[:, -1] = whole_last  # the last position bans every token, or keeps finite logits but the first
     banned[:, -1].scatter_(-1, ids[:, :1], True)
     banned[:, :-1].scatter_(-1, ids[:, 1:].unsqueeze(-1), False)  # every label's logit stays finite
     logits.masked_fill_(banned, float("-inf"))
-    case.note += "; -inf logits (a masked vocabulary, id 0, input_ids[:, 0] at the last position)"
+    last = "every logit" if whole_last else "input_ids[:, 0]"
+    case.note += f"; -inf logits (a masked vocabulary, id 0, {last} at the last position)"
     return case
 
 
@@ -160,7 +164,7 @@ def make_cases(seed: int) -> list[Case]:
                     "certain tokens, sum", response_mask="uint8"),
         # -inf wherever the statement allows it, beside empty rows, under both reductions
         _masked_vocabulary(_case(seed, 20, "masked vocabulary, mean", [E, P, S, O], 7, 9, torch.float64, "float",
-                                 {"average": True}, remark="row 0 empty")),
+                                 {"average": True}, remark="row 0 empty"), whole_last=True),
         _masked_vocabulary(_case(seed, 21, "masked vocabulary, sum", [P, E, S], 6, 8, torch.float32, "bool", {},
                                  remark="row 1 empty")),
         with_layout(_case(seed, 11, "", [P, S, P], 6, 9, torch.float32, "float", {"average": True}),
@@ -172,7 +176,8 @@ def make_cases(seed: int) -> list[Case]:
         # one predicted position per row, several rows: a squeeze() without its dim makes [B, 1] a [B]
         _case(seed, 13, "T=2, B=3", [P, P, S], 2, 5, torch.float32, "float", {}),
         # T = 1 summed: nothing is predicted, and the sum of nothing is a [B] tensor of zeros
-        _case(seed, 14, "B=2, T=1, sum", [S, S], 1, 5, torch.float64, "float", {"average": False}),
+        with_layout(_case(seed, 14, "", [S, S], 1, 5, torch.float64, "int", {"average": False}),
+                    "B=2, T=1, sum", response_mask="int16"),
         # a real vocabulary's size: a log-sum-exp taken over chunks must rescale its running sum
         largest_last(_case(seed, 15, "V = 2048", [P, S], 4, 2048, torch.float32, "float", {"average": True})),
         # a real vocabulary (past chunks and top-k normalisers of 4096) whose end-of-text id counts
@@ -183,20 +188,25 @@ def make_cases(seed: int) -> list[Case]:
               remark="user turns (zeros) inside each response"),
         _case(seed, 17, "multi-turn mask, sum", [M, P, M], 12, 6, torch.float32, "bool", {},
               remark="user turns (zeros) inside responses"),
-        # Sizes past the common chunk sizes, each kept small otherwise: 33 rows (micro-batches of 32);
-        # 600 positions with a row counted to the end (a loop over chunks of 256 positions that
-        # shifts inside each chunk drops the tokens at 256 and 512).
+        # Sizes past the common chunk sizes, each kept small otherwise: 33 rows (micro-batches of 32)
+        # and 257 (of 256); 4200 positions with a row counted to the end (a loop over chunks of 256
+        # positions that shifts inside each chunk drops the tokens at 256, 512, ...; a cut at a
+        # maximum length of 512 ... 4096 drops the rest).
         with_layout(_case(seed, 18, "", ([P, S, M, E, O] * 7)[:33], 6, 7, torch.float32, "int", {"average": True}),
                     "B = 33", response_mask="int8"),
-        _case(seed, 19, "T = 600", [F, M], 600, 5, torch.float32, "float", {},
-              remark="row 0 counted to the end"),
-        # the mean past 256 positions: a mean of per-chunk means weighs a short last chunk like a full one
-        _case(seed, 24, "T = 600, mean", [F, M, P], 600, 5, torch.float64, "float", {"average": True},
-              remark="row 0 counted to the end"),
+        _case(seed, 26, "B = 257", ([P, S, M, E, O] * 52)[:257], 6, 5, torch.float32, "bool", {"average": True}),
+        with_layout(_case(seed, 19, "", [F, M], LONG_T, 5, torch.float32, "int", {},
+                          remark="row 0 counted to the end"), f"T = {LONG_T}", response_mask="int16"),
+        # the mean past 256 positions: a mean of per-chunk means weighs a short last chunk like a full
+        # one, and a count kept in an 8-bit mask's own dtype wraps past 127 (int8) or 255 (uint8)
+        with_layout(_case(seed, 24, "", [F, M, P], 600, 5, torch.float64, "int", {"average": True},
+                          remark="row 0 counted to the end"), "T = 600, mean", response_mask="uint8"),
+        with_layout(_case(seed, 25, "", [F, P], 300, 5, torch.float64, "int", {"average": True},
+                          remark="row 0 counted to the end"), "T = 300, mean", response_mask="int8"),
         _case(seed, 7, "logit gaps of hundreds", [P, S], 6, 8, torch.float32, "float", {"average": True},
               spread=200.0, extreme=True),
-        _case(seed, 8, "logit gaps of thousands", [S, P], 5, 8, torch.float64, "int", {},
-              spread=2000.0, extreme=True),
+        with_layout(_case(seed, 8, "", [S, P], 5, 8, torch.float64, "int", {}, spread=2000.0, extreme=True),
+                    "logit gaps of thousands", response_mask="int32"),
     ]
 
 

@@ -15,8 +15,8 @@ from grader.checks.function import Param
 from grader.checks.cases import Case, generator, token_logps, on_grid
 from grader.catalog.pairs import (LOGISTIC_BAND, POLICY_NAMES, extreme_policy_case, layout_mask, masked_mean,
                                   masked_sum, pairwise_spec, policy_case, shift_rows, softplus_by_hand)
-from grader.catalog.pair_battery import batch_edges, longer_sides, strided, tall_batch, with_expanded_masks, with_zeros
-from grader.catalog.orpo.cases import with_far_padding  # the same range of padding in both statements
+from grader.catalog.pair_battery import (batch_edges, longer_sides, strided, tall_batch, with_expanded_masks,
+                                         with_far_padding, with_zeros)
 from grader.checks.conventions import (Conventions, Knob, batch_knob, over_batch, reduce_tokens, reduction_knob,
                                        sign_knob)
 

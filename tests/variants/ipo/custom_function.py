@@ -17,12 +17,12 @@ class _IPO(torch.autograd.Function):
     def backward(ctx, g, _gc, _gr):
         d, wc, wr = ctx.saved_tensors
         k = (2.0 * g * d / d.shape[0]).unsqueeze(-1)
-        return k * wc, -k * wr, None, None, None, None, None
+        return k * wc, -k * wr, -k * wc, k * wr, None, None, None  # the reference's log-probs too
 
 
 def ipo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
              chosen_mask, rejected_mask, beta=0.1):
     dt = policy_chosen_logps.dtype
-    loss, c, r = _IPO.apply(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps.detach(),
-                            ref_rejected_logps.detach(), chosen_mask.to(dt), rejected_mask.to(dt), beta)
+    loss, c, r = _IPO.apply(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
+                            chosen_mask.to(dt), rejected_mask.to(dt), beta)
     return loss, (beta * c).detach(), (beta * r).detach()
