@@ -1,8 +1,7 @@
 """The fixed battery of the pairwise-loss katas (dpo, ipo, simpo, orpo): edits that turn a
 seeded case into an edge real batches have (exact zeros, empty responses, multi-turn masks,
 long responses, one side longer, wide and tall batches, expanded masks, strided inputs, padding
-at -1e38), and
-the helpers that add a kata's whole set of them.
+at -1e38), and the helpers that add a kata's whole set of them.
 """
 from __future__ import annotations
 
@@ -140,8 +139,8 @@ def batch_edges(seed: int, make: Callable[..., Case], **options: Any) -> list[Ca
     `make` as for `longer_sides`. The narrow widths meet both dtypes here, a bool chosen mask meets
     another kind (`~mask` applied to both shows), and the long responses count thousands of tokens
     in int8 and uint8 masks: a count kept in the mask's own dtype wraps."""
-    # B·Tc = 990 chosen tokens: the largest inputs the decoy calls reach (DECOY_MAX_ELEMENTS), so a
-    # cache kept only for inputs of some hundreds of elements is still called with a decoy first.
+    # B·Tc = 990 chosen tokens: a cache kept only for inputs of some hundreds of elements meets a
+    # decoy call here too, not only on the largest cases.
     return [make(seed, 30, f"B={WIDE_BATCH}", WIDE_BATCH, 30, 5, torch.float32, ("bool", "uint8"), options),
             with_turns(make(seed, 31, "multi-turn masks", 4, 12, 10, torch.float64, ("int8", "uint8"), options)),
             with_long_responses(make(seed, 32, "long responses", 2, 4200, 4150, torch.float32, ("int8", "uint8"),
