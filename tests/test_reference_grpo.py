@@ -13,6 +13,7 @@ import torch
 from grader.catalog.grpo import behaviour as beh
 from grader.catalog.grpo.spec import SPEC, bad_inputs
 from grader.catalog.grpo.cases import make_cases
+from grader.checks.cases import laid_out
 from solutions.grpo import grpo_loss
 from tests.conftest import MISTAKES
 
@@ -265,6 +266,13 @@ def test_cases_cover_the_contract_at_every_seed(seed):
     assert {c.options.get("importance_sampling_level", "token") for c in cases
             if c.layout.get("logps") == "transposed"} == {"token", "sequence"}
     assert {c.layout.get("mask") for c in cases[:len(names) - 2]} >= {"int32", "int16", "int8", "uint8"}
+    widths = {(str(laid_out(c, "mask", c.inputs["mask"]).dtype), c.dtype) for c in cases[:len(names) - 2]
+              if c.inputs["mask"].sum() > 0}  # each width with float32 and float64 inputs, on a batch with tokens
+    assert widths >= {(f"torch.{w}", d) for w in ("int64", "int32", "int16", "int8", "uint8", "bool")
+                      for d in (torch.float32, torch.float64)}
+    # past 1024 positions (chunks of 512 or 1024), and [B] advantages passed strided
+    assert max(c.inputs["logps"].shape[1] for c in cases) > 1024
+    assert any(c.layout.get("advantages") for c in cases)
     # past micro-batches of 256 rows under every loss_type, and float16's exact counts: bnpo's token
     # count, dr_grpo's B·L
     big = {c.options.get("loss_type", "grpo"): c for c in cases[:len(names) - 2] if c.inputs["logps"].shape[0] > 256}

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from grader.checks.cases import laid_out
 from solutions.kto import kto_loss
 from tests.conftest import check, solution_source
 
@@ -124,11 +125,15 @@ def test_battery_reaches_each_end_of_the_contract(seed):
         assert (x["desirable"] == label).all() and (x["kl_policy_logps"] - x["kl_ref_logps"]).mean() < 0
     assert min(c.options.get("beta", 0.1) for c in cases.values()) == 0.01
     assert max(c.inputs["policy_logps"].shape[0] for c in cases.values()) == 257  # past 256-example micro-batches
-    assert {c.layout.get("desirable") for c in cases.values()} >= {"int32", "int8", "uint8"}  # any integer width
+    # any integer width, each with float32 and float64 inputs, on mixed labels
+    widths = {(str(laid_out(c, "desirable", c.inputs["desirable"]).dtype), c.dtype) for c in cases.values()
+              if c.inputs["desirable"].any() and not c.inputs["desirable"].all()}
+    assert widths >= {(f"torch.{w}", d) for w in ("int64", "int32", "int16", "int8", "uint8", "bool")
+                      for d in (torch.float32, torch.float64)}
     weights = {(c.options.get("desirable_weight", 1.0), c.options.get("undesirable_weight", 1.0))
                for c in cases.values()}
     assert {(2.0, 2.0), (0.5, 0.5), (0.01, 100.0), (100.0, 0.01)} <= weights  # equal but not 1; the range's ends
-    assert max(c.inputs["kl_policy_logps"].shape[0] for c in cases.values()) == 65
+    assert max(c.inputs["kl_policy_logps"].shape[0] for c in cases.values()) == 300  # past chunks of 128 or 256 pairs
     for case in (c for c in cases.values() if c.extreme):
         kl_policy, kl_ref = case.inputs["kl_policy_logps"], case.inputs["kl_ref_logps"]
         assert kl_policy.max() < -1000 and kl_ref.max() < -1000  # exp underflows in float32 and float64

@@ -13,6 +13,7 @@ from grader.catalog.ppo import cases as ppo_cases
 from grader.catalog.ppo import spec as ppo_spec
 from grader.catalog.ppo.behaviour import PPOBehaviour
 from grader.catalog.ppo.spec import SPEC, check_margins, combine_rows, make_cases
+from grader.checks.cases import laid_out
 from solutions.ppo import ppo_loss
 
 F64 = torch.float64
@@ -184,7 +185,7 @@ def test_the_battery_covers_the_contracts_edges():
     # the ends of the options' ranges, T = 1 with several rows, past chunk sizes, a gap inside a row
     assert cases["vf_coef = 0"].options["vf_coef"] == 0.0 and cases["clip_eps ≥ 1"].options["clip_eps"] >= 1
     assert set(cases["no clipping, ε = ε_v = inf"].options.values()) == {math.inf}
-    assert [list(cases[n].inputs["mask"].shape) for n in ("T=1, B=4", "B=33", "T=300")] == [[4, 1], [33, 5], [2, 300]]
+    assert [list(cases[n].inputs["mask"].shape) for n in ("T=1, B=4", "B=33", "T=1100")] == [[4, 1], [33, 5], [1, 1100]]
     # past 256-row micro-batches and float16's exact integers (2048), with an odd count
     big = cases["B=257"].inputs["mask"]
     assert big.shape[0] > 256 and int(big.sum()) > 2048 and int(big.sum()) % 2 == 1
@@ -192,8 +193,17 @@ def test_the_battery_covers_the_contracts_edges():
     assert cases["ε = inf, finite ε_v"].options == {"clip_eps": math.inf, "value_clip_eps": 0.15}
     assert cases["ε_v = inf, finite ε"].options == {"clip_eps": 0.15, "value_clip_eps": math.inf}
     assert cases["clip_eps = 1"].options["clip_eps"] == 1.0
-    # integer masks in other widths than int64 (the statement: any width)
-    assert {c.layout.get("mask") for c in cases.values()} >= {"int32", "int8", "uint8"}
+    # every integer width of the mask (the statement: any width) and bool, each with float32 and
+    # float64 inputs, on a batch with response tokens
+    widths = {(str(laid_out(c, "mask", c.inputs["mask"]).dtype), c.dtype) for c in cases.values()
+              if c.inputs["mask"].sum() > 0}
+    assert widths >= {(f"torch.{w}", d) for w in ("int64", "int32", "int16", "int8", "uint8", "bool")
+                      for d in (torch.float32, F64)}
+    # log-ratios from -20 to -7 at an ordinary scale, with advantages of both signs
+    floor = cases["log-ratios from -20 to -7"]
+    log_ratio = (floor.inputs["logps"] - floor.inputs["old_logps"])[floor.inputs["mask"].bool()]
+    assert not floor.extreme and log_ratio.max() < -7 and log_ratio.min() < -19
+    assert (floor.inputs["advantages"] > 1).any() and (floor.inputs["advantages"] < 0).any()
     gaps = cases["gaps inside responses"].inputs["mask"].to(torch.int64)
     assert bool(((gaps == 0) & (gaps.cumsum(1) > 0) & (gaps.flip(1).cumsum(1).flip(1) > 0)).any())  # a 0 between 1s
     extreme = cases["|log-ratio| up to 20, float32"].inputs

@@ -23,6 +23,9 @@ conversation's turns; a row may be empty, and so may every row; B ≥ 1, T ≥ 1
     advantages  [B]     one per completion, used as advantages[:, None]
     mask        [B, T]  float (in the log-probs' dtype), int (any width) or bool
 
+Any input may be non-contiguous: [B, T] ones with a transpose's strides, and the [B]
+advantages a strided view (a column of a [B, k] buffer, or x[1::2] of a longer vector).
+
 All float inputs share one dtype (float32 or float64) and every output has it.
 old_logps, ref_logps and advantages are constants of the objective: gradients
 flow to logps only (the grader passes the constants with requires_grad and

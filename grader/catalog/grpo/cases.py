@@ -143,11 +143,15 @@ def grpo_case(seed: int, salt: int, name: str, lengths: list[int | str], t: int,
     if not ref:
         del inputs["ref_logps"]
     rows = "mask rows" if any(isinstance(n, str) for n in lengths) else "lengths"
-    shown = lengths if b <= 8 else f"[{lengths[0]}, {lengths[1]}, ..., {lengths[-1]}]"
+    # a long 0/1 row is shown by its count
+    shown = [n if not isinstance(n, str) or len(n) <= 12 else f"{n.count('1')} tokens over {len(n)}" for n in lengths]
+    shown = shown if b <= 8 else f"[{lengths[0]}, {lengths[1]}, ..., {lengths[-1]}]"
     note = f"B={b}, T={t}, {str(dtype)[6:]}, {mask} mask, {rows} {shown}" + \
         ("" if ref else ", ref_logps=None") + "".join(f", {k}={v}" for k, v in options.items())
-    # transposed: a transpose's strides, on which .view() raises
-    layout = {k: "transposed" for k, v in inputs.items() if v.dim() == 2} if transposed else {}
+    # transposed: a transpose's strides, on which .view() raises; the [B] advantages x[1::2] of a
+    # longer vector (a column of a [B, k] buffer), which code reading B elements from the first
+    # one (a kernel taking a raw pointer with stride 1) reads wrong
+    layout = {k: "transposed" for k in inputs} if transposed else {}
     if mask in WIDTHS:  # an integer mask of any width (grader.checks.cases.LAYOUTS)
         assert not transposed, "a transposed case passes its mask as it is"
         layout["mask"] = mask
@@ -160,11 +164,12 @@ def make_cases(seed: int) -> list[Case]:
     f32, f64 = torch.float32, torch.float64
     seq = {"importance_sampling_level": "sequence"}
     cases = [
-        # The fixed battery: the same shapes, options and layouts at every seed.
+        # The fixed battery: the same shapes, options and layouts at every seed. Every integer
+        # width of the mask and bool meet float32 and float64 inputs on a batch with tokens.
         grpo_case(seed, 1, "defaults, padded", [7, 3, 5, 1], 7, f32, "float", {}),
         grpo_case(seed, 2, "B=1, T=1", [1], 1, f64, "int", {}),
         grpo_case(seed, 3, "T=1", [1, 0, 1], 1, f32, "bool", {"beta": 0.1}),
-        grpo_case(seed, 4, "an empty row", [5, 0, 2], 5, f64, "float", {"loss_type": "grpo"}, zero_advantage=True),
+        grpo_case(seed, 4, "an empty row", [5, 0, 2], 5, f64, "uint8", {"loss_type": "grpo"}, zero_advantage=True),
         grpo_case(seed, 5, "B == T", [5, 4, 2, 3, 1], 5, f32, "float", {}),
         grpo_case(seed, 6, "non-contiguous inputs", [6, 2, 4, 3], 6, f32, "float", {"loss_type": "bnpo"},
                   transposed=True),
@@ -214,8 +219,12 @@ def make_cases(seed: int) -> list[Case]:
         grpo_case(seed, 36, "|log-ratio| up to 40, float64, dr_grpo, sequence", [5, 2, 4, 5], 5, f64, "bool",
                   {"loss_type": "dr_grpo", **seq}, wide=40.0),
         # past the usual chunk sizes (8 ... 256), where micro-batched or chunked code cuts off
-        grpo_case(seed, 37, "B=33", [(7 * i) % 6 for i in range(33)], 5, f32, "uint8", {"beta": 0.1}),
-        grpo_case(seed, 38, "T=300, dr_grpo", [300, 173], 300, f32, "float", {"loss_type": "dr_grpo"}),
+        grpo_case(seed, 37, "B=33", [(7 * i) % 6 for i in range(33)], 5, f32, "int16", {"beta": 0.1}),
+        # past 1024 positions: a mean of the results of chunks of 512 or 1024 positions is not the loss
+        # (one row, a token every 20 positions, 4 of them past 1024: code that loops over tokens in
+        # Python must still finish)
+        grpo_case(seed, 38, "T=1100, dr_grpo", ["".join("1" if t % 20 == 7 else "0" for t in range(1100))], 1100, f32,
+                  "float", {"loss_type": "dr_grpo"}),
         # any 0/1 pattern: a prompt before the completion, gaps between a conversation's turns (and
         # under "sequence" the mean log-ratio over the completion's own tokens, wherever they are)
         grpo_case(seed, 39, "gaps inside completions", ["0011100110", "1101111111", "1010100000", "0111111110"], 10,

@@ -15,11 +15,13 @@ from grader.checks.function import FunctionSpec, Param
 
 
 def _advantages_shaped(shape: str) -> Callable[[Case], None]:
-    """An edit of a bad input's advantages to shape [B, 1], [B, T] or [1] (which would broadcast)."""
+    """An edit of a bad input's advantages to shape [B, 1], [B, T] or [1] (which would broadcast), [1, B]
+    (one group's row of rewards.view(-1, G), which a squeeze would take) or [] (one scalar for the batch)."""
     def edit(case: Case) -> None:
         adv = case.inputs["advantages"]
         b, t = case.inputs["logps"].shape
-        shaped = {"[B, 1]": adv.unsqueeze(1), "[B, T]": adv.unsqueeze(1).expand(b, t).clone(), "[1]": adv[:1].clone()}
+        shaped = {"[B, 1]": adv.unsqueeze(1), "[B, T]": adv.unsqueeze(1).expand(b, t).clone(), "[1]": adv[:1].clone(),
+                  "[1, B]": adv.unsqueeze(0), "[]": adv[0].clone()}
         case.inputs["advantages"] = shaped[shape]
     return edit
 
@@ -28,6 +30,8 @@ def _advantages_shaped(shape: str) -> Callable[[Case], None]:
 _BAD = [
     *((30 + i, f"advantages of shape {shape}", {}, True, _advantages_shaped(shape))
       for i, shape in enumerate(("[B, 1]", "[B, T]", "[1]"))),
+    *((71 + i, f"advantages of shape {shape}", {}, True, _advantages_shaped(shape))
+      for i, shape in enumerate(("[1, B]", "[]"))),
     (33, "beta > 0 with ref_logps None", {"beta": 0.04}, False, None),
     (34, "beta = 0.001 with ref_logps None", {"beta": 0.001}, False, None),
     (35, "beta > 0 with ref_logps None, sequence", {"beta": 0.04, "importance_sampling_level": "sequence"}, False,
@@ -38,14 +42,15 @@ _BAD = [
     # unknown words: nothing, another case, space around a known word or a suffix (a strip() or a
     # prefix match takes it), a prefix or substring of a known word (a substring test, or a tuple
     # of names with a comma missing, takes it), another library's word (TRL's "dapo" and GSPO-token
-    # level, verl's loss_agg_mode)
+    # level, verl's loss_agg_mode), a known word spelled with a hyphen (CLI-style names: a
+    # replace("-", "_") takes it)
     *((40 + i, f"unknown loss_type {word!r}", {"loss_type": word}, True, None)
       for i, word in enumerate((None, "GRPO", "token_mean", "dr_grpo ", "bnpo_v2", "", "po", "grp", "dapo",
                                 "token-mean", "seq-mean-token-mean", "seq-mean-token-sum",
-                                "seq-mean-token-sum-norm"))),
+                                "seq-mean-token-sum-norm", "dr-grpo"))),
     *((60 + i, f"unknown importance_sampling_level {word!r}", {"importance_sampling_level": word}, True, None)
       for i, word in enumerate((None, "Token", "group", "token_level", "sequence\n", "", "seq", "tok", "tokens",
-                                "sequence_token"))),
+                                "sequence_token", "sequence-level"))),
 ]
 
 

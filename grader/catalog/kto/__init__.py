@@ -32,11 +32,11 @@ they receive none. Empty kl_* inputs raise ValueError. A batch may be all desira
 undesirable, and the log-prob inputs may be non-contiguous (slices of longer tensors).
 
 Ranges: β from 0.01 to 1; desirable_weight and undesirable_weight each from 0.01 to
-100, equal or not (equal weights other than 1 still scale the loss); any B (hundreds of
-examples); every log-prob input, the kl_* ones included, down to about -3e4 (sequence
-log-probs of long completions: thousands of nats); |r - z0| up to 1e4, where β·|r - z0|
-reaches 1000. The mean KL estimate may be negative whatever the labels (all desirable,
-all undesirable or mixed).
+100, equal or not (equal weights other than 1 still scale the loss); any B and K
+(hundreds of examples and of KL pairs); every log-prob input, the kl_* ones included,
+down to about -3e4 (sequence log-probs of long completions: thousands of nats);
+|r - z0| up to 1e4, where β·|r - z0| reaches 1000. The mean KL estimate may be
+negative whatever the labels (all desirable, all undesirable or mixed).
 
 Conventions, where sources differ:
 - z0 is clamped at 0 and detached, as TRL does; the paper writes z0 = KL(π‖π_ref), which is

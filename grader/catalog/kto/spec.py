@@ -1,10 +1,11 @@
 """kto: seeded cases, the catalogued mistakes' models, and the behaviour run.
 
-Every seed runs the same battery (all desirable, all undesirable, 0/1 integer labels in four
-widths, K ≠ B, r = z0 exactly, r - z0 = ±100, a negative mean KL so that z0 clamps to 0, on
-mixed labels and on each single label, unequal weights on mixed labels, equal weights other
-than 1, weights at the ends of their range, β = 0.01 and 1, B = 1, 33 and 257, |r - z0| up to
-1e4 with KL log-probs of thousands of nats) with seeded values, plus seeded random shapes.
+Every seed runs the same battery (all desirable, all undesirable, 0/1 integer labels in every
+width with float32 and float64 inputs, K ≠ B, r = z0 exactly, r - z0 = ±100, a negative mean
+KL so that z0 clamps to 0, on mixed labels and on each single label, unequal weights on mixed
+labels, equal weights other than 1, weights at the ends of their range, β = 0.01 and 1, B = 1,
+33 and 257, K = 65 and 300, |r - z0| up to 1e4 with KL log-probs of thousands of nats) with
+seeded values, plus seeded random shapes.
 """
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def make_cases(seed: int) -> list[Case]:
     g = lambda salt: generator(seed, salt)
     cases = []
     r = g(1)
-    cases.append(_case("mixed labels, unequal weights", *_logps(r, 6), *_kl(r, 4, 1.5), _labels(r, 6),
+    cases.append(_case("mixed labels, unequal weights", *_logps(r, 6), *_kl(r, 4, 1.5), _labels(r, 6).long(),
                        {"beta": 0.2, "desirable_weight": 1.33, "undesirable_weight": 0.7}, "z0 > 0", F32))
     r = g(2)
     cases.append(_case("all desirable", *_logps(r, 4), *_kl(r, 3, 2.0), _labels(r, 4, "all"), {"desirable_weight": 1.4},
@@ -85,8 +86,9 @@ def make_cases(seed: int) -> list[Case]:
     cases.append(_case("all undesirable", *_logps(r, 3), *_kl(r, 5, 1.0), _labels(r, 3, "none"),
                        {"beta": 0.5, "undesirable_weight": 1.5}, "z0 > 0", F32))
     r = g(4)
-    # Integer labels in several widths (the statement's "integers" are any width): int64 here,
-    # int32 (the same case, at the end), int8 and uint8, each on mixed labels.
+    # Integer labels in every width (the statement's "integers" are any width), each on mixed
+    # labels with float32 and float64 inputs: int64 here and in the first case, int32 (the same
+    # case, at the end, and B = 33), int16, int8 and uint8 in the cases that name them.
     integers = _case("desirable as 0/1 integers", *_logps(r, 5), *_kl(r, 5, 0.8), _labels(r, 5).long(),
                      {"undesirable_weight": 2.0}, "z0 > 0", F64)
     cases.append(integers)
@@ -126,17 +128,19 @@ def make_cases(seed: int) -> list[Case]:
     r = g(15)
     kl_ref = -(10 + 40 * torch.rand(5, generator=r, dtype=F64))
     gaps = torch.tensor([2.0, -1.5, 1.25, -0.5, 0.25], dtype=F64)
-    cases.append(_case("KL pairs of both signs", *_logps(r, 4), kl_ref + gaps, kl_ref, _labels(r, 4),
-                       {"beta": 0.2, "undesirable_weight": 1.3}, "mean log-ratio 0.3, z0 > 0", F64))
+    cases.append(int_width(_case("KL pairs of both signs", *_logps(r, 4), kl_ref + gaps, kl_ref, _labels(r, 4).long(),
+                                 {"beta": 0.2, "undesirable_weight": 1.3}, "mean log-ratio 0.3, z0 > 0", F64),
+                           "KL pairs of both signs", "int16"))
     # What slicing a concatenated batch hands over: every other element of longer tensors.
     r = g(16)
-    case = _case("non-contiguous inputs", *_logps(r, 5), *_kl(r, 4, 1.2), _labels(r, 5), {"beta": 0.3},
+    case = _case("non-contiguous inputs", *_logps(r, 5), *_kl(r, 4, 1.2), _labels(r, 5).long(), {"beta": 0.3},
                  "the four log-prob inputs x[1::2] of longer tensors", F32)
-    case.layout.update({name: "strided" for name in NAMES[:4]})
+    case.layout.update({**{name: "strided" for name in NAMES[:4]}, "desirable": "uint8"})
     cases.append(case)
     r = g(17)  # β = 1 with both weights: a shortcut for β = 1 must keep them
-    cases.append(_case("β = 1, both weights", *_logps(r, 5), *_kl(r, 4, 0.9), _labels(r, 5),
-                       {"beta": 1.0, "desirable_weight": 1.2, "undesirable_weight": 0.8}, "z0 > 0", F32))
+    cases.append(int_width(_case("β = 1, both weights", *_logps(r, 5), *_kl(r, 4, 0.9), _labels(r, 5).long(),
+                                 {"beta": 1.0, "desirable_weight": 1.2, "undesirable_weight": 0.8}, "z0 > 0", F32),
+                           "β = 1, both weights", "int16"))
     # One label only, with a negative KL estimate: code that splits the batch by label (TRL's
     # `if n > 0` branches) and clamps z0 inside one branch returns it unclamped for the other.
     r = g(18)
@@ -147,16 +151,19 @@ def make_cases(seed: int) -> list[Case]:
                        {"beta": 0.3, "undesirable_weight": 0.8}, "z0 = 0", F64))
     # The low end of β's range, with log-ratios of tens of nats so that β·(r - z0) is not ~0.
     r = g(20)
-    cases.append(_case("β = 0.01", *_logps(r, 6, spread=5.0), *_kl(r, 5, 1.0), _labels(r, 6),
-                       {"beta": 0.01, "desirable_weight": 1.3, "undesirable_weight": 0.6}, "z0 > 0", F64))
+    cases.append(int_width(_case("β = 0.01", *_logps(r, 6, spread=5.0), *_kl(r, 5, 1.0), _labels(r, 6).long(),
+                                 {"beta": 0.01, "desirable_weight": 1.3, "undesirable_weight": 0.6}, "z0 > 0", F64),
+                           "β = 0.01", "int8"))
     # Past common chunk sizes: B = 33 = 4·8 + 1, K = 65 = 2·32 + 1, so a loop over chunks of
     # 8, 16, 32 or 64 that drops the tail or averages chunk means shows.
     r = g(21)
-    cases.append(_case("B = 33, K = 65", *_logps(r, 33), *_kl(r, 65, 1.2), _labels(r, 33),
-                       {"beta": 0.2, "desirable_weight": 1.1, "undesirable_weight": 0.9}, "z0 > 0", F32))
-    # Past the largest micro-batch (256 examples): a mean of chunk means weighs the last one alone.
+    cases.append(int_width(_case("B = 33, K = 65", *_logps(r, 33), *_kl(r, 65, 1.2), _labels(r, 33).long(),
+                                 {"beta": 0.2, "desirable_weight": 1.1, "undesirable_weight": 0.9}, "z0 > 0", F32),
+                           "B = 33, K = 65", "int32"))
+    # Past the largest micro-batch (256 examples): a mean of chunk means weighs the last one alone;
+    # K = 300 likewise for z0 (chunks of 128 or 256 KL pairs, 300 a multiple of neither).
     r = g(22)
-    cases.append(_case("B = 257", *_logps(r, 257), *_kl(r, 9, 1.0), _labels(r, 257),
+    cases.append(_case("B = 257, K = 300", *_logps(r, 257), *_kl(r, 300, 1.0), _labels(r, 257),
                        {"beta": 0.2, "desirable_weight": 1.2, "undesirable_weight": 0.9}, "z0 > 0", F32))
     # Equal weights other than 1, and the ends of the weights' range: code that drops equal
     # weights ("only their ratio matters") or special-cases 1 shows here.

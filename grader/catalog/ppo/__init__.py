@@ -52,7 +52,9 @@ log-probs down to -200 and |logps - old_logps| up to 20 (ratios from 2e-9 to
 5e8); the cases keep every
 ratio at least 1e-6 away from 1 ± ε and every values - old_values at least
 1e-6 away from ±ε_v, so ties at the clip bounds never decide. Positions where
-the mask is 0 hold finite log-probs and values and must change nothing.
+the mask is 0 hold log-probs, advantages and values in the same ranges as
+response tokens (|logps - old_logps| ≤ 20 there too: past 88 float32's exp
+overflows, and inf · 0 is NaN) and must change nothing.
 
 Conventions, where sources differ:
 - Eq. 7 maximises min(r·A, clip(r)·A); a loss to minimise is its negation,

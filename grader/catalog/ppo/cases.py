@@ -44,6 +44,9 @@ def advantages_of(g: torch.Generator, b: int, t: int, kind: str) -> torch.Tensor
         return torch.zeros(b, t, dtype=F64)
     if kind == "rows":  # negative in even rows, positive in odd ones: both sides of the band, every seed
         return (a.abs() + 0.1) * torch.where(torch.arange(b) % 2 == 0, -1.0, 1.0).to(F64).unsqueeze(1)
+    if kind == "floor":  # A ≥ 1 in even rows, where a floor of the ratio costs e^floor per unit of A; a small
+        # A < 0 in odd rows (clipped at 1 - ε whatever the floor), so that the loss stays small
+        return torch.where(torch.arange(b).unsqueeze(1) % 2 == 0, 1 + a.abs(), -(0.05 + 0.1 * a.abs()))
     if kind == "large":  # whitened advantages reach a few units; raw ones (the contract's "as given") far more
         a = 20 * a
         a[0, :2] = torch.tensor([60.0, -60.0], dtype=F64)[: min(t, 2)]
@@ -67,8 +70,8 @@ def assemble(name: str, g_note: str, tensors: dict[str, torch.Tensor], dtype: to
 
 
 def int_width(case: Case, kind: str) -> Case:
-    """`case` with its integer mask passed in another integer width (`kind`: "int32", "int8",
-    "uint8"): the statement's "int" is any width."""
+    """`case` with its integer mask passed in another integer width (`kind`: "int32", "int16",
+    "int8", "uint8"): the statement's "int" is any width."""
     return with_layout(case, case.name, mask=kind)
 
 
@@ -83,11 +86,14 @@ def check_margins(inputs: dict[str, torch.Tensor], options: dict[str, Any]) -> N
 
 def ppo_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype, mask: str,
              options: dict[str, Any], lengths: list[int | str] | None = None, adv: str = "normal",
-             transposed: bool = False, returns_scale: float = 1.0, low_ratios: bool = False) -> Case:
+             transposed: bool = False, returns_scale: float = 1.0, low_ratios: bool = False,
+             floor: bool = False) -> Case:
     """Plausible PPO inputs: log-ratios of about ±0.4 (both sides of the band), values that move
     about ±0.4 from old_values (so value clipping is often active); padding holds finite numbers.
     `low_ratios`: every other token's ratio in [0.05, 0.3] instead, below 1/(1 + ε) for every
-    ε ≤ 2, where a lower bound that should not exist (ε ≥ 1) would clip."""
+    ε ≤ 2, where a lower bound that should not exist (ε ≥ 1) would clip. `floor`: every log-ratio
+    in [-20, -7] instead (ratios from 2e-9 to 9e-4), where a floor of the log-ratio or the ratio
+    "against underflow" changes the loss of an ordinary scale."""
     g = generator(seed, salt)
     eps, eps_v = options.get("clip_eps", 0.2), options.get("value_clip_eps", 0.2)
     if lengths is None:
@@ -97,6 +103,8 @@ def ppo_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype
     if low_ratios:  # a generator of its own: the flag changes no other number of the case
         low = 0.05 + 0.25 * torch.rand(b, t, generator=generator(seed, salt + 1000), dtype=F64)
         ratio = torch.where(torch.arange(t) % 2 == 0, low, ratio)
+    if floor:
+        ratio = torch.exp(-7 - 13 * torch.rand(b, t, generator=generator(seed, salt + 1000), dtype=F64))
     ratio = away_from(ratio, (1 - eps, 1 + eps), 2e-3)
     old_values = torch.randn(b, t, generator=g, dtype=F64)
     step = away_from(0.4 * torch.randn(b, t, generator=g, dtype=F64), (-eps_v, eps_v), 2e-3)
@@ -110,6 +118,8 @@ def ppo_case(seed: int, salt: int, name: str, b: int, t: int, dtype: torch.dtype
         note += ", advantages up to ±60, returns far from the values"
     if low_ratios:
         note += ", every other ratio in [0.05, 0.3]"
+    if floor:
+        note += ", log-ratios in [-20, -7], A ≥ 1 in even rows and small A < 0 in odd ones"
     return assemble(name, note, tensors, dtype, lengths_mask(lengths, t, mask), options, transposed)
 
 
@@ -160,13 +170,15 @@ def extreme_case(seed: int, salt: int, name: str, dtype: torch.dtype, options: d
 def make_cases(seed: int) -> list[Case]:
     # vf_coef is never 1 and ε_v varies, so that every value-side mistake shows on every seed; the
     # battery after the first two runs at every seed with the same layout, only its numbers drawn.
+    # Every integer width of the mask (int64, int32, int16, int8, uint8) and bool meet float32 and
+    # float64 inputs: a mask cast to a fixed float dtype, or a width refused, shows at every seed.
     f32 = torch.float32
     return [
         ppo_case(seed, 1, "padded", 4, 7, f32, "float", {}),
         ppo_case(seed, 2, "float64, bool mask", 3, 6, F64, "bool",
                  {"clip_eps": 0.1, "value_clip_eps": 0.5, "vf_coef": 0.5}),
         int_width(ppo_case(seed, 3, "B=1, T=1", 1, 1, f32, "int", {"clip_eps": 0.3}, lengths=[1]), "int32"),
-        ppo_case(seed, 4, "an empty row", 3, 5, F64, "float", {"vf_coef": 0.25}, lengths=[5, 0, 2]),
+        ppo_case(seed, 4, "an empty row", 3, 5, F64, "int", {"vf_coef": 0.25}, lengths=[5, 0, 2]),
         ppo_case(seed, 5, "no response token", 2, 3, f32, "float", {}, lengths=[0, 0]),
         ppo_case(seed, 6, "non-contiguous", 3, 6, f32, "int", {"clip_eps": 0.15}, lengths=[6, 3, 1],
                  transposed=True),
@@ -193,8 +205,8 @@ def make_cases(seed: int) -> list[Case]:
         # exactly (no lower bound: log(1 - ε) is NaN or raises; 1/(1 + ε) is not the contract's
         # bound, so ratios far below it with A < 0 in even rows), ε = ε_v = inf (no clipping at
         # all), and each inf with the other finite (one switch for both clips is wrong).
-        ppo_case(seed, 19, "vf_coef = 0", 3, 6, F64, "float", {"clip_eps": 0.15, "value_clip_eps": 0.3, "vf_coef": 0.0},
-                 lengths=[6, 4, 1]),
+        int_width(ppo_case(seed, 19, "vf_coef = 0", 3, 6, F64, "int",
+                           {"clip_eps": 0.15, "value_clip_eps": 0.3, "vf_coef": 0.0}, lengths=[6, 4, 1]), "int16"),
         int_width(ppo_case(seed, 20, "clip_eps ≥ 1", 3, 6, f32, "int", {"clip_eps": 1.5, "vf_coef": 0.5},
                            lengths=[6, 2, 5], adv="rows", low_ratios=True), "uint8"),
         ppo_case(seed, 26, "clip_eps = 1", 4, 6, F64, "float",
@@ -203,9 +215,9 @@ def make_cases(seed: int) -> list[Case]:
         ppo_case(seed, 21, "no clipping, ε = ε_v = inf", 3, 6, F64, "bool",
                  {"clip_eps": math.inf, "value_clip_eps": math.inf}, lengths=[5, 6, 3]),
         int_width(ppo_case(seed, 27, "ε = inf, finite ε_v", 6, 10, f32, "int",
-                           {"clip_eps": math.inf, "value_clip_eps": 0.15}, lengths=[10, 8, 0, 10, 9, 7]), "int32"),
-        ppo_case(seed, 28, "ε_v = inf, finite ε", 6, 10, F64, "bool", {"clip_eps": 0.15, "value_clip_eps": math.inf},
-                 lengths=[10, 8, 0, 10, 9, 7]),
+                           {"clip_eps": math.inf, "value_clip_eps": 0.15}, lengths=[10, 8, 0, 10, 9, 7]), "int16"),
+        int_width(ppo_case(seed, 28, "ε_v = inf, finite ε", 6, 10, F64, "int",
+                           {"clip_eps": 0.15, "value_clip_eps": math.inf}, lengths=[10, 8, 0, 10, 9, 7]), "uint8"),
         # an empty batch under the other paths too: no clipping at all and no value term weighed
         int_width(ppo_case(seed, 30, "no response token, ε = ε_v = inf, vf_coef = 0", 2, 3, F64, "int",
                            {"clip_eps": math.inf, "value_clip_eps": math.inf, "vf_coef": 0.0}, lengths=[0, 0]), "int8"),
@@ -213,12 +225,18 @@ def make_cases(seed: int) -> list[Case]:
         # broadcasts against the mask to [B, B]
         ppo_case(seed, 22, "T=1, B=4", 4, 1, f32, "float", {}, lengths=[1, 0, 1, 1]),
         # past the usual chunk sizes (8 ... 256), where micro-batched or chunked code cuts off
-        ppo_case(seed, 23, "B=33", 33, 5, f32, "int", {"value_clip_eps": 0.3}),
+        int_width(ppo_case(seed, 23, "B=33", 33, 5, f32, "int", {"value_clip_eps": 0.3}), "int8"),
         # past the largest micro-batch (256 rows) and float16's exact integers (2048): 257 rows of
         # 9 tokens, 2313 counted, an odd count that float16 rounds
         ppo_case(seed, 29, "B=257", 257, 9, f32, "float", {"vf_coef": 0.5}, lengths=[9] * 257),
-        ppo_case(seed, 24, "T=300", 2, 300, f32, "float", {"vf_coef": 0.5}, lengths=[300, 263]),
+        # past 1024 positions: a mean of the means of chunks of 512 or 1024 positions is not the token
+        # mean (one row: code that loops over positions in Python must still finish)
+        ppo_case(seed, 24, "T=1100", 1, 1100, f32, "float", {"vf_coef": 0.5}, lengths=[1037]),
         # any 0/1 pattern: a prompt before the response, gaps between a conversation's assistant turns
         ppo_case(seed, 25, "gaps inside responses", 3, 10, F64, "float", {"clip_eps": 0.1},
                  lengths=["0011100110", "1101111111", "1010100000"]),
+        # Log-ratios of -7 to -20 at an ordinary scale (the extreme cases' losses of 1e6 hide a
+        # floor there): a floor of the log-ratio at -7 or of the ratio at 0.01 shows in policy_loss.
+        int_width(ppo_case(seed, 31, "log-ratios from -20 to -7", 4, 6, F64, "int", {"vf_coef": 0.25},
+                           lengths=[6, 4, 6, 5], adv="floor", floor=True), "int32"),
     ]

@@ -1,5 +1,6 @@
 # check: values
-# WRONG: a wrapper forwards only args[:7] and **kwargs, so options passed by position are dropped and the defaults used
+# status: error
+# WRONG: a wrapper forwards only args[:7] and **kwargs: options passed by position are dropped (the defaults used), and a call by name raises
 import functools
 import torch
 
