@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader.core import engine, workspace
-from grader.sandbox import procs
+from grader.sandbox import confine, procs
 from grader import registry
 from grader.sandbox.pool import STARVED_MAX, Limits, Sandbox
 from tests.conftest import TESTS, declared, solution_source
@@ -210,6 +210,8 @@ def test_spawned_processes_end_with_their_kata(loop, grade_one):
     pids = [int(p) for p in lines[0].split()[1:]] if lines else []
     try:
         assert len(pids) == 4, result.output
+        if confine.seccomp_architecture():  # seccomp refuses a new session (audit 6, P2)
+            assert "new sessions refused: 3" in result.output, result.output
         assert result.status == ("timeout" if loop else "pass"), said(result)
         assert elapsed < 2 * STARVED_MAX + SLACK
         assert _gone(pids) == [], "processes the submission started outlived its kata"

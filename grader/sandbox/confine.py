@@ -168,13 +168,19 @@ def _seccomp_program(arch: str, pid: int = 0) -> list[tuple[int, int, int, int]]
     return _assemble(code)
 
 
-def forbid_metadata_changes() -> bool:
-    """Install the filter above on this process and everything it starts. Irreversible. False
-    where it could not be done (another architecture, no seccomp)."""
+def seccomp_architecture() -> str | None:
+    """The architecture the filter above is written for, if this is one (Linux on x86-64 or arm64)."""
     import platform
 
     arch = platform.machine()
-    if arch not in _AUDIT_ARCH or not sys.platform.startswith("linux"):
+    return arch if arch in _AUDIT_ARCH and sys.platform.startswith("linux") else None
+
+
+def forbid_metadata_changes() -> bool:
+    """Install the filter above on this process and everything it starts. Irreversible. False
+    where it could not be done (another architecture, no seccomp)."""
+    arch = seccomp_architecture()
+    if arch is None:
         return False
     prog = _seccomp_program(arch, os.getpid())
     filters = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
