@@ -134,7 +134,7 @@ def probe_trained(spec: Any, fn: Callable, cases: list[Case]) -> list[dict[str, 
     names = trained_inputs(spec)
     if not names:
         return None
-    return [_trained_run(run_case(spec, fn, case, requiring=names)) for case in cases]
+    return [_trained_run(run_case(spec, fn, case, requiring=names, graph_walk=False)) for case in cases]
 
 
 def _trained_run(run: dict[str, Any]) -> dict[str, Any]:
@@ -164,7 +164,8 @@ def probe_alone(spec: Any, fn: Callable, cases: list[Case], runs: list[dict[str,
 
     picked = sorted((k for k in range(len(cases)) if not cases[k].extreme and reaches_all(k)),
                     key=lambda k: sum(t.numel() for t in cases[k].inputs.values()))
-    return [{"case": i, "input": name, **_trained_run(run_case(spec, fn, cases[i], requiring=(name,)))}
+    return [{"case": i, "input": name,
+             **_trained_run(run_case(spec, fn, cases[i], requiring=(name,), graph_walk=False))}
             for i in picked[:ALONE_CASES] for name in names if name in cases[i].inputs]
 
 
