@@ -101,20 +101,21 @@ def _state_kept(i: int, run: Callable[[], Any], recording: bool,
     raised). The state is put back, so the next call starts as the caller would. Grad mode is
     judged here; every other setting (threads, default dtype and device, the random generator,
     ...) in grader.checks.torch_state."""
-    torch_state.restore(baseline)  # what an earlier call left is not this call's doing
     result: Any = None
     error: Exception | None = None
-    with torch.set_grad_enabled(recording):
-        try:
-            result = run()
-        except Exception as exc:  # noqa: BLE001  reported to the caller, who judges it
-            error = exc
-        left_on = torch.is_grad_enabled()
+    with torch_state.trainer_threads():
+        torch_state.restore(baseline)  # what an earlier call left is not this call's doing
+        with torch.set_grad_enabled(recording):
+            try:
+                result = run()
+            except Exception as exc:  # noqa: BLE001  reported to the caller, who judges it
+                error = exc
+            left_on = torch.is_grad_enabled()
+        changed = torch_state.restore(baseline)
     found = None
     if left_on != recording:
         found = {"case": i, "what": "turned gradient recording off for its caller" if recording
                  else "left gradient recording on inside the caller's torch.no_grad()"}
-    changed = torch_state.restore(baseline)
     if changed:
         found = found or {"case": i, "what": changed}
     return found, result, error

@@ -10,8 +10,9 @@ whether the call was made under no_grad.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -23,6 +24,37 @@ def _flushes_denormals() -> bool:
     """True when denormal floats are flushed to zero (torch.set_flush_denormal(True)), which
     torch can set but not report: the smallest denormal times one then reads back as zero."""
     return _DENORMAL.mul(1.0).item() == 0.0
+
+
+TRAINING_THREADS = 2  # a trainer's thread count: the child's own is 1, which `set_num_threads(1)` would not change
+_REAL_GET_THREADS, _REAL_SET_THREADS = torch.get_num_threads, torch.set_num_threads
+_virtual_threads: list[int] = []  # the thread count a call sees, inside trainer_threads()
+
+
+def _get_threads() -> int:
+    return _virtual_threads[0] if _virtual_threads else _REAL_GET_THREADS()
+
+
+def _set_threads(n: int) -> None:
+    if _virtual_threads:
+        _virtual_threads[0] = int(n)
+    else:
+        _REAL_SET_THREADS(n)
+
+
+@contextmanager
+def trainer_threads() -> Iterator[None]:
+    """Inside, torch.get_num_threads() reports the count a trainer has (TRAINING_THREADS) and
+    torch.set_num_threads(n) records n instead of applying it: the child keeps one thread (a
+    thread pool started under an exhausted pids limit makes libgomp end the process), and a
+    call that sets one thread and never restores the count still shows."""
+    torch.get_num_threads, torch.set_num_threads = _get_threads, _set_threads
+    _virtual_threads[:] = [TRAINING_THREADS]
+    try:
+        yield
+    finally:
+        torch.get_num_threads, torch.set_num_threads = _REAL_GET_THREADS, _REAL_SET_THREADS
+        _virtual_threads.clear()
 
 
 @dataclass(frozen=True)
@@ -43,7 +75,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default device (torch.set_default_device)", torch.get_default_device, torch.set_default_device),
     Setting("random number generator (torch.manual_seed, or a random draw)", torch.get_rng_state, torch.set_rng_state,
             torch.equal, shown=False),
-    Setting("thread count (torch.set_num_threads)", torch.get_num_threads, torch.set_num_threads),
+    Setting("thread count (torch.set_num_threads)", _get_threads, _set_threads),
     Setting("anomaly detection (torch.autograd.set_detect_anomaly)", torch.is_anomaly_enabled,
             torch.set_anomaly_enabled),
     Setting("deterministic algorithms (torch.use_deterministic_algorithms)",
@@ -61,15 +93,13 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-TRAINING_THREADS = 2  # a trainer's thread count: the child's own is 1, which `set_num_threads(1)` would not change
-
-
 def as_in_training() -> list[Any]:
     """The settings as a trainer's call finds them: the child's own, with TRAINING_THREADS
-    threads, and the random generator in a state that no torch.manual_seed(n) gives."""
+    threads (restored and read inside trainer_threads()), and the random generator in a state
+    that no torch.manual_seed(n) gives."""
     torch.rand(1)
     found = snapshot()
-    found[_THREADS] = max(TRAINING_THREADS, found[_THREADS])
+    found[_THREADS] = TRAINING_THREADS  # seen inside trainer_threads()
     return found
 
 
@@ -78,7 +108,7 @@ def snapshot() -> list[Any]:
     return [s.read() for s in SETTINGS]
 
 
-_THREADS = next(i for i, s in enumerate(SETTINGS) if s.read is torch.get_num_threads)
+_THREADS = next(i for i, s in enumerate(SETTINGS) if s.read is _get_threads)
 
 
 def restore(before: list[Any]) -> str:
