@@ -119,4 +119,7 @@ def run() -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     sys.stdout.flush()
     sys.stderr.flush()
+    pool = sys.modules.get("grader.sandbox.pool")
+    if pool is not None:  # a zygote started early (grader.__main__) that no command took
+        pool.discard_early()
     os._exit(code)

@@ -1,6 +1,7 @@
 """Shared fixtures: one sandbox for the whole session, and helpers to grade source text."""
 from __future__ import annotations
 
+import gc
 import signal
 from pathlib import Path
 
@@ -30,6 +31,13 @@ def pytest_configure(config):
     # Ctrl-C does would then test nothing and fail. They need the terminal's default.
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pytest_collection_finish(session):
+    # Every test module, torch and the grader are imported: frozen, they are never walked again
+    # by the collections that the sweep's judging triggers (tests/test_diagnosis.py), as in the
+    # commands (grader.core.startup).
+    gc.freeze()
 
 
 class _OnFirstUse:

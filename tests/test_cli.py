@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -442,6 +443,61 @@ def test_kata_grade_starts_for_real_in_a_fresh_interpreter(tmp_path):
     assert [(k["name"], k["status"]) for k in doc["katas"]] == [("dpo", "pass")] and doc["seed"] == 3
     assert proc.stderr.endswith("modules: grader.core.progress")  # progress recorded without the watch loop
     assert json.loads((ws / ".kata" / "state.json").read_text())["katas"]["dpo"]["status"] == "pass"
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Processes whose environment holds `marker` (the zygote inherits the command's)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if marker.encode() in f.read():
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.own_sandbox
+def test_the_kata_command_starts_the_zygote_first_and_ends_one_no_command_took(tmp_path):
+    """`python -m grader grade` (the console script's path) starts the zygote before the CLI is
+    imported, and the grading command takes that one; a command that stops at a usage error
+    ends it, and nothing is left running."""
+    import subprocess
+    import sys
+    import uuid
+
+    ws = tmp_path / "ws"
+    workspace.init(ws)
+    (ws / "dpo.py").write_text(solution_source("dpo"))
+    marker = f"KATA_TEST_MARK={uuid.uuid4().hex}"
+    env = dict(os.environ, KATA_TEST_MARK=marker.split("=")[1])
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", "dpo", "--path", str(ws), "--json", "--seed", "3"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [(k["name"], k["status"]) for k in json.loads(done.stdout)["katas"]] == [("dpo", "pass")]
+    refused = subprocess.run([sys.executable, "-m", "grader", "grade", "no_such_kata", "--path", str(ws)],
+                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert refused.returncode == 2 and "no_such_kata" in refused.stderr, refused.stderr
+    assert _processes_with(marker) == []
+
+
+@pytest.mark.own_sandbox
+def test_sandbox_start_takes_the_zygote_started_early():
+    from grader.sandbox import pool
+
+    pool.start_early()
+    early = pool._early
+    sandbox = pool.Sandbox.start()
+    try:
+        assert early is not None and sandbox.proc is early and pool._early is None
+    finally:
+        sandbox.close()
+    pool.start_early()
+    untaken = pool._early
+    pool.discard_early()
+    assert untaken is not None and untaken.poll() is not None and pool._early is None
 
 
 def test_grade_records_progress_without_the_watch_loop():

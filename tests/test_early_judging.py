@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from types import SimpleNamespace
 
 from grader.core import engine
 from grader.sandbox.pool import Job, Limits, Outcome
@@ -53,10 +54,16 @@ def test_a_verdict_is_dropped_when_what_decided_it_changed(tmp_path, monkeypatch
     (tmp_path / "result.bin").write_bytes(b"x" * 100)
     judged = []
     monkeypatch.setattr(engine, "_judge", lambda plan, outcome, options: judged.append(outcome) or "verdict")
-    early = engine._EarlyJudge({"0/dpo": object()}, engine.Options())
+    plan = SimpleNamespace(kata=SimpleNamespace(name="dpo"))
+    faults: dict = {}
+    early = engine._EarlyJudge({"0/dpo": plan}, faults, engine.Options())
     for ending in (Outcome(job, code=1), Outcome(job, signal=9), Outcome(job, code=None)):
         early(ending)  # a child that did not exit cleanly is judged after the run, with the rest
     assert judged == []
+    faults["dpo"] = "the reference run failed"
+    early(Outcome(job, code=0))  # a kata the grader cannot grade: its fault is the verdict, after the run
+    assert judged == []
+    del faults["dpo"]
     outcome = Outcome(job, code=0)
     early(outcome)
     assert judged == [outcome]
@@ -69,6 +76,48 @@ def test_a_verdict_is_dropped_when_what_decided_it_changed(tmp_path, monkeypatch
     outcome.filled_disk = True
     assert early.result(outcome) is None  # it filled the disk under the others
     big = Outcome(dataclasses.replace(job, id="1/dpo"), code=0)
-    early = engine._EarlyJudge({"1/dpo": object()}, engine.Options(limits=Limits(disk_cap=10)))
+    early = engine._EarlyJudge({"1/dpo": plan}, {}, engine.Options(limits=Limits(disk_cap=10)))
     early(big)
     assert early.judged == {}  # more than the disk cap: that ending is decided after the run
+
+
+def test_the_reference_runs_are_computed_after_the_first_jobs_are_handed_out(tmp_path, monkeypatch, sandbox):
+    """The reference's runs (the grader's first backward imports ~0.4 s of torch) are computed
+    while the zygote finishes starting and the first children run, not before they are sent."""
+    from grader.sandbox.pool import Sandbox
+
+    order: list[str] = []
+    hand_out, prepare = Sandbox._hand_out, engine._Plan.prepare
+
+    def handed(self, pending, running, parallel):
+        if pending:
+            order.append("handed")
+        return hand_out(self, pending, running, parallel)
+
+    def prepared(self):
+        if self.expected is None:
+            order.append("prepared")
+        return prepare(self)
+
+    monkeypatch.setattr(Sandbox, "_hand_out", handed)
+    monkeypatch.setattr(engine._Plan, "prepare", prepared)
+    workspaces = cohort(tmp_path)[:1]
+    report = engine.grade_many(["dpo"], workspaces, engine.Options(seed=0), sandbox)[0]
+    assert report.katas[0].status == "pass"
+    assert order[:2] == ["handed", "prepared"] and order.count("prepared") == 1, order
+
+
+def test_meanwhile_runs_once_after_the_first_hand_out(tmp_path, sandbox):
+    from grader.sandbox import plain
+
+    calls: list[int] = []
+    job_dir = tmp_path / "job"
+    job_dir.mkdir()
+    (job_dir / "dpo.py").write_text(solution_source("dpo"))
+    cases = job_dir / "cases.bin"
+    plain.dump([], str(cases))
+    job = Job(id="m/dpo", kata="dpo", dir=str(job_dir), file=str(job_dir / "dpo.py"), cases=str(cases),
+              result=str(job_dir / "result.bin"), log=str(job_dir / "output.log"), seed=0, cuda="off",
+              limits=Limits())
+    outcomes = sandbox.run([job], 1, meanwhile=lambda: calls.append(len(calls)))
+    assert calls == [0] and outcomes[0].code is not None

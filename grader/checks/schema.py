@@ -53,40 +53,59 @@ class Maybe:
 
 def problem(value: Any, schema: Any, where: str = "the report") -> str:
     """Why `value` does not have the shape `schema` ("" when it does)."""
+    return _problem(value, schema, (None, where))
+
+
+def _named(path: tuple[Any, Any]) -> str:
+    """A place written out ("the report['runs'][3]") from its (parent, step) pairs: only for a
+    message, so a report of many thousand values costs nothing per value when it is sound. A
+    step is a list's index, ("key", a record's key) or ("any", a DictOf's key); the root's is
+    the report's name."""
+    parts = []
+    while path[0] is not None:
+        path, step = path
+        parts.append(f"[{step}]" if type(step) is int else f"[{step[1]!r}]" if step[0] == "key" else
+                     f"[{str(step[1])[:40]!r}]")
+    return path[1] + "".join(reversed(parts))
+
+
+def _problem(value: Any, schema: Any, path: tuple[Any, Any]) -> str:
     if schema is ANY:
         return ""
     if isinstance(schema, Const):
-        return "" if type(value) is type(schema.value) and value == schema.value else f"{where} is not {schema.value!r}"
+        return "" if type(value) is type(schema.value) and value == schema.value else \
+            f"{_named(path)} is not {schema.value!r}"
     if isinstance(schema, Opt):
-        return "" if value is None else problem(value, schema.schema, where)
+        return "" if value is None else _problem(value, schema.schema, path)
     if isinstance(schema, OneOf):
-        return "" if any(not problem(value, s, where) for s in schema.schemas) else f"{where} has an unknown form"
+        return "" if any(not _problem(value, s, path) for s in schema.schemas) else f"{_named(path)} has an unknown form"
     if isinstance(schema, ListOf):
         if not isinstance(value, (list, tuple)):
-            return f"{where} is not a list"
-        return next((p for i, v in enumerate(value) if (p := problem(v, schema.schema, f"{where}[{i}]"))), "")
+            return f"{_named(path)} is not a list"
+        return next((p for i, v in enumerate(value) if (p := _problem(v, schema.schema, (path, i)))), "")
     if isinstance(schema, DictOf):
         if not isinstance(value, dict) or not all(isinstance(k, (str, int)) for k in value):
-            return f"{where} is not a record"
-        return next((p for k, v in value.items() if (p := problem(v, schema.schema, f"{where}[{str(k)[:40]!r}]"))), "")
+            return f"{_named(path)} is not a record"
+        return next((p for k, v in value.items()
+                     if (p := _problem(v, schema.schema, (path, ("any", k))))), "")
     if isinstance(schema, dict):
         if not isinstance(value, dict):
-            return f"{where} is not a record"
+            return f"{_named(path)} is not a record"
         for key, s in schema.items():
             name = key.key if isinstance(key, Maybe) else key
             if name not in value:
                 if isinstance(key, Maybe):
                     continue
-                return f"{where} has no '{name}'"
-            p = problem(value[name], s, f"{where}[{name!r}]")
+                return f"{_named(path)} has no '{name}'"
+            p = _problem(value[name], s, (path, ("key", name)))
             if p:
                 return p
         return ""
     if schema is int:
-        return "" if type(value) is int else f"{where} is not an integer"
+        return "" if type(value) is int else f"{_named(path)} is not an integer"
     if schema is float:
-        return "" if type(value) in (int, float) else f"{where} is not a number"
-    return "" if isinstance(value, schema) else f"{where} is not a {schema.__name__}"
+        return "" if type(value) in (int, float) else f"{_named(path)} is not a number"
+    return "" if isinstance(value, schema) else f"{_named(path)} is not a {schema.__name__}"
 
 
 # ------------------------------------------------------------------ what grader.checks.probe writes

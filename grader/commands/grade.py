@@ -48,10 +48,11 @@ def grade(ctx: click.Context, names: list[str], path: Path, track: str | None, r
     if not reference:
         require_workspace(path)
     digests = {n: file_digest(workspace.kata_path(path, registry.get(n))) for n in names} if not reference else {}
+    from grader.core.startup import grading_core
     from grader.sandbox.pool import Limits, Sandbox
 
     with Sandbox.start() as sandbox:  # before torch is imported here: the two imports overlap
-        from grader.core import engine
+        engine = grading_core()
 
         check_device(device)
         options = engine.Options(seed=new_seed(seed), device=device,

@@ -65,10 +65,11 @@ def report(ctx: click.Context, dirs: tuple[Path, ...], from_json: bool, names: l
         unique.setdefault(d.resolve(), d)
     dirs = tuple(unique.values())
     people = _people(dirs)
+    from grader.core.startup import grading_core
     from grader.sandbox.pool import Limits, Sandbox
 
     with Sandbox.start() as sandbox:  # before torch is imported here: the two imports overlap
-        from grader.core import engine
+        engine = grading_core()
 
         check_device(device)
         seed = new_seed(seed)

@@ -7,8 +7,10 @@ Order of work, chosen for speed and for trust:
 2. sources are pre-checked (syntax, reference imports) without running;
 3. cases are generated from the seed once per kata and written for the children; files are
    snapshotted and one job per (workspace, kata) is handed out;
-4. each child's results (plain data and tensors, grader.sandbox.plain) are read and judged here,
-   against the reference's runs, computed once per kata.
+4. the reference's runs on the cases are computed once per kata, while the zygote finishes
+   starting and the first children run (their first backward costs the grader ~0.4 s of imports);
+5. each child's results (plain data and tensors, grader.sandbox.plain) are read and judged here,
+   as soon as it exits.
 """
 from __future__ import annotations
 
@@ -137,14 +139,17 @@ def _grade(names: list[str], workspaces: list[Path | None], options: Options, sa
                     except OSError as exc:  # the grader's own write (a full temporary folder): this kata only
                         s.problem = KataResult(s.kata.name, "error", message=f"the grader could not prepare this "
                                                f"kata in {tmp}: {exc.strerror or exc}. Nothing was run.")
-        for name in dict.fromkeys(j.kata for j in jobs):  # while a fresh zygote warms up, not after the children
-            try:
-                plans[name].prepare()
-            except GraderFault as fault:
-                faults[name] = fault
+
+        def prepare() -> None:  # while the zygote starts and the first children run, not before
+            for name in dict.fromkeys(j.kata for j in jobs):
+                try:
+                    plans[name].prepare()
+                except GraderFault as fault:
+                    faults[name] = fault
+
         parallel = options.parallel or os.cpu_count() or 1
-        early = _EarlyJudge({j.id: plans[j.kata] for j in jobs if j.kata not in faults}, options)
-        ended, edited, tampered = run_guarded(sandbox, jobs, parallel, options.limits, watched, own, early)
+        early = _EarlyJudge({j.id: plans[j.kata] for j in jobs}, faults, options)
+        ended, edited, tampered = run_guarded(sandbox, jobs, parallel, options.limits, watched, own, early, prepare)
         ended, edited2, tampered2 = _retry_unwritable(sandbox, ended, parallel, options.limits, watched, own)
         edited, tampered = edited + edited2, tampered + tampered2
         reports = []
@@ -175,13 +180,13 @@ class _EarlyJudge:
     nothing that decides it changed: `result` gives it when the outcome is the one judged (not a
     rerun) and the child's folder holds what it held then; otherwise the kata is judged again."""
 
-    def __init__(self, plans: dict[str, _Plan], options: Options) -> None:
-        self.plans, self.options = plans, options
+    def __init__(self, plans: dict[str, _Plan], faults: dict[str, GraderFault], options: Options) -> None:
+        self.plans, self.faults, self.options = plans, faults, options  # faults: katas the grader cannot grade
         self.judged: dict[str, tuple[Outcome, int, KataResult]] = {}
 
     def __call__(self, outcome: Outcome) -> None:
         plan = self.plans.get(outcome.job.id)
-        if plan is None or outcome.code != 0 or outcome.signal is not None:
+        if plan is None or plan.kata.name in self.faults or outcome.code != 0 or outcome.signal is not None:
             return
         try:
             disk = runfolders.disk_usage(Path(outcome.job.dir))
@@ -227,13 +232,14 @@ HOG_MIN = 16 << 20  # an honest child leaves a few kB to a few MB of results; th
 
 
 def run_guarded(sandbox: Sandbox, jobs: list[Job], parallel: int, limits: Limits, watched: list[Path],
-                own: list[Path], on_exit: Any = None) -> tuple[dict[str, Outcome], list[Path], list[Path]]:
+                own: list[Path], on_exit: Any = None,
+                meanwhile: Any = None) -> tuple[dict[str, Outcome], list[Path], list[Path]]:
     """Run `jobs` with the grader's files, the reference solutions and `watched` guarded.
 
     Returns the outcomes by job id, the guarded files that changed although the children could
     not write them (Landlock: someone's edit, reported and left alone), and the files a child
     may have changed, which were restored (the other version kept in a backup; `own`, the
-    user's files, never overwritten). `on_exit`: see Sandbox.run.
+    user's files, never overwritten). `on_exit`, `meanwhile`: see Sandbox.run.
     """
     if not jobs:
         return {}, [], []
@@ -242,7 +248,7 @@ def run_guarded(sandbox: Sandbox, jobs: list[Job], parallel: int, limits: Limits
     # Sandbox.run then ends them before it lets the interrupt through).
     snapshot = Snapshot.take(guarded, roots=(workspace.PACKAGE_ROOT / "grader", workspace.SOLUTIONS))
     try:
-        outcomes = {o.job.id: o for o in sandbox.run(jobs, parallel, on_exit)}
+        outcomes = {o.job.id: o for o in sandbox.run(jobs, parallel, on_exit, meanwhile)}
     finally:
         edited, tampered = (snapshot.changed(), []) if sandbox.confined(limits) else \
             ([], snapshot.restore_changed(keep=own))
@@ -313,6 +319,7 @@ def _judge(plan: _Plan, outcome: Outcome, options: Options) -> KataResult:
         return KataResult(kata.name, "error", message=f"the submission's results could not be judged ({problem}).",
                           **base)
     try:
+        plan.prepare()  # done while the children ran (Sandbox.run's `meanwhile`): then a no-op
         with stage("judging"):  # a check that raises is the grader's bug, unless it refused the child's data
             checks = plan.spec.judge(plan.reference, plan.cases, result, kata, plan.expected)
     except MalformedResults as exc:

@@ -25,8 +25,8 @@ grader/practice/experiments/record.py (dpo_vs_ipo.py there is a complete example
 - `train(fn, kwargs, settings, steps, seed) -> {series name: [one float per step]}`: the
   child side. It runs in the sandbox with the candidate's `fn`; it imports torch and its
   helpers inside its body (this module and the records never import torch) and may raise
-  whatever the candidate's code raises. The zygote has imported every kata's spec, so
-  helpers under grader/catalog/ are loaded before a child starts.
+  whatever the candidate's code raises. The zygote imports every kata's spec before it
+  forks an experiment's child, so helpers under grader/catalog/ are loaded before a child starts.
 - `series`: the names `train` returns; the grader refuses a run whose series are missing,
   not numbers, or not one per step (`points` names the series that have a fixed number of
   points instead, drawn by a `Curve` with its own `x` and `xs`). `check(run) -> str` adds the record's own sanity rule
