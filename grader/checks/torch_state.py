@@ -42,18 +42,34 @@ def _set_threads(n: int) -> None:
         _REAL_SET_THREADS(n)
 
 
+_installed: list[bool] = []  # [True] once install_thread_stand_ins() ran (in a sandboxed child)
+
+
+def install_thread_stand_ins() -> None:
+    """In the child, before the submission is imported: torch.get_num_threads and
+    torch.set_num_threads (torch._C's too) become the stand-ins for the child's whole life, so
+    a function bound at import (`from torch import set_num_threads`) is the stand-in as well.
+    Outside trainer_threads() they pass through to torch."""
+    for module in (torch, torch._C):
+        module.get_num_threads, module.set_num_threads = _get_threads, _set_threads
+    _installed[:] = [True]
+
+
 @contextmanager
 def trainer_threads() -> Iterator[None]:
     """Inside, torch.get_num_threads() reports the count a trainer has (TRAINING_THREADS) and
     torch.set_num_threads(n) records n instead of applying it: the child keeps one thread (a
     thread pool started under an exhausted pids limit makes libgomp end the process), and a
-    call that sets one thread and never restores the count still shows."""
-    torch.get_num_threads, torch.set_num_threads = _get_threads, _set_threads
+    call that sets one thread and never restores the count still shows. Where the stand-ins
+    are not installed for good (in the grader's own process), they are in place only inside."""
+    if not _installed:
+        torch.get_num_threads, torch.set_num_threads = _get_threads, _set_threads
     _virtual_threads[:] = [TRAINING_THREADS]
     try:
         yield
     finally:
-        torch.get_num_threads, torch.set_num_threads = _REAL_GET_THREADS, _REAL_SET_THREADS
+        if not _installed:
+            torch.get_num_threads, torch.set_num_threads = _REAL_GET_THREADS, _REAL_SET_THREADS
         _virtual_threads.clear()
 
 
