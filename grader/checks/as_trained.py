@@ -23,7 +23,6 @@ from grader.checks.runs import _prepared, _same, as_given, as_outputs, call, cha
 # every case of every kata today. A cache or a per-shape buffer kept only past some size is as
 # wrong as one kept always, so the decoys reach the largest cases too.
 DECOY_MAX_ELEMENTS = 1 << 19
-DECOY_AFTER_MAX_ELEMENTS = 1 << 19
 
 
 def probe_no_grad(spec: Any, fn: Callable, cases: list[Case], baseline: list[Any] | None = None) -> dict[str, Any]:
@@ -40,11 +39,11 @@ def probe_no_grad(spec: Any, fn: Callable, cases: list[Case], baseline: list[Any
     again), and the first call that changed torch's global state for its caller (grad mode,
     or a setting of grader.checks.torch_state).
 
-    Each case up to DECOY_MAX_ELEMENTS is also called with a decoy: the same input tensors
-    holding other values (`_decoy_values`), then refilled with the case's own in place. Before
-    the real call: code that keeps results keyed by the tensors' identity (id(), data_ptr())
-    gives the decoy's back. After it, on cases up to DECOY_AFTER_MAX_ELEMENTS (each case has
-    shapes of its own): an output kept in a buffer per shape is overwritten by the decoy's.
+    Each case up to DECOY_MAX_ELEMENTS is also called with a decoy before and after the real
+    call: the same input tensors holding other values (`_decoy_values`), then refilled with the
+    case's own in place. Before: code that keeps results keyed by the tensors' identity (id(),
+    data_ptr()) gives the decoy's back. After (each case has shapes of its own): an output kept
+    in a buffer per shape is overwritten by the decoy's.
 
     `baseline` is torch_state.as_in_training() from before the first call of the function: each
     call starts from it, and a call that leaves anything else is reported (a setting changed by
@@ -61,8 +60,8 @@ def probe_no_grad(spec: Any, fn: Callable, cases: list[Case], baseline: list[Any
                    for k, v in case.options.items()}
         recording, by_name = i % 2 == 1, i % 4 == 2
 
-        def decoy(largest: int = DECOY_MAX_ELEMENTS) -> None:
-            _decoy(fn, case, inputs, options, largest)
+        def decoy() -> None:
+            _decoy(fn, case, inputs, options)
 
         def real() -> list[Any]:
             return as_outputs(spec, call(fn, case, inputs, options, spec.params if recording else None, by_name))
@@ -77,7 +76,7 @@ def probe_no_grad(spec: Any, fn: Callable, cases: list[Case], baseline: list[Any
             run["types"] = [describe_type(o) for o in outs]
             run["outputs"] = [o.detach().to("cpu").clone() if isinstance(o, torch.Tensor) else None for o in outs]
             kept.append((i, outs, run["outputs"]))
-        state = state or _state_kept(i, lambda: decoy(DECOY_AFTER_MAX_ELEMENTS), True, baseline)[0]
+        state = state or _state_kept(i, decoy, True, baseline)[0]
         runs.append(run)
         given = {**case.inputs, **{k: v for k, v in case.options.items() if isinstance(v, torch.Tensor)}}
         now = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
@@ -170,15 +169,14 @@ def probe_alone(spec: Any, fn: Callable, cases: list[Case], runs: list[dict[str,
             for i in picked[:ALONE_CASES] for name in names if name in cases[i].inputs]
 
 
-def _decoy(fn: Callable, case: Case, inputs: dict[str, Any], options: dict[str, Any],
-           largest: int = DECOY_MAX_ELEMENTS) -> None:
+def _decoy(fn: Callable, case: Case, inputs: dict[str, Any], options: dict[str, Any]) -> None:
     """Call `fn` on `inputs` and `options` holding other values (`_decoy_values`), then put the
     case's values back into the same tensors. An expanded (stride-0) tensor is written through
-    its own memory, each repeated row once. Cases with an input past `largest` elements get no
-    decoy. Made as the caller makes it (with gradient recording on or off); its result and
+    its own memory, each repeated row once. Cases with an input past DECOY_MAX_ELEMENTS
+    elements get no decoy. Made as the caller makes it (with gradient recording on or off); its result and
     errors are not judged."""
     tensors = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
-    if not tensors or max(t.numel() for t in tensors.values()) > largest:
+    if not tensors or max(t.numel() for t in tensors.values()) > DECOY_MAX_ELEMENTS:
         return
     memory = {k: _own_memory(t) for k, t in tensors.items()}
     true = {k: m.clone() for k, m in memory.items()}

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from grader.checks.as_trained import (DECOY_AFTER_MAX_ELEMENTS, DECOY_MAX_ELEMENTS, probe_alone, probe_default_float64,  # noqa: F401
+from grader.checks.as_trained import (DECOY_MAX_ELEMENTS, probe_alone, probe_default_float64,  # noqa: F401
                                       probe_interleaved, probe_no_grad, probe_trained, trained_inputs)
 from grader.checks import torch_state
 from grader.checks.cases import Case
