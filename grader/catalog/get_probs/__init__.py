@@ -26,7 +26,9 @@ out of range), logit gaps up to 2000 (values and gradients), B = 1 and T = 1 up 
 B = 33, B = 257, T = 300 and a real vocabulary (V = 50257, with labels 50256, GPT-2's
 end-of-text and pad id, and above 32767), logits of -inf (a masked vocabulary
 entry, never the label's), tokens whose log-prob is exactly 0, non-contiguous logits
-(`logits[:, :-1]` of a longer tensor) and labels expanded from one row.""",
+(`logits[:, :-1]` of a longer tensor) and labels expanded from one row. The gradient is
+exact for every vocabulary entry, down to probabilities of 1e-12: a backward that drops
+small entries ("sparse" softmax gradients) is wrong here.""",
     signature="def get_probs(logits: Tensor, labels: Tensor) -> Tensor\n"
     "    # logits [B, T, V] float, labels [B, T] int64 -> [B, T]",
     entry=("get_probs",),

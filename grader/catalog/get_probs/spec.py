@@ -55,6 +55,22 @@ def _real_vocabulary_labels(case: Case) -> Case:
     return case
 
 
+SMALL_GRADIENT_UPSTREAM = 1e4
+
+
+def _small_probabilities(seed: int) -> Case:
+    """Most of the vocabulary at probabilities from 1e-5 down to 1e-12, under an upstream gradient
+    of 1e4: their gradients (-g·p) reach the tolerance, so a backward that drops small entries
+    (a "sparse" softmax gradient) or flushes them shows. Each label is a middle-ranked token,
+    so g·(1 - p) never comes from 1 - p cancelling (which float32 inside could not get right)."""
+    case = _case(seed, 17, "small probabilities", 2, 3, 64, torch.float64, spread=5.0)
+    logits = case.inputs["logits"]
+    case.inputs["labels"] = logits.argsort(-1)[..., logits.shape[-1] // 2]
+    case.upstream = case.upstream * SMALL_GRADIENT_UPSTREAM
+    case.note += f", most probabilities below 1e-5, upstream gradient x{SMALL_GRADIENT_UPSTREAM:g}"
+    return case
+
+
 def _same_labels(case: Case) -> Case:
     case.inputs["labels"][:] = case.inputs["labels"][:1].clone()
     case.layout["labels"] = "expanded"
@@ -82,6 +98,7 @@ def make_cases(seed: int) -> list[Case]:
         _masked_vocabulary(_case(seed, 9, "masked vocabulary, float32", 3, 3, 6, torch.float32)),
         with_layout(_case(seed, 10, "", 2, 5, 7, torch.float32), "non-contiguous logits", logits="sliced"),
         _same_labels(_case(seed, 11, "expanded labels", 3, 4, 6, torch.float64)),
+        _small_probabilities(seed),
         _case(seed, 6, "logit gaps of hundreds", 2, 3, 8, torch.float32, spread=200.0, extreme=True),
         _case(seed, 7, "logit gaps of thousands", 2, 3, 8, torch.float64, spread=2000.0, extreme=True),
     ]

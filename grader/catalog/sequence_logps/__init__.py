@@ -46,6 +46,8 @@ Conventions, and why:
   position's logits (which predict nothing) may be -inf, all of them, and so may any
   entry of an empty row's or another row's that is not the label of the next token: a
   masked vocabulary, a banned id, a position where generation was forced to end.
+- The gradient is exact for every vocabulary entry, down to probabilities of 1e-12: a
+  backward that drops small entries ("sparse" softmax gradients) is wrong here.
 - The ranges the grader checks: logit gaps up to 2000, B = 1 and T = 1 up to B = 33,
   B = 257 and T = 4200 (rows counted past 4096 tokens; with the sum and the mean), V up
   to 50257 (GPT-2's; its end-of-text id 50256, also its pad id, among the counted

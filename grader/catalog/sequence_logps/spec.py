@@ -88,6 +88,23 @@ def _case(seed: int, salt: int, name: str, layouts: list[str], t: int, v: int, d
                 extreme=extreme, scale=spread if extreme else 1.0, upstream=upstream, note=note)
 
 
+SMALL_GRADIENT_UPSTREAM = 1e4
+
+
+def _small_probabilities(seed: int) -> Case:
+    """Most of the vocabulary at probabilities from 1e-5 down to 1e-12, under an upstream gradient
+    of 1e4: their gradients (-g·p) reach the tolerance, so a backward that drops small entries
+    (a "sparse" softmax gradient) or flushes them shows. Each scored token is a middle-ranked
+    one, so g·(1 - p) never comes from 1 - p cancelling (which float32 inside could not get right)."""
+    case = _case(seed, 27, "small probabilities", [FULL, FULL], 4, 64, torch.float64, "float", {"average": False},
+                 spread=5.0)
+    logits, ids = case.inputs["logits"], case.inputs["input_ids"]
+    ids[:, 1:] = logits[:, :-1].argsort(-1)[..., logits.shape[-1] // 2]
+    case.upstream = case.upstream * SMALL_GRADIENT_UPSTREAM
+    case.note += f"; most probabilities below 1e-5, upstream gradient x{SMALL_GRADIENT_UPSTREAM:g}"
+    return case
+
+
 def _certain_tokens(case: Case) -> Case:
     """-inf logits (a masked vocabulary) everywhere but at the next token on every other
     position: those tokens are predicted with certainty, log-prob exactly 0."""
@@ -183,6 +200,7 @@ def make_cases(seed: int) -> list[Case]:
         # a real vocabulary (past chunks and top-k normalisers of 4096) whose end-of-text id counts
         _real_vocabulary_ids(largest_last(_case(seed, 23, "V = 50257", [P, S], 3, 50257, torch.float32, "float",
                                                 {"average": True}))),
+        _small_probabilities(seed),
         # multi-turn (assistant-only) masks: zeros inside each response, counted in neither the sum nor the count
         _case(seed, 16, "multi-turn mask, mean", [M, M, M], 16, 9, torch.float64, "float", {"average": True},
               remark="user turns (zeros) inside each response"),
