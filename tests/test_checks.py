@@ -666,6 +666,35 @@ def kl_penalty(logps, ref_logps, kind="k3"):
     assert "the backward changed the gradient it received (grad_output) in place" in changed.message
 
 
+def test_no_input_of_a_probe_gets_the_address_of_an_earlier_one():
+    """Every input a probe hands the function stays alive until the probe ends
+    (grader.checks.runs.kept_alive): no input gets the address of one the allocator freed, so
+    a cache keyed by data_ptr() is hit only by the decoy's call on the same tensor. (The
+    behaviour run, a training loop of fresh tensors, is left out.)"""
+    import dataclasses
+    import importlib
+    import weakref
+
+    from grader import registry
+
+    spec = dataclasses.replace(importlib.import_module(registry.get("dpo").spec).SPEC, behaviour=None)
+    reference = importlib.import_module("solutions.dpo").dpo_loss
+    earlier: dict[int, list[weakref.ref]] = {}
+    reused: list[int] = []
+
+    def recording(policy_chosen_logps, *args, **kwargs):
+        address = policy_chosen_logps.untyped_storage().data_ptr()
+        if any(ref() is None for ref in earlier.get(address, [])):
+            reused.append(address)  # an earlier input at this address is gone: its memory was given again
+        earlier.setdefault(address, []).append(weakref.ref(policy_chosen_logps))
+        return reference(policy_chosen_logps, *args, **kwargs)
+
+    module = type("Submission", (), {"dpo_loss": staticmethod(recording)})
+    spec.probe(module, spec.make_cases(0), 0, "off")
+    assert sum(len(refs) for refs in earlier.values()) > 100
+    assert reused == []
+
+
 @pytest.mark.parametrize("cached_when", ["chosen_mask.numel() >= 512", "chosen_mask.numel() >= 2048",
                                          "chosen_mask.stride()[0] == 0", "chosen_mask.shape[0] == 1"])
 def test_results_kept_by_address_for_some_inputs_only_fail_values(grade_one, cached_when):

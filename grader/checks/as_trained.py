@@ -220,11 +220,19 @@ def _decoy_values(t: torch.Tensor, flip: bool = True) -> torch.Tensor:
     """Other values of the same kind: a 0/1 tensor (a mask, a label) flipped (with `flip`: a
     flipped mask may leave a row with no token, which some katas refuse, or kept as it is);
     other floats rolled by one row (where there are two) and halved, so that counts, means and
-    every statistic over the batch change too; other integers (token ids) rolled by one row."""
+    every statistic over the batch change too; other integers (token ids) rolled by one row.
+
+    A flipped row with as many ones as before (2 of 4), over the whole row or past its first
+    position (a shifted mask's count), is all ones instead: code that keeps a mask's count
+    by address must get a count of its own from the decoy, at every seed."""
     if t.dtype == torch.bool or bool(((t == 0) | (t == 1)).all()):
         if not flip:
             return t.clone()
-        return ~t if t.dtype == torch.bool else 1 - t
+        flipped = ~t if t.dtype == torch.bool else 1 - t
+        if t.dim() == 0 or t.shape[-1] < 2:
+            return flipped
+        kept = (flipped.sum(-1) == t.sum(-1)) | (flipped[..., 1:].sum(-1) == t[..., 1:].sum(-1))
+        return torch.where(kept.unsqueeze(-1), torch.ones_like(flipped), flipped)
     rolled = t.roll(1, 0) if t.dim() > 0 else t.clone()
     return rolled * 0.5 if t.is_floating_point() else rolled
 

@@ -25,12 +25,18 @@ from grader.checks import torch_state
 from grader.checks.cases import Case
 # Re-exported: the grader side and tests import these names from here.
 from grader.checks.runs import (LOSS_UPSTREAM, _same, as_outputs, call, describe_error, describe_type,  # noqa: F401
-                                has_custom_backward, is_batched, run_case)
+                                has_custom_backward, is_batched, kept_alive, run_case)
 from grader.core.tolerances import GRADCHECK, GRADCHECK_FLOAT32
 
 
 def probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: str) -> dict[str, Any]:
-    """Run the submission on every case; return plain tensors and plain data only."""
+    """Run the submission on every case; return plain tensors and plain data only. Every input
+    it is handed stays alive until the end (grader.checks.runs.kept_alive)."""
+    with kept_alive():
+        return _probe_function(spec, module, cases, seed, cuda)
+
+
+def _probe_function(spec: Any, module: Any, cases: list[Case], seed: int, cuda: str) -> dict[str, Any]:
     fn = getattr(module, spec.function, None)
     if fn is None or not callable(fn):
         return {"fatal": {"kind": "missing", "message": f"defines no function '{spec.function}'"}}
