@@ -65,7 +65,7 @@ def _small_probabilities(seed: int) -> Case:
     so g·(1 - p) never comes from 1 - p cancelling (which float32 inside could not get right)."""
     case = _case(seed, 17, "small probabilities", 2, 3, 64, torch.float64, spread=5.0)
     logits = case.inputs["logits"]
-    case.inputs["labels"] = logits.argsort(-1)[..., logits.shape[-1] // 2]
+    case.inputs["labels"] = logits.argsort(-1)[..., logits.shape[-1] // 2].contiguous()
     case.upstream = case.upstream * SMALL_GRADIENT_UPSTREAM
     case.note += f", most probabilities below 1e-5, upstream gradient x{SMALL_GRADIENT_UPSTREAM:g}"
     return case
