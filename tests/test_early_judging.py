@@ -7,6 +7,8 @@ import dataclasses
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from grader.core import engine
 from grader.sandbox.pool import Job, Limits, Outcome
 from tests.conftest import MISTAKES, VARIANTS, solution_source
@@ -121,3 +123,23 @@ def test_meanwhile_runs_once_after_the_first_hand_out(tmp_path, sandbox):
               limits=Limits())
     outcomes = sandbox.run([job], 1, meanwhile=lambda: calls.append(len(calls)))
     assert calls == [0] and outcomes[0].code is not None
+
+
+@pytest.mark.own_sandbox
+@pytest.mark.parametrize("preloaded", [[], ["gae"]])
+def test_the_zygote_imports_the_specs_of_the_katas_a_run_names(tmp_path, preloaded):
+    """A kata's spec is imported by the zygote before that kata's first child (children never read
+    grader files), and a run's katas as soon as it names them (Sandbox.preload): a child sees
+    what its zygote had imported, and nothing more."""
+    from grader.sandbox.pool import Sandbox
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "dpo.py").write_text("import sys\nprint('loaded:', sorted(m for m in sys.modules if m.startswith("
+                               "'grader.catalog.') and m.endswith('.spec')))\n" + solution_source("dpo"))
+    with Sandbox.start() as sandbox:
+        sandbox.preload(preloaded)
+        result = engine.grade_many(["dpo"], [ws], engine.Options(seed=0), sandbox)[0].katas[0]
+    assert result.status == "pass"
+    expected = sorted(f"grader.catalog.{k}.spec" for k in {"dpo", *preloaded})
+    assert f"loaded: {expected}" in result.output, result.output

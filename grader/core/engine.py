@@ -112,6 +112,7 @@ class _Plan:
 
 def _grade(names: list[str], workspaces: list[Path | None], options: Options, sandbox: Sandbox) -> list[Report]:
     katas = [registry.get(n) for n in dict.fromkeys(names)]  # a kata named twice is graded once
+    sandbox.preload([k.name for k in katas])  # the zygote imports their specs while we prepare
     sources = [[_source(k, ws, options.limits.source_cap) for k in katas] for ws in workspaces]  # [workspace][kata]
     own = [s.path for ws, row in zip(workspaces, sources) if ws is not None for s in row if s.problem is None]
     watched = [s.path for row in sources for s in row if s.problem is None]

@@ -29,6 +29,7 @@ import sys
 import tempfile
 from typing import Any
 
+from grader import registry
 from grader.sandbox import confine, procs
 
 
@@ -139,11 +140,12 @@ def warm_meta_kernels() -> None:
 
 def import_specs(job: dict[str, Any]) -> None:
     """Import the spec a job's child will use, here, before the fork: children never read grader
-    files, and a run pays only for the katas it grades. An experiment's child may use any kata's."""
-    from grader import registry
-
+    files, and a run pays only for the katas it grades. An experiment's child may use any kata's;
+    a job that names none, none."""
     kata = registry.KATAS.get(job.get("kata")) if isinstance(job.get("kata"), str) else None
-    wanted = list(registry.KATAS.values()) if job.get("experiment") is not None or kata is None else [kata]
+    if kata is None and job.get("experiment") is None:
+        return
+    wanted = list(registry.KATAS.values()) if job.get("experiment") is not None else [kata]
     new = [k.spec for k in wanted if k.spec not in sys.modules]
     for name in new:
         try:
@@ -206,6 +208,10 @@ def main() -> None:
                         job = json.loads(line) if len(line) <= MAX_LINE else None
                     except (ValueError, RecursionError):
                         job = None
+                    if isinstance(job, dict) and isinstance(job.get("preload"), list):
+                        for kata in job["preload"][:64]:  # the katas a run will grade (Sandbox.preload)
+                            import_specs({"kata": kata} if kata in registry.KATAS else {})
+                        continue
                     if not isinstance(job, dict) or not {"id", "dir", "file", "log"} <= job.keys():
                         continue  # not a job from the grader: ignore it rather than stop every kata
                     import_specs(job)
