@@ -483,6 +483,25 @@ def test_the_kata_command_starts_the_zygote_first_and_ends_one_no_command_took(t
     assert _processes_with(marker) == []
 
 
+@pytest.mark.parametrize("argv, early", [
+    (["grade", "dpo"], True), (["report", "a", "b"], True), (["watch"], True), (["experiment", "dpo-vs-ipo"], True),
+    (["grade", "--help"], False), (["report", "--from-json", "a.json"], False), (["list"], False),
+    (["show", "dpo"], False), ([], False), (["--help"], False)])
+def test_only_a_command_that_grades_starts_the_zygote_first(monkeypatch, argv, early):
+    import sys
+
+    import grader.__main__ as entry
+    import grader.cli
+    from grader.sandbox import pool
+
+    started: list[bool] = []
+    monkeypatch.setattr(pool, "start_early", lambda: started.append(True))
+    monkeypatch.setattr(grader.cli, "run", lambda: None)
+    monkeypatch.setattr(sys, "argv", ["kata", *argv])
+    entry.main()
+    assert started == ([True] if early else [])
+
+
 @pytest.mark.own_sandbox
 def test_sandbox_start_takes_the_zygote_started_early():
     from grader.sandbox import pool
