@@ -173,8 +173,8 @@ def _decoy(fn: Callable, case: Case, inputs: dict[str, Any], options: dict[str, 
     """Call `fn` on `inputs` and `options` holding other values (`_decoy_values`), then put the
     case's values back into the same tensors. An expanded (stride-0) tensor is written through
     its own memory, each repeated row once. Cases with an input past DECOY_MAX_ELEMENTS
-    elements get no decoy. Made as the caller makes it (with gradient recording on or off); its result and
-    errors are not judged."""
+    elements get no decoy. Made as the caller makes it (with gradient recording on or off);
+    its result and errors are not judged."""
     tensors = {**inputs, **{k: v for k, v in options.items() if isinstance(v, torch.Tensor)}}
     if not tensors or max(t.numel() for t in tensors.values()) > DECOY_MAX_ELEMENTS:
         return

@@ -24,10 +24,10 @@ LOSS_UPSTREAM = 2.0 ** 16  # the gradient a loss's backward receives (fp16 loss 
 
 
 # Every input a probe hands the function, kept alive until the probe ends (`kept_alive`): no
-# two calls get a tensor at the same address or with the same id() unless it is the same
-# tensor. A cache keyed by data_ptr() or id() is then hit only where the decoy calls look for
-# it (the same tensors holding other values), never by the allocator giving a new input the
-# address of an earlier one holding the same values, which made such a cache pass at some seeds.
+# two calls get tensors at the same address, or with the same id(), unless they share memory
+# (the same tensor, or a row of it). A cache keyed by data_ptr() or id() is then hit only where
+# the decoy calls look for it (the same tensors holding other values), never by the allocator
+# giving a new input the address of an earlier one that held the same values.
 KEPT: list[Any] | None = None
 
 
