@@ -8,7 +8,8 @@ Order of work, chosen for speed and for trust:
 3. cases are generated from the seed once per kata and written for the children; files are
    snapshotted and one job per (workspace, kata) is handed out;
 4. the reference's runs on the cases are computed once per kata, while the zygote finishes
-   starting and the first children run (their first backward costs the grader ~0.4 s of imports);
+   starting and the first children run (the first backward of these runs imports sympy into
+   the grader: ~0.4 s);
 5. each child's results (plain data and tensors, grader.sandbox.plain) are read and judged here,
    as soon as it exits.
 """
