@@ -143,3 +143,20 @@ def test_the_zygote_imports_the_specs_of_the_katas_a_run_names(tmp_path, preload
     assert result.status == "pass"
     expected = sorted(f"grader.catalog.{k}.spec" for k in {"dpo", *preloaded})
     assert f"loaded: {expected}" in result.output, result.output
+
+
+def test_a_childs_time_is_the_zygotes_clock_within_the_time_since_its_job_was_sent():
+    """The grader may read a child's `started` event only after it exited (busy with the
+    reference runs meanwhile): its time is then the zygote's, from fork to reaping, never a
+    negative difference of two clocks read in the wrong order; a forged figure is not believed."""
+    from grader.sandbox.pool import _child_seconds, _Running
+
+    job = Job(id="0/dpo", kata="dpo", dir="", file="", cases="", result="", log="", seed=0, cuda="off",
+              limits=Limits())
+    r = _Running(job, sent=100.0)
+    assert _child_seconds(0.25, r, now=101.0) == 0.25
+    assert _child_seconds(5.0, r, now=101.0) == 0.0  # longer than since its job was sent: forged
+    assert _child_seconds(-1.0, r, now=101.0) == 0.0 and _child_seconds(float("nan"), r, now=101.0) == 0.0
+    assert _child_seconds(None, r, now=101.0) == 0.0  # no figure, no `started` seen
+    r.started = 100.5
+    assert _child_seconds(None, r, now=101.0) == 0.5

@@ -59,6 +59,16 @@ MAX_EVENT = 1 << 16  # longest event line from the zygote; a longer one is junk 
 STARVED_SHARE, STARVED_MAX = 0.5, 2.0
 
 
+def _child_seconds(said: Any, r: _Running, now: float) -> float:
+    """How long a child ran: the zygote's own clock, from fork to reaping, within the time since
+    its job was sent (a report an unconfined child forged can only misstate its own time); else
+    the grader's, from the `started` event (which the grader may read only after the child has
+    exited, when it was busy meanwhile: then 0)."""
+    if isinstance(said, (int, float)) and math.isfinite(said) and 0 <= said <= now - r.sent:
+        return float(said)
+    return max(0.0, now - r.started) if r.started is not None else 0.0
+
+
 class Sandbox:
     """The grader's handle on the zygote. If the zygote dies or stops responding (a submission
     can kill or stop it: same user), the katas it was running are reported as such and a
@@ -206,7 +216,7 @@ class Sandbox:
                     procs.kill_group(r.pid)  # a forged report: the child is still running, and ends now
                     procs.kill_tree(r.pid)
                 code, sig, cpu = ev.get("code"), ev.get("signal"), ev.get("cpu")
-                seconds = time.monotonic() - (r.started or time.monotonic())
+                seconds = _child_seconds(ev.get("seconds"), r, time.monotonic())
                 cpu = float(cpu) if isinstance(cpu, (int, float)) and math.isfinite(cpu) and cpu >= 0 else None
                 done[r.job.id] = Outcome(r.job, code if isinstance(code, int) else None,
                                          sig if isinstance(sig, int) else None, r.timed_out, seconds, cpu=cpu)

@@ -27,6 +27,7 @@ import select
 import signal
 import sys
 import tempfile
+import time
 from typing import Any
 
 from grader import registry
@@ -182,6 +183,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when we stop
     out = sys.stdout.fileno()
     workers: dict[int, str] = {}  # pid -> job id
+    forked: dict[int, float] = {}  # pid -> when it was forked (time.monotonic)
 
     def report(**event: Any) -> None:
         os.write(out, (json.dumps(event) + "\n").encode())
@@ -222,7 +224,7 @@ def main() -> None:
                         continue  # that job's failure, not the end of every other's
                     if pid == 0:
                         _child(job, out)
-                    workers[pid] = job["id"]
+                    workers[pid], forked[pid] = job["id"], time.monotonic()
                     report(event="started", id=job["id"], pid=pid)
         else:
             for pid in list(workers):  # the grader has gone: nobody wants these results
@@ -236,14 +238,14 @@ def main() -> None:
             if pid == 0:
                 break
             if pid in workers:
-                job_id = workers.pop(pid)
+                job_id, seconds = workers.pop(pid), round(time.monotonic() - forked.pop(pid), 3)
                 procs.kill_group(pid)
                 procs.kill_orphans(exclude=set(workers))
                 cpu = round(usage.ru_utime + usage.ru_stime, 3)  # of the child itself (its threads included)
                 if os.WIFSIGNALED(status):
-                    report(event="exited", id=job_id, signal=os.WTERMSIG(status), cpu=cpu)
+                    report(event="exited", id=job_id, signal=os.WTERMSIG(status), cpu=cpu, seconds=seconds)
                 else:
-                    report(event="exited", id=job_id, code=os.WEXITSTATUS(status), cpu=cpu)
+                    report(event="exited", id=job_id, code=os.WEXITSTATUS(status), cpu=cpu, seconds=seconds)
     procs.kill_orphans(exclude=set())
     os._exit(0)  # skip interpreter teardown (torch's takes most of a second); nothing is left to flush
 
