@@ -160,3 +160,18 @@ def largest_last(case: Case) -> Case:
     logits[..., -1] = logits.amax(-1) + 2.0
     case.note += ", each position's largest logit at the last id"
     return case
+
+
+SMALL_PROBABILITY_UPSTREAM = 1e4
+
+
+def small_probabilities(case: Case, logits: torch.Tensor) -> torch.Tensor:
+    """For a case whose logits put most of the vocabulary at probabilities from 1e-5 down to
+    1e-12 (a spread of 5, V = 64): its upstream gradient scaled by SMALL_PROBABILITY_UPSTREAM,
+    so that their gradients (-g·p) reach the tolerance and a backward that drops small entries
+    (a "sparse" softmax gradient) or flushes them shows. Returns each position's middle-ranked
+    token, to be scored: g·(1 - p) then never comes from 1 - p cancelling, which float32
+    inside could not get right."""
+    case.upstream = case.upstream * SMALL_PROBABILITY_UPSTREAM
+    case.note += f"; most probabilities below 1e-5, upstream gradient x{SMALL_PROBABILITY_UPSTREAM:g}"
+    return logits.argsort(-1)[..., logits.shape[-1] // 2].contiguous()

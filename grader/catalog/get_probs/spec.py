@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from grader.checks.conventions import Conventions, Knob, sign_knob
 from grader.checks.function import FunctionSpec, Param
-from grader.checks.cases import Case, generator, largest_last, with_layout
+from grader.checks.cases import Case, generator, largest_last, small_probabilities, with_layout
 
 
 def _case(seed: int, salt: int, name: str, b: int, t: int, v: int, dtype: torch.dtype,
@@ -55,19 +55,9 @@ def _real_vocabulary_labels(case: Case) -> Case:
     return case
 
 
-SMALL_GRADIENT_UPSTREAM = 1e4
-
-
 def _small_probabilities(seed: int) -> Case:
-    """Most of the vocabulary at probabilities from 1e-5 down to 1e-12, under an upstream gradient
-    of 1e4: their gradients (-g·p) reach the tolerance, so a backward that drops small entries
-    (a "sparse" softmax gradient) or flushes them shows. Each label is a middle-ranked token,
-    so g·(1 - p) never comes from 1 - p cancelling (which float32 inside could not get right)."""
     case = _case(seed, 17, "small probabilities", 2, 3, 64, torch.float64, spread=5.0)
-    logits = case.inputs["logits"]
-    case.inputs["labels"] = logits.argsort(-1)[..., logits.shape[-1] // 2].contiguous()
-    case.upstream = case.upstream * SMALL_GRADIENT_UPSTREAM
-    case.note += f", most probabilities below 1e-5, upstream gradient x{SMALL_GRADIENT_UPSTREAM:g}"
+    case.inputs["labels"] = small_probabilities(case, case.inputs["logits"])
     return case
 
 

@@ -19,7 +19,7 @@ import torch
 
 from grader.catalog.sequence_logps.behaviour import AlignmentBehaviour
 from grader.checks.function import FunctionSpec, Param
-from grader.checks.cases import Case, cast_mask, generator, largest_last, with_layout
+from grader.checks.cases import Case, cast_mask, generator, largest_last, small_probabilities, with_layout
 from grader.checks.conventions import Conventions, Knob, reduce_tokens, reduction_knob, sign_knob
 
 # Row layouts of the response mask (see `_mask`).
@@ -88,20 +88,11 @@ def _case(seed: int, salt: int, name: str, layouts: list[str], t: int, v: int, d
                 extreme=extreme, scale=spread if extreme else 1.0, upstream=upstream, note=note)
 
 
-SMALL_GRADIENT_UPSTREAM = 1e4
-
-
 def _small_probabilities(seed: int) -> Case:
-    """Most of the vocabulary at probabilities from 1e-5 down to 1e-12, under an upstream gradient
-    of 1e4: their gradients (-g·p) reach the tolerance, so a backward that drops small entries
-    (a "sparse" softmax gradient) or flushes them shows. Each scored token is a middle-ranked
-    one, so g·(1 - p) never comes from 1 - p cancelling (which float32 inside could not get right)."""
     case = _case(seed, 27, "small probabilities", [FULL, FULL], 4, 64, torch.float64, "float", {"average": False},
                  spread=5.0)
     logits, ids = case.inputs["logits"], case.inputs["input_ids"]
-    ids[:, 1:] = logits[:, :-1].argsort(-1)[..., logits.shape[-1] // 2]
-    case.upstream = case.upstream * SMALL_GRADIENT_UPSTREAM
-    case.note += f"; most probabilities below 1e-5, upstream gradient x{SMALL_GRADIENT_UPSTREAM:g}"
+    ids[:, 1:] = small_probabilities(case, logits[:, :-1])
     return case
 
 
